@@ -1,0 +1,133 @@
+"""The dataset contract shared by every data source.
+
+A dataset is points ``X`` of shape (n, m) with ground-truth intrinsic coordinates ``params`` of shape
+(n, p) (angles, heights, class labels... whatever colours the points meaningfully), plus optional
+extras: a triangle mesh, images, labels.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Tuple
+
+import numpy as np
+
+from ..config import Config, param
+from ..errors import UserInputError
+
+
+@dataclasses.dataclass
+class Mesh:
+    """A triangle mesh: ``vertices`` (V, 3) float64 and ``faces`` (F, 3) int64."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+
+
+@dataclasses.dataclass
+class Dataset:
+    """Points with ground truth.
+
+    Attributes
+    ----------
+    name : str
+        Registered name or file name.
+    X : ndarray, shape (n, m), float32
+        The points.
+    params : ndarray, shape (n, p), float64
+        Ground-truth intrinsic coordinates, one column per entry of ``param_names``.
+    param_names : tuple of str
+        Names of the columns of ``params``.
+    periodic : tuple of bool
+        Whether each column of ``params`` is an angle in [0, 2*pi) (used for uniformity tests).
+    intrinsic_dim : int
+        Dimension d of the manifold (0 for isolated clusters counts as the clusters' dimension).
+    suggested_dim : int
+        Latent dimension D that captures the manifold's diffusion coordinates well.
+    mesh : Mesh or None
+        Triangle mesh the points were sampled from, if any.
+    face_index : ndarray (n,) or None
+        For mesh samples, the face each point lies on.
+    images : ndarray (n, h, w) or None
+        For image sets, the images (``X`` is their flattened, [0, 1]-scaled pixels).
+    labels : ndarray (n,) int or None
+        Cluster or class labels, where the data has them.
+    source : str
+        Provenance: generator and parameters, or the file it was read from.
+    """
+
+    name: str
+    X: np.ndarray
+    params: np.ndarray
+    param_names: Tuple[str, ...]
+    periodic: Tuple[bool, ...]
+    intrinsic_dim: int
+    suggested_dim: int
+    mesh: Optional[Mesh] = None
+    face_index: Optional[np.ndarray] = None
+    images: Optional[np.ndarray] = None
+    labels: Optional[np.ndarray] = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        self.X = np.ascontiguousarray(self.X, dtype=np.float32)
+        self.params = np.asarray(self.params, dtype=np.float64)
+        if self.params.ndim == 1:
+            self.params = self.params[:, None]
+        check_points(self.X, what=f"dataset '{self.name}'")
+        if self.params.shape[0] != self.X.shape[0]:
+            raise ValueError("params and X have different numbers of rows")
+        if len(self.param_names) != self.params.shape[1] or len(self.periodic) != self.params.shape[1]:
+            raise ValueError("param_names/periodic must have one entry per params column")
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def ambient_dim(self) -> int:
+        return int(self.X.shape[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig(Config):
+    """Which data to build: a registered dataset name or a file path, with its size and seed."""
+
+    dataset: str = param("circle", help="Registered dataset name, or a path to a point-cloud, mesh or image file/folder.")
+    n: int = param(2000, help="Number of points (synthetic and mesh data; image sets are subsampled to at most n).",
+                   min=10, max=200_000)
+    seed: int = param(0, help="Random seed for sampling the data.", min=0)
+    noise: float = param(0.0, help="Std of isotropic Gaussian noise added to synthetic points.", min=0.0, max=10.0)
+
+
+def check_points(X: np.ndarray, what: str = "points") -> np.ndarray:
+    """Validate a point array: 2-D, numeric, finite, non-empty. Returns it as float32.
+
+    Raises
+    ------
+    UserInputError
+        With a message naming what is wrong (shape, NaN/inf count, emptiness).
+    """
+    X = np.asarray(X)
+    if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+        raise UserInputError(f"{what}: values are not numeric")
+    if X.ndim == 1:
+        raise UserInputError(f"{what}: expected a 2-D array (n points x m coordinates), got shape {X.shape}")
+    if X.ndim != 2:
+        raise UserInputError(f"{what}: expected a 2-D array (n points x m coordinates), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise UserInputError(f"{what}: no points (shape {X.shape})")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        rows = int(bad.any(axis=1).sum())
+        raise UserInputError(f"{what}: {rows} of {X.shape[0]} rows contain NaN or inf values")
+    return X.astype(np.float32, copy=False)
+
+
+def rng_for(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def add_noise(X: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    if noise > 0:
+        X = X + noise * rng.standard_normal(X.shape)
+    return X

@@ -1,0 +1,117 @@
+"""User point clouds and the dispatch from a ``--dataset`` string (name or path) to a Dataset."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import UserInputError
+from ..registry import DATASETS
+from .base import DataConfig, Dataset, check_points
+from .images import IMAGE_EXTS, load_image_collection
+from .meshes import MESH_EXTS, file_mesh_dataset
+
+POINT_EXTS = (".npy", ".csv", ".npz", ".txt")
+
+
+def read_points(path: str) -> np.ndarray:
+    """Read an (n, m) point array from ``.npy``, ``.csv``/``.txt`` (comma or whitespace separated,
+    an optional header line) or ``.npz`` (key ``X``).
+
+    Raises
+    ------
+    UserInputError
+        Missing file, unknown extension, unreadable contents, wrong shape, NaN/inf.
+    """
+    name = os.path.basename(path)
+    if not os.path.exists(path):
+        raise UserInputError(f"file not found: {path}")
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".npy":
+            X = np.load(path, allow_pickle=False)
+        elif ext == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "X" not in z.files:
+                    raise UserInputError(f"{name}: .npz has no key 'X' (keys: {', '.join(z.files) or 'none'})")
+                X = z["X"]
+        elif ext in (".csv", ".txt"):
+            X = _read_text(path)
+        else:
+            raise UserInputError(f"{name}: unsupported extension '{ext}' (points: {', '.join(POINT_EXTS)}; "
+                                 f"meshes: {', '.join(MESH_EXTS)}; images: a folder or .zip)")
+    except UserInputError:
+        raise
+    except Exception as e:
+        raise UserInputError(f"{name}: could not read ({type(e).__name__}: {str(e)[:120]})") from None
+    return check_points(X, what=name)
+
+
+def _read_text(path: str) -> np.ndarray:
+    with open(path, "r", errors="replace") as fh:
+        lines = [ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise UserInputError(f"{os.path.basename(path)}: the file is empty")
+    delim = "," if "," in lines[0] else None
+    rows = []
+    for i, ln in enumerate(lines):
+        parts = ln.split(delim)
+        try:
+            rows.append([float(p) for p in parts])
+        except ValueError:
+            if i == 0:  # header line
+                continue
+            raise UserInputError(f"{os.path.basename(path)}: line {i + 1} is not numeric: {ln[:60]!r}") from None
+    if not rows:
+        raise UserInputError(f"{os.path.basename(path)}: no numeric rows")
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise UserInputError(f"{os.path.basename(path)}: rows have different numbers of columns {sorted(widths)}")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def point_cloud_dataset(path: str, n: int, seed: int) -> Dataset:
+    """A user point cloud; colour by the first principal coordinate (no ground truth is known)."""
+    X = read_points(path)
+    if n < len(X):
+        X = X[np.sort(np.random.default_rng(seed).choice(len(X), n, replace=False))]
+    Xc = X - X.mean(0)
+    pc1 = Xc @ np.linalg.svd(Xc, full_matrices=False)[2][0] if len(X) > 1 else Xc[:, 0]
+    return Dataset(os.path.basename(path), X, pc1[:, None], ("PC1",), (False,), intrinsic_dim=min(2, X.shape[1]),
+                   suggested_dim=min(4, max(1, X.shape[1])), source=f"{path} ({len(X)} points)")
+
+
+def looks_like_path(s: str) -> bool:
+    return os.sep in s or s.startswith(".") or os.path.splitext(s)[1] != "" or os.path.exists(s)
+
+
+def make_dataset(cfg: DataConfig) -> Dataset:
+    """Build the dataset a :class:`DataConfig` names: a registered name, or a file/folder path.
+
+    Raises
+    ------
+    UserInputError
+        Unknown name, bad file, fewer than 10 points.
+    """
+    name = cfg.dataset
+    if name in DATASETS:
+        ds = DATASETS.build(name, n=cfg.n, seed=cfg.seed, noise=cfg.noise)
+    elif looks_like_path(name):
+        ext = os.path.splitext(name)[1].lower()
+        if os.path.isdir(name) or ext == ".zip":
+            if not os.path.exists(name):
+                raise UserInputError(f"not found: {name}")
+            ds = load_image_collection(name, cfg.n, cfg.seed)
+        elif ext in MESH_EXTS:
+            ds = file_mesh_dataset(name, cfg.n, cfg.seed, cfg.noise)
+        elif ext in IMAGE_EXTS:
+            raise UserInputError(f"{os.path.basename(name)}: a single image is not a dataset; give a folder or "
+                                 ".zip of images")
+        else:
+            ds = point_cloud_dataset(name, cfg.n, cfg.seed)
+    else:
+        DATASETS.get(name)  # raises the 'unknown dataset' message with the known names
+        raise AssertionError
+    if ds.n < 10:
+        raise UserInputError(f"dataset '{ds.name}' has only {ds.n} points; at least 10 are needed")
+    return ds

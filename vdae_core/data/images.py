@@ -1,0 +1,122 @@
+"""Image sets: the shipped ones (Frey faces, COIL-20, MNIST, sklearn digits) and user folders/zips."""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import UserInputError
+from ..registry import DATASETS
+from .base import Dataset
+from .meshes import ASSETS
+
+IMG_DIR = os.path.join(ASSETS, "images")
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm")
+MAX_SIDE = 64
+
+
+def image_dataset(images: np.ndarray, name: str, params: np.ndarray, param_names, periodic,
+                  suggested_dim: int, labels: Optional[np.ndarray], source: str) -> Dataset:
+    """Wrap images (n, h, w) uint8 as a dataset whose X is pixels scaled to [0, 1], shape (n, h*w)."""
+    X = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    return Dataset(name, X, params, tuple(param_names), tuple(periodic), intrinsic_dim=suggested_dim,
+                   suggested_dim=suggested_dim, images=images, labels=labels, source=source)
+
+
+def _subsample(n_total: int, n: int, seed: int) -> np.ndarray:
+    if n >= n_total:
+        return np.arange(n_total)
+    return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
+
+
+@DATASETS.register("frey_faces", help="Frey faces: 1,965 face images 28×20 (pose and expression).")
+def frey_faces(n: int = 1965, seed: int = 0, noise: float = 0.0) -> Dataset:
+    d = np.load(os.path.join(IMG_DIR, "frey_faces.npz"))
+    imgs = d["images"]
+    idx = _subsample(len(imgs), n, seed)
+    return image_dataset(imgs[idx], "frey_faces", idx[:, None].astype(float), ("frame",), (False,), 4, None,
+                         "assets/images/frey_faces.npz (Brendan Frey)")
+
+
+@DATASETS.register("coil20", help="COIL-20: 20 objects × 72 turntable poses, 32×32; colour = object, pose angle.")
+def coil20(n: int = 1440, seed: int = 0, noise: float = 0.0) -> Dataset:
+    d = np.load(os.path.join(IMG_DIR, "coil20_32.npz"))
+    idx = _subsample(len(d["images"]), n, seed)
+    lab = d["labels"][idx]
+    pose = d["pose"][idx] * (2 * np.pi / 72)
+    return image_dataset(d["images"][idx], "coil20", np.stack([lab, pose], 1), ("object", "pose"),
+                         (False, True), 24, lab.astype(np.int64), "assets/images/coil20_32.npz (Columbia COIL-20)")
+
+
+@DATASETS.register("mnist", help="MNIST test set digits 28×28 (up to 10,000); colour = digit label.")
+def mnist(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
+    d = np.load(os.path.join(IMG_DIR, "mnist_test_10k.npz"))
+    idx = _subsample(len(d["images"]), n, seed)
+    lab = d["labels"][idx].astype(np.int64)
+    return image_dataset(d["images"][idx], "mnist", lab[:, None].astype(float), ("digit",), (False,), 12, lab,
+                         "assets/images/mnist_test_10k.npz (MNIST test set)")
+
+
+@DATASETS.register("digits", help="scikit-learn's 1,797 handwritten digits 8×8; colour = digit label.")
+def digits(n: int = 1797, seed: int = 0, noise: float = 0.0) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    imgs = (d.images * (255.0 / 16.0)).round().astype(np.uint8)
+    idx = _subsample(len(imgs), n, seed)
+    lab = d.target[idx].astype(np.int64)
+    return image_dataset(imgs[idx], "digits", lab[:, None].astype(float), ("digit",), (False,), 12, lab,
+                         "sklearn.datasets.load_digits")
+
+
+def _decode_image(data: bytes, name: str) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        im = Image.open(io.BytesIO(data))
+        im.load()
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise UserInputError(f"{name}: not a readable image ({e.__class__.__name__})") from None
+    return np.asarray(im.convert("L"))
+
+
+def load_image_collection(path: str, n: int, seed: int) -> Dataset:
+    """Read a folder or a ``.zip`` of images into a dataset (grayscale, resized to the first image's
+    size capped at 64 px a side).
+
+    Raises
+    ------
+    UserInputError
+        No images, a corrupt image (named), or mixed sizes that cannot be resized.
+    """
+    from PIL import Image
+
+    entries: List[Tuple[str, bytes]] = []
+    if os.path.isdir(path):
+        for f in sorted(os.listdir(path)):
+            if f.lower().endswith(IMAGE_EXTS):
+                with open(os.path.join(path, f), "rb") as fh:
+                    entries.append((f, fh.read()))
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            for info in sorted(z.infolist(), key=lambda i: i.filename):
+                base = os.path.basename(info.filename)
+                if not info.is_dir() and base.lower().endswith(IMAGE_EXTS) and not base.startswith("."):
+                    entries.append((info.filename, z.read(info)))
+    else:
+        raise UserInputError(f"{os.path.basename(path)}: not a folder or a zip of images")
+    if len(entries) < 2:
+        raise UserInputError(f"{os.path.basename(path)}: found {len(entries)} image(s); need at least 2 "
+                             f"({', '.join(IMAGE_EXTS)})")
+    arrays = [_decode_image(b, name) for name, b in entries]
+    h, w = arrays[0].shape
+    s = min(1.0, MAX_SIDE / max(h, w))
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    imgs = np.stack([np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR)) if a.shape[::-1] != size else a
+                     for a in arrays]).astype(np.uint8)
+    idx = _subsample(len(imgs), n, seed)
+    return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), idx[:, None].astype(float), ("index",),
+                         (False,), 8, None, f"{path} ({len(entries)} images, resized to {size[1]}x{size[0]})")
