@@ -98,7 +98,7 @@ def blobs9(n: int = 2250, seed: int = 0, noise: float = 0.0, radius: float = 0.3
     ang = rng.uniform(0, TWO_PI, n)
     X = BLOB_CENTRES[lab] + np.stack([rad * np.cos(ang), rad * np.sin(ang)], 1)
     return Dataset("blobs9", add_noise(X, noise, rng), np.stack([lab, rad / radius], 1),
-                   ("blob", "radius"), (False, False), intrinsic_dim=2, suggested_dim=10,
+                   ("blob", "radius"), (False, False), intrinsic_dim=2, suggested_dim=26,
                    labels=lab.astype(np.int64), source=f"blobs9(n={n}, seed={seed}, noise={noise}, radius={radius})")
 
 

@@ -1,0 +1,240 @@
+"""Headless command line: ``python -m vdae_core <command> ...`` (the contract in DESIGN.md).
+
+Every command prints a one-line ``error: ...`` and exits with status 2 on bad input; tracebacks are
+only shown for genuine bugs (or with ``VDAE_DEBUG=1``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+import numpy as np
+
+from .errors import TrainingDiverged, UserInputError
+
+
+def _model_overrides(pairs: List[str]) -> dict:
+    """Parse ``--set key=value`` pairs; values are JSON where they parse, else strings."""
+    out = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise UserInputError(f"--set expects key=value, got '{p}'")
+        k, v = p.split("=", 1)
+        try:
+            out[k.strip()] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k.strip()] = v
+    return out
+
+
+def _out_path(path: str) -> str:
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise UserInputError(f"output folder does not exist: {d}")
+    return path
+
+
+def cmd_list(a) -> None:
+    from .api import DATASETS, EMBEDDERS, METRICS, MODELS, device_summary
+
+    for title, reg in (("datasets", DATASETS), ("models", MODELS), ("metrics", METRICS), ("embedders", EMBEDDERS)):
+        print(f"{title}:")
+        for n in reg.names():
+            print(f"  {n:<14} {reg.help(n)}")
+    print(f"device: {device_summary()}")
+
+
+def cmd_data(a) -> None:
+    from .data import DataConfig, make_dataset
+
+    ds = make_dataset(DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise))
+    np.savez(_out_path(a.out), X=ds.X, params=ds.params, param_names=np.array(ds.param_names))
+    print(f"wrote {a.out}: X {ds.X.shape}, params {list(ds.param_names)}")
+
+
+def cmd_train(a) -> None:
+    from .data import DataConfig
+    from .runs import save_run, train_run
+
+    dc = DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise)
+    last = {"phase": None}
+
+    def report(p):
+        if a.quiet:
+            return
+        if p.phase != last["phase"] or p.step == p.phase_steps:
+            last["phase"] = p.phase
+        loss = p.losses.get("loss")
+        msg = f"\r[{p.fraction * 100:5.1f}%] {p.phase:<18} step {p.step:>6}/{p.phase_steps:<6}"
+        if loss is not None:
+            msg += f" loss {loss:.4g}"
+        print(msg, end="", file=sys.stderr, flush=True)
+
+    overrides = _model_overrides(a.set)
+    if a.steps_scale != 1.0:
+        overrides = {**overrides, **_scaled_steps(a.model, overrides, a.steps_scale)}
+    run = train_run(a.model, dc, overrides, seed=a.seed, device=a.device, callbacks=[report])
+    if not a.quiet:
+        print(file=sys.stderr)
+    save_run(run, a.out)
+    print(f"saved run to {a.out} ({run.info['train_seconds']:.1f} s on {run.info['device']})")
+
+
+def _scaled_steps(model: str, overrides: dict, s: float) -> dict:
+    """Scale every ``*steps`` field of the model config (quick demos and tests)."""
+    import dataclasses
+
+    from .registry import MODELS
+
+    cls = MODELS.get(model)
+    base = cls.config_class.from_dict({k: v for k, v in overrides.items()})
+    return {f.name: max(1, int(round(getattr(base, f.name) * s))) for f in dataclasses.fields(base)
+            if f.name.endswith("steps") and f.name != "sample_steps"}
+
+
+def cmd_sample(a) -> None:
+    from .runs import load_run
+    from .sampling import random_walk
+
+    run = load_run(a.run)
+    walk = random_walk(run.model, run.dataset.X, a.n, a.steps, start=a.start, seed=a.seed)
+    np.savez(_out_path(a.out), walk=walk)
+    print(f"wrote {a.out}: walk {walk.shape} (steps+1, n, dim)")
+
+
+def _read_array(path: str, what: str) -> np.ndarray:
+    from .data import read_points
+
+    return read_points(path)
+
+
+def cmd_encode(a) -> None:
+    from .runs import load_run
+
+    run = load_run(a.run)
+    z = run.model.encode(_read_array(a.input, "points"))
+    np.save(_out_path(a.out), z)
+    print(f"wrote {a.out}: {z.shape}")
+
+
+def cmd_decode(a) -> None:
+    from .runs import load_run
+
+    run = load_run(a.run)
+    x = run.model.decode(_read_array(a.input, "latent codes"))
+    np.save(_out_path(a.out), x)
+    print(f"wrote {a.out}: {x.shape}")
+
+
+def cmd_evaluate(a) -> None:
+    from .metrics.evaluate import evaluate_model
+    from .runs import load_run
+
+    run = load_run(a.run)
+    summary, per_point = evaluate_model(run.model, run.dataset.X, seed=a.seed, n_samples=a.n, k=a.k)
+    out = _out_path(a.out)
+    with open(out, "w") as fh:
+        json.dump(summary, fh, indent=2)
+    npy = os.path.splitext(out)[0] + "_bilip.npy"
+    np.save(npy, per_point)
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {out} and {npy}")
+
+
+def cmd_compare(a) -> None:
+    from .compare import compare_table
+
+    md = compare_table(a.datasets.split(","), a.models.split(","), a.seeds, n_samples=a.n,
+                       steps_scale=a.steps_scale, progress=lambda s: print(s, file=sys.stderr))
+    with open(_out_path(a.out), "w") as fh:
+        fh.write(md)
+    print(md)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vdae_core", description="VDAE Studio, headless.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list datasets, models, metrics and the device")
+    s.set_defaults(fn=cmd_list)
+
+    def data_args(s, n_default=2000):
+        s.add_argument("--dataset", required=True, help="registered name, or a .npy/.csv/.npz (key X) point cloud, "
+                                                          ".ply/.obj/.off/.stl mesh, or a folder/.zip of images")
+        s.add_argument("--n", type=int, default=n_default, help="number of points (default %(default)s)")
+        s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        s.add_argument("--noise", type=float, default=0.0, help="Gaussian noise std added to synthetic data")
+
+    s = sub.add_parser("data", help="write a dataset to .npz (keys X, params)")
+    data_args(s)
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=cmd_data)
+
+    s = sub.add_parser("train", help="train a model and save a run folder")
+    data_args(s)
+    s.add_argument("--model", default="vdae", help="registered model name (default vdae)")
+    s.add_argument("--device", default=None, help="auto (default), cpu, cuda or mps")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config override, repeatable "
+                                                                       "(e.g. --set latent_dim=3 --set alpha=100)")
+    s.add_argument("--steps-scale", type=float, default=1.0, help="multiply every training step count (quick runs)")
+    s.add_argument("--quiet", action="store_true", help="no progress line")
+    s.add_argument("--out", required=True, help="run folder to write")
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("sample", help="random walks from a trained run; writes .npz key 'walk' (steps+1, n, dim)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--n", type=int, default=1000, help="walkers (default 1000)")
+    s.add_argument("--steps", type=int, default=20, help="steps (default 20)")
+    s.add_argument("--start", type=int, default=None, help="start every walker at training point I "
+                                                             "(default: random training points)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=cmd_sample)
+
+    for name, fn, what in (("encode", cmd_encode, "points (.npy/.csv/.npz) to latent codes (.npy)"),
+                           ("decode", cmd_decode, "latent codes (.npy/.csv/.npz) to points (.npy)")):
+        s = sub.add_parser(name, help=what)
+        s.add_argument("--run", required=True)
+        s.add_argument("--input", required=True)
+        s.add_argument("--out", required=True)
+        s.set_defaults(fn=fn)
+
+    s = sub.add_parser("evaluate", help="metrics of a run: GW, MMD, bi-Lipschitz, trustworthiness (JSON)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--n", type=int, default=1000, help="generated samples (default 1000)")
+    s.add_argument("--k", type=int, default=10, help="neighbours for bi-Lipschitz/trustworthiness (default 10)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=cmd_evaluate)
+
+    s = sub.add_parser("compare", help="train and evaluate models x datasets x seeds; writes a Markdown table")
+    s.add_argument("--datasets", required=True, help="comma-separated dataset names")
+    s.add_argument("--models", required=True, help="comma-separated model names")
+    s.add_argument("--seeds", type=int, default=5, help="number of seeds (0..S-1)")
+    s.add_argument("--n", type=int, default=1000, help="generated samples per run")
+    s.add_argument("--steps-scale", type=float, default=1.0)
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=cmd_compare)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    try:
+        from .runtime import set_threads
+
+        set_threads()
+        a.fn(a)
+    except (UserInputError, TrainingDiverged, FileNotFoundError) as e:
+        if os.environ.get("VDAE_DEBUG"):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0

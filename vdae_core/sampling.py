@@ -1,0 +1,44 @@
+"""Sampling front-ends shared by the CLI and the UI: random walks, bursts, prior samples."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .errors import UserInputError
+from .models.base import GenerativeModel
+
+
+def generator(seed: int) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed(int(seed))
+    return g
+
+
+def start_points(X: np.ndarray, n: int, start: Optional[int], seed: int) -> np.ndarray:
+    """Walker start points, (n, m): all at training point ``start``, or random training points if None."""
+    if start is not None:
+        if not 0 <= start < len(X):
+            raise UserInputError(f"--start {start} is out of range: the training set has {len(X)} points (0..{len(X) - 1})")
+        return np.repeat(X[start:start + 1], n, axis=0)
+    idx = np.random.default_rng(seed).integers(0, len(X), n)
+    return X[idx]
+
+
+def random_walk(model: GenerativeModel, X: np.ndarray, n: int, steps: int, start: Optional[int] = None,
+                seed: int = 0) -> np.ndarray:
+    """Trajectories of ``n`` walkers for ``steps`` steps (paper Algorithm 2): array (steps + 1, n, m)."""
+    if n < 1 or steps < 0:
+        raise UserInputError("need n >= 1 walkers and steps >= 0")
+    return model.random_walk(start_points(X, n, start, seed), steps, generator(seed))
+
+
+def burst(model: GenerativeModel, x0: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` one-step samples from the single point ``x0`` (m,): array (n, m)."""
+    return model.burst(x0, n, generator(seed))
+
+
+def prior_samples(model: GenerativeModel, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` samples by the model's own generative process: array (n, m)."""
+    return model.sample(n, generator(seed))

@@ -1,0 +1,222 @@
+"""The Trainer: runs a model's declared phases with callbacks, a stop request and a NaN guard.
+
+It is step-wise so the UI can drive it a few steps at a time (``advance``) and headless code can call
+``run``. The trainer never looks at the model's name: what runs is what ``model.phases()`` declares.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+
+from .errors import TrainingDiverged
+from .models.base import GenerativeModel, Phase, TrainData
+from .runtime import choose_device, seed_everything
+
+
+@dataclasses.dataclass
+class Progress:
+    """Where training stands: phase name and index, step within the phase, overall fraction."""
+
+    phase: str
+    phase_index: int
+    n_phases: int
+    step: int
+    phase_steps: int
+    fraction: float
+    elapsed: float
+    losses: Dict[str, float]
+
+
+@dataclasses.dataclass
+class History:
+    """Loss terms per step, by phase: ``records[phase] = list of {'step', 'time', term: value}``."""
+
+    records: Dict[str, List[Dict[str, float]]] = dataclasses.field(default_factory=dict)
+    phase_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
+    stopped_early: bool = False
+    message: str = ""
+
+    def add(self, phase: str, step: int, t: float, losses: Dict[str, float]) -> None:
+        self.records.setdefault(phase, []).append({"step": step, "time": t, **losses})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(**d)
+
+    def last(self, phase: str) -> Dict[str, float]:
+        r = self.records.get(phase) or [{}]
+        return r[-1]
+
+
+Callback = Callable[[Progress], None]
+
+
+class Trainer:
+    """Train ``model`` on ``X`` (n, m) through ``model.phases()``.
+
+    Parameters
+    ----------
+    model : GenerativeModel
+    X : ndarray (n, m)
+    seed : int
+        Seeds torch/numpy and the generator every batch and noise draw comes from.
+    device : str
+        ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda`` or ``mps``.
+    callbacks : list of callables taking a :class:`Progress`, called every ``report_every`` steps.
+    snapshot_every : int
+        How often (steps) the last good weights are copied, for restoring after a NaN loss.
+    """
+
+    def __init__(self, model: GenerativeModel, X: np.ndarray, seed: int = 0, device: str = "auto",
+                 callbacks: Optional[List[Callback]] = None, report_every: int = 10, snapshot_every: int = 50):
+        self.device = choose_device(device)
+        self.generator = seed_everything(seed)
+        self.model = model
+        model.prepare(np.asarray(X, dtype=np.float32))
+        model.to(self.device)
+        X_np = np.ascontiguousarray(X, dtype=np.float32)
+        self.data = TrainData(torch.as_tensor(X_np, device=self.device), X_np, self.device, self.generator)
+        self.phases: List[Phase] = model.phases()
+        self.callbacks = list(callbacks or [])
+        self.report_every = max(1, report_every)
+        self.snapshot_every = max(1, snapshot_every)
+        self.history = History()
+        self._phase_i = 0
+        self._step = 0
+        self._started = False
+        self._stop = False
+        self._t0: Optional[float] = None
+        self._phase_t0 = 0.0
+        self._good_state = None
+        self.total_steps = sum(p.steps for p in self.phases)
+        self.steps_done = 0
+
+    # -- control --------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Stop after the current step; the model keeps what it learned so far (phases are ended)."""
+        self._stop = True
+
+    @property
+    def done(self) -> bool:
+        return self._phase_i >= len(self.phases)
+
+    def progress(self, losses: Optional[Dict[str, float]] = None) -> Progress:
+        i = min(self._phase_i, len(self.phases) - 1)
+        ph = self.phases[i]
+        frac = 1.0 if self.done else self.steps_done / max(1, self.total_steps)
+        return Progress(ph.name, i, len(self.phases), self._step, ph.steps, frac,
+                        time.perf_counter() - (self._t0 or time.perf_counter()), losses or {})
+
+    def advance(self, max_steps: int = 1, max_seconds: Optional[float] = None) -> Progress:
+        """Run up to ``max_steps`` steps (or until ``max_seconds``), crossing phase boundaries.
+
+        Raises
+        ------
+        TrainingDiverged
+            A loss became NaN/inf; the last good weights are restored first.
+        """
+        if self._t0 is None:
+            self._t0 = time.perf_counter()
+        t_start = time.perf_counter()
+        losses: Dict[str, float] = {}
+        n = 0
+        while not self.done and n < max_steps:
+            if max_seconds is not None and n > 0 and time.perf_counter() - t_start > max_seconds:
+                break
+            ph = self.phases[self._phase_i]
+            if not self._started:
+                self._phase_t0 = time.perf_counter()
+                ph.start(self.model, self.data)
+                self._started = True
+                self._snapshot()
+            if self._stop:
+                self.history.stopped_early = True
+                self.history.message = f"stopped by request in phase '{ph.name}' at step {self._step}"
+                self._finish_all_phases()
+                break
+            if self._step >= ph.steps:
+                self._end_phase(ph)
+                continue
+            self.model.train()
+            losses = ph.step(self.model, self.data, self._step)
+            if not all(math.isfinite(v) for v in losses.values()):
+                self._restore()
+                bad = ", ".join(k for k, v in losses.items() if not math.isfinite(v))
+                msg = (f"training diverged: {bad} became NaN/inf in phase '{ph.name}' at step {self._step}; "
+                       f"the last good weights were kept (try a smaller learning rate)")
+                self.history.message = msg
+                self.history.stopped_early = True
+                raise TrainingDiverged(msg)
+            self._step += 1
+            self.steps_done += 1
+            n += 1
+            if self._step % self.report_every == 0 or self._step == ph.steps:
+                self.history.add(ph.name, self._step, time.perf_counter() - self._t0, losses)
+                self._report(losses)
+            if self._step % self.snapshot_every == 0:
+                self._snapshot()
+        if not self.done and self._started and self._step >= self.phases[self._phase_i].steps:
+            self._end_phase(self.phases[self._phase_i])
+        self.model.eval()
+        return self.progress(losses)
+
+    def run(self) -> History:
+        """Train to the end (or to a stop request); returns the history."""
+        while not self.done:
+            self.advance(max_steps=1_000_000)
+        return self.history
+
+    # -- internals ------------------------------------------------------------------------------
+    def _end_phase(self, ph: Phase) -> None:
+        ph.end(self.model, self.data)
+        self.history.phase_seconds[ph.name] = time.perf_counter() - self._phase_t0
+        self._phase_i += 1
+        self._step = 0
+        self._started = False
+        while not self.done and self.phases[self._phase_i].steps == 0:
+            z = self.phases[self._phase_i]
+            t = time.perf_counter()
+            z.start(self.model, self.data)
+            z.end(self.model, self.data)
+            self.history.phase_seconds[z.name] = time.perf_counter() - t
+            self._phase_i += 1
+        self._report({})
+
+    def _finish_all_phases(self) -> None:
+        """On a stop: end the current phase and run the remaining phases' start/end with no steps, so the
+        model is usable (e.g. ψ is finalised) though not fully trained."""
+        while not self.done:
+            ph = self.phases[self._phase_i]
+            if not self._started:
+                ph.start(self.model, self.data)
+            ph.end(self.model, self.data)
+            self._phase_i += 1
+            self._started = False
+            self._step = 0
+
+    def _report(self, losses: Dict[str, float]) -> None:
+        p = self.progress(losses)
+        for cb in self.callbacks:
+            cb(p)
+
+    def _snapshot(self) -> None:
+        self._good_state = copy.deepcopy(self.model.state_dict())
+
+    def _restore(self) -> None:
+        if self._good_state is not None:
+            self.model.load_state_dict(self._good_state)
+
+
+def train(model: GenerativeModel, X: np.ndarray, seed: int = 0, device: str = "auto",
+          callbacks: Optional[List[Callback]] = None) -> History:
+    """Convenience: build a :class:`Trainer` and run it to the end."""
+    return Trainer(model, X, seed=seed, device=device, callbacks=callbacks).run()
