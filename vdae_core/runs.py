@@ -25,6 +25,7 @@ from .data import DataConfig, Dataset, make_dataset
 from .errors import UserInputError
 from .models.base import GenerativeModel, ModelConfig, resolve_latent_dim
 from .registry import MODELS
+from .runtime import seed_everything
 from .training import History, Trainer
 
 RUN_FILES = ("run.json", "weights.pt", "history.json", "data.npz")
@@ -49,8 +50,11 @@ class Run:
 
 
 def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Optional[Dataset] = None,
-                data_dim: Optional[int] = None, latent_dim: Optional[int] = None) -> GenerativeModel:
-    """Instantiate a registered model from config overrides, resolving D from the dataset."""
+                data_dim: Optional[int] = None, latent_dim: Optional[int] = None, seed: int = 0) -> GenerativeModel:
+    """Instantiate a registered model from config overrides, resolving D from the dataset.
+
+    The weights are initialised from ``seed``, so the same config and seed give the same model.
+    """
     cls = MODELS.get(model_name)
     cfg: ModelConfig = cls.config_class.from_dict(dict(overrides or {}))
     if dataset is not None:
@@ -58,6 +62,7 @@ def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Opti
         latent_dim = resolve_latent_dim(cfg, dataset.suggested_dim, dataset.n)
     if cfg.__dict__.get("knn") and dataset is not None and cfg.knn >= dataset.n:
         raise UserInputError(f"knn={cfg.knn} neighbours needs more points than the {dataset.n} in the data")
+    seed_everything(seed)
     return cls(cfg, data_dim, latent_dim)
 
 
@@ -69,7 +74,7 @@ def train_run(model_name: str, data_config: DataConfig, model_overrides: Optiona
     overrides = dict(model_overrides or {})
     if device is not None:
         overrides["device"] = device
-    model = build_model(model_name, overrides, ds)
+    model = build_model(model_name, overrides, ds, seed=seed)
     trainer = Trainer(model, ds.X, seed=seed, device=model.config.device, callbacks=callbacks)
     t = time.perf_counter()
     hist = trainer.run()

@@ -1,5 +1,5 @@
 """Models. Importing this package registers every model in ``MODELS``."""
-from . import vdae  # noqa: F401
+from . import vae, vdae  # noqa: F401
 from .base import GenerativeModel, ModelConfig, Phase, TrainData
 
 __all__ = ["GenerativeModel", "ModelConfig", "Phase", "TrainData"]

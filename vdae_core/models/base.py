@@ -68,8 +68,10 @@ class Phase:
 class OptimiserPhase(Phase):
     """A phase that minimises ``model.<loss_fn>(batch)['loss']`` with Adam and cosine decay."""
 
-    def __init__(self, name: str, steps: int, params_fn, loss_fn, batch_size: int, lr: float):
+    def __init__(self, name: str, steps: int, params_fn, loss_fn, batch_size: int, lr: float,
+                 final_lr_fraction: float = 0.05):
         super().__init__(steps)
+        self.final_lr_fraction = final_lr_fraction
         self.name = name
         self.params_fn = params_fn
         self.loss_fn = loss_fn
@@ -78,7 +80,8 @@ class OptimiserPhase(Phase):
 
     def start(self, model, data):
         self.opt = torch.optim.Adam(self.params_fn(), lr=self.lr)
-        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, max(1, self.steps), eta_min=self.lr * 0.05)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, max(1, self.steps),
+                                                                eta_min=self.lr * self.final_lr_fraction)
 
     def step(self, model, data, i):
         idx = data.batch_indices(self.batch_size).to(data.device)
@@ -87,7 +90,7 @@ class OptimiserPhase(Phase):
         terms["loss"].backward()
         self.opt.step()
         self.sched.step()
-        return {k: float(v) for k, v in terms.items()}
+        return {k: float(v.detach()) for k, v in terms.items()}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -55,6 +55,11 @@ class VDAEConfig(ModelConfig):
                            min=1, max=200_000)
     batch_size: int = param(512, help="Batch size of the variational phase.", min=8, max=16384)
     lr: float = param(1e-3, help="Learning rate of the variational phase.", min=1e-6, max=1.0)
+    neighbour_pool: str = param("all", help="Where x' is searched: 'batch' (the paper's A = batch) or 'all' training "
+                                            "points (A = X: deterministic targets, a more precise decoder).",
+                                choices=("all", "batch"))
+    final_lr_fraction: float = param(0.05, help="Learning rate at the end of the cosine schedule, as a fraction of lr.",
+                                     min=0.0, max=1.0, advanced=True)
     recon_var: float = param(0.5, help="Decoder variance c in p(x'|z') = N(ψ⁻¹(z'), cI), in standardised units.",
                              min=1e-6, max=1e3, advanced=True)
     sample_steps: int = param(20, help="Walk steps used by sample(): walkers start at training points.",
@@ -166,7 +171,7 @@ class VariationalPhase(OptimiserPhase):
         cfg = model.config
         super().__init__("variational", cfg.vae_steps,
                          lambda: list(model.cov_net.parameters()) + list(model.decoder.parameters()),
-                         None, cfg.batch_size, cfg.lr)
+                         None, cfg.batch_size, cfg.lr, final_lr_fraction=cfg.final_lr_fraction)
 
     def step(self, model: "VDAE", data: TrainData, i: int) -> Dict[str, float]:
         idx = data.batch_indices(self.batch_size).to(data.device)
@@ -259,9 +264,14 @@ class VDAE(GenerativeModel):
         eps = randn(z.shape, generator, z.device)
         z_new = z + (L @ eps.unsqueeze(-1)).squeeze(-1)
         with torch.no_grad():
-            d2 = torch.cdist(z_new, z)
-            d2.fill_diagonal_(float("inf"))  # x' ∈ A \ {x}
-            x_target = x[d2.argmin(1)]
+            if self.config.neighbour_pool == "all":
+                d2 = torch.cdist(z_new, st["Z"])
+                d2[torch.arange(len(idx), device=d2.device), idx] = float("inf")  # x' ∈ X \ {x}
+                x_target = st["X"][d2.argmin(1)]
+            else:
+                d2 = torch.cdist(z_new, z)
+                d2.fill_diagonal_(float("inf"))  # x' ∈ A \ {x}
+                x_target = x[d2.argmin(1)]
         x_hat = self._decode(z_new)
         recon = (self.x_scale(x_hat) - self.x_scale(x_target)).pow(2).sum(1).mean() / (2 * self.config.recon_var)
         kl = gaussian_kl(L, st["L_T"][idx], st["logdet_T"][idx]).mean()

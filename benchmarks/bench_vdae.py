@@ -1,0 +1,129 @@
+"""VDAE quality bars and timings (issue 2). Run: python benchmarks/bench_vdae.py [--seeds 3] [--out docs/bench_vdae.json]
+
+For each dataset and seed: train with default settings (timed per phase), compare SpectralNet's ψ with
+the exact diffusion map computed in the same run (time and mean canonical correlation), then walk
+1000 walkers from ONE training point for 20 steps and check the bars of issue 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from vdae_core.api import DataConfig, canonical_correlations, diffusion_map, random_walk, train_run  # noqa: E402
+from vdae_core.diagnostics import NearestLookup, walk_report  # noqa: E402
+from vdae_core.metrics.mmd import mmd  # noqa: E402
+
+CASES = [("circle", 2000), ("sphere", 3000), ("torus", 3000), ("blobs9", 2250)]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(l.split(":", 1)[1].strip() for l in fh if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} threads"
+
+
+def uniform_sphere(n, rng):
+    v = rng.standard_normal((n, 3))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def sphere_null(rng, n=1000, reps=50):
+    """Bandwidth from uniform samples, and the 95% quantile of uniform-vs-uniform MMD^2."""
+    h = mmd(uniform_sphere(n, rng), uniform_sphere(n, rng))["bandwidth"]
+    vals = [mmd(uniform_sphere(n, rng), uniform_sphere(n, rng), bandwidth=h)["mmd2"] for _ in range(reps)]
+    return h, float(np.quantile(vals, 0.95))
+
+
+def bench_case(name, n, seed, rng, null):
+    dc = DataConfig(dataset=name, n=n, seed=seed)
+    t = time.perf_counter()
+    run = train_run("vdae", dc, {}, seed=seed, device="cpu")
+    train_s = time.perf_counter() - t
+    ds, model = run.dataset, run.model
+    D = model.latent_dim
+    dm = diffusion_map(ds.X, D, k=model.config.knn)
+    psi = model.encode(ds.X)
+    cc = canonical_correlations(psi, dm.coords)
+    start = 0
+    times = []
+    for r in range(5):
+        t = time.perf_counter()
+        walk = random_walk(model, ds.X, 1000, 20, start=start, seed=seed)
+        times.append(time.perf_counter() - t)
+    rep = walk_report(ds, walk, start_label=None if ds.labels is None else int(ds.labels[start]),
+                      lookup=NearestLookup(ds.X))
+    row = {"dataset": name, "n": n, "seed": seed, "D": D, "alpha": float(model.alpha_used),
+           "train_s": train_s, "phase_s": run.history.phase_seconds,
+           "exact_dm_s": dm.seconds, "cc_mean": float(cc.mean()), "cc_min": float(cc.min()),
+           "walk_1000x20_s": float(np.median(times)), "steps": rep}
+    if name == "sphere":
+        h, q95 = null
+        m2 = [mmd(walk[t], uniform_sphere(1000, rng), bandwidth=h)["mmd2"] for t in range(walk.shape[0])]
+        row["mmd2"] = m2
+        row["mmd2_q95"] = q95
+        row["mmd_bandwidth"] = h
+        ok = [t for t in range(len(m2)) if all(v <= q95 for v in m2[t:])]
+        row["mixed_by_step"] = ok[0] if ok else None
+    return row
+
+
+def summarise(rows):
+    lines = ["| dataset | seed | D | train s (spectral / variational) | exact DM s | CC mean (min) | walk 1000x20 s | bar |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        last = r["steps"][-1]
+        s10 = r["steps"][10]
+        if r["dataset"] == "circle":
+            bar = f"KS θ={last['ks_theta']:.3f}, dist {last['median_dist']:.4f} vs spacing {last['spacing']:.4f}"
+        elif r["dataset"] == "sphere":
+            bar = (f"MMD² step10={r['mmd2'][10]:.2e} (q95 {r['mmd2_q95']:.2e}), mixed by step {r['mixed_by_step']}, "
+                   f"dist {last['median_dist']:.4f} vs {last['spacing']:.4f}")
+        elif r["dataset"] == "torus":
+            bar = f"KS θ={last['ks_theta']:.3f}, KS φ={last['ks_phi']:.3f}"
+        else:
+            bar = f"stay@10={s10['stay']:.3f}, stay@20={last['stay']:.3f}"
+        ph = r["phase_s"]
+        lines.append(f"| {r['dataset']} | {r['seed']} | {r['D']} | {r['train_s']:.1f} ({ph.get('spectral', 0):.1f} / "
+                     f"{ph.get('variational', 0):.1f}) | {r['exact_dm_s']:.2f} | {r['cc_mean']:.4f} ({r['cc_min']:.4f}) | "
+                     f"{r['walk_1000x20_s']:.3f} | {bar} |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--datasets", default=",".join(c[0] for c in CASES))
+    p.add_argument("--out", default="docs/bench_vdae.json")
+    a = p.parse_args()
+    torch.set_num_threads(int(os.environ.get("VDAE_THREADS", os.cpu_count() or 1)))
+    rng = np.random.default_rng(123)
+    null = sphere_null(rng)
+    rows = []
+    wanted = a.datasets.split(",")
+    for name, n in CASES:
+        if name not in wanted:
+            continue
+        for seed in range(a.seeds):
+            rows.append(bench_case(name, n, seed, rng, null))
+            print(summarise(rows[-1:]).splitlines()[-1], flush=True)
+    print(f"\nMachine: {machine()}, {platform.python_version()}\n")
+    print(summarise(rows))
+    with open(a.out, "w") as fh:
+        json.dump({"machine": machine(), "rows": rows}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

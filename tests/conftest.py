@@ -1,0 +1,18 @@
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import torch  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture
+def tiny_vdae():
+    """Config overrides for a VDAE that trains in about a second."""
+    return dict(spectral_steps=30, vae_steps=40, hidden=32, depth=2, spectral_batch=256, batch_size=128)

@@ -1,0 +1,174 @@
+"""VDAE pieces (KL, local covariances, α), the trainer, run folders."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from vdae_core.api import (DataConfig, TrainingDiverged, Trainer, UserInputError, build_model, load_run,
+                           make_dataset, random_walk, save_run, train_run)
+from vdae_core.models.vdae import auto_alpha, gaussian_kl, local_covariances, tril_from_vector
+
+
+def _random_spd(D, seed):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randn(D, D, generator=g, dtype=torch.float64)
+    return A @ A.T + D * torch.eye(D, dtype=torch.float64)
+
+
+def test_kl_of_identical_gaussians_is_zero():
+    S = _random_spd(4, 0)
+    L = torch.linalg.cholesky(S)[None]
+    kl = gaussian_kl(L, L, torch.logdet(S)[None])
+    assert abs(float(kl)) < 1e-10
+
+
+def test_kl_matches_torch_distributions():
+    D = 3
+    Sq, Sp = _random_spd(D, 1), _random_spd(D, 2)
+    Lq, Lp = torch.linalg.cholesky(Sq), torch.linalg.cholesky(Sp)
+    ours = float(gaussian_kl(Lq[None], Lp[None], torch.logdet(Sp)[None]))
+    from torch.distributions import MultivariateNormal, kl_divergence
+    ref = float(kl_divergence(MultivariateNormal(torch.zeros(D, dtype=torch.float64), Sq),
+                              MultivariateNormal(torch.zeros(D, dtype=torch.float64), Sp)))
+    assert math.isclose(ours, ref, rel_tol=1e-9)
+    assert ours > 0
+
+
+def test_tril_factor_is_positive_definite():
+    v = torch.randn(5, 6, generator=torch.Generator().manual_seed(0))
+    L = tril_from_vector(v, 3)
+    assert torch.all(torch.triu(L, 1) == 0)
+    assert torch.all(torch.diagonal(L, dim1=1, dim2=2) > 0)
+
+
+def test_local_covariances_are_centred_and_exact():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(60, 2))
+    S = local_covariances(Z, 7, ridge=0.0)
+    from sklearn.neighbors import NearestNeighbors
+    idx = NearestNeighbors(n_neighbors=8).fit(Z).kneighbors(Z)[1]
+    for i in (0, 17, 59):
+        np.testing.assert_allclose(S[i], np.cov(Z[idx[i]].T), rtol=1e-6, atol=1e-12)
+    # Centred: translating the latent cloud changes nothing (the uncentred moment would change).
+    np.testing.assert_allclose(local_covariances(Z + 100.0, 7, 0.0), S, rtol=1e-6, atol=1e-8)
+    # The ridge adds ridge * tr/D on the diagonal, making rank-deficient neighbourhoods PD.
+    line = np.c_[np.linspace(0, 1, 50), np.zeros(50)]
+    S_line = local_covariances(line, 5, ridge=0.1)
+    assert np.all(np.linalg.eigvalsh(S_line) > 0)
+
+
+def test_auto_alpha_closed_form():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(400, 2)) * [2.0, 1.0]
+    S = np.repeat((0.01 * np.eye(2))[None], 400, 0)  # tr = 0.02 everywhere
+    a = auto_alpha(Z, S, step_size=0.5)
+    assert math.isclose(a, 0.25 * np.trace(np.cov(Z.T)) / 0.02, rel_tol=1e-12)
+
+
+def test_training_is_reproducible_on_cpu(tiny_vdae):
+    dc = DataConfig(dataset="circle", n=300, seed=0)
+    r1 = train_run("vdae", dc, tiny_vdae, seed=3, device="cpu")
+    r2 = train_run("vdae", dc, tiny_vdae, seed=3, device="cpu")
+    for (k, a), (_, b) in zip(r1.model.state_dict().items(), r2.model.state_dict().items()):
+        assert torch.equal(a, b), k
+    r3 = train_run("vdae", dc, tiny_vdae, seed=4, device="cpu")
+    assert not torch.equal(r1.model.state_dict()["decoder.0.weight"], r3.model.state_dict()["decoder.0.weight"])
+
+
+def test_trainer_phases_progress_and_stop(tiny_vdae):
+    ds = make_dataset(DataConfig(dataset="circle", n=300))
+    model = build_model("vdae", tiny_vdae, ds)
+    seen = []
+    tr = Trainer(model, ds.X, seed=0, device="cpu", callbacks=[seen.append], report_every=5)
+    assert [p.name for p in tr.phases] == ["spectral", "latent statistics", "variational"]
+    p = tr.advance(max_steps=10)
+    assert p.phase == "spectral" and p.step == 10 and 0 < p.fraction < 1
+    tr.advance(max_steps=30)  # crosses into the variational phase
+    assert tr.progress().phase == "variational"
+    tr.request_stop()
+    tr.advance(max_steps=5)
+    assert tr.done and tr.history.stopped_early
+    assert bool(model.psi.finalised)
+    walk = model.random_walk(ds.X[:4], 3, torch.Generator().manual_seed(0))
+    assert walk.shape == (4, 4, 3) and np.isfinite(walk).all()
+    assert {s.phase for s in seen} >= {"spectral", "variational"}
+
+
+def test_nan_loss_stops_and_keeps_last_good_weights(tiny_vdae, monkeypatch):
+    ds = make_dataset(DataConfig(dataset="circle", n=300))
+    model = build_model("vdae", tiny_vdae, ds)
+    tr = Trainer(model, ds.X, seed=0, device="cpu", snapshot_every=10)
+    tr.advance(max_steps=20)
+    good = {k: v.clone() for k, v in model.state_dict().items()}
+    phase = tr.phases[0]
+    orig = phase.step
+
+    def poisoned(model_, data, i):
+        out = orig(model_, data, i)  # takes a real step (weights change), then reports NaN
+        return {**out, "loss": float("nan")}
+
+    monkeypatch.setattr(phase, "step", poisoned)
+    with pytest.raises(TrainingDiverged, match="NaN"):
+        tr.advance(max_steps=5)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, good[k]), k
+    assert "diverged" in tr.history.message
+
+
+def test_save_load_round_trip(tmp_path, tiny_vdae):
+    run = train_run("vdae", DataConfig(dataset="sphere", n=300), tiny_vdae, seed=0, device="cpu")
+    save_run(run, str(tmp_path / "r"))
+    back = load_run(str(tmp_path / "r"))
+    X = run.dataset.X[:50]
+    np.testing.assert_array_equal(back.model.encode(X), run.model.encode(X))
+    z = run.model.encode(X)
+    np.testing.assert_array_equal(back.model.decode(z), run.model.decode(z))
+    w1 = random_walk(run.model, run.dataset.X, 20, 5, start=7, seed=1)
+    w2 = random_walk(back.model, back.dataset.X, 20, 5, start=7, seed=1)
+    np.testing.assert_array_equal(w1, w2)
+    np.testing.assert_array_equal(back.dataset.X, run.dataset.X)
+    assert back.history.records.keys() == run.history.records.keys()
+    assert back.model.config == run.model.config and back.dataset.mesh is not None
+
+
+def test_load_run_errors(tmp_path):
+    with pytest.raises(UserInputError, match="not found"):
+        load_run(str(tmp_path / "nope"))
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "run.json").write_text("{}")
+    with pytest.raises(UserInputError, match="missing"):
+        load_run(str(tmp_path / "half"))
+
+
+def test_walk_shapes_and_start(tiny_vdae):
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), tiny_vdae, seed=0, device="cpu")
+    w = random_walk(run.model, run.dataset.X, 10, 4, start=5, seed=0)
+    assert w.shape == (5, 10, 3)
+    np.testing.assert_array_equal(w[0], np.repeat(run.dataset.X[5:6], 10, 0))
+    b = run.model.burst(run.dataset.X[5], 50, torch.Generator().manual_seed(0))
+    assert b.shape == (50, 3) and np.unique(b, axis=0).shape[0] == 50
+    with pytest.raises(UserInputError, match="out of range"):
+        random_walk(run.model, run.dataset.X, 10, 4, start=300, seed=0)
+    with pytest.raises(UserInputError, match="expected shape"):
+        run.model.encode(np.zeros((3, 5)))
+
+
+@pytest.mark.parametrize("overrides,fragment", [
+    ({"latent_dim": 99}, "too large"),
+    ({"knn": 150}, "needs more points"),
+    ({"alpha": -1.0}, "below its minimum"),
+    ({"activation": "sigmoidish"}, "not one of"),
+    ({"no_such_option": 1}, "unknown VDAEConfig option"),
+])
+def test_bad_model_configs(overrides, fragment):
+    ds = make_dataset(DataConfig(dataset="circle", n=100))
+    with pytest.raises(UserInputError, match=fragment):
+        build_model("vdae", overrides, ds)
+
+
+def test_impossible_device(tiny_vdae):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(UserInputError, match="no CUDA GPU"):
+        train_run("vdae", DataConfig(dataset="circle", n=300), tiny_vdae, device="cuda")

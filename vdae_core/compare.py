@@ -1,0 +1,75 @@
+"""Model comparison: train models x datasets x seeds, evaluate, aggregate mean ± std over seeds."""
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy as np
+
+from .data import DataConfig
+from .errors import UserInputError
+from .metrics.evaluate import evaluate_model
+from .registry import DATASETS, MODELS
+from .runs import Run, train_run
+
+#: Metrics shown in comparison tables, with their column titles (lower is better for all four).
+TABLE_METRICS = (("gw", "GW"), ("mmd2", "MMD²"), ("bilip_median", "bi-Lip median"),
+                 ("bilip_scale_free_median", "bi-Lip median (scale-free)"))
+
+
+def evaluate_runs(runs: Iterable[Run], n_samples: int = 1000, k: int = 10) -> List[Dict]:
+    """One row per run: model, dataset, seed and the summary of :func:`evaluate_model`."""
+    rows = []
+    for r in runs:
+        summary, _ = evaluate_model(r.model, r.dataset.X, seed=r.seed, n_samples=n_samples, k=k)
+        rows.append({"model": r.model_name, "dataset": r.dataset.name, "seed": r.seed, **summary})
+    return rows
+
+
+def aggregate(rows: List[Dict]) -> List[Dict]:
+    """Group rows by (dataset, model): mean and std over seeds of each table metric."""
+    groups: Dict[tuple, List[Dict]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["model"]), []).append(r)
+    out = []
+    for (ds, model), rs in sorted(groups.items()):
+        row = {"dataset": ds, "model": model, "seeds": len(rs)}
+        for key, _ in TABLE_METRICS:
+            v = np.array([r[key] for r in rs], dtype=float)
+            row[key] = float(v.mean())
+            row[key + "_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        out.append(row)
+    return out
+
+
+def markdown_table(agg: List[Dict]) -> str:
+    head = "| dataset | model | seeds | " + " | ".join(t for _, t in TABLE_METRICS) + " |"
+    sep = "|---|---|---|" + "---|" * len(TABLE_METRICS)
+    lines = [head, sep]
+    for r in agg:
+        cells = [f"{r[k]:.4g} ± {r[k + '_std']:.2g}" for k, _ in TABLE_METRICS]
+        lines.append(f"| {r['dataset']} | {r['model']} | {r['seeds']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples: int = 1000,
+                  steps_scale: float = 1.0, n_points: int = 2000,
+                  progress: Optional[Callable[[str], None]] = None) -> str:
+    """Train every model on every dataset for seeds 0..seeds-1 and return a Markdown table."""
+    for d in datasets:
+        DATASETS.get(d)
+    for m in models:
+        MODELS.get(m)
+    if seeds < 1:
+        raise UserInputError("--seeds must be at least 1")
+    from .cli import _scaled_steps
+
+    rows = []
+    for d in datasets:
+        for m in models:
+            for s in range(seeds):
+                if progress:
+                    progress(f"training {m} on {d}, seed {s}")
+                over = _scaled_steps(m, {}, steps_scale) if steps_scale != 1.0 else {}
+                run = train_run(m, DataConfig(dataset=d, n=n_points, seed=s), over, seed=s)
+                rows.extend(evaluate_runs([run], n_samples=n_samples))
+    return markdown_table(aggregate(rows))

@@ -1,0 +1,79 @@
+"""β-VAE baseline: Gaussian encoder, Gaussian prior N(0, I), loss = reconstruction + β KL."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+
+from ..config import param
+from ..registry import MODELS
+from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, randn
+from .networks import Standardise, mlp
+
+
+@dataclasses.dataclass(frozen=True)
+class BetaVAEConfig(ModelConfig):
+    """Hyperparameters of the β-VAE."""
+
+    beta: float = param(1.0, help="Weight β of the KL term (β = 1 is the plain VAE).", min=0.0, max=1000.0)
+    hidden: int = param(256, help="Width of every hidden layer.", min=8, max=4096)
+    depth: int = param(2, help="Hidden layers of encoder and decoder.", min=1, max=8)
+    activation: str = param("relu", help="Activation.", choices=("relu", "tanh", "silu", "softplus"))
+    recon_var: float = param(0.01, help="Decoder variance in standardised units (sets the reconstruction weight).",
+                             min=1e-6, max=100.0)
+    steps: int = param(2000, help="Gradient steps.", min=1, max=200_000)
+    batch_size: int = param(256, help="Batch size.", min=8, max=16384)
+    lr: float = param(1e-3, help="Learning rate.", min=1e-6, max=1.0)
+    walk_noise: float = param(0.3, help="Latent noise std of the encode-perturb-decode random walk.", min=0.0,
+                              max=10.0)
+
+
+@MODELS.register("beta_vae", help="β-VAE with a Gaussian N(0, I) prior (baseline).")
+class BetaVAE(GenerativeModel):
+    """Encoder q(z|x) = N(μ(x), diag σ²(x)), decoder mean f(z), prior N(0, I).
+
+    Its random walk is encode-perturb-decode: x -> f(μ(x) + walk_noise ε).
+    """
+
+    name = "beta_vae"
+    config_class = BetaVAEConfig
+
+    def __init__(self, config: BetaVAEConfig, data_dim: int, latent_dim: int):
+        super().__init__(config, data_dim, latent_dim)
+        hidden = (config.hidden,) * config.depth
+        self.x_scale = Standardise(data_dim)
+        self.encoder = mlp(data_dim, hidden, 2 * latent_dim, config.activation)
+        self.decoder = mlp(latent_dim, hidden, data_dim, config.activation)
+        self.walk_scale = config.walk_noise
+
+    def prepare(self, X: np.ndarray) -> None:
+        self.x_scale.fit(torch.as_tensor(X))
+
+    def phases(self) -> List[Phase]:
+        c = self.config
+        return [OptimiserPhase("vae", c.steps, self.parameters, self.loss, c.batch_size, c.lr)]
+
+    def _posterior(self, x: torch.Tensor):
+        h = self.encoder(self.x_scale(x))
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar.clamp(-20, 10)
+
+    def loss(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+        g = generator or torch.Generator().manual_seed(0)
+        mu, logvar = self._posterior(x)
+        z = mu + torch.exp(0.5 * logvar) * randn(mu.shape, g, mu.device)
+        recon = (self.decoder(z) - self.x_scale(x)).pow(2).sum(1).mean() / (2 * self.config.recon_var)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+        return {"loss": recon + self.config.beta * kl, "recon": recon, "kl": kl}
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self._posterior(x)[0]
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.x_scale.inverse(self.decoder(z))
+
+    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self._decode(randn((n, self.latent_dim), generator, self.device))
