@@ -136,8 +136,10 @@ def cmd_evaluate(a) -> None:
     run = load_run(a.run)
     summary, per_point = evaluate_model(run.model, run.dataset.X, seed=a.seed, n_samples=a.n, k=a.k)
     out = _out_path(a.out)
+    # Strict JSON: an infinite bi-Lipschitz value (a decoder that is not injective) is written as "inf".
+    summary = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for k, v in summary.items()}
     with open(out, "w") as fh:
-        json.dump(summary, fh, indent=2)
+        json.dump(summary, fh, indent=2, allow_nan=False)
     npy = os.path.splitext(out)[0] + "_bilip.npy"
     np.save(npy, per_point)
     print(json.dumps(summary, indent=2))
