@@ -42,20 +42,37 @@ def test_tril_factor_is_positive_definite():
     assert torch.all(torch.diagonal(L, dim1=1, dim2=2) > 0)
 
 
-def test_local_covariances_are_centred_and_exact():
+def test_knn_covariances_are_centred_and_exact():
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(60, 2))
-    S = local_covariances(Z, 7, ridge=0.0)
+    S = local_covariances(Z, 7, ridge=0.0, ball=False)
     from sklearn.neighbors import NearestNeighbors
     idx = NearestNeighbors(n_neighbors=8).fit(Z).kneighbors(Z)[1]
     for i in (0, 17, 59):
         np.testing.assert_allclose(S[i], np.cov(Z[idx[i]].T), rtol=1e-6, atol=1e-12)
     # Centred: translating the latent cloud changes nothing (the uncentred moment would change).
-    np.testing.assert_allclose(local_covariances(Z + 100.0, 7, 0.0), S, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(local_covariances(Z + 100.0, 7, 0.0, ball=False), S, rtol=1e-6, atol=1e-8)
     # The ridge adds ridge * tr/D on the diagonal, making rank-deficient neighbourhoods PD.
     line = np.c_[np.linspace(0, 1, 50), np.zeros(50)]
-    S_line = local_covariances(line, 5, ridge=0.1)
-    assert np.all(np.linalg.eigvalsh(S_line) > 0)
+    assert np.all(np.linalg.eigvalsh(local_covariances(line, 5, ridge=0.1)) > 0)
+
+
+def test_ball_covariance_is_density_independent():
+    # A line sampled 4x more densely on its left half: the ball covariance (paper's Σ*) has the same
+    # spread on both halves, the kNN covariance is ~16x smaller where the samples are 4x denser.
+    left = np.linspace(0, 1, 800, endpoint=False)
+    right = np.linspace(1, 2, 200)
+    Z = np.c_[np.r_[left, right], np.zeros(1000)]
+    ball = local_covariances(Z, 16, 0.0)[:, 0, 0]
+    knn = local_covariances(Z, 16, 0.0, ball=False)[:, 0, 0]
+    mid_l, mid_r = slice(300, 500), slice(850, 950)
+    assert 0.5 < np.median(ball[mid_l]) / np.median(ball[mid_r]) < 2.0
+    assert np.median(knn[mid_r]) / np.median(knn[mid_l]) > 8.0
+    # On the dense stretch the ball holds ~17 points; their variance is that of a uniform segment of
+    # length 2δ: δ²/3.
+    delta = np.sort(np.abs(Z[:, 0][:, None] - Z[:, 0][None]), 1)[:, 16]
+    d = np.median(delta)
+    assert abs(np.median(ball[mid_l]) - d ** 2 / 3) < 0.25 * d ** 2 / 3  # ~17 points: discreteness ~ +12%
 
 
 def test_auto_alpha_closed_form():

@@ -7,8 +7,8 @@ Variational phase, per batch A (Algorithm 1):
     z = ψ(x),  z' = z + L_φ(z) ε,  ε ~ N(0, I)
     x' = the point y ∈ A \\ {x} whose ψ(y) is nearest z'         (Eq. 6: neighbourhood, not self)
     loss = |ψ⁻¹(z') - x'|^2 / (2c) + KL(N(0, C_φ) || N(0, α Σ*(x)))   (Eq. 7)
-Σ*(x) is the centred covariance of ψ over x and its ``cov_k`` nearest latent neighbours among the
-training points, ridge-regularised. ψ is frozen, so Σ* is computed once for every training point.
+Σ*(x) is the centred covariance of ψ over the training points in a latent ball around ψ(x) (radius:
+the median distance to the ``cov_k``-th neighbour), ridge-regularised. ψ is frozen, so Σ* is computed once for every training point.
 
 Departures of the published reference code that we do not follow (we follow the paper): it used the
 uncentred second moment for Σ*, singular values in place of the trace term, and full-batch N x N
@@ -44,11 +44,12 @@ class VDAEConfig(ModelConfig):
     spectral_batch: int = param(1024, help="Batch size of the SpectralNet phase (affinities are built per batch).",
                                 min=32, max=16384)
     spectral_lr: float = param(1e-3, help="Learning rate of the SpectralNet phase.", min=1e-6, max=1.0)
-    step_size: float = param(1.0, help="Walk step length: RMS latent step relative to the RMS radius of the latent "
+    step_size: float = param(1.5, help="Walk step length: RMS latent step relative to the RMS radius of the latent "
                                        "cloud. Sets α when alpha is 0.", min=1e-3, max=10.0)
     alpha: float = param(0.0, help="Explicit α (the walk covariance targets α·Σ*(x)); 0 derives α from step_size.",
                          min=0.0, max=1e12)
-    cov_k: int = param(0, help="Latent neighbours for the local covariance Σ*(x); 0 means max(2(D+1), 16).",
+    cov_k: int = param(0, help="Σ*(x) is the covariance of the latent ball holding cov_k points on average; "
+                                "0 means max(2(D+1), 16).",
                        min=0, max=1000)
     ridge: float = param(0.05, help="Ridge added to Σ*(x), as a fraction of its mean eigenvalue.", min=0.0, max=10.0)
     vae_steps: int = param(1500, help="Gradient steps of the variational phase (covariance net + decoder).",
@@ -58,7 +59,7 @@ class VDAEConfig(ModelConfig):
     neighbour_pool: str = param("all", help="Where x' is searched: 'batch' (the paper's A = batch) or 'all' training "
                                             "points (A = X: deterministic targets, a more precise decoder).",
                                 choices=("all", "batch"))
-    final_lr_fraction: float = param(0.05, help="Learning rate at the end of the cosine schedule, as a fraction of lr.",
+    final_lr_fraction: float = param(0.0, help="Learning rate at the end of the cosine schedule, as a fraction of lr.",
                                      min=0.0, max=1.0, advanced=True)
     recon_var: float = param(0.5, help="Decoder variance c in p(x'|z') = N(ψ⁻¹(z'), cI), in standardised units.",
                              min=1e-6, max=1e3, advanced=True)
@@ -91,8 +92,14 @@ def gaussian_kl(L_q: torch.Tensor, L_p: torch.Tensor, logdet_p: torch.Tensor) ->
     return 0.5 * (M.pow(2).sum((-2, -1)) - D + logdet_p - logdet_q)
 
 
-def local_covariances(Z: np.ndarray, k: int, ridge: float) -> np.ndarray:
-    """Centred covariance of each point's k nearest latent neighbours (itself included), ridged.
+def local_covariances(Z: np.ndarray, k: int, ridge: float, ball: bool = True) -> np.ndarray:
+    """Centred covariance of the latent points around each point, ridge-regularised.
+
+    With ``ball`` (the paper's Σ*(x) = Cov(B_d(ψ(x), δ) ∩ Z)), the neighbourhood is the ball of radius
+    δ = the median distance to the k-th neighbour, holding at least min(k, D+1) points and at most 4k.
+    A fixed radius keeps the spread of Σ* independent of the local sampling density: with k nearest
+    neighbours instead, denser regions get smaller steps and the walk's stationary density grows like
+    the square of the sample density on a curve. ``ball=False`` gives the plain kNN covariance.
 
     Parameters
     ----------
@@ -106,10 +113,20 @@ def local_covariances(Z: np.ndarray, k: int, ridge: float) -> np.ndarray:
     ndarray (n, D, D)
     """
     n, D = Z.shape
-    _, idx = NearestNeighbors(n_neighbors=min(k + 1, n)).fit(Z).kneighbors(Z)
-    nb = Z[idx]  # (n, k+1, D)
-    c = nb - nb.mean(1, keepdims=True)
-    S = np.einsum("nki,nkj->nij", c, c) / (nb.shape[1] - 1)
+    k = min(k, n - 1)
+    kmax = min(4 * k, n - 1) if ball else k
+    dist, idx = NearestNeighbors(n_neighbors=kmax + 1).fit(Z).kneighbors(Z)  # includes the point itself
+    nb = Z[idx]  # (n, kmax+1, D)
+    if ball:
+        delta = np.median(dist[:, k])
+        w = (dist <= delta).astype(np.float64)
+        w[:, : min(k, D + 1) + 1] = 1.0  # never fewer than D+1 neighbours (and the point itself)
+    else:
+        w = np.ones(dist.shape)
+    cnt = w.sum(1)
+    mean = (w[:, :, None] * nb).sum(1) / cnt[:, None]
+    c = (nb - mean[:, None, :]) * np.sqrt(w)[:, :, None]
+    S = np.einsum("nki,nkj->nij", c, c) / (cnt - 1)[:, None, None]
     tr = np.trace(S, axis1=1, axis2=2) / D
     floor = 1e-10 * max(float(np.median(tr)), 1e-30)
     S += (ridge * tr + floor)[:, None, None] * np.eye(D)[None]
