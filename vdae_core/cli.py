@@ -57,7 +57,7 @@ def cmd_data(a) -> None:
 
 def cmd_train(a) -> None:
     from .data import DataConfig
-    from .runs import save_run, train_run
+    from .runs import save_run, scaled_steps, train_run
 
     dc = DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise)
     last = {"phase": None}
@@ -75,24 +75,12 @@ def cmd_train(a) -> None:
 
     overrides = _model_overrides(a.set)
     if a.steps_scale != 1.0:
-        overrides = {**overrides, **_scaled_steps(a.model, overrides, a.steps_scale)}
+        overrides = {**overrides, **scaled_steps(a.model, overrides, a.steps_scale)}
     run = train_run(a.model, dc, overrides, seed=a.seed, device=a.device, callbacks=[report])
     if not a.quiet:
         print(file=sys.stderr)
     save_run(run, a.out)
     print(f"saved run to {a.out} ({run.info['train_seconds']:.1f} s on {run.info['device']})")
-
-
-def _scaled_steps(model: str, overrides: dict, s: float) -> dict:
-    """Scale every ``*steps`` field of the model config (quick demos and tests)."""
-    import dataclasses
-
-    from .registry import MODELS
-
-    cls = MODELS.get(model)
-    base = cls.config_class.from_dict({k: v for k, v in overrides.items()})
-    return {f.name: max(1, int(round(getattr(base, f.name) * s))) for f in dataclasses.fields(base)
-            if f.name.endswith("steps") and f.name != "sample_steps"}
 
 
 def cmd_sample(a) -> None:

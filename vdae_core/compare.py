@@ -9,7 +9,7 @@ from .data import DataConfig
 from .errors import UserInputError
 from .metrics.evaluate import evaluate_model
 from .registry import DATASETS, MODELS
-from .runs import Run, train_run
+from .runs import Run, scaled_steps, train_run
 
 #: Metrics shown in comparison tables, with their column titles (lower is better for all four).
 TABLE_METRICS = (("gw", "GW"), ("mmd2", "MMD²"), ("bilip_median", "bi-Lip median"),
@@ -61,15 +61,13 @@ def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples:
         MODELS.get(m)
     if seeds < 1:
         raise UserInputError("--seeds must be at least 1")
-    from .cli import _scaled_steps
-
     rows = []
     for d in datasets:
         for m in models:
             for s in range(seeds):
                 if progress:
                     progress(f"training {m} on {d}, seed {s}")
-                over = _scaled_steps(m, {}, steps_scale) if steps_scale != 1.0 else {}
+                over = scaled_steps(m, {}, steps_scale) if steps_scale != 1.0 else {}
                 run = train_run(m, DataConfig(dataset=d, n=n_points, seed=s), over, seed=s)
                 rows.extend(evaluate_runs([run], n_samples=n_samples))
     return markdown_table(aggregate(rows))

@@ -66,6 +66,17 @@ def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Opti
     return cls(cfg, data_dim, latent_dim)
 
 
+def scaled_steps(model_name: str, overrides: Optional[Dict], scale: float) -> Dict[str, int]:
+    """Overrides multiplying every ``*steps`` training field of a model's config by ``scale`` (quick runs).
+
+    ``sample_steps`` (walk length at sampling time) is not a training length and is left alone.
+    """
+    cls = MODELS.get(model_name)
+    base = cls.config_class.from_dict(dict(overrides or {}))
+    return {f.name: max(1, int(round(getattr(base, f.name) * scale))) for f in dataclasses.fields(base)
+            if f.name.endswith("steps") and f.name != "sample_steps"}
+
+
 def train_run(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
               device: Optional[str] = None, callbacks: Optional[List[Callable]] = None,
               dataset: Optional[Dataset] = None) -> Run:
