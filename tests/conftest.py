@@ -7,6 +7,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+import vdae_core  # noqa: E402,F401  (sets OMP_WAIT_POLICY before torch loads)
 import torch  # noqa: E402
 
 torch.set_num_threads(2)

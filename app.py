@@ -1,0 +1,110 @@
+"""VDAE Studio: ``streamlit run app.py``.
+
+The entry point is the router (st.navigation) and the Home page. It imports nothing heavy before the
+page content is on screen: torch and the models load when first needed (the device line, a page that
+trains or analyses), and a background thread warms them up after the first render.
+"""
+import os
+
+# Before torch loads: OpenMP threads that sleep instead of spin when idle. On a busy machine (other
+# processes, several sessions training) spinning threads slowed training more than tenfold.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="VDAE Studio", page_icon=":material/cyclone:", layout="wide")
+
+from vdae_core.ui import nav, sidebar, state  # noqa: E402  (light imports only)
+
+state.init()
+state.apply_pending()
+
+
+def home() -> None:
+    from vdae_core.ui import jobs, widgets
+
+    st.title("VDAE Studio")
+    st.markdown(
+        "Train small generative models on manifolds, meshes and image sets, and **see** whether what they "
+        "learned respects the data's shape: latent spaces coloured by the true coordinates, random walks "
+        "animated on 3-D meshes next to the true diffusion walk, per-point bi-Lipschitz heatmaps, and metric "
+        "tables across models and seeds. The method is the *Variational Diffusion Autoencoder* (VDAE): a "
+        "SpectralNet learns the diffusion map ψ, then a covariance network and a decoder learn a random walk "
+        "that stays on the data manifold.")
+    c1, c2 = st.columns([3, 2], gap="large")
+    with c1:
+        st.subheader("Try it")
+        st.markdown("One click trains a VDAE on a torus (1,500 points, small networks) right here, then the "
+                    "Train page shows the loss curves live. About 10–20 seconds on a laptop CPU.")
+        job = jobs.get_job()
+        busy = job is not None and job.active
+        if st.button("Try it: torus + VDAE", type="primary", icon=":material/play_arrow:", disabled=busy,
+                     key="home.try", help="A training is already running in this session." if busy else None):
+            from vdae_core.errors import UserInputError
+
+            state.set_selection(upload_path=None, **jobs.DEMO_DATA, model="vdae", seed=0)
+            try:
+                jobs.start_job("vdae", jobs.demo_overrides("vdae"), state.data_config_dict(), 0)
+            except (UserInputError, RuntimeError) as e:
+                widgets.error_box(e)
+            else:
+                st.switch_page(nav.page("train"))
+        st.markdown(
+            "**The views.** *Data*: pick or upload a dataset, see it next to its exact diffusion map. *Train*: "
+            "any model, live losses, pause/stop. *Latent space*: codes coloured by the ground truth, t-SNE/UMAP "
+            "of generated vs real. *Random walks*: learned walkers animated on the mesh beside the true "
+            "diffusion walk. *Bi-Lipschitz*: where the decoder stretches or folds. *Compare*: metrics across "
+            "saved runs. Every figure downloads as HTML, every table as CSV.")
+    with c2:
+        st.subheader("Saved runs")
+        infos = state.saved_runs()
+        if not infos:
+            st.caption(f"None yet under `{state.runs_root()}`.")
+        else:
+            import pandas as pd
+
+            df = pd.DataFrame([{"model": r.model, "dataset": r.dataset, "seed": r.seed, "D": r.latent_dim,
+                                "n": r.n, "saved": r.saved, "train s": round(r.train_seconds, 1),
+                                "folder": r.name} for r in infos])
+            widgets.table(df, "home.runs", "saved_runs", height=min(300, 40 + 35 * len(df)))
+            pick = st.selectbox("Reopen", [r.path for r in infos], key="home.pick",
+                                format_func=lambda p: next(r.label for r in infos if r.path == p))
+            b1, b2 = st.columns(2)
+            if b1.button("Open", key="home.open", icon=":material/open_in_new:"):
+                state.select_run(pick)
+                st.switch_page(nav.page("latent"))
+            with b2:
+                widgets.run_zip_button(pick, "home")
+    with st.spinner("Detecting the compute device…"):
+        from vdae_core.ui import cache
+
+        st.caption(f"Device in use: **{cache.device_line()}** · runs folder: `{state.runs_root()}`")
+
+
+PAGES = {
+    "home": st.Page(home, title="Home", icon=":material/home:", default=True),
+    "data": st.Page("pages/data.py", title="Data", icon=":material/scatter_plot:", url_path="data"),
+    "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    "latent": st.Page("pages/latent.py", title="Latent space", icon=":material/bubble_chart:", url_path="latent"),
+    "walks": st.Page("pages/walks.py", title="Random walks", icon=":material/timeline:", url_path="walks"),
+    "bilipschitz": st.Page("pages/bilipschitz.py", title="Bi-Lipschitz", icon=":material/thermostat:",
+                           url_path="bilipschitz"),
+    "compare": st.Page("pages/compare.py", title="Compare", icon=":material/table_chart:", url_path="compare"),
+}
+nav.PAGES.clear()
+nav.PAGES.update(PAGES)
+current = st.navigation(list(PAGES.values()))
+if st.session_state.get("_goto"):  # opened directly on a page URL of a fresh server: see nav.ensure_routed
+    name, params = st.session_state.pop("_goto")
+    st.switch_page(PAGES.get(name, PAGES["home"]), query_params=params)
+state.sync_query_params()
+sidebar.render(show_job=current.url_path != "train")
+st.session_state["_framed"] = True  # tells the page (nav.ensure_routed) that the frame is drawn
+try:
+    current.run()
+finally:
+    st.session_state.pop("_framed", None)
+
+from vdae_core.ui import cache  # noqa: E402
+
+cache.warm_up()

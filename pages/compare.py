@@ -1,0 +1,78 @@
+"""Compare: GW / MMD / bi-Lipschitz (and neighbourhood scores) across saved runs, mean ± std over seeds."""
+import pandas as pd
+import streamlit as st
+
+from vdae_core.analysis import METRIC_COLUMNS, aggregate_metrics, read_cached_evaluation
+from vdae_core.errors import UserInputError
+from vdae_core.ui import cache, nav, state, widgets
+from vdae_core.viz.curves import metric_bars
+
+ss = st.session_state
+nav.ensure_routed("compare")
+st.title("Compare")
+state.show_flashes()
+st.caption("Every saved run evaluated the same way (the CLI's `evaluate`): Gromov–Wasserstein and MMD² between "
+           "generated and real points (lower is better), bi-Lipschitz constants of the decoder (1 is best), "
+           "trustworthiness and continuity of the codes (1 is best). Groups are dataset × model; ± is the std over "
+           "seeds.")
+
+infos = state.saved_runs()
+if not infos:
+    st.info("No saved runs yet: train some on the Train page (several seeds of the same model and dataset give the "
+            "± columns).", icon=":material/info:")
+    st.stop()
+
+c = st.columns([2, 2, 1, 1, 1])
+datasets = sorted({r.dataset for r in infos})
+models = sorted({r.model for r in infos})
+pick_d = c[0].multiselect("Datasets", datasets, default=datasets, key="cmp.datasets")
+pick_m = c[1].multiselect("Models", models, default=models, key="cmp.models")
+n_samples = c[2].select_slider("eval points", [250, 500, 1000, 2000], 500, key="cmp.n",
+                               help="Data points evaluated and points generated per run.")
+k = c[3].number_input("k", 2, 50, 10, key="cmp.k", help="Neighbours for bi-Lipschitz, trustworthiness, continuity.")
+eval_seed = c[4].number_input("eval seed", 0, 2**31 - 1, 0, key="cmp.seed")
+runs = [r for r in infos if r.dataset in pick_d and r.model in pick_m]
+missing = [r for r in runs if read_cached_evaluation(r.path, n_samples, k, eval_seed) is None]
+
+b = st.columns([2, 5])
+go = b[0].button(f"Evaluate {len(missing)} run(s)" if missing else "All selected runs evaluated", type="primary",
+                 disabled=not missing, key="cmp.go", icon=":material/play_arrow:")
+b[1].caption(f"{len(runs)} run(s) selected; results are stored in each run folder (`ui_metrics.json`), so they are "
+             "computed once.")
+if go:
+    bar = st.progress(0.0, text="Starting…")
+    failed = []
+    for i, r in enumerate(missing):
+        bar.progress(i / len(missing), text=f"Evaluating {r.label} ({i + 1}/{len(missing)})…")
+        try:
+            cache.evaluation(r.path, n_samples, k, eval_seed)
+        except UserInputError as e:
+            failed.append(f"{r.name}: {e}")
+    bar.progress(1.0, text="Done.")
+    for f in failed:
+        state.flash("error", f)
+    st.rerun()  # redraw the button and tables with the new results
+
+rows = []
+for r in runs:
+    s = read_cached_evaluation(r.path, n_samples, k, eval_seed)
+    if s is None:
+        continue
+    rows.append({"dataset": r.dataset, "model": r.model, "seed": r.seed, "D": r.latent_dim, "run": r.name,
+                 **{m: s.get(m) for m in METRIC_COLUMNS}})
+if not rows:
+    st.info("Nothing evaluated yet for these settings: press Evaluate.", icon=":material/info:")
+    st.stop()
+
+per_run = pd.DataFrame(rows)
+agg = aggregate_metrics(rows)
+st.subheader("Mean ± std over seeds")
+show = agg[["dataset", "model", "runs", "seeds"] + [m for m in METRIC_COLUMNS if m in agg]]
+widgets.table(show, "cmp.agg", "compare_mean_std")
+metric = st.selectbox("Chart", list(METRIC_COLUMNS), key="cmp.metric",
+                      format_func=lambda m: m.replace("_", " "))
+labels = [f"{a} · {b}" for a, b in zip(agg["dataset"], agg["model"])]
+widgets.figure(metric_bars(labels, agg[f"{metric}_mean"], agg[f"{metric}_std"], metric), "cmp.bars",
+               f"compare_{metric}")
+st.subheader("Per run")
+widgets.table(per_run, "cmp.runs", "compare_per_run")

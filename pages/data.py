@@ -1,0 +1,130 @@
+"""Data: pick a registered dataset or upload one; preview it next to its exact diffusion map."""
+import os
+
+import streamlit as st
+
+import vdae_core.data  # noqa: F401  (registers the datasets)
+from vdae_core.analysis import EXACT_DM_MAX_POINTS, colour_options, display_coords
+from vdae_core.errors import UserInputError
+from vdae_core.registry import DATASETS
+from vdae_core.ui import cache, nav, state, uploads, widgets
+from vdae_core.viz.common import up_axis
+from vdae_core.viz.images import montage_figure
+from vdae_core.viz.scatter import diffusion_pair_figure, points_figure
+
+ss = st.session_state
+nav.ensure_routed("data")
+st.title("Data")
+st.caption("Choose the points a model learns from. Every dataset comes with ground-truth coordinates (angles, "
+           "heights, labels) that colour the points here and on every later page.")
+state.show_flashes()
+
+names = DATASETS.names()
+upload_active = bool(ss.get("upload_path")) and os.path.basename(ss["upload_path"]) == ss["dataset"]
+if ss["dataset"] not in names and not upload_active and not os.path.splitext(ss["dataset"])[1]:
+    fallback = "torus" if "torus" in names else names[0]
+    state.flash("warning", f"Unknown dataset `{ss['dataset']}` (from the link?): showing `{fallback}` instead.")
+    state.set_selection(dataset=fallback)
+    st.rerun()
+source = st.radio("Source", ["Built-in dataset", "Upload a file"], index=1 if upload_active else 0,
+                  horizontal=True, key=state.wkey("source"), label_visibility="collapsed")
+
+c = st.columns([3, 1, 1, 1])
+if source == "Built-in dataset":
+    cur = ss["dataset"] if ss["dataset"] in names else ("torus" if "torus" in names else names[0])
+    c[0].selectbox("Dataset", names, index=names.index(cur), key=state.wkey("dataset"),
+                   format_func=lambda n: f"{n} — {DATASETS.help(n)}",
+                   on_change=state.from_widget("dataset"))
+else:
+    with c[0]:
+        up = st.file_uploader("Point cloud (.npy, .npz with key X, .csv, .txt), mesh (.ply, .obj, .off, .stl) or a "
+                              ".zip of images", key="w.upload",
+                              help="The file stays private to this browser session.")
+        if up is not None and ss.get("upload_seen") != up.file_id:
+            ss["upload_seen"] = up.file_id
+            with st.spinner(f"Reading {up.name}…"):
+                path, err = uploads.accept_upload(up, ss["n"], ss["seed"], ss["noise"])
+            ss["upload_error"] = err
+            if path:
+                state.set_selection(dataset=os.path.basename(path), upload_path=path)
+                state.flash("success", f"Loaded **{os.path.basename(path)}**.")
+                st.rerun()
+        if up is None:
+            ss["upload_seen"], ss["upload_error"] = None, None
+        if ss.get("upload_error"):
+            msg = ss["upload_error"].rstrip()
+            st.error(f"{msg}{'' if msg.endswith(('.', '!', ')')) else '.'} The current dataset is unchanged.",
+                     icon=":material/error:")
+c[1].number_input("Points n", 10, 200_000, int(ss["n"]), step=500, key=state.wkey("n"),
+                  help="Number of points sampled (image sets and uploads are subsampled to at most n).",
+                  on_change=state.from_widget("n", int))
+c[2].number_input("Noise", 0.0, 10.0, float(ss["noise"]), step=0.01, format="%g", key=state.wkey("noise"),
+                  help="Std of Gaussian noise added to synthetic points.",
+                  on_change=state.from_widget("noise", float))
+c[3].number_input("Seed", 0, 2**31 - 1, int(ss["seed"]), step=1, key=state.wkey("seed"),
+                  help="Seeds the data sampling and the training.",
+                  on_change=state.from_widget("seed", int))
+
+if ss["dataset"] not in names and not upload_active:
+    st.warning(f"`{ss['dataset']}` was an uploaded file (in this or another session): upload it again, or choose "
+               "a built-in dataset. Saved runs trained on it still work on the other pages (a run folder keeps "
+               "its data).")
+    st.stop()
+
+cfg = state.data_config_dict()
+try:
+    with st.spinner("Building the dataset…"):
+        ds = cache.dataset(cfg)
+except UserInputError as e:
+    widgets.error_box(e)
+    st.stop()
+
+m = st.columns(4)
+m[0].metric("points", f"{ds.n:,}")
+m[1].metric("ambient dim m", ds.ambient_dim)
+m[2].metric("intrinsic dim d", ds.intrinsic_dim)
+m[3].metric("suggested latent D", ds.suggested_dim)
+extras = ", ".join(k for k, v in (("a triangle mesh", ds.mesh), ("images", ds.images), ("labels", ds.labels))
+                   if v is not None)
+st.caption(f"Source: {ds.source}" + (f" · comes with {extras}" if extras else ""))
+
+colours = colour_options(ds.params, ds.param_names, ds.periodic)
+cname = st.selectbox("Colour by (ground truth)", list(colours), key="data.colour")
+cval, cper = colours[cname]
+
+if ds.images is not None:
+    with st.expander(f"Images ({min(ds.n, 60)} of {ds.n})", expanded=True):
+        widgets.figure(montage_figure(ds.images[:60], ncols=15), "data.montage", f"{ds.name}_images")
+
+left, right = st.columns(2, gap="medium")
+with left:
+    st.subheader("The data")
+    P, axes = display_coords(ds.X)
+    show_mesh = ds.mesh is not None and P.shape[1] == 3 and ds.ambient_dim == 3 and st.toggle(
+        "show the mesh", value=False, key="data.mesh")
+    fig = points_figure(P, cval, cname, cper, axis_names=axes,
+                        mesh=(ds.mesh.vertices, ds.mesh.faces) if show_mesh else None, uirevision=f"data-{ds.name}",
+                        up=up_axis(ds.name) if ds.ambient_dim == 3 else "z")
+    widgets.figure(fig, "data.points", f"{ds.name}_points")
+    if ds.ambient_dim > 3:
+        st.caption(f"{ds.ambient_dim}-D points shown by their first three principal components.")
+with right:
+    st.subheader("Its exact diffusion map")
+    k = st.slider("kNN graph neighbours k", 5, 50, 10, key="data.k",
+                  help="The Gaussian kNN graph the diffusion map (and SpectralNet) is built on.")
+    if ds.n > EXACT_DM_MAX_POINTS:
+        st.info(f"The exact diffusion map is shown for up to {EXACT_DM_MAX_POINTS:,} points and this data has "
+                f"{ds.n:,}: lower n to see it. (SpectralNet, which the models train, has no such limit.)",
+                icon=":material/info:")
+    else:
+        try:
+            with st.spinner("Eigendecomposition of the random-walk matrix…"):
+                coords, evals, secs = cache.diffusion(cfg, k=k, n_components=3)
+        except UserInputError as e:
+            widgets.error_box(e, "diffusion map")
+        else:
+            widgets.figure(diffusion_pair_figure(P, coords, cval, cname, cper, evals), "data.dm", f"{ds.name}_dmap")
+            mus = ", ".join(f"μ{j + 1} = {mu:.4f}" for j, mu in enumerate(evals))
+            st.caption(f"First {coords.shape[1]} non-trivial eigenvectors φ of P = D⁻¹W ({mus}; {secs:.2f} s). "
+                       "This is what SpectralNet learns to output: ψ(x) ≈ (φ₁(x), φ₂(x), …). "
+                       "A smooth colour gradient here means the coordinates unroll the manifold.")

@@ -1,0 +1,100 @@
+"""Latent space: codes coloured by the ground truth, thumbnails, t-SNE/UMAP of generated vs real, decoded grid."""
+import numpy as np
+import streamlit as st
+
+from vdae_core.analysis import DisplayProjection, colour_options
+from vdae_core.errors import UserInputError
+from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
+from vdae_core.registry import EMBEDDERS
+from vdae_core.ui import cache, nav, state, widgets
+from vdae_core.viz.images import decoded_points_grid_figure, montage_figure, spread_indices, thumbnails_figure
+from vdae_core.viz.scatter import embedding_figure, points_figure
+
+ss = st.session_state
+nav.ensure_routed("latent")
+st.title("Latent space")
+state.show_flashes()
+info = state.active_run()
+if info is None:
+    widgets.no_run_notice()
+    st.stop()
+with st.spinner("Loading the run and encoding the data…"):
+    run = cache.load_run(info.path)
+    Z = cache.latent_codes(info.path)
+ds = run.dataset
+D = Z.shape[1]
+st.caption(f"Run **{info.label}** · {ds.n:,} points in R^{ds.ambient_dim} encoded to a {D}-D latent.")
+
+colours = colour_options(ds.params, ds.param_names, ds.periodic)
+c = st.columns([1, 1, 2])
+cname = c[0].selectbox("Colour by (ground truth)", list(colours), key="latent.colour")
+cval, cper = colours[cname]
+mode = c[1].radio("View", ["2D", "3D"] if D >= 3 else ["2D"], horizontal=True, key="latent.mode")
+nd = 3 if mode == "3D" else 2
+opts = list(range(D)) if D >= 2 else [0]
+default = [min(j, D - 1) for j in range(nd)]
+dims = c[2].multiselect("Latent coordinates", opts, default=default, max_selections=nd, key=f"latent.dims{nd}",
+                        format_func=lambda j: f"z{j + 1}",
+                        help="Which latent coordinates to draw (for the VDAE they are diffusion coordinates, ordered "
+                             "by eigenvalue).")
+if len(dims) < min(nd, D):
+    dims = default
+Zd = Z[:, dims] if D >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
+fig = points_figure(Zd, cval, cname, cper, axis_names=[f"z{j + 1}" for j in dims] if D >= 2 else ("z1", "0"),
+                    size=3 if nd == 3 else 4, uirevision=f"latent-{info.path}-{nd}")
+widgets.figure(fig, "latent.scatter", f"{info.name}_latent")
+st.caption("A map that respects the topology sends nearby points to nearby codes: the colours should vary "
+           "smoothly, without tears (a colour jump between neighbours) or folds (far colours on top of each other).")
+
+if ds.images is not None:
+    st.subheader("Images at their latent positions")
+    k = st.slider("thumbnails", 10, 200, 60, step=10, key="latent.thumbs")
+    Z2 = Z[:, :2] if D >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
+    idx = spread_indices(Z2, k)
+    widgets.figure(thumbnails_figure(Z2, ds.images, idx, cval, cname, cper), "latent.thumbnails",
+                   f"{info.name}_thumbnails")
+
+st.subheader("Generated next to real: one joint embedding")
+methods = [m for m in ("tsne", "umap") if m in EMBEDDERS] or EMBEDDERS.names()
+e = st.columns([1, 2, 1, 1])
+method = e[0].radio("Method", methods, horizontal=True, key="latent.method",
+                    format_func=lambda m: {"tsne": "t-SNE", "umap": "UMAP"}.get(m, m))
+n_emb = e[1].slider("points per side", 100, 2000, 500, step=100, key="latent.emb_n",
+                    help="Real points (a seeded subsample) and as many generated ones, embedded together.")
+emb_seed = e[2].number_input("seed", 0, 2**31 - 1, 0, key="latent.emb_seed")
+req = (info.path, method, int(n_emb), int(emb_seed))
+asked = ss.setdefault("latent.emb_requests", set())
+if e[3].button("Compute", key="latent.emb_go", icon=":material/play_arrow:", type="primary"):
+    asked.add(req)
+if req in asked:
+    try:
+        with st.spinner(f"{method.upper()} of {2 * n_emb} points (a few seconds; UMAP's first run compiles)…"):
+            er, eg, ir = cache.embedding(info.path, method, n_emb, emb_seed)
+    except UserInputError as err:
+        widgets.error_box(err)
+    else:
+        widgets.figure(embedding_figure(er, eg, method.upper(), cval[ir], cname, cper), "latent.embedding",
+                       f"{info.name}_{method}_generated_vs_real")
+        st.caption("Both halves come from ONE embedding, so positions are comparable. Generated points (orange) should "
+                   "cover the same shapes as the real ones (grey) without extra clusters or bridges.")
+else:
+    st.caption("Press Compute: t-SNE/UMAP take a few seconds, so they run on request (and are cached).")
+
+st.subheader("Decoded latent grid")
+if D != 2:
+    st.caption(f"Shown for a 2-D latent only (this run's latent is {D}-D): train with latent_dim = 2 to see how the "
+               "decoder maps a regular grid of codes back to data.")
+else:
+    g = st.slider("grid size", 5, 25, 12, key="latent.grid")
+    with st.spinner("Decoding the grid…"):
+        grid_z, dec = cache.decoded_grid(info.path, g)
+    if ds.images is not None:
+        h, w = ds.images.shape[1:]
+        imgs = np.asarray(dec).reshape(g, g, h, w)[::-1].reshape(-1, h, w)  # z2 upwards
+        widgets.figure(montage_figure(imgs, ncols=g, title="decoded images (z1 → right, z2 → up)"),
+                       "latent.grid_img",
+                       f"{info.name}_decoded_grid")
+    else:
+        proj = DisplayProjection(ds.X)
+        widgets.figure(decoded_points_grid_figure(grid_z, proj(dec), g, data=proj(ds.X)), "latent.grid_pts",
+                       f"{info.name}_decoded_grid")

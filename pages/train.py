@@ -1,0 +1,78 @@
+"""Train: any registered model on the current dataset, with live loss curves, pause and stop."""
+import json
+
+import streamlit as st
+
+from vdae_core import api
+from vdae_core.errors import UserInputError
+from vdae_core.ui import cache, forms, jobs, nav, state, widgets
+from vdae_core.viz.curves import loss_curves
+
+ss = st.session_state
+nav.ensure_routed("train")
+st.title("Train")
+state.show_flashes()
+
+job = jobs.get_job()
+if job is not None:
+    st.subheader(f"Training {job.label}")
+    jobs.render(detailed=True)
+    st.divider()
+
+models = api.MODELS.names()
+if ss["model"] not in models:
+    st.warning(f"Unknown model `{ss['model']}` in the link; using `{models[0]}`.")
+    state.set_selection(model=models[0])
+
+cfg = state.data_config_dict()
+st.markdown(f"**Data:** `{ss['dataset']}` · n = {ss['n']:,} · noise {ss['noise']:g} · seed {ss['seed']} — "
+            "change it on the Data page.")
+nav.link("data", "Data page", ":material/scatter_plot:")
+
+c = st.columns([2, 1, 2])
+c[0].selectbox("Model", models, index=models.index(ss["model"]), key=state.wkey("model"),
+               format_func=lambda n: f"{n} — {api.MODELS.help(n)}",
+               on_change=state.from_widget("model"))
+c[1].number_input("Seed", 0, 2**31 - 1, int(ss["seed"]), step=1, key=state.wkey("seed"),
+                  on_change=state.from_widget("seed", int),
+                  help="Seeds the data sampling, the initialisation and every batch: same seed, same numbers on CPU.")
+preset = c[2].radio("Preset", ["Quick (small networks, few steps)", "Full (paper-like defaults)"], horizontal=True,
+                    key="train.preset", help="Quick uses small networks and few steps; you can edit every field.")
+
+model_cls = api.MODELS.get(ss["model"])
+values = jobs.demo_overrides(ss["model"]) if preset.startswith("Quick") else {}
+busy = job is not None and job.active
+with st.form("train.form", border=True):
+    st.markdown(f"**{model_cls.config_class.__name__}** — hover a field's (?) for what it does.")
+    raw = forms.config_form(model_cls.config_class, key=f"cfg.{ss['model']}.{preset[:5]}", values=values)
+    go = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy)
+if busy:
+    st.caption("One training at a time per browser session: pause, stop or discard the current one above.")
+
+if go:
+    try:
+        model_cls.config_class.from_dict(raw)  # validate ranges and choices first
+        jobs.start_job(ss["model"], forms.changed(model_cls.config_class, raw), cfg, int(ss["seed"]))
+    except (UserInputError, RuntimeError) as e:
+        widgets.error_box(e, "cannot start")
+    else:
+        st.rerun()
+
+with st.expander("How training works"):
+    st.markdown(
+        "The trainer runs the phases the model declares. For the VDAE: **spectral** (SpectralNet learns the "
+        "diffusion map ψ on kNN graphs built inside each batch), **latent statistics** (ψ is frozen; the local "
+        "covariance Σ*(x) of every point's latent neighbours is computed once), then **variational** (the "
+        "covariance network C_φ and the decoder ψ⁻¹ learn one step of the random walk: reconstruct a *neighbour* "
+        "x′ from ψ(x) + C_φ^½ε, with a KL term pulling C_φ towards αΣ*(x)). Training advances a fraction of a "
+        "second at a time, so it keeps going while you look at other pages; the sidebar shows its progress.")
+
+info = state.active_run()
+if info is not None and (job is None or job.run_path != info.path):
+    with st.expander(f"Training history of the active run: {info.label}"):
+        run = cache.load_run(info.path)
+        hist = run.history
+        widgets.figure(loss_curves(hist.records, list(hist.records)), "train.history", f"{info.name}_losses")
+        secs = ", ".join(f"{k} {v:.1f} s" for k, v in hist.phase_seconds.items())
+        st.caption(f"Phases: {secs or 'n/a'}." + (f" {hist.message}." if hist.message else "")
+                   + f" Config: `{json.dumps(run.model.config.to_dict())}`")

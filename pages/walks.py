@@ -1,0 +1,148 @@
+"""Random walks: the model's walk animated on the mesh beside the true diffusion walk, bursts, convergence."""
+import numpy as np
+import streamlit as st
+
+from vdae_core.analysis import DisplayProjection, colour_options, nearest_vertex
+from vdae_core.errors import UserInputError
+from vdae_core.ui import cache, nav, state, widgets
+from vdae_core.viz.common import LEARNED, TRUTH, up_axis
+from vdae_core.viz.images import montage_figure
+from vdae_core.viz.scatter import points_figure
+from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, walk_animation
+
+ss = st.session_state
+nav.ensure_routed("walks")
+st.title("Random walks")
+state.show_flashes()
+info = state.active_run()
+if info is None:
+    widgets.no_run_notice()
+    st.stop()
+with st.spinner("Loading the run…"):
+    run = cache.load_run(info.path)
+ds = run.dataset
+has_mesh = ds.mesh is not None and ds.ambient_dim == 3
+st.caption(f"Run **{info.label}** · latent D = {run.model.latent_dim} · "
+           + ("the walk is the model's own generative process (Algorithm 2)" if getattr(run.model, "native_walk", False)
+              else "this model has no native walk: encode, perturb, decode"))
+
+# -- where walkers start: one canonical index per run -----------------------------------------------------
+starts = ss.setdefault("walk.starts", {})
+n_targets = len(ds.mesh.vertices) if has_mesh else ds.n
+start = int(starts.get(info.path, 0))
+start = min(max(start, 0), n_targets - 1)
+
+
+def _set_start(i: int, from_input: bool = False) -> None:
+    ss["walk.starts"][info.path] = int(i)
+    if not from_input:  # a click: draw a fresh input showing the new start
+        ss["walk.start_gen"] = ss.get("walk.start_gen", 0) + 1
+
+
+def _on_pick() -> None:
+    sel = (ss.get("walks.pick") or {}).get("selection") or {}
+    pts = [p for p in sel.get("points", []) if p.get("curve_number", 0) == 0]
+    if pts:
+        i = int(pts[0]["point_index"])
+        _set_start(nearest_vertex(ds.mesh.vertices, ds.X[i]) if has_mesh else i)
+
+
+start_key = f"w.walk_start.{ss.get('walk.start_gen', 0)}"
+c = st.columns([1.3, 1, 1, 1, 1, 1])
+c[0].number_input("Start vertex" if has_mesh else "Start point (training index)", 0, n_targets - 1, start, step=1,
+                  key=start_key, on_change=lambda: _set_start(ss.get(start_key, start), from_input=True),
+                  help=("A vertex of the mesh; or click a point in the latent view below." if has_mesh else
+                        "A training point; or click a point in the latent view below."))
+n_walkers = c[1].slider("walkers", 1, 500, 200, key="walks.n")
+steps = c[2].slider("steps", 1, 100, 30, key="walks.steps")
+trail = c[3].slider("trail", 0, 30, 5, key="walks.trail", help="Steps of history drawn behind each walker.")
+seed = c[4].number_input("walk seed", 0, 2**31 - 1, 0, key="walks.seed")
+frame_ms = c[5].slider("ms / frame", 50, 1000, 200, step=50, key="walks.ms")
+
+try:
+    if has_mesh:
+        o = st.columns([3, 2])
+        with o[1]:
+            up = st.radio("up axis", ["z", "y", "x"], index=["z", "y", "x"].index(up_axis(ds.name)), horizontal=True,
+                          key=f"walks.up.{ds.name}", help="Which axis of the mesh is drawn upwards.")
+        with o[0]:
+            sub_auto = st.toggle("match the true walk's step length to the learned one", value=True, key="walks.auto",
+                                 help="One graph step moves one edge; the learned walk moves further. With this on, "
+                                      "a displayed true step is the number of graph steps whose RMS displacement "
+                                      "matches the learned walk's first step.")
+        substeps = None if sub_auto else st.slider("graph steps per displayed step", 1, 200, 10, key="walks.sub")
+        with st.spinner(f"Walking {n_walkers} walkers × {steps} steps (model and mesh graph)…"):
+            wc = cache.walk_comparison(info.path, start, n_walkers, steps, seed, substeps)
+        V, F = ds.mesh.vertices, ds.mesh.faces
+        fig = walk_animation([WalkPanel("learned walk (model)", wc.learned, LEARNED),
+                              WalkPanel(f"true diffusion walk on the mesh graph ({wc.substeps} graph steps / step)",
+                                        wc.truth, TRUTH)],
+                             mesh=(V, F), trail=trail, frame_ms=frame_ms, start=wc.start, up=up,
+                             uirevision=f"walk-{info.path}-{up}")
+        widgets.figure(fig, "walks.anim", f"{info.name}_walk_v{start}")
+        st.caption("Press ▶ Play or drag the step slider: the animation runs in your browser (all steps are in the "
+                   "figure), so the camera stays where you put it. Both panels start at the black diamond. "
+                   f"Learned walkers are on average {wc.off_surface[1:].mean():.2f} edge lengths off the surface.")
+    else:
+        with st.spinner(f"Walking {n_walkers} walkers × {steps} steps…"):
+            walk, tv, floor = cache.point_walk(info.path, start, n_walkers, steps, seed)
+        proj = DisplayProjection(ds.X)
+        fig = walk_animation([WalkPanel("learned walk (model)", proj(walk, pad3=True), LEARNED)], trail=trail,
+                             frame_ms=frame_ms, start=proj(ds.X[start], pad3=True), uirevision=f"walk-{info.path}",
+                             backdrop=proj(ds.X, pad3=True))
+        widgets.figure(fig, "walks.anim", f"{info.name}_walk_p{start}")
+        st.caption("This dataset has no mesh, so there is no ground-truth graph walk to compare with; the convergence "
+                   "curve below compares the walkers with the data distribution instead."
+                   + (" Points are drawn by their first three principal components." if ds.ambient_dim > 3 else ""))
+        if ds.images is not None:
+            h, w = ds.images.shape[1:]
+            k = min(6, n_walkers)
+            strip = np.clip(walk[:, :k].transpose(1, 0, 2).reshape(-1, h, w), 0, 1)
+            widgets.figure(montage_figure(strip, ncols=walk.shape[0], title=f"{k} walkers (rows) step by step"),
+                           "walks.images", f"{info.name}_walk_images")
+except UserInputError as e:
+    widgets.error_box(e)
+    st.stop()
+
+left, right = st.columns(2, gap="medium")
+with left:
+    st.subheader("Burst: many one-step samples")
+    nb = st.slider("samples", 50, 3000, 500, step=50, key="walks.burst_n")
+    try:
+        with st.spinner("Sampling…"):
+            if has_mesh:
+                b, p = cache.burst(info.path, start, nb, seed, wc.substeps)
+                bf = burst_figure(wc.start, b, mesh=(V, F), gt_probability=p, up=up,
+                                  uirevision=f"burst-{info.path}-{up}")
+            else:
+                b = cache.point_burst(info.path, start, nb, seed)
+                bf = burst_figure(proj(ds.X[start], pad3=True), proj(b, pad3=True), backdrop=proj(ds.X, pad3=True),
+                                  uirevision=f"burst-{info.path}")
+        widgets.figure(bf, "walks.burst", f"{info.name}_burst")
+        st.caption("One step of the model from the start point, many times: the cloud is the learned step "
+                   "distribution N(ψ(x), C_φ(x)) pushed through the decoder."
+                   + (" The mesh colour is where the true walk can be after one displayed step." if has_mesh else ""))
+    except UserInputError as e:
+        widgets.error_box(e)
+with right:
+    st.subheader("Convergence to the stationary distribution")
+    curves, fl = (wc.tv, wc.floor) if has_mesh else (tv, floor)
+    widgets.figure(convergence_figure(curves, fl), "walks.tv", f"{info.name}_convergence")
+    if has_mesh:
+        st.caption(f"Total variation between where the walkers are and π ∝ degree (the true walk's stationary "
+                   f"distribution), with the mesh cut into {wc.n_regions} regions so {n_walkers} walkers can fill "
+                   "them. The dashed line is what that many independent exact samples of π would still show.")
+    else:
+        st.caption("Total variation between the walkers and the training data (regions of nearby points).")
+
+st.subheader("Pick the start in the latent space")
+Z = cache.latent_codes(info.path)
+colours = colour_options(ds.params, ds.param_names, ds.periodic)
+cname = st.selectbox("colour by", list(colours), key="walks.colour")
+start_pt = int(np.argmin(((ds.X - (V[start] if has_mesh else ds.X[start])) ** 2).sum(1)))
+Z2 = Z[:, :2] if Z.shape[1] >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
+pick = points_figure(Z2, colours[cname][0], cname, colours[cname][1], axis_names=("z1", "z2"), size=5,
+                     highlight=[start_pt], highlight_name="start", height=420, uirevision=f"pick-{info.path}")
+widgets.figure(pick, "walks.pick", f"{info.name}_latent_pick", on_select=_on_pick, selection_mode=("points",))
+st.caption("Click a point: its nearest mesh vertex becomes the start." if has_mesh else
+           "Click a point: it becomes the start.")

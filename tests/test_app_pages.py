@@ -1,0 +1,291 @@
+"""Every page of the Streamlit app through streamlit.testing.v1.AppTest (in-process, no browser).
+
+A tiny VDAE run is trained once into a temporary runs folder (``VDAE_RUNS_DIR``) so the analysis pages
+have something to show; training through the UI uses the step-wise API (each ``at.run()`` advances the
+session's job by one fragment tick).
+"""
+import os
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP = os.path.join(ROOT, "app.py")
+TIMEOUT = 120
+PAGES = ["data", "train", "latent", "walks", "bilipschitz", "compare"]
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    from vdae_core.api import DataConfig, save_run, train_run
+
+    root = tmp_path_factory.mktemp("runs")
+    run = train_run("vdae", DataConfig(dataset="torus", n=400, seed=0),
+                    dict(spectral_steps=15, vae_steps=20, hidden=32, depth=2, spectral_batch=256, batch_size=128,
+                         latent_dim=3), seed=0, device="cpu")
+    save_run(run, str(root / "torus_vdae_s0_fixture"))
+    return root
+
+
+@pytest.fixture
+def env(runs_dir, monkeypatch):
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(runs_dir))
+    monkeypatch.setenv("VDAE_DEMO_STEPS_SCALE", "0.02")
+    return runs_dir
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest):
+    out = []
+    for kind in ("markdown", "caption", "info", "error", "success", "warning", "title", "subheader"):
+        out += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(out)
+
+
+def source(at: AppTest):
+    return next(r for r in at.radio if r.label == "Source")
+
+
+def train_until_done(at: AppTest, max_runs: int = 80) -> None:
+    for _ in range(max_runs):
+        job = at.session_state["_job"] if "_job" in at.session_state else None
+        if job is not None and not job.active:
+            return
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    raise AssertionError("training did not finish")
+
+
+def test_home(env):
+    at = app()
+    assert at.title[0].value == "VDAE Studio"
+    labels = [b.label for b in at.button]
+    assert "Try it: torus + VDAE" in labels and "Open" in labels
+    assert "Device in use" in texts(at)
+    assert any(d.label == "Download run (zip)" for d in at.get("download_button"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(env, page):
+    at = goto(app(), page)
+    assert not at.error, [e.value for e in at.error]
+    widgets = {"data": lambda: [s.label for s in at.selectbox] + [n.label for n in at.number_input],
+               "train": lambda: [s.label for s in at.selectbox] + [b.label for b in at.button],
+               "latent": lambda: [m.label for m in at.multiselect] + [b.label for b in at.button],
+               "walks": lambda: [n.label for n in at.number_input] + [s.label for s in at.slider],
+               "bilipschitz": lambda: [r.label for r in at.radio] + [s.label for s in at.slider],
+               "compare": lambda: [m.label for m in at.multiselect] + [b.label for b in at.button]}[page]()
+    expected = {"data": ["Dataset", "Points n", "Seed"], "train": ["Model", "Start training"],
+                "latent": ["Latent coordinates", "Compute"], "walks": ["Start vertex", "walkers", "steps", "trail"],
+                "bilipschitz": ["Version", "neighbours k"], "compare": ["Datasets", "Models"]}[page]
+    for w in expected:
+        assert w in widgets, (w, widgets)
+    if page != "train":  # every view offers its figures as HTML
+        assert any("HTML" in d.label for d in at.get("download_button")) or page == "compare"
+
+
+def test_try_it_trains_through_the_stepwise_api_and_saves_a_run(env):
+    before = set(os.listdir(env))
+    at = app()
+    at.button(key="home.try").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = at.session_state["_job"]
+    assert job.model_name == "vdae" and job.dataset.name == "torus"
+    train_until_done(at)
+    job = at.session_state["_job"]
+    assert job.status == "done", job.message
+    new = set(os.listdir(env)) - before
+    assert len(new) == 1
+    at.run()
+    assert at.session_state["run_path"] == os.path.join(str(env), new.pop())
+    assert "It is now the active run" in texts(at)
+    # the history reached the UI: both phases have records
+    assert set(job.trainer.history.records) >= {"spectral", "variational"}
+
+
+def test_train_form_with_pause_and_stop(env):
+    at = goto(app(), "train")
+    at.radio(key="train.preset").set_value("Full (paper-like defaults)").run()
+    for name, v in (("spectral_steps", 4), ("vae_steps", 400), ("hidden", 16), ("latent_dim", 3)):
+        at.number_input(key=f"cfg.vdae.Full .{name}").set_value(v)
+    at.button[-1].click()  # the form's submit button
+    at.run()
+    assert "_job" in at.session_state, texts(at)
+    job = at.session_state["_job"]
+    assert job.model.config.hidden == 16 and job.trainer.total_steps == 404
+    at.button(key="job.pause").click().run()
+    assert at.session_state["_job"].status == "paused"
+    steps = job.trainer.steps_done
+    at.run()
+    assert job.trainer.steps_done == steps  # paused: no progress
+    at.button(key="job.stop2").click().run()
+    train_until_done(at)
+    assert job.status == "stopped" and job.trainer.history.stopped_early
+    assert job.run_path and os.path.exists(os.path.join(job.run_path, "weights.pt"))
+
+
+def test_failed_training_keeps_the_previous_run(env, monkeypatch):
+    from vdae_core.errors import TrainingDiverged
+    from vdae_core.training import Trainer
+
+    at = app()
+    previous = at.session_state["run_path"]
+    assert previous
+    n_runs = len(os.listdir(env))
+
+    def boom(self, *a, **k):
+        raise TrainingDiverged("training diverged: loss became NaN/inf (test)")
+
+    monkeypatch.setattr(Trainer, "advance", boom)
+    at.button(key="home.try").click().run()
+    train_until_done(at)
+    assert at.session_state["_job"].status == "failed"
+    assert any("diverged" in e.value for e in at.error)
+    assert at.session_state["run_path"] == previous and len(os.listdir(env)) == n_runs
+
+
+def test_two_sessions_do_not_share_a_training(env):
+    a = app()
+    a.button(key="home.try").click().run()
+    assert "_job" in a.session_state
+    b = goto(app(), "train")
+    assert "_job" not in b.session_state
+    assert not any("Training vdae" in s.value for s in b.subheader)
+    a.session_state["_job"].status = "failed"  # stop a's job quietly
+
+
+PLY_NO_FACES = b"""ply
+format ascii 1.0
+element vertex 3
+property float x
+property float y
+property float z
+end_header
+0 0 0
+1 0 0
+0 1 0
+"""
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("points.xyz", b"1 2 3\n", "unsupported file type"),
+    ("empty.npy", b"", "empty"),
+    ("corrupt.npy", b"this is not a numpy file", "could not read"),
+    ("nan.csv", b"x,y,z\n" + b"1,2,3\n" * 20 + b"nan,1,2\n", "NaN"),
+    ("flat.ply", PLY_NO_FACES, "no triangle faces"),
+    ("cloud.obj", b"v 0 0 0\nv 1 0 0\nv 0 1 0\n", "no triangle faces"),
+    ("few.csv", b"1,2,3\n4,5,6\n", "at least 10"),
+    ("bad.zip", b"PK\x03\x04 broken", "not a folder or a zip"),
+])
+def test_bad_upload_shows_an_error_and_keeps_the_session(env, name, content, message):
+    at = goto(app(), "data")
+    before = dict(dataset=at.session_state["dataset"], n=at.session_state["n"])
+    source(at).set_value("Upload a file").run()
+    at.file_uploader(key="w.upload").upload(name, content).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(e.value for e in at.error)
+    assert message.lower() in errors.lower(), errors
+    assert "unchanged" in errors
+    assert at.session_state["dataset"] == before["dataset"] and at.session_state["n"] == before["n"]
+    assert not at.session_state["upload_path"]
+
+
+def test_good_upload_becomes_the_dataset(env):
+    at = goto(app(), "data")
+    source(at).set_value("Upload a file").run()
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    csv = "\n".join(",".join(f"{v:.5f}" for v in row) for row in X).encode()
+    at.file_uploader(key="w.upload").upload("mine.csv", csv, "text/csv").run()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["dataset"] == "mine.csv"
+    assert "Loaded **mine.csv**" in texts(at) or any("60" in str(m.value) for m in at.metric)
+
+
+def test_too_many_points_for_the_exact_diffusion_map(env):
+    at = app()
+    at.session_state["n"] = 6000
+    goto(at, "data")
+    assert "exact diffusion map is shown for up to" in texts(at)
+    assert not at.error
+
+
+def test_query_params_reproduce_a_view(env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["dataset"] = "sphere"
+    at.query_params["model"] = "vdae"
+    at.query_params["seed"] = "3"
+    at.run()
+    assert (at.session_state["dataset"], at.session_state["model"], at.session_state["seed"]) == ("sphere", "vdae", 3)
+    goto(at, "latent")
+    assert "No saved run for **vdae · sphere · seed 3**" in texts(at)
+    at2 = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at2.query_params.update({"dataset": "torus", "model": "vdae", "seed": "0"})
+    at2.run()
+    goto(at2, "latent")
+    assert "Run **vdae · torus · seed 0" in texts(at2)
+
+
+def test_walk_start_and_compare_evaluation(env):
+    at = goto(app(), "walks")
+    next(n for n in at.number_input if n.label == "Start vertex").set_value(17).run()
+    assert not at.exception and not at.error
+    assert at.session_state["walk.starts"][at.session_state["run_path"]] == 17
+    goto(at, "compare")
+    at.select_slider(key="cmp.n").set_value(250).run()
+    at.button(key="cmp.go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.dataframe) >= 2  # mean ± std table and per-run table
+    assert "Mean ± std over seeds" in texts(at)
+
+
+def test_unknown_dataset_in_the_link_falls_back_with_a_warning(env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["dataset"] = "no_such_data"
+    at.run()
+    goto(at, "data")
+    assert at.session_state["dataset"] == "torus"
+    assert any("Unknown dataset `no_such_data`" in w.value for w in at.warning)
+
+
+def test_widgets_follow_programmatic_changes(env):
+    """Selecting a run (as the sidebar picker or a finished training does) re-draws the widgets showing the
+    selection with the run's values, even on the page that is on screen."""
+    at = goto(app(), "data")
+    run_path = at.session_state["run_path"]
+    points = lambda: next(n for n in at.number_input if n.label == "Points n")  # noqa: E731
+    points().set_value(999).run()
+    assert at.session_state["n"] == 999 and points().value == 999
+    gen = at.session_state["_gen"] if "_gen" in at.session_state else 0
+    at.session_state["_pending_run"] = run_path
+    at.run()
+    from vdae_core.run_index import read_run_info
+
+    n_run = read_run_info(run_path).n
+    assert at.session_state["n"] == n_run and points().value == n_run != 999
+    assert at.session_state["_gen"] > gen
+
+
+def test_sidebar_run_picker_follows_the_selection(env):
+    at = goto(app(), "data")
+    picker = lambda: next(s for s in at.sidebar.selectbox if s.label == "Active run")  # noqa: E731
+    run_path = at.session_state["run_path"]
+    assert picker().value == run_path
+    next(s for s in at.selectbox if s.label == "Dataset").set_value("sphere").run()
+    assert at.session_state["dataset"] == "sphere" and picker().value is None  # no sphere run: none selected
+    picker().set_value(run_path).run()  # picking the torus run selects its dataset again
+    assert at.session_state["dataset"] == "torus" and picker().value == run_path
+    assert next(s for s in at.selectbox if s.label == "Dataset").value == "torus"

@@ -1,0 +1,98 @@
+"""End to end in headless Chromium: the real server, a tiny training from Home, the random-walk page.
+
+Screenshots go to ``test-artifacts/`` (gitignored). Skipped with a reason when Chromium or Playwright is
+missing (CI installs Debian's ``chromium``); it always runs when ``/usr/bin/chromium`` exists.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARTIFACTS = os.path.join(ROOT, "test-artifacts")
+CHROMIUM = os.environ.get("VDAE_CHROMIUM") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.browser
+
+
+def _chromium() -> str:
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("no Chromium found (install it: apt-get install -y chromium)")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    env = dict(os.environ, VDAE_RUNS_DIR=str(tmp_path_factory.mktemp("e2e_runs")), VDAE_DEMO_STEPS_SCALE="0.25")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", os.path.join(ROOT, "app.py"),
+                             "--server.headless", "true", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the Streamlit server did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_train_then_random_walks_in_chromium(server):
+    exe = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--use-gl=swiftshader",
+                                                                "--enable-webgl", "--ignore-gpu-blocklist"])
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        try:
+            page.goto(server)
+            page.wait_for_selector("text=Device in use", timeout=90_000)
+            page.get_by_text("Try it: torus + VDAE").click()
+            page.wait_for_selector("text=Training vdae", timeout=60_000)
+            page.wait_for_selector("text=It is now the active run", timeout=240_000)
+            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_train.png"), full_page=True)
+
+            page.get_by_role("link", name="Random walks").first.click()
+            page.wait_for_selector("text=▶ Play", timeout=120_000)
+            page.wait_for_selector(".js-plotly-plot .gl-container canvas", timeout=60_000)
+            time.sleep(2)
+            page.locator("text=▶ Play").first.click()
+            time.sleep(4)
+            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_walks.png"), full_page=False)
+            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_walks_full.png"), full_page=True)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.locator("text=learned walk (model)").count() >= 1
+            assert "dataset=torus" in page.url and "model=vdae" in page.url and "seed=0" in page.url
+        except Exception:
+            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert os.path.getsize(os.path.join(ARTIFACTS, "e2e_walks.png")) > 10_000

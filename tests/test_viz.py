@@ -1,0 +1,144 @@
+"""Figure builders (vdae_core.viz): shapes, sizes, exports. No Streamlit here."""
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from vdae_core.data.meshes import _asset_mesh, normalise_mesh
+from vdae_core.viz import bilip, curves, images, scatter, walks
+from vdae_core.viz.common import CYCLIC, HEAT, SEQUENTIAL, rgb_scale
+from vdae_core.viz.export import figure_html, figure_json_size
+
+
+@pytest.fixture(scope="module")
+def bunny():
+    return normalise_mesh(_asset_mesh("bunny_libigl_3485v.off"))
+
+
+def _walk(start, n, steps, seed, scale=0.05):
+    rng = np.random.default_rng(seed)
+    return np.cumsum(np.concatenate([np.repeat(start[None, None], n, 1),
+                                     scale * rng.standard_normal((steps, n, 3))]), axis=0)
+
+
+def test_walk_animation_200x30_on_bunny_is_small_and_complete(bunny):
+    """The issue's budget: 200 walkers x 30 steps on the 3,485-vertex bunny under 5 MB of figure JSON."""
+    V, F = bunny.vertices, bunny.faces
+    learned, truth = _walk(V[0], 200, 30, 0), _walk(V[0], 200, 30, 1)
+    fig = walks.walk_animation([walks.WalkPanel("learned", learned), walks.WalkPanel("true", truth, "#2e86ab")],
+                               mesh=(V, F), trail=5, start=V[0])
+    size = figure_json_size(fig)
+    assert size < 5 * 2**20, size
+    assert len(fig.frames) == 31
+    assert [f.name for f in fig.frames] == [str(t) for t in range(31)]
+    # each frame updates only the two dynamic traces per panel (trails and walkers), never the mesh
+    n_dyn = len(fig.frames[0].traces)
+    assert n_dyn == 4 and all(len(f.data) == n_dyn for f in fig.frames)
+    assert all(not isinstance(fig.data[i], go.Mesh3d) for i in fig.frames[0].traces)
+    # frame t carries the walkers' positions at step t
+    last = fig.frames[-1].data[1]
+    assert np.allclose(np.asarray(last.x, dtype=np.float64), learned[30, :, 0], atol=1e-5)
+    # play/pause and a step slider, a fixed camera revision, fixed axis ranges
+    assert {b.label for b in fig.layout.updatemenus[0].buttons} == {"▶ Play", "❚❚ Pause"}
+    assert len(fig.layout.sliders[0].steps) == 31
+    assert fig.layout.scene.uirevision and fig.layout.scene.xaxis.autorange is False
+
+
+def test_walk_json_uses_compact_typed_arrays(bunny):
+    V, F = bunny.vertices, bunny.faces
+    fig = walks.walk_animation([walks.WalkPanel("w", _walk(V[0], 50, 5, 0))], mesh=(V, F), trail=2)
+    d = json.loads(fig.to_json())
+    assert "bdata" in json.dumps(d["frames"][0]["data"][1]["x"])
+
+
+def test_walk_trails_are_separated_by_gaps():
+    traj = _walk(np.zeros(3), 3, 4, 0)
+    xyz = walks._trail_xyz(traj.astype(np.float32), 4, 2)
+    assert xyz.shape == (3 * 4, 3)
+    assert np.isnan(xyz[3::4]).all() and np.isfinite(xyz[0:3]).all()
+
+
+def test_walk_animation_rejects_mismatched_panels():
+    with pytest.raises(ValueError):
+        walks.walk_animation([walks.WalkPanel("a", np.zeros((3, 2, 3))), walks.WalkPanel("b", np.zeros((4, 2, 3)))])
+
+
+def test_burst_and_convergence(bunny):
+    V, F = bunny.vertices, bunny.faces
+    fig = walks.burst_figure(V[0], V[:50] + 0.01, mesh=(V, F), gt_probability=np.random.rand(len(V)))
+    assert isinstance(fig.data[0], go.Mesh3d) and fig.data[0].intensity is not None
+    fig = walks.burst_figure(V[0], V[:50], backdrop=V)
+    assert len(fig.data) == 3
+    fig = walks.convergence_figure({"true walk (exact)": np.linspace(1, 0, 5), "learned walk": np.ones(5)}, 0.2)
+    assert len(fig.data) == 2
+
+
+def test_points_figure_dimensions():
+    rng = np.random.default_rng(0)
+    f3 = scatter.points_figure(rng.normal(size=(100, 3)), rng.uniform(0, 6, 100), "θ", periodic=True,
+                               highlight=[1, 2])
+    assert isinstance(f3.data[0], go.Scatter3d) and f3.data[0].marker.cmax == pytest.approx(2 * np.pi)
+    f2 = scatter.points_figure(rng.normal(size=(100, 2)))
+    assert isinstance(f2.data[0], go.Scattergl)
+    f1 = scatter.points_figure(rng.normal(size=100))
+    assert len(f1.data[0].x) == 100
+    fe = scatter.embedding_figure(rng.normal(size=(30, 2)), rng.normal(size=(20, 2)), "t-SNE", rng.normal(size=30))
+    assert len(fe.data) == 3
+
+
+def test_colour_scales_are_rgb_not_hex():
+    """Streamlit's plotly.js misreads hex stops such as Inferno's '#000004'; scales are spelled in rgb()."""
+    for scale in (HEAT, CYCLIC, SEQUENTIAL, rgb_scale("Blues"), rgb_scale([[0, "#000004"], [1, "#ffffff"]])):
+        assert all(c.startswith("rgb") for _, c in scale)
+
+
+def test_loss_curves_panels():
+    rec = {"spectral": [{"step": 5, "time": 0.1, "loss": 1.0}, {"step": 10, "time": 0.2, "loss": 0.5}],
+           "variational": []}
+    fig = curves.loss_curves(rec, ["spectral", "variational"], current_phase="spectral")
+    titles = [a.text for a in fig.layout.annotations]
+    assert "spectral (running)" in titles and "not started yet" in titles
+    empty = curves.loss_curves({})  # no records yet: one placeholder panel
+    assert [a.text for a in empty.layout.annotations][-1] == "not started yet"
+    assert len(curves.metric_bars(["a", "b"], [1, 2], [0.1, 0.2], "gw").data) == 1
+
+
+def test_bilip_figures_share_a_colour_scale_and_handle_inf():
+    rng = np.random.default_rng(0)
+    v = 1 + rng.exponential(size=200)
+    v[3] = np.inf
+    lo, hi = bilip.colour_limits(v)
+    assert lo == 0 and np.isfinite(hi)
+    fd = bilip.bilip_data_figure(rng.normal(size=(200, 3)), v, "K", hi, worst=[3], selected=[5])
+    fl = bilip.bilip_latent_figure(rng.normal(size=(200, 2)), v, "K", hi, worst=[3])
+    assert fd.data[0].marker.cmax == fl.data[0].marker.cmax == hi
+    assert np.isfinite(np.asarray(fd.data[0].marker.color, dtype=float)).all()
+    fh = bilip.bilip_histogram(v, "K")
+    assert "1 infinite" in fh.layout.title.text
+    linked = bilip.bilip_linked_figure(rng.normal(size=(200, 3)), rng.normal(size=(200, 2)), v, "K", worst=[3])
+    html = figure_html(linked, "t", bilip.POST_SCRIPT_LINKED_HOVER)
+    assert "plotly_hover" in html and "{plot_id}" not in html
+
+
+def test_images_helpers():
+    imgs = (np.random.default_rng(0).uniform(size=(7, 8, 6)) * 255).astype(np.uint8)
+    M = images.montage(imgs, ncols=3, pad=1)
+    assert M.shape == (3 * 9 + 1, 3 * 7 + 1)
+    assert images.png_data_uri(imgs[0]).startswith("data:image/png;base64,")
+    Z = np.random.default_rng(1).normal(size=(7, 2))
+    idx = images.spread_indices(Z, 4)
+    assert len(set(idx.tolist())) == 4
+    fig = images.thumbnails_figure(Z, imgs, idx)
+    assert len(fig.layout.images) == 4
+    g = 4
+    grid = images.decoded_points_grid_figure(np.zeros((g * g, 2)), np.random.rand(g * g, 3), g,
+                                             data=np.random.rand(9, 3))
+    assert len(grid.data) == 3
+
+
+def test_figure_html_is_standalone_and_keeps_frames():
+    fig = walks.walk_animation([walks.WalkPanel("w", _walk(np.zeros(3), 5, 3, 0))])
+    html = figure_html(fig, "walk")
+    assert "<title>walk</title>" in html and "Plotly.newPlot" in html and "addFrames" in html
+    assert len(html) > 1_000_000  # plotly.js inlined: opens offline

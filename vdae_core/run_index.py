@@ -1,0 +1,110 @@
+"""A light index of saved run folders: reads ``run.json`` only (no torch import), so the app can list
+runs, name new ones and zip them without loading any model.
+
+The runs root is ``$VDAE_RUNS_DIR`` when set, else ``./runs``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import re
+import time
+import uuid
+import zipfile
+from typing import List, Optional
+
+RUNS_ENV = "VDAE_RUNS_DIR"
+
+
+def runs_root() -> str:
+    """The folder runs are saved under (``$VDAE_RUNS_DIR`` or ``./runs``), as an absolute path."""
+    return os.path.abspath(os.environ.get(RUNS_ENV) or "runs")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInfo:
+    """What ``run.json`` says about a run folder."""
+
+    path: str
+    model: str
+    dataset: str
+    seed: int
+    latent_dim: int
+    n: int
+    saved: str
+    train_seconds: float
+    device: str
+    stopped_early: bool
+    mtime: float
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path.rstrip(os.sep))
+
+    @property
+    def label(self) -> str:
+        tag = " (stopped early)" if self.stopped_early else ""
+        return f"{self.model} · {self.dataset} · seed {self.seed} · {self.saved}{tag}"
+
+
+def read_run_info(path: str) -> Optional[RunInfo]:
+    """The :class:`RunInfo` of a run folder, or None if it is not a readable run folder."""
+    meta_path = os.path.join(path, "run.json")
+    try:
+        with open(meta_path) as fh:
+            meta = json.load(fh)
+        info = meta.get("info") or {}
+        return RunInfo(path=os.path.abspath(path), model=str(meta["model"]), dataset=str(meta["dataset_name"]),
+                       seed=int(meta["seed"]), latent_dim=int(meta.get("latent_dim", 0)),
+                       n=int((meta.get("data_config") or {}).get("n", 0)), saved=str(meta.get("saved", "")),
+                       train_seconds=float(info.get("train_seconds", float("nan"))),
+                       device=str(info.get("device", "")), stopped_early=bool(info.get("stopped_early", False)),
+                       mtime=os.path.getmtime(meta_path))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def list_run_infos(root: Optional[str] = None) -> List[RunInfo]:
+    """Readable run folders directly under ``root``, newest first (incomplete folders are skipped)."""
+    root = root or runs_root()
+    if not os.path.isdir(root):
+        return []
+    out = []
+    for d in os.listdir(root):
+        p = os.path.join(root, d)
+        if os.path.isdir(p) and os.path.exists(os.path.join(p, "weights.pt")):
+            info = read_run_info(p)
+            if info is not None:
+                out.append(info)
+    return sorted(out, key=lambda r: r.mtime, reverse=True)
+
+
+def find_runs(infos: List[RunInfo], dataset: Optional[str] = None, model: Optional[str] = None,
+              seed: Optional[int] = None) -> List[RunInfo]:
+    """The runs matching every given field, in the order given."""
+    return [r for r in infos if (dataset is None or r.dataset == dataset) and (model is None or r.model == model)
+            and (seed is None or r.seed == int(seed))]
+
+
+def slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-.")[:40] or "data"
+
+
+def new_run_dir(root: str, dataset: str, model: str, seed: int) -> str:
+    """A fresh, unused folder path ``<root>/<dataset>_<model>_s<seed>_<time>_<id>`` (not created)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return os.path.join(root, f"{slug(dataset)}_{slug(model)}_s{int(seed)}_{stamp}_{uuid.uuid4().hex[:4]}")
+
+
+def zip_folder(path: str) -> bytes:
+    """The folder's files as a zip archive (in memory), under a top folder named like it."""
+    buf = io.BytesIO()
+    base = os.path.basename(path.rstrip(os.sep))
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for dirpath, _, files in os.walk(path):
+            for f in sorted(files):
+                full = os.path.join(dirpath, f)
+                z.write(full, os.path.join(base, os.path.relpath(full, path)))
+    return buf.getvalue()

@@ -1,0 +1,203 @@
+"""Cached wrappers of the heavy library calls the pages make.
+
+Datasets, embeddings, walks and metrics are cached with ``st.cache_data`` (per argument values, shared
+across sessions; results are copied per caller); loaded models with ``st.cache_resource`` keyed by the
+run folder and its ``run.json`` modification time, so a re-saved folder is reloaded. Run-derived
+results take ``(path, mtime)`` for the same reason. Exceptions are not cached.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Tuple
+
+import numpy as np
+import streamlit as st
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(os.path.join(path, "run.json"))
+    except OSError:
+        return 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=12)
+def _dataset(cfg: Tuple[Tuple[str, Any], ...]):
+    from ..data import DataConfig, make_dataset
+
+    return make_dataset(DataConfig.from_dict(dict(cfg)))
+
+
+def dataset(cfg: Dict[str, Any]):
+    """The dataset a DataConfig dict describes (raises UserInputError for bad input)."""
+    return _dataset(tuple(sorted(cfg.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _diffusion(cfg: Tuple[Tuple[str, Any], ...], k: int, n_components: int):
+    from ..analysis import exact_diffusion
+
+    ds = _dataset(cfg)
+    dm = exact_diffusion(ds.X, n_components=n_components, k=k)
+    return dm.coords, dm.eigenvalues, dm.seconds
+
+
+def diffusion(cfg: Dict[str, Any], k: int = 10, n_components: int = 3):
+    """(coords (n, D), eigenvalues (D,), seconds) of the exact diffusion map of the dataset."""
+    return _diffusion(tuple(sorted(cfg.items())), int(k), int(n_components))
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _run(path: str, mtime: float):
+    from ..runs import load_run as _load
+
+    return _load(path)
+
+
+def load_run(path: str):
+    """The saved :class:`vdae_core.runs.Run` at ``path`` (model on the CPU, eval mode)."""
+    return _run(os.path.abspath(path), _mtime(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _latent(path: str, mtime: float) -> np.ndarray:
+    run = _run(path, mtime)
+    return run.model.encode(run.dataset.X)
+
+
+def latent_codes(path: str) -> np.ndarray:
+    """Codes of every training point of the run, (n, D)."""
+    return _latent(os.path.abspath(path), _mtime(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _walks(path, mtime, start_vertex, n, steps, seed, substeps):
+    from ..analysis import compare_walks
+
+    run = _run(path, mtime)
+    mesh = run.dataset.mesh
+    return compare_walks(run.model, mesh.vertices, mesh.faces, start_vertex, n, steps, seed=seed, substeps=substeps)
+
+
+def walk_comparison(path: str, start_vertex: int, n: int, steps: int, seed: int, substeps=None):
+    return _walks(os.path.abspath(path), _mtime(path), int(start_vertex), int(n), int(steps), int(seed),
+                  None if substeps is None else int(substeps))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _point_walk(path, mtime, start_index, n, steps, seed):
+    from ..analysis import point_cloud_walk
+
+    run = _run(path, mtime)
+    return point_cloud_walk(run.model, run.dataset.X, start_index, n, steps, seed=seed)
+
+
+def point_walk(path: str, start_index: int, n: int, steps: int, seed: int):
+    return _point_walk(os.path.abspath(path), _mtime(path), int(start_index), int(n), int(steps), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _burst(path, mtime, start_vertex, n, seed, substeps):
+    from ..analysis import burst_comparison
+
+    run = _run(path, mtime)
+    mesh = run.dataset.mesh
+    return burst_comparison(run.model, mesh.vertices, mesh.faces, start_vertex, n, seed=seed, substeps=substeps)
+
+
+def burst(path: str, start_vertex: int, n: int, seed: int, substeps: int):
+    return _burst(os.path.abspath(path), _mtime(path), int(start_vertex), int(n), int(seed), int(substeps))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _point_burst(path, mtime, start_index, n, seed):
+    from ..sampling import burst as _b
+
+    run = _run(path, mtime)
+    return _b(run.model, run.dataset.X[start_index], n, seed=seed)
+
+
+def point_burst(path: str, start_index: int, n: int, seed: int) -> np.ndarray:
+    return _point_burst(os.path.abspath(path), _mtime(path), int(start_index), int(n), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _bilip(path, mtime, k, n_points, seed):
+    from ..analysis import per_point_bilipschitz
+
+    run = _run(path, mtime)
+    return per_point_bilipschitz(run.model, run.dataset.X, k=k, n_points=n_points, seed=seed)
+
+
+def bilip(path: str, k: int, n_points: int, seed: int):
+    return _bilip(os.path.abspath(path), _mtime(path), int(k), int(n_points), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _embedding(path, mtime, method, n, seed):
+    from ..analysis import joint_embedding_for_model
+
+    run = _run(path, mtime)
+    return joint_embedding_for_model(run.model, run.dataset.X, method, n=n, seed=seed)
+
+
+def embedding(path: str, method: str, n: int, seed: int):
+    return _embedding(os.path.abspath(path), _mtime(path), str(method), int(n), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _grid(path, mtime, g):
+    from ..analysis import decoded_grid
+
+    run = _run(path, mtime)
+    return decoded_grid(run.model, _latent(path, mtime), g=g)
+
+
+def decoded_grid(path: str, g: int):
+    return _grid(os.path.abspath(path), _mtime(path), int(g))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _evaluation(path, mtime, n_samples, k, seed):
+    from ..analysis import evaluate_run_cached
+
+    run = _run(path, mtime)
+    return evaluate_run_cached(path, run.model, run.dataset.X, n_samples=n_samples, k=k, seed=seed)
+
+
+def evaluation(path: str, n_samples: int, k: int, seed: int) -> Dict[str, Any]:
+    return _evaluation(os.path.abspath(path), _mtime(path), int(n_samples), int(k), int(seed))
+
+
+@st.cache_resource(show_spinner=False)
+def device_line() -> str:
+    from ..runtime import device_summary
+
+    return device_summary()
+
+
+@st.cache_data(show_spinner=False)
+def registry_names() -> Dict[str, list]:
+    """Registered datasets and models (imports the models, i.e. torch)."""
+    from .. import api
+
+    return {"datasets": api.DATASETS.names(), "models": api.MODELS.names(),
+            "dataset_help": {n: api.DATASETS.help(n) for n in api.DATASETS.names()},
+            "model_help": {n: api.MODELS.help(n) for n in api.MODELS.names()}}
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> bool:
+    """Import torch, the models and the figure modules in a background thread (once per server), so the
+    first visit to a heavy page does not pay for the imports."""
+    import threading
+
+    def work() -> None:
+        try:
+            from .. import analysis, api  # noqa: F401
+            from ..viz import bilip, curves, images, scatter, walks  # noqa: F401
+        except Exception:  # pragma: no cover - warming is best effort
+            pass
+
+    threading.Thread(target=work, name="vdae-warm-up", daemon=True).start()
+    return True

@@ -1,0 +1,261 @@
+"""The session's training job, advanced a slice at a time inside an auto-rerunning fragment.
+
+One job per browser session (kept in ``st.session_state``, so two sessions never see each other's
+training). The job's fragment is rendered on every page (the Train page shows it in full, the other
+pages compactly in the sidebar); each run of the fragment calls ``Trainer.advance(max_seconds=...)``
+for a fraction of a second and redraws the progress bar and loss curves, so training goes on while
+the user switches pages and the page never freezes for long. When the trainer is done the run is saved
+under the runs root and becomes the active run; a failure (``TrainingDiverged``, ``UserInputError`` or
+any other error) is reported in the page and the previously active run is kept.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+import traceback
+from typing import Any, Dict, Optional
+
+import streamlit as st
+
+from . import state
+
+JOB_KEY = "_job"
+TICK_EVERY = 0.6  # seconds between fragment reruns while training
+TICK_BUDGET = 0.45  # seconds of training per fragment run
+log = logging.getLogger("vdae_studio")
+
+#: "Try it" and quick-preset settings per model: small networks and few steps (about 10 s on a 2-core CPU for
+#: the 1,500-point torus; the full defaults take about 30 s). Models without an entry get every ``*_steps``
+#: field scaled by 0.1.
+DEMO_OVERRIDES: Dict[str, Dict[str, Any]] = {
+    "vdae": dict(hidden=128, depth=2, spectral_steps=400, spectral_batch=512, vae_steps=800, batch_size=256),
+}
+DEMO_DATA = dict(dataset="torus", n=1500)
+DEMO_SCALE_ENV = "VDAE_DEMO_STEPS_SCALE"  # tests and benchmarks shrink the demo further
+
+
+def demo_overrides(model_name: str) -> Dict[str, Any]:
+    """The quick settings of a model (see :data:`DEMO_OVERRIDES`), steps scaled by ``$VDAE_DEMO_STEPS_SCALE``."""
+    from .. import models as _models  # noqa: F401  (registers every model; waits for a concurrent import)
+    from ..registry import MODELS
+
+    cls = MODELS.get(model_name)
+    fields = {f.name: f.default for f in dataclasses.fields(cls.config_class)}
+    out = dict(DEMO_OVERRIDES.get(model_name) or {})
+    if not out:
+        out = {k: max(1, int(round(v * 0.1))) for k, v in fields.items()
+               if k.endswith("steps") and k != "sample_steps" and isinstance(v, int)}
+    scale = float(os.environ.get(DEMO_SCALE_ENV, "1") or 1)
+    if scale != 1.0:
+        for k in list(out) + [k for k in fields if k.endswith("steps") and k != "sample_steps"]:
+            v = out.get(k, fields.get(k))
+            if isinstance(v, int) and k.endswith("steps"):
+                out[k] = max(1, int(round(v * scale)))
+    return out
+
+
+@dataclasses.dataclass
+class TrainingJob:
+    """A training in progress (or just finished) in this session."""
+
+    model_name: str
+    overrides: Dict[str, Any]
+    data_config: Dict[str, Any]
+    seed: int
+    dataset: Any
+    model: Any
+    trainer: Any
+    status: str = "running"  # running | paused | done | stopped | failed
+    message: str = ""
+    run_path: Optional[str] = None
+    started: float = dataclasses.field(default_factory=time.time)
+    train_seconds: float = 0.0
+    progress: Any = None
+    #: Held while the trainer advances. Streamlit may start the next script run (a page switch, a click)
+    #: before the previous one has stopped, so two runs of this session can overlap for a moment.
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model_name} · {self.dataset.name} · seed {self.seed}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("running", "paused")
+
+
+def get_job() -> Optional[TrainingJob]:
+    return st.session_state.get(JOB_KEY)
+
+
+def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str, Any], seed: int) -> TrainingJob:
+    """Build the data, model and trainer and make it this session's job (replacing a finished one).
+
+    Raises
+    ------
+    UserInputError
+        Bad data or hyperparameters (nothing is changed then).
+    RuntimeError
+        A job is already running in this session.
+    """
+    from ..runs import build_model
+    from ..training import Trainer
+    from . import cache
+
+    cur = get_job()
+    if cur is not None and cur.active:
+        raise RuntimeError("a training is already running in this session: stop it first")
+    ds = cache.dataset(data_config)
+    model = build_model(model_name, dict(overrides), ds)
+    trainer = Trainer(model, ds.X, seed=int(seed), device=model.config.device, report_every=5)
+    job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer)
+    st.session_state[JOB_KEY] = job
+    return job
+
+
+def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
+    """Advance a running job by about ``budget`` seconds; finish (save) it when the trainer is done."""
+    from ..errors import TrainingDiverged, UserInputError
+
+    if job.status != "running":
+        return
+    if not job.lock.acquire(blocking=False):
+        return  # the previous script run of this session is still inside advance(): skip this tick
+    try:
+        if job.status != "running":
+            return
+        t0 = time.perf_counter()
+        try:
+            job.progress = job.trainer.advance(max_steps=1_000_000, max_seconds=budget)
+        except (TrainingDiverged, UserInputError) as e:
+            job.status, job.message = "failed", str(e)
+            return
+        except Exception as e:  # a bug or an out-of-memory: report it in the page, keep the session alive
+            log.error("training failed:\n%s", traceback.format_exc())
+            job.status, job.message = "failed", f"training failed ({type(e).__name__}: {str(e)[:300]})"
+            return
+        finally:
+            job.train_seconds += time.perf_counter() - t0
+        if job.trainer.done:
+            finish(job)
+    finally:
+        job.lock.release()
+
+
+def finish(job: TrainingJob) -> None:
+    """Save the trained model as a run folder and make it the active run."""
+    from ..data import DataConfig
+    from ..run_index import new_run_dir, runs_root
+    from ..runs import Run, save_run
+
+    try:
+        job.model.to("cpu")
+        hist = job.trainer.history
+        info = {"train_seconds": job.train_seconds, "device": str(job.trainer.device),
+                "stopped_early": bool(hist.stopped_early), "source": "studio"}
+        run = Run(job.model, job.model_name, DataConfig.from_dict(job.data_config), job.dataset, job.seed, hist,
+                  info=info)
+        root = runs_root()
+        os.makedirs(root, exist_ok=True)
+        path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))
+    except Exception as e:
+        log.error("saving the run failed:\n%s", traceback.format_exc())
+        job.status, job.message = "failed", f"the run could not be saved ({type(e).__name__}: {str(e)[:200]})"
+        return
+    job.run_path = path
+    job.status = "stopped" if hist.stopped_early else "done"
+    job.message = hist.message
+    state.request_run(path)  # applied by app.py at the top of the next run (widgets are drawn already)
+
+
+def stop(job: TrainingJob) -> None:
+    """Stop after the current step; the next tick ends the phases and saves what was learned."""
+    job.trainer.request_stop()
+    job.status = "running"
+
+
+# -- rendering --------------------------------------------------------------------------------------
+def _progress_text(job: TrainingJob) -> str:
+    p = job.progress or job.trainer.progress()
+    if job.status in ("done", "stopped"):
+        return f"Finished in {job.train_seconds:.0f} s"
+    phase_no = f"phase {p.phase_index + 1}/{p.n_phases}"
+    return (f"{phase_no}: **{p.phase}** · step {p.step}/{p.phase_steps} · {job.trainer.steps_done}/"
+            f"{job.trainer.total_steps} steps · {job.train_seconds:.0f} s")
+
+
+def _draw(job: TrainingJob, detailed: bool) -> None:
+    tr = job.trainer
+    frac = 1.0 if job.status in ("done", "stopped") else min(1.0, tr.steps_done / max(1, tr.total_steps))
+    if not detailed:
+        st.caption(f"Training {job.label} ({job.status})")
+        st.progress(frac, text=_progress_text(job) if job.status != "failed" else "failed")
+        if job.status == "failed":
+            st.error(job.message)
+        return
+    st.progress(frac, text=f"{job.status.capitalize()} — {_progress_text(job)}")
+    if job.status == "failed":
+        st.error(f"{job.message}. The previously active run is kept.", icon=":material/error:")
+    elif job.status in ("done", "stopped"):
+        extra = f" ({job.message})" if job.message else ""
+        st.success(f"Saved run `{os.path.basename(job.run_path or '')}`{extra}. It is now the active run on every "
+                   "page.", icon=":material/check_circle:")
+    c = st.columns([1, 1, 1, 3])
+    if job.status == "running":
+        if c[0].button("Pause", key="job.pause", icon=":material/pause:"):
+            job.status = "paused"
+            st.rerun()
+        if c[1].button("Stop & save", key="job.stop", icon=":material/stop:",
+                       help="End training now and save what was learned (the remaining phases are finalised)."):
+            stop(job)
+            tick(job)
+            st.rerun()
+    elif job.status == "paused":
+        if c[0].button("Resume", key="job.resume", icon=":material/play_arrow:", type="primary"):
+            job.status = "running"
+            st.rerun()
+        if c[1].button("Stop & save", key="job.stop2", icon=":material/stop:"):
+            stop(job)
+            tick(job)
+            st.rerun()
+    if job.status in ("running", "paused"):
+        if c[2].button("Discard", key="job.discard", icon=":material/delete:",
+                       help="Abandon this training; nothing is saved."):
+            del st.session_state[JOB_KEY]
+            st.rerun()
+    from ..viz.curves import loss_curves
+
+    phases = [p.name for p in tr.phases if p.steps > 0]
+    cur = tr.phases[min(tr._phase_i, len(tr.phases) - 1)].name if not tr.done else None
+    fig = loss_curves(tr.history.records, phases, current_phase=cur)
+    if job.active:  # redrawn every tick: no download button churning under the cursor
+        st.plotly_chart(fig, key="job.loss", width="stretch", config={"displaylogo": False})
+    else:
+        from .widgets import figure
+
+        figure(fig, "job.loss", f"{job.dataset.name}_{job.model_name}_s{job.seed}_losses")
+
+
+def render(detailed: bool) -> None:
+    """Draw the job (if any) in a fragment that, while training runs, reruns itself every
+    :data:`TICK_EVERY` seconds and advances the trainer each time."""
+    job = get_job()
+    if job is None:
+        return
+    every = TICK_EVERY if job.status == "running" else None
+
+    @st.fragment(run_every=every)
+    def job_panel() -> None:
+        j = get_job()
+        if j is None:
+            return
+        was = j.status
+        tick(j)
+        _draw(j, detailed)
+        if was == "running" and j.status != "running":
+            st.rerun()  # full rerun: the pages pick up the new run, the timer stops
+
+    job_panel()

@@ -1,0 +1,160 @@
+"""Session state: the current dataset/model/seed (mirrored in the URL) and the active run.
+
+Canonical values live in plain session-state keys (never widget keys, which Streamlit deletes when a
+page that owns the widget is not shown). Widgets use keys from :func:`wkey` (``w.<field>.<generation>``)
+and copy into the canonical keys in their ``on_change`` callbacks (:func:`from_widget`). A programmatic
+change (picking a run, a link, an upload) bumps the generation, so every widget showing the selection is
+created afresh with the new value: a widget on screen keeps its own value in the browser, so deleting its
+key would not update it.
+
+URL query parameters ``dataset``, ``model`` and ``seed`` are read once when a session starts and
+written back on every run, so a copied link reproduces the view.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional
+
+import streamlit as st
+
+from ..run_index import RunInfo, find_runs, list_run_infos, read_run_info, runs_root
+
+DEFAULT_DATASET = "torus"
+DEFAULT_MODEL = "vdae"
+DEFAULT_N = 2000
+
+
+def _int(v: Any, default: int, lo: int = 0, hi: int = 2 ** 31 - 1) -> int:
+    try:
+        return max(lo, min(hi, int(str(v))))
+    except (TypeError, ValueError):
+        return default
+
+
+def init() -> None:
+    """Set the session's defaults (once), taking ``dataset``, ``model``, ``seed`` from the URL."""
+    ss = st.session_state
+    if ss.get("_init"):
+        return
+    goto = ss.get("_goto")
+    qp = goto[1] if goto else st.query_params.to_dict()
+    ss["_init"] = True
+    ss["dataset"] = str(qp.get("dataset") or DEFAULT_DATASET)
+    ss["model"] = str(qp.get("model") or DEFAULT_MODEL)
+    ss["seed"] = _int(qp.get("seed"), 0)
+    ss["n"] = _int(qp.get("n"), DEFAULT_N, 10, 200_000)
+    ss["noise"] = 0.0
+    ss["upload_path"] = None  # the file behind an uploaded dataset (this session only)
+    ss["run_path"] = None
+    ss["messages"] = []
+
+
+def sync_query_params() -> None:
+    """Write the current dataset/model/seed into the URL (only when they changed)."""
+    ss = st.session_state
+    want = {"dataset": str(ss["dataset"]), "model": str(ss["model"]), "seed": str(ss["seed"])}
+    have = {k: st.query_params.get(k) for k in want}
+    if have != want:
+        for k, v in want.items():
+            st.query_params[k] = v
+
+
+def selection() -> Dict[str, Any]:
+    ss = st.session_state
+    return {"dataset": ss["dataset"], "model": ss["model"], "seed": int(ss["seed"]), "n": int(ss["n"]),
+            "noise": float(ss["noise"]), "upload_path": ss.get("upload_path")}
+
+
+def wkey(field: str) -> str:
+    """The widget key showing ``field`` in this generation (see the module docstring)."""
+    return f"w.{field}.{st.session_state.get('_gen', 0)}"
+
+
+def set_selection(_from_widget: bool = False, **kw: Any) -> None:
+    """Change dataset/model/seed/n/noise/upload_path; unless the change came from the widget showing it,
+    start a new widget generation so that every widget shows the new values."""
+    ss = st.session_state
+    changed = [k for k, v in kw.items() if ss.get(k) != v]
+    for k in changed:
+        ss[k] = kw[k]
+    if changed and not _from_widget:
+        ss["_gen"] = ss.get("_gen", 0) + 1
+
+
+def from_widget(field: str, cast=None):
+    """An ``on_change`` callback copying the widget :func:`wkey` (``field``) into the canonical ``field``."""
+    key = wkey(field)
+
+    def cb() -> None:
+        v = st.session_state.get(key)
+        if v is None:
+            return
+        set_selection(_from_widget=True, **{field: cast(v) if cast else v})
+
+    return cb
+
+
+def request_run(path: str) -> None:
+    """Select a run at the start of the next script run (safe from inside a page or fragment)."""
+    st.session_state["_pending_run"] = path
+
+
+def apply_pending() -> None:
+    """Apply a :func:`request_run` (app.py calls this before drawing anything)."""
+    path = st.session_state.pop("_pending_run", None)
+    if path:
+        select_run(path)
+
+
+def data_config_dict() -> Dict[str, Any]:
+    """The DataConfig (as a dict) of the current selection: a registered name or the uploaded file."""
+    s = selection()
+    src = s["upload_path"] if s["upload_path"] and os.path.basename(s["upload_path"]) == s["dataset"] else s["dataset"]
+    return {"dataset": src, "n": s["n"], "seed": s["seed"], "noise": s["noise"]}
+
+
+# -- runs ------------------------------------------------------------------------------------------
+def saved_runs() -> List[RunInfo]:
+    return list_run_infos(runs_root())
+
+
+def select_run(path: str) -> None:
+    """Make ``path`` the active run and take its dataset/model/seed as the current selection."""
+    info = read_run_info(path)
+    if info is None:
+        return
+    st.session_state["run_path"] = info.path
+    kw = dict(dataset=info.dataset, model=info.model, seed=info.seed)
+    if info.n:
+        kw["n"] = info.n
+    set_selection(**kw)
+    st.session_state["_gen"] = st.session_state.get("_gen", 0) + 1  # the run picker shows the new run
+
+
+def active_run(infos: Optional[List[RunInfo]] = None) -> Optional[RunInfo]:
+    """The run the analysis pages show: the selected one if it matches dataset/model/seed, else the newest
+    saved run that does, else None."""
+    ss = st.session_state
+    infos = saved_runs() if infos is None else infos
+    s = selection()
+    matches = find_runs(infos, s["dataset"], s["model"], s["seed"])
+    cur = ss.get("run_path")
+    for r in matches:
+        if r.path == cur:
+            return r
+    if matches:
+        ss["run_path"] = matches[0].path
+        return matches[0]
+    return None
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message shown at the top of the next page run (survives st.rerun/switch_page)."""
+    st.session_state.setdefault("messages", []).append((kind, text))
+
+
+def show_flashes() -> None:
+    msgs = st.session_state.get("messages") or []
+    st.session_state["messages"] = []
+    for kind, text in msgs:
+        getattr(st, kind, st.info)(text)

@@ -1,0 +1,74 @@
+"""Figures with an HTML download, tables with a CSV download, run folders as zips."""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Optional
+
+import streamlit as st
+
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def _fname(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "figure"
+
+
+def figure(fig, key: str, filename: str, on_select: Any = "ignore", selection_mode=("points", "box", "lasso"),
+           post_script: Optional[str] = None, download: bool = True, height: Optional[int] = None):
+    """Show a plotly figure and, under it, a download of the same figure as standalone HTML.
+
+    The HTML is built only when the button is clicked (deferred data). With ``on_select`` other than
+    "ignore" the selection state is returned (as from ``st.plotly_chart``).
+    """
+    kw = {}
+    if on_select != "ignore":
+        kw.update(on_select=on_select, selection_mode=selection_mode)
+    out = st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", **kw)
+    if download:
+        from ..viz.export import figure_html
+
+        title = _fname(filename)
+        st.download_button("Download figure (HTML)", data=lambda: figure_html(fig, title, post_script),
+                           file_name=f"{title}.html", mime="text/html", key=f"dl.{key}", on_click="ignore",
+                           icon=":material/download:", type="tertiary")
+    return out
+
+
+def table(df, key: str, filename: str, hide_index: bool = True, height: Optional[int] = None,
+          column_config: Optional[dict] = None):
+    """Show a DataFrame and a CSV download of it."""
+    args = {"hide_index": hide_index, "width": "stretch", "column_config": column_config}
+    if height is not None:
+        args["height"] = height
+    st.dataframe(df, **args)
+    st.download_button("Download table (CSV)", data=df.to_csv(index=not hide_index).encode("utf-8"),
+                       file_name=f"{_fname(filename)}.csv", mime="text/csv", key=f"dl.{key}", on_click="ignore",
+                       icon=":material/download:", type="tertiary")
+
+
+def run_zip_button(path: str, key: str, label: str = "Download run (zip)"):
+    """A download of the run folder as a zip (built on click)."""
+    from ..run_index import zip_folder
+
+    name = os.path.basename(path.rstrip(os.sep))
+    st.download_button(label, data=lambda: zip_folder(path), file_name=f"{name}.zip", mime="application/zip",
+                       key=f"zip.{key}", on_click="ignore", icon=":material/folder_zip:")
+
+
+def error_box(err: BaseException, what: str = "") -> None:
+    """A user-facing error in the page (one line, no traceback)."""
+    prefix = f"{what}: " if what else ""
+    st.error(f"{prefix}{err}", icon=":material/error:")
+
+
+def no_run_notice() -> None:
+    """What analysis pages show when there is no saved run for the current selection."""
+    ss = st.session_state
+    st.info(f"No saved run for **{ss['model']} · {ss['dataset']} · seed {ss['seed']}** yet. Train one on the "
+            "Train page (or press *Try it* on Home), or pick a saved run in the sidebar.", icon=":material/info:")
+    from .nav import page
+
+    c1, c2 = st.columns(2)
+    c1.page_link(page("train"), label="Go to Train", icon=":material/model_training:")
+    c2.page_link(page("home"), label="Home: try it", icon=":material/home:")

@@ -1,0 +1,160 @@
+"""Shared helpers of the figure builders: colour scales, compact arrays, mesh traces."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+TWO_PI = 2.0 * np.pi
+#: Colour of the learned (model) walk/points and of the ground truth, used consistently.
+LEARNED = "#e4572e"
+TRUTH = "#2e86ab"
+START = "#111111"
+MESH = "#b8bcc6"
+
+
+def rgb_scale(name_or_scale):
+    """A colour scale as ``[[pos, "rgb(r,g,b)"], ...]``.
+
+    Streamlit's bundled plotly.js misreads some hex stops (Inferno's ``#000004`` turns pink), so every
+    scale the app draws is spelled out in rgb() form.
+    """
+    import plotly.colors as pc
+
+    scale = pc.get_colorscale(name_or_scale) if isinstance(name_or_scale, str) else name_or_scale
+    out = []
+    for pos, col in scale:
+        if isinstance(col, str) and col.startswith("#"):
+            r, g, b = pc.hex_to_rgb(col)
+            col = f"rgb({r},{g},{b})"
+        out.append([float(pos), col])
+    return out
+
+
+CYCLIC = rgb_scale("Twilight")
+SEQUENTIAL = rgb_scale("Viridis")
+HEAT = rgb_scale("Inferno")
+
+
+def f32(a) -> np.ndarray:
+    """A float32 C-contiguous copy: plotly encodes it as compact base64 typed arrays in the JSON."""
+    return np.ascontiguousarray(np.asarray(a, dtype=np.float32))
+
+
+def colour_spec(values: Optional[np.ndarray], periodic: bool = False, name: str = "",
+                colorscale: Optional[str] = None, cmin: Optional[float] = None,
+                cmax: Optional[float] = None, showscale: bool = True) -> dict:
+    """Marker colour settings for a continuous ground-truth coordinate.
+
+    Angles (``periodic``) get a cyclic colour scale over [0, 2π) so that 0 and 2π look the same.
+    """
+    if values is None:
+        return {"color": LEARNED}
+    if not periodic and colorscale is None and cmin is None and is_categorical(values):
+        return categorical_spec(values, name, showscale)
+    v = f32(values)
+    spec = {"color": v, "colorscale": rgb_scale(colorscale) if colorscale else (CYCLIC if periodic else SEQUENTIAL),
+            "showscale": showscale, "colorbar": {"title": {"text": name}, "thickness": 12, "len": 0.8}}
+    if periodic:
+        spec.update(cmin=0.0, cmax=TWO_PI)
+    if cmin is not None:
+        spec["cmin"] = float(cmin)
+    if cmax is not None:
+        spec["cmax"] = float(cmax)
+    return spec
+
+
+QUALITATIVE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+               "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354",
+               "#756bb1", "#636363")
+
+
+def is_categorical(values, max_classes: int = 20) -> bool:
+    """Small non-negative integer codes (class labels, blob indices) rather than a continuous coordinate."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0 or not np.isfinite(v).all() or (v != np.round(v)).any() or v.min() < 0:
+        return False
+    return v.max() < max_classes and len(np.unique(v)) <= max_classes
+
+
+def categorical_spec(values, name: str = "", showscale: bool = True) -> dict:
+    """One colour per integer class in a single trace: a stepped colour scale with a tick per class."""
+    v = np.asarray(values, dtype=np.float64)
+    k = int(v.max()) + 1
+    scale = []
+    for c in range(k):
+        col = QUALITATIVE[c % len(QUALITATIVE)]
+        scale += [[c / k, col], [(c + 1) / k, col]]
+    scale = [[p, "rgb({},{},{})".format(*_hex_rgb(col))] for p, col in scale]
+    return {"color": f32(v), "colorscale": scale, "cmin": -0.5, "cmax": k - 0.5, "showscale": showscale,
+            "colorbar": {"title": {"text": name}, "thickness": 12, "len": 0.8, "tickvals": list(range(k)),
+                         "ticktext": [str(c) for c in range(k)]}}
+
+
+def _hex_rgb(col: str):
+    col = col.lstrip("#")
+    return tuple(int(col[i:i + 2], 16) for i in (0, 2, 4))
+
+
+def mesh_trace(vertices: np.ndarray, faces: np.ndarray, opacity: float = 0.35, color: str = MESH,
+               intensity: Optional[np.ndarray] = None, name: str = "mesh", scene: Optional[str] = None,
+               colorscale="Blues", showscale: bool = False, colorbar_title: str = "") -> go.Mesh3d:
+    """A flat-shaded triangle mesh; with ``intensity`` (V,) the vertices are coloured by it."""
+    V = f32(vertices)
+    F = np.ascontiguousarray(np.asarray(faces, dtype=np.int32))
+    kw = dict(x=V[:, 0], y=V[:, 1], z=V[:, 2], i=F[:, 0], j=F[:, 1], k=F[:, 2], opacity=opacity, name=name,
+              hoverinfo="skip", showlegend=False, flatshading=False,
+              lighting={"ambient": 0.6, "diffuse": 0.6, "specular": 0.1}, showscale=showscale)
+    if intensity is not None:
+        kw.update(intensity=f32(intensity), colorscale=rgb_scale(colorscale),
+                  colorbar={"title": {"text": colorbar_title}, "thickness": 12, "len": 0.7})
+    else:
+        kw.update(color=color)
+    if scene:
+        kw["scene"] = scene
+    return go.Mesh3d(**kw)
+
+
+#: Shipped meshes stored with y upwards (the Stanford bunny, Spot); everything else is drawn z-up.
+UP_AXIS = {"bunny": "y", "spot": "y"}
+
+
+def up_axis(dataset_name: str) -> str:
+    """The axis to draw upwards for a dataset ("z" unless known otherwise)."""
+    return UP_AXIS.get(dataset_name, "z")
+
+
+def camera(up: str = "z") -> dict:
+    """A 3/4 view with the given axis upwards."""
+    eyes = {"z": {"x": 1.25, "y": 1.25, "z": 1.0}, "y": {"x": 1.25, "y": 1.0, "z": 1.25},
+            "x": {"x": 1.0, "y": 1.25, "z": 1.25}}
+    ups = {"z": {"x": 0, "y": 0, "z": 1}, "y": {"x": 0, "y": 1, "z": 0}, "x": {"x": 1, "y": 0, "z": 0}}
+    return {"up": ups[up], "eye": eyes[up]}
+
+
+def scene_layout(axis_names: Sequence[str] = ("x", "y", "z"), uirevision: str = "keep", up: str = "z") -> dict:
+    """A 3D scene with equal aspect ratio and a kept camera across updates."""
+    return {"aspectmode": "data", "uirevision": uirevision, "camera": camera(up),
+            "xaxis": {"title": {"text": axis_names[0]}}, "yaxis": {"title": {"text": axis_names[1]}},
+            "zaxis": {"title": {"text": axis_names[2]}}}
+
+
+def base_layout(fig: go.Figure, title: str = "", height: int = 460, uirevision: str = "keep") -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"} if title else None, height=height,
+                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, uirevision=uirevision,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0})
+    return fig
+
+
+def finite_range(values: np.ndarray, upper_pct: float = 99.0, floor: Optional[float] = None):
+    """(lo, hi) of the finite values, the top clipped at a percentile (robust colour limits)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return (0.0, 1.0)
+    lo = float(v.min()) if floor is None else float(floor)
+    hi = float(np.percentile(v, upper_pct))
+    if hi <= lo:
+        hi = lo + 1e-6 if v.max() <= lo else float(v.max())
+    return lo, hi

@@ -1,0 +1,123 @@
+"""Image views: montages, thumbnails placed at their latent positions, decoded latent grids."""
+from __future__ import annotations
+
+import base64
+import io
+from typing import Optional, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .common import base_layout, colour_spec, f32
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Images in [0, 1] floats or uint8 -> uint8 (n, h, w)."""
+    a = np.asarray(images)
+    if a.dtype == np.uint8:
+        return a
+    return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def montage(images: np.ndarray, ncols: int = 10, pad: int = 1) -> np.ndarray:
+    """Tile (n, h, w) images into one (H, W) array (white padding)."""
+    imgs = to_uint8(images)
+    n, h, w = imgs.shape
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), 255, dtype=np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = imgs[i]
+    return out
+
+
+def montage_figure(images: np.ndarray, ncols: int = 10, title: str = "", height: Optional[int] = None) -> go.Figure:
+    """A grayscale montage of images as one figure."""
+    M = montage(images, ncols)
+    rgb = np.repeat(M[:, :, None], 3, axis=2)
+    fig = go.Figure(go.Image(z=rgb, hoverinfo="skip"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    h = height or int(min(640, 80 + 520 * M.shape[0] / max(M.shape[1], 1)))
+    return base_layout(fig, title, h)
+
+
+def png_data_uri(img: np.ndarray) -> str:
+    """A small grayscale image as a ``data:image/png;base64,...`` URI."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(to_uint8(img)).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def thumbnails_figure(Z2: np.ndarray, images: np.ndarray, thumb_idx: Sequence[int], color: Optional[np.ndarray] = None,
+                      color_name: str = "", periodic: bool = False, axis_names: Sequence[str] = ("z1", "z2"),
+                      thumb_frac: float = 0.06, height: int = 620) -> go.Figure:
+    """Latent scatter (all points) with the images of ``thumb_idx`` drawn at their latent positions."""
+    Z2 = np.asarray(Z2, dtype=np.float64)
+    fig = go.Figure(go.Scattergl(x=f32(Z2[:, 0]), y=f32(Z2[:, 1]), mode="markers",
+                                 marker={"size": 4, **colour_spec(color, periodic, color_name)},
+                                 hovertemplate="point %{pointNumber}<extra></extra>", showlegend=False))
+    span_x = float(np.ptp(Z2[:, 0])) or 1.0
+    span_y = float(np.ptp(Z2[:, 1])) or 1.0
+    imgs = []
+    for i in thumb_idx:
+        imgs.append(dict(source=png_data_uri(images[i]), xref="x", yref="y", x=float(Z2[i, 0]), y=float(Z2[i, 1]),
+                         sizex=thumb_frac * span_x, sizey=thumb_frac * span_y, xanchor="center", yanchor="middle",
+                         layer="above", sizing="contain", opacity=0.95))
+    fig.update_layout(images=imgs)
+    fig.update_xaxes(title_text=axis_names[0])
+    fig.update_yaxes(title_text=axis_names[1])
+    return base_layout(fig, "", height)
+
+
+def spread_indices(Z2: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """``k`` indices of points spread over the latent (farthest-point sampling), for thumbnails."""
+    Z2 = np.asarray(Z2, dtype=np.float64)
+    n = len(Z2)
+    k = min(k, n)
+    rng = np.random.default_rng(seed)
+    chosen = [int(rng.integers(n))]
+    d = np.linalg.norm(Z2 - Z2[chosen[0]], axis=1)
+    for _ in range(k - 1):
+        i = int(np.argmax(d))
+        chosen.append(i)
+        d = np.minimum(d, np.linalg.norm(Z2 - Z2[i], axis=1))
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def decoded_points_grid_figure(grid_z: np.ndarray, decoded: np.ndarray, g: int, data: Optional[np.ndarray] = None,
+                               height: int = 480) -> go.Figure:
+    """Points decoded from a g x g latent grid, drawn as grid lines in data space (first 3 coordinates),
+    over the data in grey: how the decoder bends the latent plane."""
+    X = np.asarray(decoded, dtype=np.float64)
+    d = min(3, X.shape[1])
+    Xg = X.reshape(g, g, -1)[..., :d]
+    fig = go.Figure()
+    if data is not None:
+        D = f32(np.asarray(data)[:, :d])
+        tr = go.Scatter3d if d == 3 else go.Scattergl
+        kw = dict(x=D[:, 0], y=D[:, 1], mode="markers", marker={"size": 1.5, "color": "#c9ced6"}, name="data",
+                  hoverinfo="skip")
+        if d == 3:
+            kw["z"] = D[:, 2]
+        fig.add_trace(tr(**kw))
+    for axis, name in ((0, "z1 lines"), (1, "z2 lines")):
+        lines = Xg if axis == 0 else Xg.transpose(1, 0, 2)
+        pts = np.concatenate([lines, np.full((g, 1, d), np.nan)], axis=1).reshape(-1, d)
+        kw = dict(x=f32(pts[:, 0]), y=f32(pts[:, 1]), mode="lines", name=name,
+                  line={"color": "#e4572e" if axis == 0 else "#2e86ab", "width": 3})
+        if d == 3:
+            kw["z"] = f32(pts[:, 2])
+            fig.add_trace(go.Scatter3d(**kw))
+        else:
+            fig.add_trace(go.Scatter(**kw))
+    if d == 3:
+        fig.update_layout(scene={"aspectmode": "data", "uirevision": "grid"})
+    return base_layout(fig, "decoded latent grid", height)
+
+
+__all__ = ["montage", "montage_figure", "thumbnails_figure", "spread_indices", "decoded_points_grid_figure",
+           "png_data_uri", "to_uint8"]

@@ -1,0 +1,201 @@
+"""Animated random walks (client-side plotly frames in one figure), bursts and convergence curves.
+
+The walk animation is a single figure whose ``frames`` hold every step, driven by plotly's own
+play/pause buttons and step slider, so playing it needs no server round trip and a Streamlit rerun
+does not reset the camera (``uirevision`` is fixed). Coordinates are float32 (base64 typed arrays in
+the JSON) and each frame only carries the walkers and their short trails, not the mesh; 200 walkers
+x 30 steps on two panels stays near 1.5 MB of JSON.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .common import LEARNED, START, TRUTH, base_layout, f32, mesh_trace, scene_layout
+
+
+@dataclasses.dataclass
+class WalkPanel:
+    """One panel of the animation: ``trajectory`` (T+1, n, 3) drawn in ``color``."""
+
+    title: str
+    trajectory: np.ndarray
+    color: str = LEARNED
+
+
+def _trail_xyz(traj: np.ndarray, t: int, trail: int) -> np.ndarray:
+    """Polyline of the last ``trail`` steps of every walker, separated by NaN rows: ((trail+2)·n, 3)."""
+    T1, n, _ = traj.shape
+    lo = t - trail
+    idx = np.clip(np.arange(lo, t + 1), 0, T1 - 1)  # early steps repeat the start (zero-length segments)
+    seg = traj[idx].transpose(1, 0, 2)  # (n, trail+1, 3)
+    gap = np.full((n, 1, 3), np.nan, dtype=np.float32)
+    return np.concatenate([seg, gap], axis=1).reshape(-1, 3)
+
+
+def _bounds(trajs: Sequence[np.ndarray], mesh=None, pad: float = 0.05):
+    """Axis limits holding the mesh and (robustly, 0.5-99.5 percentiles) every walker position."""
+    pts = [np.asarray(t, dtype=np.float64).reshape(-1, 3) for t in trajs]
+    P = np.concatenate(pts)
+    P = P[np.isfinite(P).all(1)]
+    lo, hi = np.percentile(P, 0.5, axis=0), np.percentile(P, 99.5, axis=0)
+    if mesh is not None:
+        V = np.asarray(mesh[0], dtype=np.float64)
+        lo, hi = np.minimum(lo, V.min(0)), np.maximum(hi, V.max(0))
+    span = np.maximum(hi - lo, 1e-6 * max(float((hi - lo).max()), 1e-9))
+    return lo - pad * span, hi + pad * span
+
+
+def walk_animation(panels: Sequence[WalkPanel], mesh=None, trail: int = 5, frame_ms: int = 200,
+                   height: int = 560, start: Optional[np.ndarray] = None, title: str = "",
+                   marker_size: float = 3.5, uirevision: str = "walk", zoom: float = 1.6,
+                   up: str = "z", backdrop: Optional[np.ndarray] = None) -> go.Figure:
+    """One figure, one 3-D scene per panel, a frame per step, play/pause and a step slider.
+
+    Parameters
+    ----------
+    panels : list of :class:`WalkPanel`
+        All trajectories must have the same number of steps T+1; walkers may differ per panel.
+    mesh : (vertices (V, 3), faces (F, 3)), optional
+        Drawn translucent under every panel (static: not repeated in the frames).
+    trail : int
+        Steps of history drawn behind each walker (0: none).
+    start : ndarray (3,), optional
+        The common start point, marked in every panel.
+    zoom : float
+        Scales the scene box (plotly fits a unit box at its default camera, where flat shapes look small):
+        a flat torus is drawn ``zoom`` times larger, a round shape about 1.3 times less.
+    up : "x", "y" or "z"
+        The axis drawn upwards (the Stanford bunny is y-up).
+    backdrop : ndarray (N, 3), optional
+        Points drawn in grey under every panel (the data, when there is no mesh).
+    """
+    if not panels:
+        raise ValueError("walk_animation needs at least one panel")
+    trajs = [f32(np.asarray(p.trajectory)[..., :3]) for p in panels]
+    T1 = trajs[0].shape[0]
+    if any(t.shape[0] != T1 for t in trajs):
+        raise ValueError("all panels need the same number of steps")
+    k = len(panels)
+    fig = make_subplots(rows=1, cols=k, specs=[[{"type": "scene"}] * k],
+                        subplot_titles=[p.title for p in panels], horizontal_spacing=0.02)
+    dynamic: List[int] = []  # indices of the traces the frames update
+    for j, (p, tr) in enumerate(zip(panels, trajs)):
+        scene = "scene" if j == 0 else f"scene{j + 1}"
+        if mesh is not None:
+            fig.add_trace(mesh_trace(mesh[0], mesh[1], opacity=0.3, scene=scene))
+        if backdrop is not None:
+            B = f32(np.asarray(backdrop)[:, :3])
+            fig.add_trace(go.Scatter3d(x=B[:, 0], y=B[:, 1], z=B[:, 2], mode="markers", scene=scene, hoverinfo="skip",
+                                       marker={"size": 1.5, "color": "#c9ced6"}, showlegend=False, name="data"))
+        if start is not None:
+            s = f32(np.asarray(start).reshape(-1)[:3])
+            fig.add_trace(go.Scatter3d(x=s[:1], y=s[1:2], z=s[2:3], mode="markers", scene=scene, showlegend=False,
+                                       marker={"size": 8, "color": START, "symbol": "diamond"},
+                                       hovertemplate="start<extra></extra>"))
+        trail_xyz = _trail_xyz(tr, 0, trail)
+        dynamic.append(len(fig.data))
+        fig.add_trace(go.Scatter3d(x=trail_xyz[:, 0], y=trail_xyz[:, 1], z=trail_xyz[:, 2], mode="lines",
+                                   scene=scene, line={"color": p.color, "width": 2}, opacity=0.45,
+                                   hoverinfo="skip", showlegend=False, connectgaps=False))
+        dynamic.append(len(fig.data))
+        fig.add_trace(go.Scatter3d(x=tr[0, :, 0], y=tr[0, :, 1], z=tr[0, :, 2], mode="markers", scene=scene,
+                                   marker={"size": marker_size, "color": p.color}, name=p.title,
+                                   hovertemplate="walker %{pointNumber}<extra>" + p.title + "</extra>",
+                                   showlegend=False))
+    frames = []
+    for t in range(T1):
+        data = []
+        for tr in trajs:
+            xyz = _trail_xyz(tr, t, trail)
+            data.append(go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2]))
+            data.append(go.Scatter3d(x=tr[t, :, 0], y=tr[t, :, 1], z=tr[t, :, 2]))
+        frames.append(go.Frame(data=data, traces=dynamic, name=str(t)))
+    fig.frames = frames
+    play = {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True,
+            "transition": {"duration": 0}, "mode": "immediate"}
+    pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}
+    fig.update_layout(
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": 0.0, "xanchor": "left",
+                      "yanchor": "top", "pad": {"t": 30, "r": 10}, "showactive": False,
+                      "buttons": [{"label": "▶ Play", "method": "animate", "args": [None, play]},
+                                  {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]}]}],
+        sliders=[{"active": 0, "x": 0.16, "len": 0.84, "y": 0.0, "yanchor": "top", "pad": {"t": 20},
+                  "currentvalue": {"prefix": "step ", "visible": True},
+                  "steps": [{"label": str(t), "method": "animate",
+                             "args": [[str(t)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
+                                                 "transition": {"duration": 0}}]} for t in range(T1)]}],
+    )
+    # Fixed, shared axis ranges: with autorange the scene would rescale every frame as walkers move.
+    lo, hi = _bounds(trajs, mesh if mesh is not None else ((backdrop, None) if backdrop is not None else None))
+    span = np.maximum(hi - lo, 1e-9)
+    ratio = span / span.max()
+    ratio = ratio * zoom * np.sqrt(2.0 + 0.35 ** 2) / np.linalg.norm(ratio)  # flat shapes more than round ones
+    for j in range(k):
+        key = "scene" if j == 0 else f"scene{j + 1}"
+        axes = {a: {"visible": False, "range": [float(lo[i]), float(hi[i])], "autorange": False}
+                for i, a in enumerate(("xaxis", "yaxis", "zaxis"))}
+        fig.update_layout({key: {**scene_layout(("x", "y", "z"), uirevision, up), **axes, "aspectmode": "manual",
+                                 "aspectratio": {"x": float(ratio[0]), "y": float(ratio[1]), "z": float(ratio[2])}}})
+    base_layout(fig, title, height, uirevision)
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 40, "b": 60})
+    return fig
+
+
+def burst_figure(x0: np.ndarray, burst: np.ndarray, mesh=None, gt_probability: Optional[np.ndarray] = None,
+                 backdrop: Optional[np.ndarray] = None, height: int = 500, title: str = "",
+                 uirevision: str = "burst", up: str = "z") -> go.Figure:
+    """Many one-step samples from one point (``burst`` (n, 3)), optionally over the mesh coloured by the
+    ground-truth one-step probability of each vertex."""
+    B = f32(np.asarray(burst)[:, :3])
+    fig = go.Figure()
+    if mesh is not None:
+        if gt_probability is not None:
+            p = np.asarray(gt_probability, dtype=np.float64)
+            fig.add_trace(mesh_trace(mesh[0], mesh[1], opacity=1.0, intensity=p / max(p.max(), 1e-300),
+                                     colorscale=[[0, "#eef2f7"], [0.02, "#cfe0f0"], [1, TRUTH]], showscale=True,
+                                     colorbar_title="true step<br>prob. (rel.)"))
+        else:
+            fig.add_trace(mesh_trace(mesh[0], mesh[1], opacity=0.3))
+    elif backdrop is not None:
+        D = f32(np.asarray(backdrop)[:, :3])
+        fig.add_trace(go.Scatter3d(x=D[:, 0], y=D[:, 1], z=D[:, 2], mode="markers", hoverinfo="skip",
+                                   marker={"size": 1.5, "color": "#c9ced6"}, name="data"))
+    fig.add_trace(go.Scatter3d(x=B[:, 0], y=B[:, 1], z=B[:, 2], mode="markers", name="one-step samples",
+                               marker={"size": 3, "color": LEARNED},
+                               hovertemplate="sample %{pointNumber}<extra></extra>"))
+    s = f32(np.asarray(x0).reshape(-1)[:3])
+    fig.add_trace(go.Scatter3d(x=s[:1], y=s[1:2], z=s[2:3], mode="markers", name="start",
+                               marker={"size": 9, "color": START, "symbol": "diamond"}))
+    fig.update_layout(scene={**scene_layout(("x", "y", "z"), uirevision, up), "xaxis": {"visible": False},
+                             "yaxis": {"visible": False}, "zaxis": {"visible": False}})
+    return base_layout(fig, title, height, uirevision)
+
+
+def convergence_figure(curves: Dict[str, np.ndarray], floor: Optional[float] = None, height: int = 360,
+                       title: str = "", ylabel: str = "total variation to π") -> go.Figure:
+    """Distance to the stationary distribution per step, one line per walk; the i.i.d. sampling floor
+    dashed."""
+    colours = {0: TRUTH, 1: LEARNED}
+    fig = go.Figure()
+    for i, (name, y) in enumerate(curves.items()):
+        y = np.asarray(y, dtype=np.float64)
+        dash = "dot" if "exact" in name else None
+        col = TRUTH if ("true" in name or "exact" in name) else colours.get(i, None)
+        if "learned" in name or "model" in name:
+            col = LEARNED
+        fig.add_trace(go.Scatter(x=np.arange(len(y)), y=y, mode="lines+markers", name=name,
+                                 line={"color": col, "dash": dash}, marker={"size": 4}))
+    if floor is not None:
+        fig.add_hline(y=floor, line_dash="dash", line_color="#888",
+                      annotation_text="sampling-noise floor", annotation_position="bottom left")
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text=ylabel, range=[0, 1.02])
+    return base_layout(fig, title, height)
+
+
+__all__ = ["WalkPanel", "walk_animation", "burst_figure", "convergence_figure"]
