@@ -195,20 +195,18 @@ def test_gw_circle_vs_segment_is_clearly_positive():
     assert gromov_wasserstein(circle, segment)["value"] > 0.05
 
 
-@pytest.mark.parametrize("shape", ["blobs", "curves"])
-def test_gw_fast_solver_reproduces_pot(shape):
+def test_gw_is_pot_on_max_normalised_distances_with_uniform_weights():
+    import ot
+    from scipy.spatial.distance import cdist
     rng = np.random.default_rng(13)
-    if shape == "blobs":
-        x, y = rng.normal(size=(120, 3)), rng.uniform(size=(90, 2))
-    else:
-        t = rng.uniform(0, 3 * np.pi, 150)
-        x, y = np.c_[t * np.cos(t), t * np.sin(t)], np.c_[np.cos(t[:100]), np.sin(t[:100]), t[:100]]
-    fast = gromov_wasserstein(x, y, solver="fast")["value"]
-    pot = gromov_wasserstein(x, y, solver="pot")["value"]
-    assert fast > 1e-3
-    assert fast == pytest.approx(pot, rel=1e-9, abs=1e-12)
-    with pytest.raises(ValueError, match="solver"):
-        gromov_wasserstein(x, y, solver="sinkhorn")
+    x, y = rng.normal(size=(120, 3)), rng.uniform(size=(90, 2))
+    cx, cy = cdist(x, x), cdist(y, y)
+    ref = ot.gromov.gromov_wasserstein2(cx / cx.max(), cy / cy.max(), ot.unif(120), ot.unif(90), loss_fun="square_loss")
+    got = gromov_wasserstein(x, y)["value"]
+    assert got > 1e-3
+    assert got == pytest.approx(ref, rel=1e-6)
+    # Normalisation by the maxima makes a uniform rescaling invisible.
+    assert gromov_wasserstein(3.0 * x, y)["value"] == pytest.approx(got, rel=1e-6)
 
 
 def test_gw_subsampling_reported_and_seeded():
