@@ -5,22 +5,14 @@ import streamlit as st
 
 from vdae_core.analysis import DisplayProjection, worst_points
 from vdae_core.errors import UserInputError
-from vdae_core.ui import cache, nav, state, widgets
+from vdae_core.ui import cache, widgets
 from vdae_core.viz.bilip import (POST_SCRIPT_LINKED_HOVER, bilip_data_figure, bilip_histogram, bilip_latent_figure,
                                  bilip_linked_figure, colour_limits)
 from vdae_core.viz.common import up_axis
 from vdae_core.viz.export import figure_html
 
 ss = st.session_state
-nav.ensure_routed("bilipschitz")
-st.title("Bi-Lipschitz")
-state.show_flashes()
-info = state.active_run()
-if info is None:
-    widgets.no_run_notice()
-    st.stop()
-with st.spinner("Loading the run…"):
-    run = cache.load_run(info.path)
+info, run = widgets.analysis_page("bilipschitz", "Bi-Lipschitz")
 ds = run.dataset
 st.caption(f"Run **{info.label}**")
 st.markdown(

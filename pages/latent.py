@@ -6,21 +6,13 @@ from vdae_core.analysis import DisplayProjection, colour_options
 from vdae_core.errors import UserInputError
 from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
 from vdae_core.registry import EMBEDDERS
-from vdae_core.ui import cache, nav, state, widgets
+from vdae_core.ui import cache, widgets
 from vdae_core.viz.images import decoded_points_grid_figure, montage_figure, spread_indices, thumbnails_figure
 from vdae_core.viz.scatter import embedding_figure, points_figure
 
 ss = st.session_state
-nav.ensure_routed("latent")
-st.title("Latent space")
-state.show_flashes()
-info = state.active_run()
-if info is None:
-    widgets.no_run_notice()
-    st.stop()
-with st.spinner("Loading the run and encoding the data…"):
-    run = cache.load_run(info.path)
-    Z = cache.latent_codes(info.path)
+info, run = widgets.analysis_page("latent", "Latent space", "Loading the run and encoding the data…")
+Z = cache.latent_codes(info.path)
 ds = run.dataset
 D = Z.shape[1]
 st.caption(f"Run **{info.label}** · {ds.n:,} points in R^{ds.ambient_dim} encoded to a {D}-D latent.")

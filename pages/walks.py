@@ -4,22 +4,14 @@ import streamlit as st
 
 from vdae_core.analysis import DisplayProjection, colour_options, nearest_vertex
 from vdae_core.errors import UserInputError
-from vdae_core.ui import cache, nav, state, widgets
+from vdae_core.ui import cache, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
 from vdae_core.viz.images import montage_figure
 from vdae_core.viz.scatter import points_figure
 from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, walk_animation
 
 ss = st.session_state
-nav.ensure_routed("walks")
-st.title("Random walks")
-state.show_flashes()
-info = state.active_run()
-if info is None:
-    widgets.no_run_notice()
-    st.stop()
-with st.spinner("Loading the run…"):
-    run = cache.load_run(info.path)
+info, run = widgets.analysis_page("walks", "Random walks")
 ds = run.dataset
 has_mesh = ds.mesh is not None and ds.ambient_dim == 3
 st.caption(f"Run **{info.label}** · latent D = {run.model.latent_dim} · "

@@ -72,3 +72,22 @@ def no_run_notice() -> None:
     c1, c2 = st.columns(2)
     c1.page_link(page("train"), label="Go to Train", icon=":material/model_training:")
     c2.page_link(page("home"), label="Home: try it", icon=":material/home:")
+
+
+def analysis_page(name: str, title: str, loading: str = "Loading the run…"):
+    """Header shared by the pages that analyse a saved run: route, title, flashes, the active run.
+
+    Returns ``(info, run)``; stops the page with a notice when the selection has no saved run.
+    """
+    from . import cache, nav, state
+
+    nav.ensure_routed(name)
+    st.title(title)
+    state.show_flashes()
+    info = state.active_run()
+    if info is None:
+        no_run_notice()
+        st.stop()
+    with st.spinner(loading):
+        run = cache.load_run(info.path)
+    return info, run
