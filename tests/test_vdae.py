@@ -175,6 +175,7 @@ def test_walk_shapes_and_start(tiny_vdae):
     ({"latent_dim": 99}, "too large"),
     ({"knn": 150}, "needs more points"),
     ({"alpha": -1.0}, "below its minimum"),
+    ({"latent_dim": 4, "cov_k": 3}, "at least D\\+1=5"),
     ({"activation": "sigmoidish"}, "not one of"),
     ({"no_such_option": 1}, "unknown VDAEConfig option"),
 ])

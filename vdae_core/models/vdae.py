@@ -26,6 +26,7 @@ from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
 from ..config import param
+from ..errors import UserInputError
 from ..registry import MODELS
 from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
 from .networks import Standardise, mlp
@@ -210,6 +211,9 @@ class VDAE(GenerativeModel):
 
     def __init__(self, config: VDAEConfig, data_dim: int, latent_dim: int):
         super().__init__(config, data_dim, latent_dim)
+        if config.cov_k and config.cov_k < latent_dim + 1:
+            raise UserInputError(f"cov_k={config.cov_k} is too small: the covariance of a {latent_dim}-D latent "
+                                 f"neighbourhood needs at least D+1={latent_dim + 1} points")
         D, h = latent_dim, config.hidden
         hidden = (h,) * config.depth
         self.psi = SpectralNet(data_dim, D, hidden, config.activation)
@@ -234,6 +238,7 @@ class VDAE(GenerativeModel):
         return [SpectralPhase(self.config.spectral_steps), LatentStatsPhase(), VariationalPhase(self)]
 
     def cov_k(self) -> int:
+        """Neighbourhood size of Σ*: the config's, else max(2(D+1), 16)."""
         return self.config.cov_k or max(2 * (self.latent_dim + 1), 16)
 
     @torch.no_grad()
