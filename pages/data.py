@@ -110,7 +110,9 @@ with left:
         st.caption(f"{ds.ambient_dim}-D points shown by their first three principal components.")
 with right:
     st.subheader("Its exact diffusion map")
-    k = st.slider("kNN graph neighbours k", 5, 50, 10, key="data.k",
+    from vdae_core.models.vdae import VDAEConfig
+
+    k = st.slider("kNN graph neighbours k", 5, 50, VDAEConfig().knn, key="data.k",
                   help="The Gaussian kNN graph the diffusion map (and SpectralNet) is built on.")
     if ds.n > EXACT_DM_MAX_POINTS:
         st.info(f"The exact diffusion map is shown for up to {EXACT_DM_MAX_POINTS:,} points and this data has "
