@@ -66,7 +66,10 @@ class Phase:
 
 
 class OptimiserPhase(Phase):
-    """A phase that minimises ``model.<loss_fn>(batch)['loss']`` with Adam and cosine decay."""
+    """A phase that minimises ``loss_fn(batch, generator)['loss']`` with Adam and cosine decay.
+
+    Subclasses with another kind of batch loss override :meth:`batch_terms`.
+    """
 
     def __init__(self, name: str, steps: int, params_fn, loss_fn, batch_size: int, lr: float,
                  final_lr_fraction: float = 0.05):
@@ -83,9 +86,13 @@ class OptimiserPhase(Phase):
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, max(1, self.steps),
                                                                 eta_min=self.lr * self.final_lr_fraction)
 
+    def batch_terms(self, model: "GenerativeModel", data: TrainData, idx: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Named loss terms of the batch ``idx`` (indices into ``data.X``); ``loss`` is minimised."""
+        return self.loss_fn(data.X[idx], data.generator)
+
     def step(self, model, data, i):
         idx = data.batch_indices(self.batch_size).to(data.device)
-        terms = self.loss_fn(data.X[idx], data.generator)
+        terms = self.batch_terms(model, data, idx)
         self.opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         self.opt.step()

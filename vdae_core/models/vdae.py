@@ -146,24 +146,20 @@ def auto_alpha(Z: np.ndarray, S: np.ndarray, step_size: float) -> float:
     return step_size ** 2 * global_var / max(local_var, 1e-300)
 
 
-class SpectralPhase(Phase):
-    name = "spectral"
+class SpectralPhase(OptimiserPhase):
+    """Train ψ on the batch Dirichlet energy; at the end freeze it and order its coordinates."""
+
+    def __init__(self, model: "VDAE"):
+        cfg = model.config
+        super().__init__("spectral", cfg.spectral_steps, model.psi.parameters, None, cfg.spectral_batch,
+                         cfg.spectral_lr)
 
     def start(self, model: "VDAE", data: TrainData) -> None:
-        cfg = model.config
-        self.opt = torch.optim.Adam(model.psi.parameters(), lr=cfg.spectral_lr)
-        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, max(1, self.steps),
-                                                                eta_min=cfg.spectral_lr * 0.05)
-        self.k = min(cfg.knn, min(cfg.spectral_batch, data.n) - 1)
+        super().start(model, data)
+        self.k = min(model.config.knn, min(self.batch_size, data.n) - 1)
 
-    def step(self, model: "VDAE", data: TrainData, i: int) -> Dict[str, float]:
-        idx = data.batch_indices(model.config.spectral_batch).to(data.device)
-        loss, per_coord = model.psi.batch_loss(data.X[idx], self.k)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        self.sched.step()
-        return {"loss": float(loss.detach())}
+    def batch_terms(self, model: "VDAE", data: TrainData, idx: torch.Tensor) -> Dict[str, torch.Tensor]:
+        return {"loss": model.psi.batch_loss(data.X[idx], self.k)[0]}
 
     def end(self, model: "VDAE", data: TrainData) -> None:
         model.psi.finalise(data.X_np, model.config.knn, seed=0)
@@ -185,20 +181,16 @@ class LatentStatsPhase(Phase):
 
 
 class VariationalPhase(OptimiserPhase):
+    """Covariance network and decoder on the loss of Algorithm 1 (ψ frozen)."""
+
     def __init__(self, model: "VDAE"):
         cfg = model.config
         super().__init__("variational", cfg.vae_steps,
                          lambda: list(model.cov_net.parameters()) + list(model.decoder.parameters()),
                          None, cfg.batch_size, cfg.lr, final_lr_fraction=cfg.final_lr_fraction)
 
-    def step(self, model: "VDAE", data: TrainData, i: int) -> Dict[str, float]:
-        idx = data.batch_indices(self.batch_size).to(data.device)
-        terms = model.variational_loss(idx, data.generator)
-        self.opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        self.opt.step()
-        self.sched.step()
-        return {k: float(v.detach()) for k, v in terms.items()}
+    def batch_terms(self, model: "VDAE", data: TrainData, idx: torch.Tensor) -> Dict[str, torch.Tensor]:
+        return model.variational_loss(idx, data.generator)
 
 
 @MODELS.register("vdae", help="Variational Diffusion Autoencoder: SpectralNet ψ, learned walk covariance, decoder.")
@@ -235,7 +227,7 @@ class VDAE(GenerativeModel):
         self.seed_points = torch.as_tensor(X[keep]).clone()
 
     def phases(self) -> List[Phase]:
-        return [SpectralPhase(self.config.spectral_steps), LatentStatsPhase(), VariationalPhase(self)]
+        return [SpectralPhase(self), LatentStatsPhase(), VariationalPhase(self)]
 
     def cov_k(self) -> int:
         """Neighbourhood size of Σ*: the config's, else max(2(D+1), 16)."""
