@@ -1,6 +1,5 @@
 """Exact diffusion maps and SpectralNet against analytic Laplace-Beltrami eigenfunctions."""
 import numpy as np
-import pytest
 import torch
 
 from vdae_core.api import DataConfig, make_dataset

@@ -1,5 +1,4 @@
 """Quality bars of issue 2 with default settings (slow: run with `python -m pytest -m slow`)."""
-import numpy as np
 import pytest
 
 from vdae_core.api import DataConfig, canonical_correlations, diffusion_map, random_walk, train_run

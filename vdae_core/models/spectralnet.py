@@ -15,10 +15,9 @@ training set and rotates the outputs so that coordinate j is the j-th eigenvecto
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from torch import nn
 
