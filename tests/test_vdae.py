@@ -190,3 +190,16 @@ def test_impossible_device(tiny_vdae):
         pytest.skip("a GPU is present")
     with pytest.raises(UserInputError, match="no CUDA GPU"):
         train_run("vdae", DataConfig(dataset="circle", n=300), tiny_vdae, device="cuda")
+
+
+def test_walk_from_an_arbitrary_point(tiny_vdae):
+    run = train_run("vdae", DataConfig(dataset="sphere", n=300), tiny_vdae, seed=0, device="cpu")
+    p = np.array([0.0, 0.0, 1.0], np.float32)  # the north pole, not a training point
+    w = random_walk(run.model, run.dataset.X, 8, 3, seed=2, start_point=p)
+    assert w.shape == (4, 8, 3)
+    np.testing.assert_array_equal(w[0], np.repeat(p[None], 8, 0))
+    # Same generator stream as model.random_walk from those points.
+    ref = run.model.random_walk(np.repeat(p[None], 8, 0), 3, torch.Generator().manual_seed(2))
+    np.testing.assert_array_equal(w, ref)
+    with pytest.raises(UserInputError, match="not both"):
+        random_walk(run.model, run.dataset.X, 8, 3, start=0, start_point=p)

@@ -203,7 +203,6 @@ def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: 
 
     ``substeps=None`` matches the true walk's step length to the learned one (RMS of the first step).
     """
-    import torch
 
     from .geometry import mesh_walk as mw
 
@@ -217,8 +216,9 @@ def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: 
     x0 = graph.vertices[start_vertex]
     if model.data_dim != 3:
         raise UserInputError(f"the mesh walk needs 3-D data (the model's data has {model.data_dim} dimensions)")
-    learned = model.random_walk(np.repeat(x0[None, :].astype(np.float32), int(n_walkers), 0), int(steps),
-                                torch.Generator().manual_seed(int(seed)))
+    from .sampling import random_walk
+
+    learned = random_walk(model, graph.vertices, int(n_walkers), int(steps), seed=int(seed), start_point=x0)
     if substeps is None:
         substeps = mw.match_substeps(graph, start_vertex, mw.rms_step(learned), seed=seed)
     gt_idx = mw.simulate_walk(graph, start_vertex, int(n_walkers), int(steps), int(substeps), seed=seed)

@@ -27,11 +27,21 @@ def start_points(X: np.ndarray, n: int, start: Optional[int], seed: int) -> np.n
 
 
 def random_walk(model: GenerativeModel, X: np.ndarray, n: int, steps: int, start: Optional[int] = None,
-                seed: int = 0) -> np.ndarray:
-    """Trajectories of ``n`` walkers for ``steps`` steps (paper Algorithm 2): array (steps + 1, n, m)."""
+                seed: int = 0, start_point: Optional[np.ndarray] = None) -> np.ndarray:
+    """Trajectories of ``n`` walkers for ``steps`` steps (paper Algorithm 2): array (steps + 1, n, m).
+
+    Walkers start at training point ``start`` (an index into ``X``), at ``start_point`` (any point,
+    shape (m,), e.g. a mesh vertex), or at random training points when both are None.
+    """
     if n < 1 or steps < 0:
         raise UserInputError("need n >= 1 walkers and steps >= 0")
-    return model.random_walk(start_points(X, n, start, seed), steps, generator(seed))
+    if start_point is not None:
+        if start is not None:
+            raise UserInputError("give a start index or a start point, not both")
+        x0 = np.repeat(np.asarray(start_point, dtype=np.float32).reshape(1, -1), n, axis=0)
+    else:
+        x0 = start_points(X, n, start, seed)
+    return model.random_walk(x0, steps, generator(seed))
 
 
 def burst(model: GenerativeModel, x0: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
