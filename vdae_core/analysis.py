@@ -203,7 +203,6 @@ def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: 
 
     ``substeps=None`` matches the true walk's step length to the learned one (RMS of the first step).
     """
-
     from .geometry import mesh_walk as mw
 
     graph = mw.mesh_graph(vertices, faces)
