@@ -25,6 +25,13 @@ from ..geometry.affinity import knn_affinity
 from .networks import Standardise, mlp
 
 
+def as_float64(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float64, moved to the CPU on devices without float64 (Apple MPS); autograd follows."""
+    if t.device.type == "mps":
+        t = t.cpu()
+    return t.double()
+
+
 def batch_affinity(x: torch.Tensor, k: int) -> torch.Tensor:
     """Dense symmetric kNN Gaussian affinity inside a batch, shape (B, B); σ = median k-th distance."""
     with torch.no_grad():
@@ -55,8 +62,8 @@ def orthonormalise(y: torch.Tensor, d: torch.Tensor, jitter: float = 1e-6,
     Rank-deficient batches get growing jitter; after ``max_tries`` the eigen-decomposition with
     clamped eigenvalues is used instead, so training never crashes on a degenerate batch.
     """
-    y64 = y.double()
-    w = (d / d.sum()).double()
+    y64 = as_float64(y)
+    w = as_float64(d / d.sum())
     mean = (w[:, None] * y64).sum(0)
     yc = y64 - mean
     G = yc.T @ (w[:, None] * yc)
@@ -67,13 +74,13 @@ def orthonormalise(y: torch.Tensor, d: torch.Tensor, jitter: float = 1e-6,
         L, info = torch.linalg.cholesky_ex(G + eps * scale * eye)
         if int(info) == 0:
             yo = torch.linalg.solve_triangular(L, yc.T, upper=False).T
-            return yo.to(y.dtype), mean.to(y.dtype), L
+            return yo.to(y.device, y.dtype), mean.to(y.device, y.dtype), L
         eps *= 100
     ev, U = torch.linalg.eigh(G)
     ev = torch.clamp(ev, min=1e-8 * scale)
     L = U @ torch.diag(ev.sqrt())  # not triangular, but y_o = yc L^{-T} still whitens
     yo = torch.linalg.solve(L, yc.T).T
-    return yo.to(y.dtype), mean.to(y.dtype), L
+    return yo.to(y.device, y.dtype), mean.to(y.device, y.dtype), L
 
 
 class SpectralNet(nn.Module):
@@ -111,11 +118,11 @@ class SpectralNet(nn.Module):
         W = batch_affinity(self.standardise(x), k)
         d = W.sum(1)
         yo, _, _ = orthonormalise(self.raw(x), d)
-        yo64 = yo.double()
+        yo64, d64 = as_float64(yo), as_float64(d)
         # Σ_ij W_ij |y_i - y_j|^2 = 2 tr(Y^T (D - W) Y)
-        lap = d.double()[:, None] * yo64 - W.double() @ yo64
-        per_coord = 2.0 * (yo64 * lap).sum(0) / d.double().sum()
-        return per_coord.sum().to(x.dtype), per_coord.detach()
+        lap = d64[:, None] * yo64 - as_float64(W) @ yo64
+        per_coord = 2.0 * (yo64 * lap).sum(0) / d64.sum()
+        return per_coord.sum().to(x.device, x.dtype), per_coord.detach()
 
     @torch.no_grad()
     def finalise(self, X: np.ndarray, k: int, max_points: int = 6000, seed: int = 0) -> np.ndarray:
