@@ -136,3 +136,29 @@ def test_config_validation():
     assert DataConfig.from_json(d.to_json()) == d
     with pytest.raises(UserInputError, match="unknown DataConfig option"):
         DataConfig.from_dict({"dataset": "torus", "bogus": 1})
+
+
+def _write_pngs(folder, n=12, size=(10, 8)):
+    from PIL import Image
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, size[::-1], dtype=np.uint8)).save(folder / f"im{i:02d}.png")
+
+
+def test_image_folder_and_zip(tmp_path):
+    import zipfile
+    _write_pngs(tmp_path / "imgs")
+    with zipfile.ZipFile(tmp_path / "imgs.zip", "w") as z:
+        for f in sorted((tmp_path / "imgs").iterdir()):
+            z.write(f, f"imgs/{f.name}")
+    a = make_dataset(DataConfig(dataset=str(tmp_path / "imgs"), n=100))
+    b = make_dataset(DataConfig(dataset=str(tmp_path / "imgs.zip"), n=100))
+    assert a.images.shape == (12, 8, 10) and a.X.shape == (12, 80)
+    np.testing.assert_array_equal(a.X, b.X)
+    assert 0.0 <= a.X.min() and a.X.max() <= 1.0
+    (tmp_path / "imgs" / "zz_broken.png").write_bytes(b"not an image")
+    with pytest.raises(UserInputError, match="zz_broken.png: not a readable image"):
+        make_dataset(DataConfig(dataset=str(tmp_path / "imgs"), n=100))
+    with pytest.raises(UserInputError, match="single image is not a dataset"):
+        make_dataset(DataConfig(dataset=str(tmp_path / "imgs" / "im00.png"), n=100))
