@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, List, Optional
 
-import numpy as np
 
+from .analysis import aggregate_metrics
 from .data import DataConfig
 from .errors import UserInputError
 from .metrics.evaluate import evaluate_model
@@ -26,17 +26,18 @@ def evaluate_runs(runs: Iterable[Run], n_samples: int = 1000, k: int = 10) -> Li
 
 
 def aggregate(rows: List[Dict]) -> List[Dict]:
-    """Group rows by (dataset, model): mean and std over seeds of each table metric."""
-    groups: Dict[tuple, List[Dict]] = {}
-    for r in rows:
-        groups.setdefault((r["dataset"], r["model"]), []).append(r)
+    """Group rows by (dataset, model): mean and std over seeds of each table metric.
+
+    Returns one dict per group with ``dataset``, ``model``, ``seeds`` (the number of runs), and for each
+    table metric ``<key>`` (mean) and ``<key>_std``; the grouping is :func:`analysis.aggregate_metrics`.
+    """
+    keys = [k for k, _ in TABLE_METRICS]
+    agg = aggregate_metrics(rows, metrics=keys)
     out = []
-    for (ds, model), rs in sorted(groups.items()):
-        row = {"dataset": ds, "model": model, "seeds": len(rs)}
-        for key, _ in TABLE_METRICS:
-            v = np.array([r[key] for r in rs], dtype=float)
-            row[key] = float(v.mean())
-            row[key + "_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    for r in agg.to_dict("records"):
+        row = {"dataset": r["dataset"], "model": r["model"], "seeds": int(r["runs"])}
+        for k in keys:
+            row[k], row[k + "_std"] = float(r[f"{k}_mean"]), float(r[f"{k}_std"])
         out.append(row)
     return out
 
