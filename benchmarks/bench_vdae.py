@@ -19,6 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from vdae_core.api import DataConfig, canonical_correlations, diffusion_map, random_walk, train_run  # noqa: E402
+from vdae_core.cli import _model_overrides as parse_overrides  # noqa: E402
 from vdae_core.diagnostics import NearestLookup, walk_report  # noqa: E402
 from vdae_core.metrics.mmd import mmd  # noqa: E402
 
@@ -47,10 +48,10 @@ def sphere_null(rng, n=1000, reps=50):
     return h, float(np.quantile(vals, 0.95))
 
 
-def bench_case(name, n, seed, rng, null):
+def bench_case(name, n, seed, rng, null, overrides=None):
     dc = DataConfig(dataset=name, n=n, seed=seed)
     t = time.perf_counter()
-    run = train_run("vdae", dc, {}, seed=seed, device="cpu")
+    run = train_run("vdae", dc, dict(overrides or {}), seed=seed, device="cpu")
     train_s = time.perf_counter() - t
     ds, model = run.dataset, run.model
     D = model.latent_dim
@@ -113,17 +114,20 @@ def main():
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--datasets", default=",".join(c[0] for c in CASES))
     p.add_argument("--out", default="docs/bench_vdae.json")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a VDAE setting (as in the CLI), e.g. --set step_size=2.0")
     a = p.parse_args()
     torch.set_num_threads(int(os.environ.get("VDAE_THREADS", os.cpu_count() or 1)))
     rng = np.random.default_rng(123)
     null = sphere_null(rng)
+    overrides = parse_overrides(a.set)
     rows = []
     wanted = a.datasets.split(",")
     for name, n in CASES:
         if name not in wanted:
             continue
         for seed in range(a.seeds):
-            rows.append(bench_case(name, n, seed, rng, null))
+            rows.append(bench_case(name, n, seed, rng, null, overrides))
             print(summarise(rows[-1:]).splitlines()[-1], flush=True)
     print(f"\nMachine: {machine()}, {platform.python_version()}\n")
     print(summarise(rows))

@@ -48,6 +48,21 @@ def test_torus_is_uniform_by_area():
     assert abs(outer - expected) < 0.015  # ~3 standard errors at n=20000
 
 
+def test_torus_tube_angle_law_is_what_uniformity_tests_use():
+    # φ of an area-uniform torus has density (1 + (r/R) cos φ)/2π: KS against that law is within the
+    # 99% critical value at n = 20000 (1.63/sqrt(n) = 0.0115); against uniform it is (r/R)/2π = 0.056.
+    from vdae_core.diagnostics import uniform_ks
+
+    t = make_dataset(DataConfig(dataset="torus", n=20000, seed=0))
+    law = t.param_laws["phi"]
+    assert law.a == pytest.approx(0.35)
+    assert uniform_ks(t.params[:, 1], law.cdf) < 1.63 / np.sqrt(20000)
+    assert uniform_ks(t.params[:, 1]) == pytest.approx(0.35 / (2 * np.pi), abs=0.0115)
+    # θ is uniform and carries no law; the CDF runs from 0 to 1.
+    assert "theta" not in t.param_laws
+    np.testing.assert_allclose(law.cdf(np.array([0.0, np.pi, 2 * np.pi])), [0.0, 0.5, 1.0], atol=1e-12)
+
+
 def test_blobs_are_separated():
     b = make_dataset(DataConfig(dataset="blobs9", n=900))
     assert set(np.unique(b.labels)) == set(range(9))

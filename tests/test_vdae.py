@@ -149,6 +149,12 @@ def test_save_load_round_trip(tmp_path, tiny_vdae):
     assert back.model.config == run.model.config and back.dataset.mesh is not None
 
 
+def test_round_trip_keeps_a_parameter_law(tmp_path, tiny_vdae):
+    run = train_run("vdae", DataConfig(dataset="torus", n=300), dict(tiny_vdae, latent_dim=3), seed=0, device="cpu")
+    save_run(run, str(tmp_path / "t"))
+    assert load_run(str(tmp_path / "t")).dataset.param_laws == run.dataset.param_laws != {}
+
+
 def test_load_run_errors(tmp_path):
     with pytest.raises(UserInputError, match="not found"):
         load_run(str(tmp_path / "nope"))

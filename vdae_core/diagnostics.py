@@ -6,7 +6,7 @@ dataset with ``params`` checkable (angles of the circle and torus, blob labels, 
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 from scipy import stats
@@ -32,9 +32,15 @@ class NearestLookup:
         return d[:, 0], i[:, 0]
 
 
-def uniform_ks(angles: np.ndarray) -> float:
-    """Kolmogorov-Smirnov statistic of angles in [0, 2π) against the uniform distribution."""
-    return float(stats.kstest(np.mod(angles, 2 * np.pi) / (2 * np.pi), "uniform").statistic)
+def uniform_ks(angles: np.ndarray, cdf: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> float:
+    """Kolmogorov-Smirnov statistic of angles (k,) in [0, 2π) against their target law.
+
+    The target is uniform unless ``cdf`` (the law's CDF on [0, 2π)) is given.
+    """
+    a = np.mod(angles, 2 * np.pi)
+    if cdf is None:
+        return float(stats.kstest(a / (2 * np.pi), "uniform").statistic)
+    return float(stats.kstest(a, cdf).statistic)
 
 
 def walk_report(ds: Dataset, walk: np.ndarray, start_label: Optional[int] = None,
@@ -42,7 +48,8 @@ def walk_report(ds: Dataset, walk: np.ndarray, start_label: Optional[int] = None
     """Per-step diagnostics of a walk ``walk`` (T + 1, n, m) on dataset ``ds``.
 
     Returns one dict per step with: ``step``; ``median_dist`` (walker to nearest data point) and
-    ``spacing`` (data's median nearest-neighbour distance); ``ks_<param>`` for each periodic parameter;
+    ``spacing`` (data's median nearest-neighbour distance); ``ks_<param>`` for each periodic parameter
+    (against the dataset's sampling law of that parameter: uniform, or ``ds.param_laws[name]``);
     ``stay`` (fraction of walkers whose nearest data point has ``start_label``) when labels exist.
     """
     if walk.ndim != 3 or walk.shape[2] != ds.ambient_dim:
@@ -54,7 +61,7 @@ def walk_report(ds: Dataset, walk: np.ndarray, start_label: Optional[int] = None
         row = {"step": t, "median_dist": float(np.median(d)), "spacing": lookup.spacing}
         for j, (name, per) in enumerate(zip(ds.param_names, ds.periodic)):
             if per:
-                row[f"ks_{name}"] = uniform_ks(ds.params[idx, j])
+                row[f"ks_{name}"] = uniform_ks(ds.params[idx, j], law.cdf if (law := ds.param_laws.get(name)) else None)
         if ds.labels is not None and start_label is not None:
             row["stay"] = float(np.mean(ds.labels[idx] == start_label))
         out.append(row)

@@ -108,6 +108,7 @@ def save_run(run: Run, path: str) -> str:
         "latent_dim": run.model.latent_dim,
         "param_names": list(ds.param_names),
         "periodic": list(ds.periodic),
+        "param_laws": {k: dataclasses.asdict(v) for k, v in ds.param_laws.items()},
         "intrinsic_dim": ds.intrinsic_dim,
         "suggested_dim": ds.suggested_dim,
         "source": ds.source,
@@ -174,14 +175,15 @@ def load_run(path: str) -> Run:
     except RuntimeError as e:
         raise UserInputError(f"{path}: weights do not fit the recorded model ({str(e)[:160]})") from None
     model.eval()
-    from .data.base import Mesh
+    from .data.base import CosineAngleLaw, Mesh
 
     mesh = Mesh(z["mesh_vertices"], z["mesh_faces"]) if "mesh_vertices" in z.files else None
     ds = Dataset(meta["dataset_name"], z["X"], z["params"], tuple(meta["param_names"]), tuple(meta["periodic"]),
                  intrinsic_dim=meta["intrinsic_dim"], suggested_dim=meta["suggested_dim"], mesh=mesh,
                  face_index=z["face_index"] if "face_index" in z.files else None,
                  images=z["images"] if "images" in z.files else None,
-                 labels=z["labels"] if "labels" in z.files else None, source=meta["source"])
+                 labels=z["labels"] if "labels" in z.files else None, source=meta["source"],
+                 param_laws={k: CosineAngleLaw(**v) for k, v in meta.get("param_laws", {}).items()})
     return Run(model, meta["model"], DataConfig.from_dict(meta["data_config"]), ds, meta["seed"], hist, path,
                info=meta.get("info", {}))
 

@@ -7,7 +7,7 @@ extras: a triangle mesh, images, labels.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -21,6 +21,21 @@ class Mesh:
 
     vertices: np.ndarray
     faces: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class CosineAngleLaw:
+    """The law of an angle with density (1 + a cos φ) / 2π on [0, 2π), |a| <= 1 (a = 0: uniform).
+
+    The tube angle of an area-uniform torus of revolution has a = r / R.
+    """
+
+    a: float
+
+    def cdf(self, phi: np.ndarray) -> np.ndarray:
+        """F(φ) = (φ + a sin φ) / 2π for φ (k,) in [0, 2π)."""
+        phi = np.asarray(phi, dtype=np.float64)
+        return (phi + self.a * np.sin(phi)) / (2 * np.pi)
 
 
 @dataclasses.dataclass
@@ -53,6 +68,9 @@ class Dataset:
         Cluster or class labels, where the data has them.
     source : str
         Provenance: generator and parameters, or the file it was read from.
+    param_laws : dict str -> CosineAngleLaw
+        For a periodic parameter whose sampling law is not uniform, that law; uniformity tests compare
+        against it instead of the uniform law.
     """
 
     name: str
@@ -67,6 +85,7 @@ class Dataset:
     images: Optional[np.ndarray] = None
     labels: Optional[np.ndarray] = None
     source: str = ""
+    param_laws: Dict[str, "CosineAngleLaw"] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
@@ -78,6 +97,8 @@ class Dataset:
             raise ValueError("params and X have different numbers of rows")
         if len(self.param_names) != self.params.shape[1] or len(self.periodic) != self.params.shape[1]:
             raise ValueError("param_names/periodic must have one entry per params column")
+        if set(self.param_laws) - set(self.param_names):
+            raise ValueError("param_laws names a parameter the dataset does not have")
 
     @property
     def n(self) -> int:
