@@ -45,7 +45,7 @@ class VDAEConfig(ModelConfig):
     spectral_batch: int = param(1024, help="Batch size of the SpectralNet phase (affinities are built per batch).",
                                 min=32, max=16384)
     spectral_lr: float = param(1e-3, help="Learning rate of the SpectralNet phase.", min=1e-6, max=1.0)
-    step_size: float = param(1.5, help="Walk step length: RMS latent step relative to the RMS radius of the latent "
+    step_size: float = param(2.0, help="Walk step length: RMS latent step relative to the RMS radius of the latent "
                                        "cloud. Sets α when alpha is 0.", min=1e-3, max=10.0)
     alpha: float = param(0.0, help="Explicit α (the walk covariance targets α·Σ*(x)); 0 derives α from step_size.",
                          min=0.0, max=1e12)
@@ -53,9 +53,9 @@ class VDAEConfig(ModelConfig):
                                 "0 means max(2(D+1), 16).",
                        min=0, max=1000)
     ridge: float = param(0.05, help="Ridge added to Σ*(x), as a fraction of its mean eigenvalue.", min=0.0, max=10.0)
-    vae_steps: int = param(1500, help="Gradient steps of the variational phase (covariance net + decoder).",
+    vae_steps: int = param(2500, help="Gradient steps of the variational phase (covariance net + decoder).",
                            min=1, max=200_000)
-    batch_size: int = param(512, help="Batch size of the variational phase.", min=8, max=16384)
+    batch_size: int = param(256, help="Batch size of the variational phase.", min=8, max=16384)
     lr: float = param(1e-3, help="Learning rate of the variational phase.", min=1e-6, max=1.0)
     neighbour_pool: str = param("all", help="Where x' is searched: 'batch' (the paper's A = batch) or 'all' training "
                                             "points (A = X: deterministic targets, a more precise decoder).",
