@@ -16,7 +16,7 @@ import numpy as np
 from .errors import TrainingDiverged, UserInputError
 
 
-def _model_overrides(pairs: List[str]) -> dict:
+def parse_overrides(pairs: List[str]) -> dict:
     """Parse ``--set key=value`` pairs; values are JSON where they parse, else strings."""
     out = {}
     for p in pairs or []:
@@ -73,7 +73,7 @@ def cmd_train(a) -> None:
             msg += f" loss {loss:.4g}"
         print(msg, end="", file=sys.stderr, flush=True)
 
-    overrides = _model_overrides(a.set)
+    overrides = parse_overrides(a.set)
     if a.steps_scale != 1.0:
         overrides = {**overrides, **scaled_steps(a.model, overrides, a.steps_scale)}
     run = train_run(a.model, dc, overrides, seed=a.seed, device=a.device, callbacks=[report])
