@@ -82,7 +82,8 @@ class OptimiserPhase(Phase):
         self.lr = lr
 
     def start(self, model, data):
-        self.opt = torch.optim.Adam(self.params_fn(), lr=self.lr)
+        # foreach: one fused update over all tensors (on CPU the default loops over them one by one).
+        self.opt = torch.optim.Adam(self.params_fn(), lr=self.lr, foreach=True)
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, max(1, self.steps),
                                                                 eta_min=self.lr * self.final_lr_fraction)
 

@@ -251,6 +251,7 @@ class VDAE(GenerativeModel):
                                         device=dev),
             "X": data.X,
         }
+        self._stats["Z_sqnorm"] = self._stats["Z"].pow(2).sum(1)
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
         nn.init.zeros_(last.weight)
@@ -279,7 +280,8 @@ class VDAE(GenerativeModel):
         z_new = z + (L @ eps.unsqueeze(-1)).squeeze(-1)
         with torch.no_grad():
             if self.config.neighbour_pool == "all":
-                d2 = torch.cdist(z_new, st["Z"])
+                # |z' - z_j|² up to the per-row constant |z'|²: one matmul, no square roots.
+                d2 = torch.addmm(st["Z_sqnorm"], z_new, st["Z"].T, alpha=-2.0)
                 d2[torch.arange(len(idx), device=d2.device), idx] = float("inf")  # x' ∈ X \ {x}
                 x_target = st["X"][d2.argmin(1)]
             else:
