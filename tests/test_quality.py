@@ -27,12 +27,12 @@ def test_circle_walk_mixes_from_one_point(circle_run):
     assert rep[20]["ks_theta"] < 0.05
     # The walk did move: after one step the walkers are spread (KS far from 1).
     assert rep[1]["ks_theta"] < 0.9
-    # Regression guard: walkers stay within 3 data spacings of the loop (measured: 2.2-2.4).
+    # Regression guard: walkers stay within 3 data spacings of the loop (measured: 2.2-2.5).
     assert rep[20]["median_dist"] <= 3.0 * rep[20]["spacing"]
 
 
 @pytest.mark.xfail(strict=True, reason="known gap (docs/BENCHMARKS.md): the decoder's off-manifold error is "
-                                       "~1.5 spacings, so walkers sit 2.2-2.4 spacings from the data, not <= 1")
+                                       "~1.5 spacings, so walkers sit 2.2-2.5 spacings from the data, not <= 1")
 def test_circle_walkers_within_one_spacing_of_the_data(circle_run):
     # Issue 2's bar. A point drawn uniformly on the loop is in expectation exactly 1 spacing from the
     # nearest data point (docs/METHODS.md), so this asks for a decoder error well below one spacing.
