@@ -91,7 +91,7 @@ def bench_case(name, n, seed, rng, null, overrides=None):
         row["data_resample_mmd2_mean"] = float(np.mean(ref))
         row["data_resample_over_q95"] = float(np.mean(np.array(ref) > q95))
     row["steps50"] = walk_report(ds, long_walk[50:51], start_label=None if ds.labels is None else int(ds.labels[start]),
-                                 lookup=NearestLookup(ds.X))[0]
+                                 lookup=lookup)[0]
     return row
 
 

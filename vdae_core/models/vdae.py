@@ -244,14 +244,15 @@ class VDAE(GenerativeModel):
         T = alpha * S
         L_T = np.linalg.cholesky(T)
         dev = data.device
+        Zt = torch.as_tensor(Z, dtype=torch.float32, device=dev)
         self._stats = {
-            "Z": torch.as_tensor(Z, dtype=torch.float32, device=dev),
+            "Z": Zt,
+            "Z_sqnorm": Zt.pow(2).sum(1),  # for nearest-latent search by addmm
             "L_T": torch.as_tensor(L_T, dtype=torch.float32, device=dev),
             "logdet_T": torch.as_tensor(2 * np.log(np.diagonal(L_T, axis1=1, axis2=2)).sum(1), dtype=torch.float32,
                                         device=dev),
             "X": data.X,
         }
-        self._stats["Z_sqnorm"] = self._stats["Z"].pow(2).sum(1)
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
         nn.init.zeros_(last.weight)
