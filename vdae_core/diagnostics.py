@@ -50,7 +50,8 @@ def walk_report(ds: Dataset, walk: np.ndarray, start_label: Optional[int] = None
     Returns one dict per step with: ``step``; ``median_dist`` (walker to nearest data point) and
     ``spacing`` (data's median nearest-neighbour distance); ``ks_<param>`` for each periodic parameter
     (against the dataset's sampling law of that parameter: uniform, or ``ds.param_laws[name]``);
-    ``stay`` (fraction of walkers whose nearest data point has ``start_label``) when labels exist.
+    ``stay`` (fraction of walkers whose nearest data point has ``start_label``) when labels exist;
+    ``median_manifold_dist`` (walker to the true manifold) when ``ds.manifold`` is known in closed form.
     """
     if walk.ndim != 3 or walk.shape[2] != ds.ambient_dim:
         raise UserInputError(f"walk must have shape (steps+1, n, {ds.ambient_dim}), got {walk.shape}")
@@ -59,6 +60,8 @@ def walk_report(ds: Dataset, walk: np.ndarray, start_label: Optional[int] = None
     for t in range(walk.shape[0]):
         d, idx = lookup.query(walk[t])
         row = {"step": t, "median_dist": float(np.median(d)), "spacing": lookup.spacing}
+        if ds.manifold is not None:
+            row["median_manifold_dist"] = float(np.median(ds.manifold.distance(walk[t])))
         for j, (name, per) in enumerate(zip(ds.param_names, ds.periodic)):
             if per:
                 row[f"ks_{name}"] = uniform_ks(ds.params[idx, j], law.cdf if (law := ds.param_laws.get(name)) else None)

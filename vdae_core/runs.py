@@ -109,6 +109,7 @@ def save_run(run: Run, path: str) -> str:
         "param_names": list(ds.param_names),
         "periodic": list(ds.periodic),
         "param_laws": {k: dataclasses.asdict(v) for k, v in ds.param_laws.items()},
+        "manifold": ds.manifold.to_dict() if ds.manifold is not None else None,
         "intrinsic_dim": ds.intrinsic_dim,
         "suggested_dim": ds.suggested_dim,
         "source": ds.source,
@@ -176,6 +177,7 @@ def load_run(path: str) -> Run:
         raise UserInputError(f"{path}: weights do not fit the recorded model ({str(e)[:160]})") from None
     model.eval()
     from .data.base import CosineAngleLaw, Mesh
+    from .geometry.exact_manifolds import ExactManifold
 
     mesh = Mesh(z["mesh_vertices"], z["mesh_faces"]) if "mesh_vertices" in z.files else None
     ds = Dataset(meta["dataset_name"], z["X"], z["params"], tuple(meta["param_names"]), tuple(meta["periodic"]),
@@ -183,7 +185,8 @@ def load_run(path: str) -> Run:
                  face_index=z["face_index"] if "face_index" in z.files else None,
                  images=z["images"] if "images" in z.files else None,
                  labels=z["labels"] if "labels" in z.files else None, source=meta["source"],
-                 param_laws={k: CosineAngleLaw(**v) for k, v in meta.get("param_laws", {}).items()})
+                 param_laws={k: CosineAngleLaw(**v) for k, v in meta.get("param_laws", {}).items()},
+                 manifold=ExactManifold.from_dict(meta["manifold"]) if meta.get("manifold") else None)
     return Run(model, meta["model"], DataConfig.from_dict(meta["data_config"]), ds, meta["seed"], hist, path,
                info=meta.get("info", {}))
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import Config, param
 from ..errors import UserInputError
+from ..geometry.exact_manifolds import ExactManifold
 
 
 @dataclasses.dataclass
@@ -71,6 +72,8 @@ class Dataset:
     param_laws : dict str -> CosineAngleLaw
         For a periodic parameter whose sampling law is not uniform, that law; uniformity tests compare
         against it instead of the uniform law.
+    manifold : ExactManifold or None
+        The true manifold, where its distance function is known in closed form (circle, sphere, tori).
     """
 
     name: str
@@ -86,6 +89,7 @@ class Dataset:
     labels: Optional[np.ndarray] = None
     source: str = ""
     param_laws: Dict[str, "CosineAngleLaw"] = dataclasses.field(default_factory=dict)
+    manifold: Optional[ExactManifold] = None
 
     def __post_init__(self) -> None:
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import DATASETS
+from ..geometry.exact_manifolds import ExactManifold
 from .base import CosineAngleLaw, Dataset, add_noise, rng_for
 from .meshes import sphere_mesh, torus_mesh
 
@@ -19,7 +20,8 @@ def circle(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
     R = _rotation(0.5, 0.3)
     X = np.stack([np.cos(theta), np.sin(theta), np.zeros(n)], 1) @ R.T
     return Dataset("circle", add_noise(X, noise, rng), theta[:, None], ("theta",), (True,),
-                   intrinsic_dim=1, suggested_dim=2, source=f"circle(n={n}, seed={seed}, noise={noise})")
+                   intrinsic_dim=1, suggested_dim=2, source=f"circle(n={n}, seed={seed}, noise={noise})",
+                   manifold=ExactManifold("circle", {"rotation": R.tolist()}))
 
 
 @DATASETS.register("sphere", help="Unit sphere S² in R^3, uniform; coordinates: polar angle, azimuth.")
@@ -32,7 +34,7 @@ def sphere(n: int = 3000, seed: int = 0, noise: float = 0.0) -> Dataset:
     azim = np.mod(np.arctan2(X[:, 1], X[:, 0]), TWO_PI)
     return Dataset("sphere", add_noise(X, noise, rng), np.stack([polar, azim], 1), ("polar", "azimuth"),
                    (False, True), intrinsic_dim=2, suggested_dim=3, mesh=sphere_mesh(),
-                   source=f"sphere(n={n}, seed={seed}, noise={noise})")
+                   source=f"sphere(n={n}, seed={seed}, noise={noise})", manifold=ExactManifold("sphere", {"radius": 1.0}))
 
 
 @DATASETS.register("torus", help="Torus of revolution in R^3 (R=2, r=0.7), uniform by area; angles θ, φ.")
@@ -57,7 +59,7 @@ def torus(n: int = 3000, seed: int = 0, noise: float = 0.0, R: float = 2.0, r: f
                    source=f"torus(n={n}, seed={seed}, noise={noise}, R={R}, r={r})",
                    # Area-uniform: φ has density (1 + (r/R) cos φ)/2π, at KS distance (r/R)/2π = 0.056
                    # from uniform, which a perfect sampler would show if tested against uniform.
-                   param_laws={"phi": CosineAngleLaw(r / R)})
+                   param_laws={"phi": CosineAngleLaw(r / R)}, manifold=ExactManifold("torus", {"R": R, "r": r}))
 
 
 @DATASETS.register("flat_torus", help="Flat torus S¹×S¹ in R^4 (Clifford torus); angles θ, φ.")
@@ -68,7 +70,7 @@ def flat_torus(n: int = 3000, seed: int = 0, noise: float = 0.0) -> Dataset:
     X = np.stack([np.cos(theta), np.sin(theta), np.cos(phi), np.sin(phi)], 1)
     return Dataset("flat_torus", add_noise(X, noise, rng), np.stack([theta, phi], 1), ("theta", "phi"),
                    (True, True), intrinsic_dim=2, suggested_dim=4,
-                   source=f"flat_torus(n={n}, seed={seed}, noise={noise})")
+                   source=f"flat_torus(n={n}, seed={seed}, noise={noise})", manifold=ExactManifold("flat_torus"))
 
 
 @DATASETS.register("swiss_roll", help="Swiss roll in R^3 (scikit-learn's parametrisation); coordinates t, height.")
