@@ -149,10 +149,65 @@ def test_save_load_round_trip(tmp_path, tiny_vdae):
     assert back.model.config == run.model.config and back.dataset.mesh is not None
 
 
-def test_round_trip_keeps_a_parameter_law(tmp_path, tiny_vdae):
+def test_round_trip_keeps_a_parameter_law_and_the_true_manifold(tmp_path, tiny_vdae):
     run = train_run("vdae", DataConfig(dataset="torus", n=300), dict(tiny_vdae, latent_dim=3), seed=0, device="cpu")
     save_run(run, str(tmp_path / "t"))
-    assert load_run(str(tmp_path / "t")).dataset.param_laws == run.dataset.param_laws != {}
+    back = load_run(str(tmp_path / "t")).dataset
+    assert back.param_laws == run.dataset.param_laws != {}
+    assert back.manifold == run.dataset.manifold is not None
+
+
+def test_projected_decoder_input_is_the_kernel_mean_of_the_anchors(tiny_vdae):
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, proj_anchors=200), seed=0,
+                    device="cpu")
+    model = run.model
+    A = model.anchors.numpy().astype(np.float64)
+    # Anchors are a subset of the training latents, of the configured size.
+    assert A.shape == (200, 2)
+    Z = model.encode(run.dataset.X).astype(np.float64)
+    assert np.abs(Z[:, None, :] - A[None]).sum(-1).min(0).max() < 1e-5
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((40, 2)) * 2 * np.abs(A).max()).astype(np.float32)
+    got = model.project_latent(torch.as_tensor(z)).numpy()
+    # Independent computation in float64: Gaussian weights of width sqrt(proj_tau2) over all anchors.
+    d2 = ((z[:, None, :].astype(np.float64) - A[None]) ** 2).sum(-1)
+    w = np.exp(-(d2 - d2.min(1, keepdims=True)) / (2 * float(model.proj_tau2)))
+    want = (w[:, :, None] * A[None]).sum(1) / w.sum(1, keepdims=True)
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4 * np.abs(A).max())
+    # τ is proj_width median nearest-neighbour distances of the anchors.
+    nn = np.sort(np.sqrt(((A[:, None] - A[None]) ** 2).sum(-1)), 1)[:, 1]
+    assert math.isclose(math.sqrt(float(model.proj_tau2)), model.config.proj_width * np.median(nn), rel_tol=1e-4)
+    # The projection is differentiable, so the reconstruction loss still trains the covariance network.
+    zt = torch.tensor(z[:3], requires_grad=True)
+    model.project_latent(zt).sum().backward()
+    assert torch.isfinite(zt.grad).all() and zt.grad.abs().sum() > 0
+
+
+def test_raw_decoder_input_is_the_latent_itself(tiny_vdae):
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_input="raw"), seed=0,
+                    device="cpu")
+    z = torch.randn(10, 2)
+    assert torch.equal(run.model.project_latent(z), z)
+
+
+def test_runs_saved_before_the_projected_decoder_input_still_load(tmp_path, tiny_vdae):
+    import json
+
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_input="raw"), seed=0,
+                    device="cpu")
+    save_run(run, str(tmp_path / "old"))
+    # Rewrite the folder as an older version wrote it: no anchors, no projection settings.
+    wpath, mpath = tmp_path / "old" / "weights.pt", tmp_path / "old" / "run.json"
+    state = {k: v for k, v in torch.load(wpath).items() if k not in ("anchors", "anchor_sqnorm", "proj_tau2")}
+    torch.save(state, wpath)
+    meta = json.loads(mpath.read_text())
+    for k in ("decoder_input", "proj_anchors", "proj_width"):
+        del meta["model_config"][k]
+    mpath.write_text(json.dumps(meta))
+    back = load_run(str(tmp_path / "old"))
+    assert back.model.config.decoder_input == "raw"
+    z = run.model.encode(run.dataset.X[:20])
+    np.testing.assert_array_equal(back.model.decode(z), run.model.decode(z))
 
 
 def test_load_run_errors(tmp_path):

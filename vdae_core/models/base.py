@@ -128,6 +128,14 @@ class GenerativeModel(nn.Module):
         self.data_dim = int(data_dim)
         self.latent_dim = int(latent_dim)
 
+    @classmethod
+    def saved_config(cls, config: Dict[str, Any], state: Dict[str, Any]) -> Dict[str, Any]:
+        """The config of a saved run, completed for settings added since it was written (default: as is).
+
+        ``config`` is the run's recorded config dict, ``state`` its state dict.
+        """
+        return config
+
     # -- training -------------------------------------------------------------------------------
     def phases(self) -> List[Phase]:
         raise NotImplementedError

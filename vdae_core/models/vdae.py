@@ -60,6 +60,14 @@ class VDAEConfig(ModelConfig):
     neighbour_pool: str = param("all", help="Where x' is searched: 'batch' (the paper's A = batch) or 'all' training "
                                             "points (A = X: deterministic targets, a more precise decoder).",
                                 choices=("all", "batch"))
+    decoder_input: str = param("projected", help="What the decoder ψ⁻¹ reads: 'raw' z' (the paper) or 'projected': z' "
+                                                 "replaced by a Gaussian-weighted mean of the training latents near it, "
+                                                 "a soft projection onto ψ(X).", choices=("projected", "raw"))
+    proj_anchors: int = param(1000, help="Training latents the projected decoder input chooses from (a fixed random "
+                                         "subset when there are more); its cost per decoded point grows with it.",
+                              min=2, max=1_000_000, advanced=True)
+    proj_width: float = param(4.0, help="Kernel width of the projected decoder input, in median nearest-neighbour "
+                                        "distances of ψ(X).", min=0.01, max=1000.0, advanced=True)
     final_lr_fraction: float = param(0.0, help="Learning rate at the end of the cosine schedule, as a fraction of lr.",
                                      min=0.0, max=1.0, advanced=True)
     recon_var: float = param(0.5, help="Decoder variance c in p(x'|z') = N(ψ⁻¹(z'), cI), in standardised units.",
@@ -215,7 +223,17 @@ class VDAE(GenerativeModel):
         self.register_buffer("z_scale", torch.ones(()))
         self.register_buffer("alpha_used", torch.zeros((), dtype=torch.float64))
         self.register_buffer("seed_points", torch.zeros(0, data_dim))
+        self.register_buffer("anchors", torch.zeros(0, D))  # ψ(X) of the training points (projected input)
+        self.register_buffer("anchor_sqnorm", torch.zeros(0))
+        self.register_buffer("proj_tau2", torch.ones(()))
         self._stats: Optional[dict] = None
+
+    @classmethod
+    def saved_config(cls, config, state):
+        # Runs saved before the projected decoder input existed have no anchors: their decoder read z'.
+        if "anchors" not in state and "decoder_input" not in config:
+            config = dict(config, decoder_input="raw")
+        return config
 
     # -- training -------------------------------------------------------------------------------
     def prepare(self, X: np.ndarray) -> None:
@@ -253,6 +271,13 @@ class VDAE(GenerativeModel):
                                         device=dev),
             "X": data.X,
         }
+        keep = np.arange(len(Z))
+        if len(Z) > self.config.proj_anchors:
+            keep = np.sort(np.random.default_rng(1).choice(len(Z), self.config.proj_anchors, replace=False))
+        self.anchors = Zt[torch.as_tensor(keep, device=dev)].clone()
+        self.anchor_sqnorm = self.anchors.pow(2).sum(1)
+        nn_dist = NearestNeighbors(n_neighbors=2).fit(Z[keep]).kneighbors(Z[keep])[0][:, 1]
+        self.proj_tau2.fill_(float((self.config.proj_width * max(np.median(nn_dist), 1e-12)) ** 2))
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
         nn.init.zeros_(last.weight)
@@ -307,8 +332,28 @@ class VDAE(GenerativeModel):
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.psi(x)
 
+    def project_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's input for latent points z (B, D): z itself ('raw') or its soft projection onto ψ(X).
+
+        The projection is the kernel mean Σ_j w_j a_j over the anchors a_j (ψ of up to proj_anchors
+        training points), w_j ∝ exp(-|z - a_j|² / 2τ²), τ = proj_width x the anchors' median nearest-
+        neighbour distance. A walk step z' = ψ(x) + Lε lands anywhere in latent space, but its target x'
+        is a data point, so a raw decoder must learn the projection onto ψ(X) as well as ψ⁻¹; a plain MLP
+        does that only to about 0.2% of the data scale (2.4 data spacings on a circle of 2,000 points).
+        With the projection done here, the decoder only has to be accurate near ψ(X). The weights decay
+        like exp(-ρ s² / 2Rτ²) with the distance s along a latent curve of radius R seen from ρ, so the
+        mean stays local except within ~τ of a centre of curvature. Differentiable in z.
+        """
+        if self.config.decoder_input == "raw" or len(self.anchors) == 0:
+            return z
+        # |z - a_j|² less the per-row |z|², which the softmax does not depend on. A dense softmax over
+        # all anchors costs ~1 ns per pair on a CPU, less than a per-row top-k (~4 µs per row).
+        d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)
+        w = torch.softmax(d2 / (-2.0 * self.proj_tau2), dim=1)
+        return w @ self.anchors
+
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.x_scale.inverse(self.decoder(z))
+        return self.x_scale.inverse(self.decoder(self.project_latent(z)))
 
     def _walk_step(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         z = self.psi(x)
