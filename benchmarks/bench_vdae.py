@@ -103,6 +103,9 @@ def summarise(rows):
         s10 = r["steps"][10]
         onm = (f"dist {last['median_dist']:.4f} = {last['median_dist'] / last['spacing']:.2f} spacings "
                f"(exact sampler {r['exact_sampler_ratio']:.2f})")
+        if "median_manifold_dist" in last:
+            onm += (f"; off the true manifold {last['median_manifold_dist']:.5f} = "
+                    f"{last['median_manifold_dist'] / last['spacing']:.2f} spacings")
         if r["dataset"] == "circle":
             bar = (f"KS θ={last['ks_theta']:.3f} (step 10: {s10['ks_theta']:.3f}); {onm}")
         elif r["dataset"] == "sphere":
@@ -114,7 +117,7 @@ def summarise(rows):
             bar = (f"KS θ={last['ks_theta']:.3f}, KS φ={last['ks_phi']:.3f} (step 50: {l50['ks_theta']:.3f}, "
                    f"{l50['ks_phi']:.3f}); {onm}")
         else:
-            bar = f"stay@10={s10['stay']:.3f}, stay@20={last['stay']:.3f}"
+            bar = f"stay@10={s10['stay']:.3f}, stay@20={last['stay']:.3f}; {onm}"
         ph = r["phase_s"]
         lines.append(f"| {r['dataset']} | {r['seed']} | {r['D']} | {r['train_s']:.1f} ({ph.get('spectral', 0):.1f} / "
                      f"{ph.get('variational', 0):.1f}) | {r['exact_dm_s']:.2f} | {r['cc_mean']:.4f} ({r['cc_min']:.4f}) | "

@@ -27,18 +27,28 @@ def test_circle_walk_mixes_from_one_point(circle_run):
     assert rep[20]["ks_theta"] < 0.05
     # The walk did move: after one step the walkers are spread (KS far from 1).
     assert rep[1]["ks_theta"] < 0.9
-    # Regression guard: walkers stay within 3 data spacings of the loop (measured: 2.2-2.5).
-    assert rep[20]["median_dist"] <= 3.0 * rep[20]["spacing"]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (docs/BENCHMARKS.md): the decoder's off-manifold error is "
-                                       "~1.5 spacings, so walkers sit 2.2-2.5 spacings from the data, not <= 1")
-def test_circle_walkers_within_one_spacing_of_the_data(circle_run):
-    # Issue 2's bar. A point drawn uniformly on the loop is in expectation exactly 1 spacing from the
-    # nearest data point (docs/METHODS.md), so this asks for a decoder error well below one spacing.
+def test_circle_walkers_are_on_the_loop_and_spread_like_exact_samples(circle_run):
+    import numpy as np
+
+    from vdae_core.api import make_dataset
+    from vdae_core.diagnostics import NearestLookup
+
     ds = circle_run.dataset
-    rep = walk_report(ds, random_walk(circle_run.model, ds.X, 1000, 20, start=0, seed=0))
-    assert rep[20]["median_dist"] <= rep[20]["spacing"]
+    walk = random_walk(circle_run.model, ds.X, 1000, 20, start=0, seed=0)
+    lookup = NearestLookup(ds.X)
+    spacing = lookup.spacing
+    # Issue 2's on-manifold bar, measured against the true loop: the walkers' median distance to the
+    # circle is at most one data spacing (measured 0.49-0.53 spacings; 1.7 with the raw decoder input).
+    assert np.median(ds.manifold.distance(walk[20])) <= spacing
+    # Distance to the nearest *data point* also counts the distance along the loop, which is already
+    # about one spacing for an exact sampler (docs/METHODS.md). Compared with 20000 exact samples: not
+    # much farther (off the loop) and not much nearer (clustered on training points, which a decoder
+    # that learnt the nearest-point target too well would do).
+    exact = np.median(lookup.query(make_dataset(DataConfig(dataset="circle", n=20000, seed=10_000)).X)[0])
+    ratio = np.median(lookup.query(walk[20])[0]) / exact
+    assert 0.8 <= ratio <= 1.3
 
 
 def test_sphere_walk_is_uniform_by_step_10_and_as_close_to_the_data_as_exact_samples():
@@ -64,10 +74,12 @@ def test_sphere_walk_is_uniform_by_step_10_and_as_close_to_the_data_as_exact_sam
     assert mmd(walk[10], uniform(1000), bandwidth=h)["mmd2"] <= q95
     assert mmd(walk[0], uniform(1000), bandwidth=h)["mmd2"] > 100 * q95
     # On the manifold: the walkers' median distance to the data is within 5% of an exact sampler's
-    # (20000 fresh uniform points; both sit about one data spacing from the nearest data point).
+    # (20000 fresh uniform points; both sit about one data spacing from the nearest data point), and
+    # no less than 80% of it (not clustered on training points); to the sphere itself, under half a spacing.
     lookup = NearestLookup(ds.X)
     exact = np.median(lookup.query(make_dataset(DataConfig(dataset="sphere", n=20000, seed=10_000)).X)[0])
-    assert np.median(lookup.query(walk[20])[0]) <= 1.05 * exact
+    assert 0.8 * exact <= np.median(lookup.query(walk[20])[0]) <= 1.05 * exact
+    assert np.median(ds.manifold.distance(walk[20])) <= 0.5 * lookup.spacing
 
 
 def test_blob_walkers_stay_in_their_blob():
