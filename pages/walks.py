@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from vdae_core.analysis import DisplayProjection, colour_options, nearest_vertex
+from vdae_core.diagnostics import walk_report
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
@@ -83,8 +84,13 @@ try:
                              frame_ms=frame_ms, start=proj(ds.X[start], pad3=True), uirevision=f"walk-{info.path}",
                              backdrop=proj(ds.X, pad3=True))
         widgets.figure(fig, "walks.anim", f"{info.name}_walk_p{start}")
+        last = walk_report(ds, walk[-1:])[0]
+        where = (f"After {steps} steps the walkers' median distance to the nearest data point is "
+                 f"{last['median_dist'] / last['spacing']:.2f} data spacings (an exact sampler scores about 1)"
+                 + (f", and to the true manifold {last['median_manifold_dist'] / last['spacing']:.2f}."
+                    if "median_manifold_dist" in last else "."))
         st.caption("This dataset has no mesh, so there is no ground-truth graph walk to compare with; the convergence "
-                   "curve below compares the walkers with the data distribution instead."
+                   "curve below compares the walkers with the data distribution instead. " + where
                    + (" Points are drawn by their first three principal components." if ds.ambient_dim > 3 else ""))
         if ds.images is not None:
             h, w = ds.images.shape[1:]

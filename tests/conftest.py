@@ -7,7 +7,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-import vdae_core  # noqa: E402,F401  (sets OMP_WAIT_POLICY before torch loads)
+# Before torch loads: the suite runs beside a browser and a Streamlit server (the e2e test), where spinning
+# OpenMP threads slow training several-fold (vdae_core/__init__.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import torch  # noqa: E402
 
 torch.set_num_threads(2)

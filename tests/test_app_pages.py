@@ -289,3 +289,23 @@ def test_sidebar_run_picker_follows_the_selection(env):
     picker().set_value(run_path).run()  # picking the torus run selects its dataset again
     assert at.session_state["dataset"] == "torus" and picker().value == run_path
     assert next(s for s in at.selectbox if s.label == "Dataset").value == "torus"
+
+
+def test_walks_page_reports_distance_to_the_true_manifold(tmp_path, monkeypatch):
+    """A dataset without a mesh: the walk caption gives the walkers' distance to the data and, where the
+    manifold is known in closed form, to the manifold itself."""
+    from vdae_core.api import DataConfig, save_run, train_run
+
+    run = train_run("vdae", DataConfig(dataset="circle", n=300, seed=0),
+                    dict(spectral_steps=15, vae_steps=20, hidden=32, depth=2, spectral_batch=256, batch_size=128),
+                    seed=0, device="cpu")
+    save_run(run, str(tmp_path / "circle_vdae_s0"))
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("VDAE_DEMO_STEPS_SCALE", "0.02")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["_pending_run"] = str(tmp_path / "circle_vdae_s0")
+    at.run()
+    goto(at, "walks")
+    assert not at.exception, [e.value for e in at.exception]
+    cap = next(c.value for c in at.caption if "data spacings" in c.value)
+    assert "to the true manifold" in cap

@@ -44,6 +44,9 @@ def test_cli_round_trip(tmp_path):
     assert zc.shape == (20, 2)
     assert cli("decode", "--run", "runs/t1", "--input", "z.npy", "--out", "x.npy", cwd=tmp_path).returncode == 0
     assert np.load(tmp_path / "x.npy").shape == (20, 3)
+    # An output name without numpy's extension: the message names the file actually written.
+    r = cli("decode", "--run", "runs/t1", "--input", "z.npy", "--out", "x_out", cwd=tmp_path)
+    assert r.returncode == 0 and "wrote x_out.npy" in r.stdout and (tmp_path / "x_out.npy").exists()
     r = cli("evaluate", "--run", "runs/t1", "--n", "200", "--out", "m.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "m.json").read_text())

@@ -110,6 +110,10 @@ def test_trainer_phases_progress_and_stop(tiny_vdae):
     walk = model.random_walk(ds.X[:4], 3, torch.Generator().manual_seed(0))
     assert walk.shape == (4, 4, 3) and np.isfinite(walk).all()
     assert {s.phase for s in seen} >= {"spectral", "variational"}
+    # Trained to the end, the last report shows the last phase complete.
+    seen.clear()
+    Trainer(build_model("vdae", tiny_vdae, ds), ds.X, seed=0, device="cpu", callbacks=[seen.append]).run()
+    assert (seen[-1].phase, seen[-1].step, seen[-1].fraction) == ("variational", tiny_vdae["vae_steps"], 1.0)
 
 
 def test_nan_loss_stops_and_keeps_last_good_weights(tiny_vdae, monkeypatch):

@@ -2,11 +2,10 @@
 
 Nothing in this package imports streamlit except :mod:`vdae_core.ui`.
 """
-import os as _os
-
-# OpenMP threads that spin while waiting make torch 10x slower on a busy 2-core machine (measured:
-# a small torus training took 50 s instead of 3.8 s with a browser running beside it). Passive waiting
-# costs nothing when the machine is idle. A value the user set is kept.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP wait policy: the library and the CLI keep libgomp's default (threads spin briefly, then sleep),
+# the fastest on a free machine: circle training 23 s, against 39 s with OMP_WAIT_POLICY=PASSIVE on the
+# project's 2-core CPU. The app (app.py) and the test suite (tests/conftest.py) set PASSIVE before torch
+# loads, because they share the machine with a browser: with one core busy, the default policy took 97 s
+# and PASSIVE 40 s. docs/BENCHMARKS.md has the measurements.
 
 __version__ = "0.1.0"

@@ -30,11 +30,12 @@ def parse_overrides(pairs: List[str]) -> dict:
     return out
 
 
-def _out_path(path: str) -> str:
+def _out_path(path: str, ext: str = "") -> str:
+    """The file that will be written for ``path``: ``np.save``/``np.savez`` append ``ext`` when it is missing."""
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         raise UserInputError(f"output folder does not exist: {d}")
-    return path
+    return path if path.endswith(ext) else path + ext
 
 
 def cmd_list(a) -> None:
@@ -51,8 +52,9 @@ def cmd_data(a) -> None:
     from .data import DataConfig, make_dataset
 
     ds = make_dataset(DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise))
-    np.savez(_out_path(a.out), X=ds.X, params=ds.params, param_names=np.array(ds.param_names))
-    print(f"wrote {a.out}: X {ds.X.shape}, params {list(ds.param_names)}")
+    out = _out_path(a.out, ".npz")
+    np.savez(out, X=ds.X, params=ds.params, param_names=np.array(ds.param_names))
+    print(f"wrote {out}: X {ds.X.shape}, params {list(ds.param_names)}")
 
 
 def cmd_train(a) -> None:
@@ -89,8 +91,9 @@ def cmd_sample(a) -> None:
 
     run = load_run(a.run)
     walk = random_walk(run.model, run.dataset.X, a.n, a.steps, start=a.start, seed=a.seed)
-    np.savez(_out_path(a.out), walk=walk)
-    print(f"wrote {a.out}: walk {walk.shape} (steps+1, n, dim)")
+    out = _out_path(a.out, ".npz")
+    np.savez(out, walk=walk)
+    print(f"wrote {out}: walk {walk.shape} (steps+1, n, dim)")
 
 
 def _read_array(path: str, what: str) -> np.ndarray:
@@ -104,8 +107,9 @@ def cmd_encode(a) -> None:
 
     run = load_run(a.run)
     z = run.model.encode(_read_array(a.input, "points"))
-    np.save(_out_path(a.out), z)
-    print(f"wrote {a.out}: {z.shape}")
+    out = _out_path(a.out, ".npy")
+    np.save(out, z)
+    print(f"wrote {out}: {z.shape}")
 
 
 def cmd_decode(a) -> None:
@@ -113,8 +117,9 @@ def cmd_decode(a) -> None:
 
     run = load_run(a.run)
     x = run.model.decode(_read_array(a.input, "latent codes"))
-    np.save(_out_path(a.out), x)
-    print(f"wrote {a.out}: {x.shape}")
+    out = _out_path(a.out, ".npy")
+    np.save(out, x)
+    print(f"wrote {out}: {x.shape}")
 
 
 def cmd_evaluate(a) -> None:

@@ -113,7 +113,9 @@ class Trainer:
         i = min(self._phase_i, len(self.phases) - 1)
         ph = self.phases[i]
         frac = 1.0 if self.done else self.steps_done / max(1, self.total_steps)
-        return Progress(ph.name, i, len(self.phases), self._step, ph.steps, frac,
+        # Trained to the end: the last phase is complete (its step counter was reset when it ended).
+        step = ph.steps if self.done and not self.history.stopped_early else self._step
+        return Progress(ph.name, i, len(self.phases), step, ph.steps, frac,
                         time.perf_counter() - (self._t0 or time.perf_counter()), losses or {})
 
     def advance(self, max_steps: int = 1, max_seconds: Optional[float] = None) -> Progress:
