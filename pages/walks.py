@@ -87,7 +87,7 @@ try:
         last = walk_report(ds, walk[-1:])[0]
         where = (f"After {steps} steps the walkers' median distance to the nearest data point is "
                  f"{last['median_dist'] / last['spacing']:.2f} data spacings (an exact sampler scores about 1)"
-                 + (f", and to the true manifold {last['median_manifold_dist'] / last['spacing']:.2f}."
+                 + (f", and to the true manifold {last['median_manifold_dist'] / last['spacing']:.2f} spacings."
                     if "median_manifold_dist" in last else "."))
         st.caption("This dataset has no mesh, so there is no ground-truth graph walk to compare with; the convergence "
                    "curve below compares the walkers with the data distribution instead. " + where
