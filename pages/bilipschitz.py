@@ -73,10 +73,10 @@ with left:
 
 widgets.figure(bilip_histogram(vals, label), "bilip.hist", f"{info.name}_bilip_hist_{kind}")
 
-rows = worst if len(worst) else np.array([], dtype=int)
+rows = worst
 if len(selected):
     rows = np.unique(np.concatenate([rows, np.asarray(selected, dtype=int)]))
-    rows = rows[np.argsort(-np.where(np.isfinite(vals[rows]), vals[rows], np.inf))]
+    rows = rows[worst_points(vals[rows], len(rows))]
 if len(rows):
     st.subheader("Worst and selected points")
     tab = pd.DataFrame({"data index": res.idx[rows], "K raw": res.raw[rows], "K scale-free": res.scale_free[rows],
@@ -88,11 +88,18 @@ st.subheader("Linked hover")
 st.caption("Both views in one figure where hovering a point in either view marks the same point in the other. It "
            "carries its own copy of plotly.js (about 5 MB), so it loads on request; the download works offline.")
 linked = st.toggle("Show the linked view", key="bilip.linked_view")
+
+
+def linked_html() -> str:
+    return figure_html(bilip_linked_figure(X3, Z2, vals, label, worst), f"{info.name} bi-Lipschitz",
+                       POST_SCRIPT_LINKED_HOVER)
+
+
+html = None
 if linked:
-    st.iframe(figure_html(bilip_linked_figure(X3, Z2, vals, label, worst), f"{info.name} bi-Lipschitz",
-                          POST_SCRIPT_LINKED_HOVER), height=560)
+    html = linked_html()
+    st.iframe(html, height=560)
 st.download_button("Download linked figure (HTML)", key="bilip.linked",
-                   data=lambda: figure_html(bilip_linked_figure(X3, Z2, vals, label, worst),
-                                            f"{info.name} bi-Lipschitz", POST_SCRIPT_LINKED_HOVER),
+                   data=html if html is not None else linked_html,  # built on click when not shown
                    file_name=f"{info.name}_bilip_linked_{kind}.html", mime="text/html", on_click="ignore",
                    icon=":material/download:")

@@ -32,7 +32,8 @@ n_samples = c[2].select_slider("eval points", [250, 500, 1000, 2000], 500, key="
 k = c[3].number_input("k", 2, 50, 10, key="cmp.k", help="Neighbours for bi-Lipschitz, trustworthiness, continuity.")
 eval_seed = c[4].number_input("eval seed", 0, 2**31 - 1, 0, key="cmp.seed")
 runs = [r for r in infos if r.dataset in pick_d and r.model in pick_m]
-missing = [r for r in runs if read_cached_evaluation(r.path, n_samples, k, eval_seed) is None]
+cached = {r.path: read_cached_evaluation(r.path, n_samples, k, eval_seed) for r in runs}
+missing = [r for r in runs if cached[r.path] is None]
 
 b = st.columns([2, 5])
 go = b[0].button(f"Evaluate {len(missing)} run(s)" if missing else "All selected runs evaluated", type="primary",
@@ -55,7 +56,7 @@ if go:
 
 rows = []
 for r in runs:
-    s = read_cached_evaluation(r.path, n_samples, k, eval_seed)
+    s = cached[r.path]
     if s is None:
         continue
     rows.append({"dataset": r.dataset, "model": r.model, "seed": r.seed, "D": r.latent_dim, "run": r.name,

@@ -20,9 +20,9 @@ st.caption("Choose the points a model learns from. Every dataset comes with grou
 state.show_flashes()
 
 names = DATASETS.names()
-upload_active = bool(ss.get("upload_path")) and os.path.basename(ss["upload_path"]) == ss["dataset"]
+fallback = state.DEFAULT_DATASET if state.DEFAULT_DATASET in names else names[0]
+upload_active = state.upload_active()
 if ss["dataset"] not in names and not upload_active and not os.path.splitext(ss["dataset"])[1]:
-    fallback = "torus" if "torus" in names else names[0]
     state.flash("warning", f"Unknown dataset `{ss['dataset']}` (from the link?): showing `{fallback}` instead.")
     state.set_selection(dataset=fallback)
     st.rerun()
@@ -31,7 +31,7 @@ source = st.radio("Source", ["Built-in dataset", "Upload a file"], index=1 if up
 
 c = st.columns([3, 1, 1, 1])
 if source == "Built-in dataset":
-    cur = ss["dataset"] if ss["dataset"] in names else ("torus" if "torus" in names else names[0])
+    cur = ss["dataset"] if ss["dataset"] in names else fallback
     c[0].selectbox("Dataset", names, index=names.index(cur), key=state.wkey("dataset"),
                    format_func=lambda n: f"{n} — {DATASETS.help(n)}",
                    on_change=state.from_widget("dataset"))

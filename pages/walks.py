@@ -3,7 +3,6 @@ import numpy as np
 import streamlit as st
 
 from vdae_core.analysis import DisplayProjection, colour_options, nearest_vertex
-from vdae_core.diagnostics import walk_report
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
@@ -84,7 +83,7 @@ try:
                              frame_ms=frame_ms, start=proj(ds.X[start], pad3=True), uirevision=f"walk-{info.path}",
                              backdrop=proj(ds.X, pad3=True))
         widgets.figure(fig, "walks.anim", f"{info.name}_walk_p{start}")
-        last = walk_report(ds, walk[-1:])[0]
+        last = cache.point_walk_end(info.path, start, n_walkers, steps, seed)
         where = (f"After {steps} steps the walkers' median distance to the nearest data point is "
                  f"{last['median_dist'] / last['spacing']:.2f} data spacings (an exact sampler scores about 1)"
                  + (f", and to the true manifold {last['median_manifold_dist'] / last['spacing']:.2f} spacings."
@@ -137,7 +136,7 @@ st.subheader("Pick the start in the latent space")
 Z = cache.latent_codes(info.path)
 colours = colour_options(ds.params, ds.param_names, ds.periodic)
 cname = st.selectbox("colour by", list(colours), key="walks.colour")
-start_pt = int(np.argmin(((ds.X - (V[start] if has_mesh else ds.X[start])) ** 2).sum(1)))
+start_pt = nearest_vertex(ds.X, V[start]) if has_mesh else start
 Z2 = Z[:, :2] if Z.shape[1] >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
 pick = points_figure(Z2, colours[cname][0], cname, colours[cname][1], axis_names=("z1", "z2"), size=5,
                      highlight=[start_pt], highlight_name="start", height=420, uirevision=f"pick-{info.path}")

@@ -206,10 +206,7 @@ def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: 
     from .geometry import mesh_walk as mw
 
     graph = mw.mesh_graph(vertices, faces)
-    start_vertex = int(start_vertex)
-    if not 0 <= start_vertex < graph.n_vertices:
-        raise UserInputError(f"start vertex {start_vertex} is out of range (the mesh has {graph.n_vertices} "
-                             f"vertices: 0..{graph.n_vertices - 1})")
+    start_vertex = mw.check_start(graph, start_vertex)  # before the model walks
     if n_walkers < 1 or steps < 1:
         raise UserInputError("need at least one walker and one step")
     x0 = graph.vertices[start_vertex]
@@ -217,7 +214,7 @@ def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: 
         raise UserInputError(f"the mesh walk needs 3-D data (the model's data has {model.data_dim} dimensions)")
     from .sampling import random_walk
 
-    learned = random_walk(model, graph.vertices, int(n_walkers), int(steps), seed=int(seed), start_point=x0)
+    learned = random_walk(model, graph.vertices, int(n_walkers), int(steps), start=start_vertex, seed=int(seed))
     if substeps is None:
         substeps = mw.match_substeps(graph, start_vertex, mw.rms_step(learned), seed=seed)
     gt_idx = mw.simulate_walk(graph, start_vertex, int(n_walkers), int(steps), int(substeps), seed=seed)
@@ -293,13 +290,19 @@ def _metrics_key(n_samples: int, k: int, seed: int) -> str:
     return f"n{int(n_samples)}_k{int(k)}_s{int(seed)}"
 
 
-def read_cached_evaluation(run_path: str, n_samples: int = 1000, k: int = 10, seed: int = 0) -> Optional[Dict]:
-    """The summary :func:`evaluate_run_cached` stored for these parameters, or None."""
+def _read_ui_metrics(run_path: str) -> Dict:
+    """The run's ``ui_metrics.json`` (summaries keyed by :func:`_metrics_key`), or {} if absent or unreadable."""
     try:
         with open(os.path.join(run_path, UI_METRICS_FILE)) as fh:
-            return json.load(fh).get(_metrics_key(n_samples, k, seed))
-    except (OSError, ValueError, AttributeError):
-        return None
+            cache = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def read_cached_evaluation(run_path: str, n_samples: int = 1000, k: int = 10, seed: int = 0) -> Optional[Dict]:
+    """The summary :func:`evaluate_run_cached` stored for these parameters, or None."""
+    return _read_ui_metrics(run_path).get(_metrics_key(n_samples, k, seed))
 
 
 def evaluate_run_cached(run_path: str, model, X: np.ndarray, n_samples: int = 1000, k: int = 10,
@@ -309,13 +312,7 @@ def evaluate_run_cached(run_path: str, model, X: np.ndarray, n_samples: int = 10
 
     key = _metrics_key(n_samples, k, seed)
     path = os.path.join(run_path, UI_METRICS_FILE)
-    cache = {}
-    if os.path.exists(path):
-        try:
-            with open(path) as fh:
-                cache = json.load(fh)
-        except (OSError, ValueError):
-            cache = {}
+    cache = _read_ui_metrics(run_path)
     if key in cache:
         return cache[key]
     summary, _ = evaluate_model(model, X, seed=int(seed), n_samples=int(n_samples), k=int(k))

@@ -166,8 +166,8 @@ def load_run(path: str) -> Run:
     cfg = cls.config_class.from_dict(cls.saved_config(meta["model_config"], state))
     model = cls(cfg, meta["data_dim"], meta["latent_dim"])
     # Buffers missing from runs saved by older versions keep their initial values.
-    missing_ok = [k for k in model.state_dict() if k not in state and k in dict(model.named_buffers())]
-    state = dict(state, **{k: model.state_dict()[k] for k in missing_ok})
+    buffers = dict(model.named_buffers())
+    state = {**{k: v for k, v in model.state_dict().items() if k in buffers and k not in state}, **state}
     # Buffers whose size depends on the data (e.g. VDAE's seed points) are resized before loading.
     for name, buf in list(model.named_buffers()):
         if name in state and tuple(state[name].shape) != tuple(buf.shape):

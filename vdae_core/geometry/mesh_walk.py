@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from ..errors import UserInputError
+from .farthest_points import farthest_point_indices
 
 
 @dataclasses.dataclass
@@ -113,7 +114,8 @@ def mesh_graph(vertices: np.ndarray, faces: np.ndarray, scale: Optional[float] =
     return MeshGraph(V, W, P, deg, deg / deg.sum(), sigma, edge_length)
 
 
-def _check_start(graph: MeshGraph, start: int) -> int:
+def check_start(graph: MeshGraph, start: int) -> int:
+    """``start`` as an int, or a :class:`UserInputError` naming the valid vertex range."""
     if not 0 <= int(start) < graph.n_vertices:
         raise UserInputError(f"start vertex {start} is out of range: the mesh has {graph.n_vertices} vertices "
                              f"(0..{graph.n_vertices - 1})")
@@ -129,7 +131,7 @@ def simulate_walk(graph: MeshGraph, start: int, n_walkers: int, steps: int, subs
     ndarray (steps + 1, n_walkers) int64
         Vertex index of every walker after each displayed step (each made of ``substeps`` graph steps).
     """
-    start = _check_start(graph, start)
+    start = check_start(graph, start)
     if n_walkers < 1 or steps < 0 or substeps < 1:
         raise UserInputError("need n_walkers >= 1, steps >= 0 and substeps >= 1")
     rng = np.random.default_rng(seed)
@@ -158,7 +160,7 @@ def propagate(graph: MeshGraph, start: int, steps: int, substeps: int = 1) -> np
     -------
     ndarray (steps + 1, V) float64, each row summing to 1.
     """
-    start = _check_start(graph, start)
+    start = check_start(graph, start)
     PT = graph.P.T.tocsr()
     p = np.zeros(graph.n_vertices)
     p[start] = 1.0
@@ -187,14 +189,7 @@ def region_partition(vertices: np.ndarray, n_regions: int = 64, seed: int = 0) -
     ndarray (V,) int64 labels in ``0..n_regions-1`` (fewer if V < n_regions).
     """
     V = np.asarray(vertices, dtype=np.float64)
-    k = int(max(1, min(n_regions, len(V))))
-    rng = np.random.default_rng(seed)
-    seeds = [int(rng.integers(len(V)))]
-    d = np.linalg.norm(V - V[seeds[0]], axis=1)
-    for _ in range(k - 1):
-        i = int(np.argmax(d))
-        seeds.append(i)
-        d = np.minimum(d, np.linalg.norm(V - V[i], axis=1))
+    seeds = farthest_point_indices(V, max(1, n_regions), seed)
     _, lab = cKDTree(V[seeds]).query(V)
     return lab.astype(np.int64)
 
@@ -272,15 +267,13 @@ def match_substeps(graph: MeshGraph, start: int, step_length: float, max_substep
 
     Returns an int in ``[1, max_substeps]``.
     """
-    start = _check_start(graph, start)
+    start = check_start(graph, start)
     if not np.isfinite(step_length) or step_length <= 0:
         return 1
-    rng_seed = seed
     V = graph.vertices
-    traj = simulate_walk(graph, start, n_probe, max_substeps, substeps=1, seed=rng_seed)
+    traj = simulate_walk(graph, start, n_probe, max_substeps, substeps=1, seed=seed)
     rms = np.sqrt(((V[traj] - V[start]) ** 2).sum(-1).mean(1))  # (max_substeps + 1,)
-    k = int(np.argmin(np.abs(rms[1:] - step_length))) + 1
-    return max(1, min(max_substeps, k))
+    return int(np.argmin(np.abs(rms[1:] - step_length))) + 1
 
 
 def rms_step(trajectory: np.ndarray) -> float:

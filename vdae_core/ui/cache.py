@@ -97,6 +97,19 @@ def point_walk(path: str, start_index: int, n: int, steps: int, seed: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def _point_walk_end(path, mtime, start_index, n, steps, seed):
+    from ..diagnostics import walk_report
+
+    walk = _point_walk(path, mtime, start_index, n, steps, seed)[0]
+    return walk_report(_run(path, mtime).dataset, walk[-1:])[0]
+
+
+def point_walk_end(path: str, start_index: int, n: int, steps: int, seed: int) -> dict:
+    """``walk_report`` of the last step of :func:`point_walk` (distances to the data and true manifold)."""
+    return _point_walk_end(os.path.abspath(path), _mtime(path), int(start_index), int(n), int(steps), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _burst(path, mtime, start_vertex, n, seed, substeps):
     from ..analysis import burst_comparison
 
@@ -174,16 +187,6 @@ def device_line() -> str:
     from ..runtime import device_summary
 
     return device_summary()
-
-
-@st.cache_data(show_spinner=False)
-def registry_names() -> Dict[str, list]:
-    """Registered datasets and models (imports the models, i.e. torch)."""
-    from .. import api
-
-    return {"datasets": api.DATASETS.names(), "models": api.MODELS.names(),
-            "dataset_help": {n: api.DATASETS.help(n) for n in api.DATASETS.names()},
-            "model_help": {n: api.MODELS.help(n) for n in api.MODELS.names()}}
 
 
 @st.cache_resource(show_spinner=False)

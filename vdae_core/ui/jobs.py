@@ -40,20 +40,15 @@ DEMO_SCALE_ENV = "VDAE_DEMO_STEPS_SCALE"  # tests and benchmarks shrink the demo
 def demo_overrides(model_name: str) -> Dict[str, Any]:
     """The quick settings of a model (see :data:`DEMO_OVERRIDES`), steps scaled by ``$VDAE_DEMO_STEPS_SCALE``."""
     from .. import models as _models  # noqa: F401  (registers every model; waits for a concurrent import)
-    from ..registry import MODELS
+    from ..runs import scaled_steps
 
-    cls = MODELS.get(model_name)
-    fields = {f.name: f.default for f in dataclasses.fields(cls.config_class)}
-    out = dict(DEMO_OVERRIDES.get(model_name) or {})
-    if not out:
-        out = {k: max(1, int(round(v * 0.1))) for k, v in fields.items()
-               if k.endswith("steps") and k != "sample_steps" and isinstance(v, int)}
+    out = dict(DEMO_OVERRIDES.get(model_name) or {}) or scaled_steps(model_name, None, 0.1)
     scale = float(os.environ.get(DEMO_SCALE_ENV, "1") or 1)
     if scale != 1.0:
-        for k in list(out) + [k for k in fields if k.endswith("steps") and k != "sample_steps"]:
-            v = out.get(k, fields.get(k))
-            if isinstance(v, int) and k.endswith("steps"):
-                out[k] = max(1, int(round(v * scale)))
+        # Applied twice, as it always has been: the steps are scaled by about scale**2 (tests and
+        # benchmarks rely on how short this makes the demo).
+        for _ in range(2):
+            out.update(scaled_steps(model_name, out, scale))
     return out
 
 
@@ -204,24 +199,21 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
         st.success(f"Saved run `{os.path.basename(job.run_path or '')}`{extra}. It is now the active run on every "
                    "page.", icon=":material/check_circle:")
     c = st.columns([1, 1, 1, 3])
-    if job.status == "running":
-        if c[0].button("Pause", key="job.pause", icon=":material/pause:"):
-            job.status = "paused"
-            st.rerun()
-        if c[1].button("Stop & save", key="job.stop", icon=":material/stop:",
-                       help="End training now and save what was learned (the remaining phases are finalised)."):
-            stop(job)
-            tick(job)
-            st.rerun()
-    elif job.status == "paused":
-        if c[0].button("Resume", key="job.resume", icon=":material/play_arrow:", type="primary"):
+    if job.status in ("running", "paused"):
+        running = job.status == "running"
+        if running:
+            if c[0].button("Pause", key="job.pause", icon=":material/pause:"):
+                job.status = "paused"
+                st.rerun()
+        elif c[0].button("Resume", key="job.resume", icon=":material/play_arrow:", type="primary"):
             job.status = "running"
             st.rerun()
-        if c[1].button("Stop & save", key="job.stop2", icon=":material/stop:"):
+        if c[1].button("Stop & save", key="job.stop" if running else "job.stop2", icon=":material/stop:",
+                       help="End training now and save what was learned (the remaining phases are finalised)."
+                       if running else None):
             stop(job)
             tick(job)
             st.rerun()
-    if job.status in ("running", "paused"):
         if c[2].button("Discard", key="job.discard", icon=":material/delete:",
                        help="Abandon this training; nothing is saved."):
             del st.session_state[JOB_KEY]
@@ -229,7 +221,7 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
     from ..viz.curves import loss_curves
 
     phases = [p.name for p in tr.phases if p.steps > 0]
-    cur = tr.phases[min(tr._phase_i, len(tr.phases) - 1)].name if not tr.done else None
+    cur = tr.progress().phase if not tr.done else None
     fig = loss_curves(tr.history.records, phases, current_phase=cur)
     if job.active:  # redrawn every tick: no download button churning under the cursor
         st.plotly_chart(fig, key="job.loss", width="stretch", config={"displaylogo": False})

@@ -106,10 +106,17 @@ def apply_pending() -> None:
         select_run(path)
 
 
+def upload_active() -> bool:
+    """Whether the current dataset is this session's uploaded file."""
+    ss = st.session_state
+    path = ss.get("upload_path")
+    return bool(path) and os.path.basename(path) == ss["dataset"]
+
+
 def data_config_dict() -> Dict[str, Any]:
     """The DataConfig (as a dict) of the current selection: a registered name or the uploaded file."""
     s = selection()
-    src = s["upload_path"] if s["upload_path"] and os.path.basename(s["upload_path"]) == s["dataset"] else s["dataset"]
+    src = s["upload_path"] if upload_active() else s["dataset"]
     return {"dataset": src, "n": s["n"], "seed": s["seed"], "noise": s["noise"]}
 
 

@@ -15,7 +15,7 @@ def _fname(name: str) -> str:
 
 
 def figure(fig, key: str, filename: str, on_select: Any = "ignore", selection_mode=("points", "box", "lasso"),
-           post_script: Optional[str] = None, download: bool = True, height: Optional[int] = None):
+           post_script: Optional[str] = None, download: bool = True):
     """Show a plotly figure and, under it, a download of the same figure as standalone HTML.
 
     The HTML is built only when the button is clicked (deferred data). With ``on_select`` other than

@@ -86,15 +86,9 @@ def categorical_spec(values, name: str = "", showscale: bool = True) -> dict:
     for c in range(k):
         col = QUALITATIVE[c % len(QUALITATIVE)]
         scale += [[c / k, col], [(c + 1) / k, col]]
-    scale = [[p, "rgb({},{},{})".format(*_hex_rgb(col))] for p, col in scale]
-    return {"color": f32(v), "colorscale": scale, "cmin": -0.5, "cmax": k - 0.5, "showscale": showscale,
+    return {"color": f32(v), "colorscale": rgb_scale(scale), "cmin": -0.5, "cmax": k - 0.5, "showscale": showscale,
             "colorbar": {"title": {"text": name}, "thickness": 12, "len": 0.8, "tickvals": list(range(k)),
                          "ticktext": [str(c) for c in range(k)]}}
-
-
-def _hex_rgb(col: str):
-    col = col.lstrip("#")
-    return tuple(int(col[i:i + 2], 16) for i in (0, 2, 4))
 
 
 def mesh_trace(vertices: np.ndarray, faces: np.ndarray, opacity: float = 0.35, color: str = MESH,

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ..geometry.farthest_points import farthest_point_indices
 from .common import base_layout, colour_spec, f32
 
 
@@ -75,17 +76,7 @@ def thumbnails_figure(Z2: np.ndarray, images: np.ndarray, thumb_idx: Sequence[in
 
 def spread_indices(Z2: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     """``k`` indices of points spread over the latent (farthest-point sampling), for thumbnails."""
-    Z2 = np.asarray(Z2, dtype=np.float64)
-    n = len(Z2)
-    k = min(k, n)
-    rng = np.random.default_rng(seed)
-    chosen = [int(rng.integers(n))]
-    d = np.linalg.norm(Z2 - Z2[chosen[0]], axis=1)
-    for _ in range(k - 1):
-        i = int(np.argmax(d))
-        chosen.append(i)
-        d = np.minimum(d, np.linalg.norm(Z2 - Z2[i], axis=1))
-    return np.asarray(chosen, dtype=np.int64)
+    return farthest_point_indices(Z2, k, seed)
 
 
 def decoded_points_grid_figure(grid_z: np.ndarray, decoded: np.ndarray, g: int, data: Optional[np.ndarray] = None,

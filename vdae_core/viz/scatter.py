@@ -107,13 +107,4 @@ def diffusion_pair_figure(P: np.ndarray, dm: np.ndarray, color: Optional[np.ndar
     return points_figure(dm[:, :d], color, color_name, periodic, axis_names=names, height=height)
 
 
-def start_marker(x: np.ndarray, scene: Optional[str] = None, name: str = "start") -> go.Scatter3d:
-    x = f32(np.asarray(x).reshape(-1)[:3])
-    kw = dict(x=x[:1], y=x[1:2], z=x[2:3], mode="markers", name=name,
-              marker={"size": 9, "color": START, "symbol": "diamond"}, hovertemplate=name + "<extra></extra>")
-    if scene:
-        kw["scene"] = scene
-    return go.Scatter3d(**kw)
-
-
-__all__ = ["points_figure", "embedding_figure", "diffusion_pair_figure", "start_marker", "LEARNED", "TRUTH"]
+__all__ = ["points_figure", "embedding_figure", "diffusion_pair_figure", "LEARNED", "TRUTH"]

@@ -1,0 +1,24 @@
+"""Farthest-point sampling: a few points spread evenly over a cloud."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def farthest_point_indices(P: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """Indices of ``min(k, n)`` points of ``P`` (n, m): a random first point, then each next point the
+    one farthest from those chosen so far.
+
+    Returns
+    -------
+    ndarray (min(k, n),) int64
+    """
+    P = np.asarray(P, dtype=np.float64)
+    k = min(int(k), len(P))
+    rng = np.random.default_rng(seed)
+    chosen = [int(rng.integers(len(P)))]
+    d = np.linalg.norm(P - P[chosen[0]], axis=1)
+    for _ in range(k - 1):
+        i = int(np.argmax(d))
+        chosen.append(i)
+        d = np.minimum(d, np.linalg.norm(P - P[i], axis=1))
+    return np.asarray(chosen, dtype=np.int64)
