@@ -137,6 +137,27 @@ def test_train_form_with_pause_and_stop(env):
     assert job.run_path and os.path.exists(os.path.join(job.run_path, "weights.pt"))
 
 
+def test_app_training_gives_the_same_weights_as_the_library_for_its_seed(env):
+    """The seed on the Train page seeds the initialisation too: the app's model equals train_run's."""
+    import torch
+
+    from vdae_core.api import DataConfig, train_run
+
+    at = goto(app(), "train")
+    next(n for n in at.number_input if n.label == "Seed").set_value(3).run()
+    at.radio(key="train.preset").set_value("Full (paper-like defaults)").run()
+    for name, v in (("spectral_steps", 4), ("vae_steps", 30), ("hidden", 16), ("latent_dim", 3)):
+        at.number_input(key=f"cfg.vdae.Full .{name}").set_value(v)
+    at.button[-1].click()
+    at.run()
+    train_until_done(at)
+    job = at.session_state["_job"]
+    assert job.status == "done" and job.seed == 3, job.message
+    ref = train_run(job.model_name, DataConfig(**job.data_config), job.overrides, seed=3, device="cpu").model
+    for k, v in ref.state_dict().items():
+        assert torch.equal(v, job.model.state_dict()[k]), k
+
+
 def test_failed_training_keeps_the_previous_run(env, monkeypatch):
     from vdae_core.errors import TrainingDiverged
     from vdae_core.training import Trainer

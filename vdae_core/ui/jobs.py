@@ -104,7 +104,7 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     if cur is not None and cur.active:
         raise RuntimeError("a training is already running in this session: stop it first")
     ds = cache.dataset(data_config)
-    model = build_model(model_name, dict(overrides), ds)
+    model = build_model(model_name, dict(overrides), ds, seed=int(seed))
     trainer = Trainer(model, ds.X, seed=int(seed), device=model.config.device, report_every=5)
     job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer)
     st.session_state[JOB_KEY] = job
