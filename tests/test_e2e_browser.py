@@ -38,7 +38,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = _free_port()
-    env = dict(os.environ, VDAE_RUNS_DIR=str(tmp_path_factory.mktemp("e2e_runs")), VDAE_DEMO_STEPS_SCALE="0.25")
+    env = dict(os.environ, VDAE_RUNS_DIR=str(tmp_path_factory.mktemp("e2e_runs")), VDAE_DEMO_STEPS_SCALE="0.0625")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", os.path.join(ROOT, "app.py"),
                              "--server.headless", "true", "--server.port", str(port),
                              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],

@@ -45,10 +45,7 @@ def demo_overrides(model_name: str) -> Dict[str, Any]:
     out = dict(DEMO_OVERRIDES.get(model_name) or {}) or scaled_steps(model_name, None, 0.1)
     scale = float(os.environ.get(DEMO_SCALE_ENV, "1") or 1)
     if scale != 1.0:
-        # Applied twice, as it always has been: the steps are scaled by about scale**2 (tests and
-        # benchmarks rely on how short this makes the demo).
-        for _ in range(2):
-            out.update(scaled_steps(model_name, out, scale))
+        out.update(scaled_steps(model_name, out, scale))
     return out
 
 
