@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from vdae_core.analysis import DisplayProjection, colour_options
+from vdae_core.analysis import colour_options
 from vdae_core.errors import UserInputError
 from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
 from vdae_core.registry import EMBEDDERS
@@ -87,6 +87,6 @@ else:
                        "latent.grid_img",
                        f"{info.name}_decoded_grid")
     else:
-        proj = DisplayProjection(ds.X)
+        proj = cache.display_projection(info.path)
         widgets.figure(decoded_points_grid_figure(grid_z, proj(dec), g, data=proj(ds.X)), "latent.grid_pts",
                        f"{info.name}_decoded_grid")

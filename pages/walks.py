@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from vdae_core.analysis import DisplayProjection, colour_options, nearest_vertex
+from vdae_core.analysis import colour_options, nearest_vertex
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
@@ -78,7 +78,7 @@ try:
     else:
         with st.spinner(f"Walking {n_walkers} walkers × {steps} steps…"):
             walk, tv, floor = cache.point_walk(info.path, start, n_walkers, steps, seed)
-        proj = DisplayProjection(ds.X)
+        proj = cache.display_projection(info.path)
         fig = walk_animation([WalkPanel("learned walk (model)", proj(walk, pad3=True), LEARNED)], trail=trail,
                              frame_ms=frame_ms, start=proj(ds.X[start], pad3=True), uirevision=f"walk-{info.path}",
                              backdrop=proj(ds.X, pad3=True))

@@ -59,6 +59,18 @@ def load_run(path: str):
     return _run(os.path.abspath(path), _mtime(path))
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _projection(path: str, mtime: float):
+    from ..analysis import DisplayProjection
+
+    return DisplayProjection(_run(path, mtime).dataset.X)
+
+
+def display_projection(path: str):
+    """The :class:`vdae_core.analysis.DisplayProjection` of the run's data (an SVD for m > 3: once per run)."""
+    return _projection(os.path.abspath(path), _mtime(path))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _latent(path: str, mtime: float) -> np.ndarray:
     run = _run(path, mtime)
