@@ -14,8 +14,9 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="VDAE Studio", page_icon=":material/cyclone:", layout="wide")
 
-from vdae_core.ui import nav, sidebar, state  # noqa: E402  (light imports only)
+from vdae_core.ui import identity, nav, sidebar, state  # noqa: E402  (light imports only)
 
+identity.remember_browser()
 state.init()
 state.apply_pending()
 
@@ -24,6 +25,7 @@ def home() -> None:
     from vdae_core.ui import jobs, widgets
 
     st.title("VDAE Studio")
+    state.show_flashes()
     st.markdown(
         "Train small generative models on manifolds, meshes and image sets, and **see** whether what they "
         "learned respects the data's shape: latent spaces coloured by the true coordinates, random walks "
@@ -58,6 +60,8 @@ def home() -> None:
     with c2:
         st.subheader("Saved runs")
         infos = state.saved_runs()
+        st.caption("Runs on built-in datasets are shared with everyone using this studio; runs on your uploads "
+                   "are private to this browser.")
         if not infos:
             st.caption(f"None yet under `{state.runs_root()}`.")
         else:

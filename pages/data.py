@@ -39,7 +39,8 @@ else:
     with c[0]:
         up = st.file_uploader("Point cloud (.npy, .npz with key X, .csv, .txt), mesh (.ply, .obj, .off, .stl) or a "
                               ".zip of images", key="w.upload",
-                              help="The file stays private to this browser session.")
+                              help="The file and the runs trained on it stay private to this browser; other users never "
+                                   "see them. Uploads unused for 24 hours are deleted (runs keep their own copy).")
         if up is not None and ss.get("upload_seen") != up.file_id:
             ss["upload_seen"] = up.file_id
             with st.spinner(f"Reading {up.name}…"):
@@ -66,7 +67,8 @@ c[3].number_input("Seed", 0, 2**31 - 1, int(ss["seed"]), step=1, key=state.wkey(
                   on_change=state.from_widget("seed", int))
 
 if ss["dataset"] not in names and not upload_active:
-    st.warning(f"`{ss['dataset']}` was an uploaded file (in this or another session): upload it again, or choose "
+    st.warning(f"`{ss['dataset']}` was an uploaded file (in this or another browser, or deleted after 24 hours "
+               "unused): upload it again, or choose "
                "a built-in dataset. Saved runs trained on it still work on the other pages (a run folder keeps "
                "its data).")
     st.stop()

@@ -2,6 +2,10 @@
 runs, name new ones and zip them without loading any model.
 
 The runs root is ``$VDAE_RUNS_DIR`` when set, else ``./runs``.
+
+Privacy: a run trained on an uploaded file records its ``owner`` (the uploading browser's id, see
+``vdae_core/ui/identity.py``); :func:`list_run_infos` lists it only to that owner. Runs without an owner
+(built-in datasets, CLI runs) are shared by everyone using the studio.
 """
 from __future__ import annotations
 
@@ -38,6 +42,12 @@ class RunInfo:
     device: str
     stopped_early: bool
     mtime: float
+    owner: Optional[str] = None
+    data_hash: str = ""
+
+    def visible_to(self, viewer: Optional[str]) -> bool:
+        """Whether ``viewer`` (an owner id, or None for nobody in particular) may list, open or download it."""
+        return self.owner is None or (viewer is not None and self.owner == viewer)
 
     @property
     def name(self) -> str:
@@ -61,13 +71,19 @@ def read_run_info(path: str) -> Optional[RunInfo]:
                        n=int((meta.get("data_config") or {}).get("n", 0)), saved=str(meta.get("saved", "")),
                        train_seconds=float(info.get("train_seconds", float("nan"))),
                        device=str(info.get("device", "")), stopped_early=bool(info.get("stopped_early", False)),
-                       mtime=os.path.getmtime(meta_path))
+                       mtime=os.path.getmtime(meta_path),
+                       owner=str(meta["owner"]) if meta.get("owner") else None,
+                       data_hash=str(meta.get("data_hash") or ""))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def list_run_infos(root: Optional[str] = None) -> List[RunInfo]:
-    """Readable run folders directly under ``root``, newest first (incomplete folders are skipped)."""
+def list_run_infos(root: Optional[str] = None, viewer: Optional[str] = None) -> List[RunInfo]:
+    """Readable run folders directly under ``root`` that ``viewer`` may see, newest first.
+
+    Incomplete folders are skipped; so are runs owned by anyone but ``viewer`` (with ``viewer=None``:
+    the shared runs only).
+    """
     root = root or runs_root()
     if not os.path.isdir(root):
         return []
@@ -76,16 +92,16 @@ def list_run_infos(root: Optional[str] = None) -> List[RunInfo]:
         p = os.path.join(root, d)
         if os.path.isdir(p) and os.path.exists(os.path.join(p, "weights.pt")):
             info = read_run_info(p)
-            if info is not None:
+            if info is not None and info.visible_to(viewer):
                 out.append(info)
     return sorted(out, key=lambda r: r.mtime, reverse=True)
 
 
 def find_runs(infos: List[RunInfo], dataset: Optional[str] = None, model: Optional[str] = None,
-              seed: Optional[int] = None) -> List[RunInfo]:
-    """The runs matching every given field, in the order given."""
+              seed: Optional[int] = None, data_hash: Optional[str] = None) -> List[RunInfo]:
+    """The runs matching every given field, in the order given (``data_hash``: the training points' content)."""
     return [r for r in infos if (dataset is None or r.dataset == dataset) and (model is None or r.model == model)
-            and (seed is None or r.seed == int(seed))]
+            and (seed is None or r.seed == int(seed)) and (data_hash is None or r.data_hash == data_hash)]
 
 
 def slug(s: str) -> str:
@@ -99,12 +115,18 @@ def new_run_dir(root: str, dataset: str, model: str, seed: int) -> str:
 
 
 def zip_folder(path: str) -> bytes:
-    """The folder's files as a zip archive (in memory), under a top folder named like it."""
+    """The folder's regular files as a zip archive (in memory), under a top folder named like it.
+
+    Symbolic links are left out (files and folders alike), so nothing outside the folder is ever packed.
+    """
     buf = io.BytesIO()
     base = os.path.basename(path.rstrip(os.sep))
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for dirpath, _, files in os.walk(path):
+        for dirpath, dirs, files in os.walk(path, followlinks=False):
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(dirpath, d))]
             for f in sorted(files):
                 full = os.path.join(dirpath, f)
+                if os.path.islink(full) or not os.path.isfile(full):
+                    continue
                 z.write(full, os.path.join(base, os.path.relpath(full, path)))
     return buf.getvalue()

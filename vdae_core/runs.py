@@ -43,6 +43,9 @@ class Run:
     history: History
     path: Optional[str] = None
     info: Dict = dataclasses.field(default_factory=dict)
+    #: The owner id of the browser whose upload the run was trained on (None: a shared run, e.g. on a
+    #: built-in dataset or made with the CLI). See ``vdae_core/ui/identity.py``.
+    owner: Optional[str] = None
 
     @property
     def label(self) -> str:
@@ -113,6 +116,8 @@ def save_run(run: Run, path: str) -> str:
         "intrinsic_dim": ds.intrinsic_dim,
         "suggested_dim": ds.suggested_dim,
         "source": ds.source,
+        "data_hash": ds.content_hash,
+        "owner": run.owner,
         "torch": torch.__version__,
         "info": run.info,
         "saved": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -191,7 +196,7 @@ def load_run(path: str) -> Run:
                  param_laws={k: CosineAngleLaw(**v) for k, v in meta.get("param_laws", {}).items()},
                  manifold=ExactManifold.from_dict(meta["manifold"]) if meta.get("manifold") else None)
     return Run(model, meta["model"], DataConfig.from_dict(meta["data_config"]), ds, meta["seed"], hist, path,
-               info=meta.get("info", {}))
+               info=meta.get("info", {}), owner=meta.get("owner"))
 
 
 def list_runs(root: str) -> List[str]:

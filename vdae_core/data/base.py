@@ -112,6 +112,19 @@ class Dataset:
     def ambient_dim(self) -> int:
         return int(self.X.shape[1])
 
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of the training points ``X`` (shape and float32 bytes): the dataset's identity.
+
+        Two uploads with the same file name but different points get different hashes; the same points
+        under another name get the same one.
+        """
+        import hashlib
+
+        h = hashlib.sha256(repr(self.X.shape).encode())
+        h.update(np.ascontiguousarray(self.X, dtype=np.float32).tobytes())
+        return h.hexdigest()
+
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig(Config):

@@ -66,6 +66,8 @@ class TrainingJob:
     started: float = dataclasses.field(default_factory=time.time)
     train_seconds: float = 0.0
     progress: Any = None
+    #: The uploading browser's owner id when the data is an upload (the saved run is private to it), else None.
+    owner: Optional[str] = None
     #: Held while the trainer advances. Streamlit may start the next script run (a page switch, a click)
     #: before the previous one has stopped, so two runs of this session can overlap for a moment.
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
@@ -100,10 +102,14 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     cur = get_job()
     if cur is not None and cur.active:
         raise RuntimeError("a training is already running in this session: stop it first")
+    from ..registry import DATASETS
+    from .identity import owner_id
+
     ds = cache.dataset(data_config)
     model = build_model(model_name, dict(overrides), ds, seed=int(seed))
     trainer = Trainer(model, ds.X, seed=int(seed), device=model.config.device, report_every=5)
-    job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer)
+    owner = None if data_config["dataset"] in DATASETS else owner_id()  # uploads stay private
+    job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer, owner=owner)
     st.session_state[JOB_KEY] = job
     return job
 
@@ -149,7 +155,7 @@ def finish(job: TrainingJob) -> None:
         info = {"train_seconds": job.train_seconds, "device": str(job.trainer.device),
                 "stopped_early": bool(hist.stopped_early), "source": "studio"}
         run = Run(job.model, job.model_name, DataConfig.from_dict(job.data_config), job.dataset, job.seed, hist,
-                  info=info)
+                  info=info, owner=job.owner)
         root = runs_root()
         os.makedirs(root, exist_ok=True)
         path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))

@@ -36,8 +36,9 @@ def ensure_routed(name: str) -> None:
     if not PAGES:
         ss["_goto"] = (name, st.query_params.to_dict())
         st.switch_page("app.py")
-    from . import sidebar, state
+    from . import identity, sidebar, state
 
+    identity.remember_browser()
     state.init()
     state.apply_pending()
     state.sync_query_params()

@@ -110,7 +110,7 @@ def upload_active() -> bool:
     """Whether the current dataset is this session's uploaded file."""
     ss = st.session_state
     path = ss.get("upload_path")
-    return bool(path) and os.path.basename(path) == ss["dataset"]
+    return bool(path) and os.path.basename(path) == ss["dataset"] and os.path.exists(path)
 
 
 def data_config_dict() -> Dict[str, Any]:
@@ -122,13 +122,22 @@ def data_config_dict() -> Dict[str, Any]:
 
 # -- runs ------------------------------------------------------------------------------------------
 def saved_runs() -> List[RunInfo]:
-    return list_run_infos(runs_root())
+    """The saved runs this browser may see: shared runs and its own private ones (see ``identity``)."""
+    from .identity import owner_id
+
+    return list_run_infos(runs_root(), viewer=owner_id())
 
 
 def select_run(path: str) -> None:
-    """Make ``path`` the active run and take its dataset/model/seed as the current selection."""
+    """Make ``path`` the active run and take its dataset/model/seed as the current selection.
+
+    A run that is not there, or that belongs to another browser, is not selected (a message says so).
+    """
+    from .identity import owner_id
+
     info = read_run_info(path)
-    if info is None:
+    if info is None or not info.visible_to(owner_id()):
+        flash("warning", "That run is not available: it was deleted, or it was trained on another user's upload.")
         return
     st.session_state["run_path"] = info.path
     kw = dict(dataset=info.dataset, model=info.model, seed=info.seed)
@@ -144,7 +153,16 @@ def active_run(infos: Optional[List[RunInfo]] = None) -> Optional[RunInfo]:
     ss = st.session_state
     infos = saved_runs() if infos is None else infos
     s = selection()
-    matches = find_runs(infos, s["dataset"], s["model"], s["seed"])
+    if upload_active():  # an upload is identified by its points, never by its file name
+        from . import cache
+
+        try:
+            digest = cache.dataset(data_config_dict()).content_hash
+        except ValueError:  # the upload no longer reads (deleted after its age limit)
+            return None
+        matches = find_runs(infos, model=s["model"], seed=s["seed"], data_hash=digest)
+    else:
+        matches = find_runs(infos, s["dataset"], s["model"], s["seed"])
     cur = ss.get("run_path")
     for r in matches:
         if r.path == cur:

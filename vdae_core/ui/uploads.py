@@ -1,24 +1,87 @@
-"""Uploaded point clouds, meshes and image zips: saved per session, validated by the library loaders."""
+"""Uploaded point clouds, meshes and image zips: kept per browser, validated by the library loaders.
+
+Each browser's uploads live in ``<tmp>/vdae_uploads/<owner id>/<upload id>/<file>`` (the owner id is the
+browser's private token, see :mod:`.identity`), so no other browser can reach them. A rejected upload is
+deleted at once. Accepted uploads are deleted once unused for :data:`MAX_AGE_S` (24 h), and the whole
+uploads folder is kept under :data:`CAP_BYTES` (1 GB) by deleting the least recently used uploads first;
+a run trained on an upload keeps its own copy of the points, so it outlives the file.
+"""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import time
 import uuid
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import streamlit as st
 
 ACCEPTED = (".npy", ".npz", ".csv", ".txt", ".ply", ".obj", ".off", ".stl", ".zip")
 MAX_BYTES = 200 * 1024 * 1024
+MAX_AGE_S = 24 * 3600
+CAP_BYTES = 1024 * 1024 * 1024
+ROOT_ENV = "VDAE_UPLOADS_DIR"
+
+
+def uploads_root() -> str:
+    """The folder holding every browser's uploads (``$VDAE_UPLOADS_DIR`` or ``<tmp>/vdae_uploads``)."""
+    return os.environ.get(ROOT_ENV) or os.path.join(tempfile.gettempdir(), "vdae_uploads")
 
 
 def session_dir() -> str:
-    """A private folder for this browser session's uploads."""
-    ss = st.session_state
-    if "upload_dir" not in ss:
-        ss["upload_dir"] = os.path.join(tempfile.gettempdir(), "vdae_uploads", uuid.uuid4().hex)
-    os.makedirs(ss["upload_dir"], exist_ok=True)
-    return ss["upload_dir"]
+    """This browser's private uploads folder."""
+    from .identity import owner_id
+
+    path = os.path.join(uploads_root(), owner_id())
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _size(path: str) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(dirpath, f))
+            except OSError:
+                pass
+    return total
+
+
+def sweep(now: Optional[float] = None, max_age: float = MAX_AGE_S, cap: int = CAP_BYTES) -> List[str]:
+    """Delete uploads unused for ``max_age`` seconds, then the least recently used until under ``cap`` bytes.
+
+    Returns the deleted upload folders.
+    """
+    root = uploads_root()
+    now = time.time() if now is None else now
+    if not os.path.isdir(root):
+        return []
+    folders = []
+    for owner in os.listdir(root):
+        op = os.path.join(root, owner)
+        if os.path.isdir(op) and not os.path.islink(op):
+            folders += [os.path.join(op, u) for u in os.listdir(op) if os.path.isdir(os.path.join(op, u))]
+    stamped = sorted(((os.path.getmtime(f), f) for f in folders))
+    total = sum(_size(f) for _, f in stamped)
+    deleted = []
+    for mtime, f in stamped:
+        if now - mtime > max_age or total > cap:
+            size = _size(f)
+            shutil.rmtree(f, ignore_errors=True)
+            total -= size
+            deleted.append(f)
+    return deleted
+
+
+def touch(path: Optional[str]) -> None:
+    """Mark an upload as used now (it is kept :data:`MAX_AGE_S` after its last use)."""
+    if path and os.path.exists(path):
+        try:
+            os.utime(os.path.dirname(path))
+        except OSError:
+            pass
 
 
 def accept_upload(uploaded, n: int, seed: int, noise: float) -> Tuple[Optional[str], Optional[str]]:
@@ -27,7 +90,7 @@ def accept_upload(uploaded, n: int, seed: int, noise: float) -> Tuple[Optional[s
     Returns
     -------
     (path, None) on success: the saved file, whose dataset is now cached;
-    (None, message) on failure: a one-line reason; nothing in the session is changed.
+    (None, message) on failure: a one-line reason; nothing in the session is changed and the file is deleted.
     """
     from ..errors import UserInputError
     from . import cache
@@ -42,15 +105,21 @@ def accept_upload(uploaded, n: int, seed: int, noise: float) -> Tuple[Optional[s
         return None, f"{name}: the file is empty."
     if len(data) > MAX_BYTES:
         return None, f"{name}: the file is larger than {MAX_BYTES // 2**20} MB."
-    folder = os.path.join(session_dir(), uuid.uuid4().hex[:8])
+    sweep()
+    folder = os.path.join(session_dir(), uuid.uuid4().hex[:12])
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name)
-    with open(path, "wb") as fh:
-        fh.write(data)
     try:
+        with open(path, "wb") as fh:
+            fh.write(data)
         cache.dataset({"dataset": path, "n": int(n), "seed": int(seed), "noise": float(noise)})
     except UserInputError as e:
+        shutil.rmtree(folder, ignore_errors=True)
         return None, str(e)
+    except OSError as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None, f"{name}: could not store the upload ({e.strerror or type(e).__name__})"
     except Exception as e:  # a loader crashed on a corrupt file: still the user's file, not a bug to show
+        shutil.rmtree(folder, ignore_errors=True)
         return None, f"{name}: could not read the file ({type(e).__name__}: {str(e)[:160]})"
     return path, None

@@ -48,9 +48,13 @@ def table(df, key: str, filename: str, hide_index: bool = True, height: Optional
 
 
 def run_zip_button(path: str, key: str, label: str = "Download run (zip)"):
-    """A download of the run folder as a zip (built on click)."""
-    from ..run_index import zip_folder
+    """A download of the run folder as a zip (built on click); nothing for a run this browser may not see."""
+    from ..run_index import read_run_info, zip_folder
+    from .identity import owner_id
 
+    info = read_run_info(path)
+    if info is None or not info.visible_to(owner_id()):
+        return
     name = os.path.basename(path.rstrip(os.sep))
     st.download_button(label, data=lambda: zip_folder(path), file_name=f"{name}.zip", mime="application/zip",
                        key=f"zip.{key}", on_click="ignore", icon=":material/folder_zip:")
