@@ -70,7 +70,11 @@ with st.expander("How training works"):
 info = state.active_run()
 if info is not None and (job is None or job.run_path != info.path):
     with st.expander(f"Training history of the active run: {info.label}"):
-        run = cache.load_run(info.path)
+        try:
+            run = cache.load_run(info.path)
+        except UserInputError as e:
+            widgets.error_box(e, "this run cannot be shown")
+            st.stop()
         hist = run.history
         widgets.figure(loss_curves(hist.records, list(hist.records)), "train.history", f"{info.name}_losses")
         secs = ", ".join(f"{k} {v:.1f} s" for k, v in hist.phase_seconds.items())

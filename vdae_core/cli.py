@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from typing import List, Optional
 
 import numpy as np
@@ -30,12 +31,47 @@ def parse_overrides(pairs: List[str]) -> dict:
     return out
 
 
-def _out_path(path: str, ext: str = "") -> str:
-    """The file that will be written for ``path``: ``np.save``/``np.savez`` append ``ext`` when it is missing."""
-    d = os.path.dirname(os.path.abspath(path))
+def _out_path(a, ext: str = "") -> str:
+    """Check the command's ``--out`` before any work; returns the file that will be written.
+
+    ``np.save``/``np.savez`` would append ``ext`` when it is missing, so the returned name has it. Refused
+    with a one-line message: a folder (or a path ending in a slash), a missing or read-only parent folder,
+    and an existing file unless ``--overwrite`` was given.
+    """
+    path = a.out
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise UserInputError(f"--out {path} is a folder: give a file name (e.g. {path.rstrip('/' + os.sep) or 'out'}/"
+                             f"result{ext or '.json'})")
+    out = path if path.endswith(ext) else path + ext
+    d = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(d):
         raise UserInputError(f"output folder does not exist: {d}")
-    return path if path.endswith(ext) else path + ext
+    if os.path.lexists(out) and not getattr(a, "overwrite", False):
+        raise UserInputError(f"{out} already exists: pass --overwrite to replace it, or choose another --out")
+    if not os.access(d, os.W_OK):
+        raise UserInputError(f"cannot write to {d}: permission denied")
+    return out
+
+
+def _write_atomic(out: str, write) -> None:
+    """Call ``write(file object)`` on a temporary file beside ``out``, then rename it to ``out``.
+
+    A kill or a full disk leaves the previous ``out`` (or none), never a truncated file.
+    """
+    d, base = os.path.split(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{base}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as e:
+        os.unlink(tmp) if os.path.exists(tmp) else None
+        raise UserInputError(f"could not write {out} ({e.strerror or e}); nothing was changed") from None
+    except BaseException:
+        os.unlink(tmp) if os.path.exists(tmp) else None
+        raise
 
 
 def cmd_list(a) -> None:
@@ -51,16 +87,17 @@ def cmd_list(a) -> None:
 def cmd_data(a) -> None:
     from .data import DataConfig, make_dataset
 
+    out = _out_path(a, ".npz")
     ds = make_dataset(DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise))
-    out = _out_path(a.out, ".npz")
-    np.savez(out, X=ds.X, params=ds.params, param_names=np.array(ds.param_names))
+    _write_atomic(out, lambda fh: np.savez(fh, X=ds.X, params=ds.params, param_names=np.array(ds.param_names)))
     print(f"wrote {out}: X {ds.X.shape}, params {list(ds.param_names)}")
 
 
 def cmd_train(a) -> None:
     from .data import DataConfig
-    from .runs import save_run, scaled_steps, train_run
+    from .runs import check_run_target, save_run, scaled_steps, train_run
 
+    check_run_target(a.out, a.overwrite)  # before training: a bad --out must not cost the user the model
     dc = DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise)
     last = {"phase": None}
 
@@ -81,7 +118,7 @@ def cmd_train(a) -> None:
     run = train_run(a.model, dc, overrides, seed=a.seed, device=a.device, callbacks=[report])
     if not a.quiet:
         print(file=sys.stderr)
-    save_run(run, a.out)
+    save_run(run, a.out, overwrite=a.overwrite)
     print(f"saved run to {a.out} ({run.info['train_seconds']:.1f} s on {run.info['device']})")
 
 
@@ -89,10 +126,10 @@ def cmd_sample(a) -> None:
     from .runs import load_run
     from .sampling import random_walk
 
+    out = _out_path(a, ".npz")
     run = load_run(a.run)
     walk = random_walk(run.model, run.dataset.X, a.n, a.steps, start=a.start, seed=a.seed)
-    out = _out_path(a.out, ".npz")
-    np.savez(out, walk=walk)
+    _write_atomic(out, lambda fh: np.savez(fh, walk=walk))
     print(f"wrote {out}: walk {walk.shape} (steps+1, n, dim)")
 
 
@@ -105,20 +142,20 @@ def _read_array(path: str, what: str) -> np.ndarray:
 def cmd_encode(a) -> None:
     from .runs import load_run
 
+    out = _out_path(a, ".npy")
     run = load_run(a.run)
     z = run.model.encode(_read_array(a.input, "points"))
-    out = _out_path(a.out, ".npy")
-    np.save(out, z)
+    _write_atomic(out, lambda fh: np.save(fh, z))
     print(f"wrote {out}: {z.shape}")
 
 
 def cmd_decode(a) -> None:
     from .runs import load_run
 
+    out = _out_path(a, ".npy")
     run = load_run(a.run)
     x = run.model.decode(_read_array(a.input, "latent codes"))
-    out = _out_path(a.out, ".npy")
-    np.save(out, x)
+    _write_atomic(out, lambda fh: np.save(fh, x))
     print(f"wrote {out}: {x.shape}")
 
 
@@ -126,15 +163,17 @@ def cmd_evaluate(a) -> None:
     from .metrics.evaluate import evaluate_model
     from .runs import load_run
 
+    out = _out_path(a)
+    npy = os.path.splitext(out)[0] + "_bilip.npy"
+    if os.path.lexists(npy) and not a.overwrite:
+        raise UserInputError(f"{npy} already exists: pass --overwrite to replace it, or choose another --out")
     run = load_run(a.run)
     summary, per_point = evaluate_model(run.model, run.dataset.X, seed=a.seed, n_samples=a.n, k=a.k)
-    out = _out_path(a.out)
     # Strict JSON: an infinite bi-Lipschitz value (a decoder that is not injective) is written as "inf".
     summary = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for k, v in summary.items()}
-    with open(out, "w") as fh:
-        json.dump(summary, fh, indent=2, allow_nan=False)
-    npy = os.path.splitext(out)[0] + "_bilip.npy"
-    np.save(npy, per_point)
+    text = json.dumps(summary, indent=2, allow_nan=False).encode()
+    _write_atomic(out, lambda fh: fh.write(text))
+    _write_atomic(npy, lambda fh: np.save(fh, per_point))
     print(json.dumps(summary, indent=2))
     print(f"wrote {out} and {npy}")
 
@@ -142,10 +181,10 @@ def cmd_evaluate(a) -> None:
 def cmd_compare(a) -> None:
     from .compare import compare_table
 
+    out = _out_path(a)
     md = compare_table(a.datasets.split(","), a.models.split(","), a.seeds, n_samples=a.n,
                        steps_scale=a.steps_scale, progress=lambda s: print(s, file=sys.stderr))
-    with open(_out_path(a.out), "w") as fh:
-        fh.write(md)
+    _write_atomic(out, lambda fh: fh.write(md.encode()))
     print(md)
 
 
@@ -166,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("data", help="write a dataset to .npz (keys X, params)")
     data_args(s)
     s.add_argument("--out", required=True)
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_data)
 
     s = sub.add_parser("train", help="train a model and save a run folder")
@@ -177,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps-scale", type=float, default=1.0, help="multiply every training step count (quick runs)")
     s.add_argument("--quiet", action="store_true", help="no progress line")
     s.add_argument("--out", required=True, help="run folder to write")
+    s.add_argument("--overwrite", action="store_true", help="replace the run already at --out (atomically)")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("sample", help="random walks from a trained run; writes .npz key 'walk' (steps+1, n, dim)")
@@ -187,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "(default: random training points)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_sample)
 
     for name, fn, what in (("encode", cmd_encode, "points (.npy/.csv/.npz) to latent codes (.npy)"),
@@ -195,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--run", required=True)
         s.add_argument("--input", required=True)
         s.add_argument("--out", required=True)
+        s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
         s.set_defaults(fn=fn)
 
     s = sub.add_parser("evaluate", help="metrics of a run: GW, MMD, bi-Lipschitz, trustworthiness (JSON)")
@@ -203,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=10, help="neighbours for bi-Lipschitz/trustworthiness (default 10)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_evaluate)
 
     s = sub.add_parser("compare", help="train and evaluate models x datasets x seeds; writes a Markdown table")
@@ -212,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=1000, help="generated samples per run")
     s.add_argument("--steps-scale", type=float, default=1.0)
     s.add_argument("--out", required=True)
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_compare)
     return p
 

@@ -90,7 +90,7 @@ def list_run_infos(root: Optional[str] = None, viewer: Optional[str] = None) -> 
     out = []
     for d in os.listdir(root):
         p = os.path.join(root, d)
-        if os.path.isdir(p) and os.path.exists(os.path.join(p, "weights.pt")):
+        if not d.startswith(".") and os.path.isdir(p) and os.path.exists(os.path.join(p, "weights.pt")):
             info = read_run_info(p)
             if info is not None and info.visible_to(viewer):
                 out.append(info)

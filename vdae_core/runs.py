@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
+import tempfile
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -97,9 +99,97 @@ def train_run(model_name: str, data_config: DataConfig, model_overrides: Optiona
                info={"train_seconds": time.perf_counter() - t, "device": str(trainer.device)})
 
 
-def save_run(run: Run, path: str) -> str:
-    """Write the run folder (created if needed); returns the path."""
-    os.makedirs(path, exist_ok=True)
+def is_run_folder(path: str) -> bool:
+    """Whether ``path`` is a folder holding a run (its ``run.json``)."""
+    return os.path.isfile(os.path.join(path, "run.json"))
+
+
+def check_run_target(path: str, overwrite: bool = False) -> str:
+    """Check, before any training, that a run can be saved at ``path``; returns the absolute path.
+
+    Allowed: a new path under a writable folder (missing parents are created); an empty folder; an existing run folder when
+    ``overwrite`` is given (it is replaced atomically by :func:`save_run`).
+
+    Raises
+    ------
+    UserInputError
+        ``path`` is a file, a non-empty folder that is not a run, a run without ``overwrite``, or its
+        parent folder is missing or not writable.
+    """
+    p = os.path.abspath(path)
+    if os.path.lexists(p) and not os.path.isdir(p):
+        raise UserInputError(f"--out {path} is a file, not a run folder: choose a folder path")
+    if os.path.isdir(p) and os.listdir(p):
+        if not is_run_folder(p):
+            raise UserInputError(f"--out {path} is a folder with other files in it (not a run folder): choose a new "
+                                 "folder path; nothing was changed")
+        if not overwrite:
+            raise UserInputError(f"--out {path} already holds a run: pass --overwrite to replace it, or choose "
+                                 "another folder")
+    parent = os.path.dirname(p)
+    while not os.path.isdir(parent):  # missing parents are created by save_run: test the nearest existing one
+        if os.path.lexists(parent):
+            raise UserInputError(f"--out {path}: {parent} is a file, not a folder")
+        parent = os.path.dirname(parent)
+    try:  # a real write test: permissions, read-only mounts and quotas all show up here
+        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".vdae-probe-"))
+    except OSError as e:
+        raise UserInputError(f"cannot write to {parent}: {e.strerror or e}") from None
+    return p
+
+
+def _fsync_file(path: str) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def save_run(run: Run, path: str, overwrite: bool = False) -> str:
+    """Write the run folder atomically; returns the path.
+
+    Every file is written into a hidden temporary folder beside ``path``, flushed to disk, and the folder
+    is renamed into place, so a kill or a full disk at any moment leaves either the previous state (no run,
+    or the old run intact) or the complete new run — never files of two trainings side by side. An existing
+    run at ``path`` is replaced only with ``overwrite=True`` (it is moved aside, the new folder renamed in,
+    then the old one deleted; a kill between the two renames leaves the old run in ``.<name>.old-*``).
+
+    Raises
+    ------
+    UserInputError
+        The target is not allowed (see :func:`check_run_target`) or the disk could not take the files;
+        the message says that nothing was changed.
+    """
+    target = check_run_target(path, overwrite)
+    parent, name = os.path.split(target)
+    tmp = old = None
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(dir=parent, prefix=f".{name}.partial-")
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private to its creator; a run folder is an ordinary folder
+        _write_run_files(run, tmp)
+        if os.path.isdir(target) and os.listdir(target):
+            old = tempfile.mkdtemp(dir=parent, prefix=f".{name}.old-")
+            os.rmdir(old)
+            os.rename(target, old)
+        elif os.path.isdir(target):
+            os.rmdir(target)
+        os.rename(tmp, target)
+    except BaseException as e:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not os.path.exists(target):
+            os.rename(old, target)
+        if isinstance(e, OSError):
+            raise UserInputError(f"could not save the run to {path} ({e.strerror or e}); nothing was changed "
+                                 "there") from None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    run.path = target
+    return target
+
+
+def _write_run_files(run: Run, path: str) -> None:
+    """The four files of a run folder, written into ``path`` (an existing, empty folder) and flushed."""
     ds = run.dataset
     meta = {
         "model": run.model_name,
@@ -139,17 +229,21 @@ def save_run(run: Run, path: str) -> str:
         json.dump(run.history.to_dict(), fh)
     with open(os.path.join(path, "run.json"), "w") as fh:
         json.dump(meta, fh, indent=2)
-    run.path = path
-    return path
+    for f in RUN_FILES:
+        _fsync_file(os.path.join(path, f))
 
 
 def load_run(path: str) -> Run:
     """Restore a run folder written by :func:`save_run`; the model is in eval mode on the CPU.
 
+    Everything read is validated inside one error boundary: the files, the keys and types of ``run.json``,
+    the model and dataset it names, the shapes of the weights and that they are finite.
+
     Raises
     ------
     UserInputError
-        Not a run folder, missing files, or weights that do not fit the recorded config.
+        Not a run folder, missing or unreadable files, a malformed ``run.json``, weights that do not fit
+        the recorded config, or non-finite weights.
     """
     if not os.path.isdir(path):
         raise UserInputError(f"run folder not found: {path}")
@@ -157,19 +251,33 @@ def load_run(path: str) -> Run:
     if missing:
         raise UserInputError(f"{path} is not a complete run folder (missing {', '.join(missing)})")
     try:
-        with open(os.path.join(path, "run.json")) as fh:
-            meta = json.load(fh)
-        with open(os.path.join(path, "history.json")) as fh:
-            hist = History.from_dict(json.load(fh))
-        z = np.load(os.path.join(path, "data.npz"), allow_pickle=False)
-        state = torch.load(os.path.join(path, "weights.pt"), map_location="cpu", weights_only=True)
+        return _read_run(path)
     except UserInputError:
         raise
+    except KeyError as e:
+        raise UserInputError(f"{path}: run.json lacks the entry {e}; the folder is damaged") from None
     except Exception as e:
-        raise UserInputError(f"{path}: could not read the run ({type(e).__name__}: {str(e)[:120]})") from None
-    cls = MODELS.get(meta["model"])
+        raise UserInputError(f"{path}: could not read the run ({type(e).__name__}: {str(e)[:160]})") from None
+
+
+def _read_run(path: str) -> Run:
+    with open(os.path.join(path, "run.json")) as fh:
+        meta = json.load(fh)
+    if not isinstance(meta, dict):
+        raise UserInputError(f"{path}: run.json is not a JSON object; the folder is damaged")
+    with open(os.path.join(path, "history.json")) as fh:
+        hist = History.from_dict(json.load(fh))
+    z = np.load(os.path.join(path, "data.npz"), allow_pickle=False)
+    state = torch.load(os.path.join(path, "weights.pt"), map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserInputError(f"{path}: weights.pt is not a state dict of tensors")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise UserInputError(f"{path}: the weights contain NaN or inf ({', '.join(bad[:3])}); the run is unusable, "
+                             "train it again")
+    cls = MODELS.get(str(meta["model"]))
     cfg = cls.config_class.from_dict(cls.saved_config(meta["model_config"], state))
-    model = cls(cfg, meta["data_dim"], meta["latent_dim"])
+    model = cls(cfg, int(meta["data_dim"]), int(meta["latent_dim"]))
     # Buffers missing from runs saved by older versions keep their initial values.
     buffers = dict(model.named_buffers())
     state = {**{k: v for k, v in model.state_dict().items() if k in buffers and k not in state}, **state}
@@ -195,7 +303,10 @@ def load_run(path: str) -> Run:
                  labels=z["labels"] if "labels" in z.files else None, source=meta["source"],
                  param_laws={k: CosineAngleLaw(**v) for k, v in meta.get("param_laws", {}).items()},
                  manifold=ExactManifold.from_dict(meta["manifold"]) if meta.get("manifold") else None)
-    return Run(model, meta["model"], DataConfig.from_dict(meta["data_config"]), ds, meta["seed"], hist, path,
+    if ds.ambient_dim != model.data_dim:
+        raise UserInputError(f"{path}: data.npz has {ds.ambient_dim} coordinates but the model expects "
+                             f"{model.data_dim}; the folder is damaged")
+    return Run(model, meta["model"], DataConfig.from_dict(meta["data_config"]), ds, int(meta["seed"]), hist, path,
                info=meta.get("info", {}), owner=meta.get("owner"))
 
 
@@ -203,5 +314,6 @@ def list_runs(root: str) -> List[str]:
     """Run folders directly under ``root``, newest first."""
     if not os.path.isdir(root):
         return []
-    out = [os.path.join(root, d) for d in os.listdir(root) if os.path.exists(os.path.join(root, d, "run.json"))]
+    out = [os.path.join(root, d) for d in os.listdir(root)
+           if not d.startswith(".") and os.path.exists(os.path.join(root, d, "run.json"))]
     return sorted(out, key=lambda p: os.path.getmtime(os.path.join(p, "run.json")), reverse=True)

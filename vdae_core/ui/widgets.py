@@ -92,6 +92,13 @@ def analysis_page(name: str, title: str, loading: str = "Loading the run…"):
     if info is None:
         no_run_notice()
         st.stop()
-    with st.spinner(loading):
-        run = cache.load_run(info.path)
+    from ..errors import UserInputError
+
+    try:
+        with st.spinner(loading):
+            run = cache.load_run(info.path)
+    except UserInputError as e:
+        error_box(e, "this run cannot be shown")
+        st.caption("Pick another run in the sidebar, or train this one again.")
+        st.stop()
     return info, run
