@@ -1,10 +1,11 @@
 """Every page of the Streamlit app through streamlit.testing.v1.AppTest (in-process, no browser).
 
 A tiny VDAE run is trained once into a temporary runs folder (``VDAE_RUNS_DIR``) so the analysis pages
-have something to show; training through the UI uses the step-wise API (each ``at.run()`` advances the
-session's job by one fragment tick).
+have something to show; training through the UI runs in the server's background thread for the
+browser's job, and the tests poll it.
 """
 import os
+import time
 
 import numpy as np
 import pytest
@@ -59,11 +60,15 @@ def source(at: AppTest):
     return next(r for r in at.radio if r.label == "Source")
 
 
-def train_until_done(at: AppTest, max_runs: int = 80) -> None:
-    for _ in range(max_runs):
+def train_until_done(at: AppTest, timeout: float = 120) -> None:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
         job = at.session_state["_job"] if "_job" in at.session_state else None
         if job is not None and not job.active:
+            at.run()  # the page picks up the finished job
+            assert not at.exception, [e.value for e in at.exception]
             return
+        time.sleep(0.1)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
     raise AssertionError("training did not finish")
@@ -185,7 +190,7 @@ def test_two_sessions_do_not_share_a_training(env):
     b = goto(app(), "train")
     assert "_job" not in b.session_state
     assert not any("Training vdae" in s.value for s in b.subheader)
-    a.session_state["_job"].status = "failed"  # stop a's job quietly
+    a.session_state["_job"].status = "discarded"  # end a's job quietly (its thread stops)
 
 
 PLY_NO_FACES = b"""ply
@@ -330,3 +335,35 @@ def test_walks_page_reports_distance_to_the_true_manifold(tmp_path, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
     cap = next(c.value for c in at.caption if "data spacings" in c.value)
     assert "to the true manifold" in cap
+
+
+def test_training_belongs_to_the_server_a_reload_reattaches(env):
+    """A reload (a new session of the same browser, i.e. the same owner cookie) finds the running job with
+    its curves; the job goes on with no tab watching and its run is saved and becomes active on return."""
+    before = set(os.listdir(env))
+    a = goto(app(), "train")
+    owner = a.session_state["_owner"]
+    a.radio(key="train.preset").set_value("Full (paper-like defaults)").run()
+    for name, v in (("spectral_steps", 4), ("vae_steps", 3000), ("hidden", 16), ("latent_dim", 3)):
+        a.number_input(key=f"cfg.vdae.Full .{name}").set_value(v)
+    a.button[-1].click()
+    a.run()
+    job = a.session_state["_job"]
+    assert job.active
+    del a  # the tab is closed: nothing drives the job any more
+    time.sleep(1.0)
+    steps = job.trainer.steps_done
+    assert steps > 0  # the server kept training without a page
+    b = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    b.session_state["_owner"] = owner  # the reloaded tab: same browser cookie
+    b.run()
+    goto(b, "train")
+    assert b.session_state["_job"] is job
+    assert any(s.value.startswith("Training vdae") for s in b.subheader), [s.value for s in b.subheader]
+    assert len(b.get("plotly_chart")) >= 1  # the live loss curves
+    c = goto(app(), "train")  # another browser sees nothing of it
+    assert "_job" not in c.session_state
+    b.button(key="job.stop").click().run()
+    train_until_done(b)
+    assert job.status == "stopped" and len(set(os.listdir(env)) - before) == 1
+    assert b.session_state["run_path"] == job.run_path

@@ -96,3 +96,39 @@ def test_train_then_random_walks_in_chromium(server):
         finally:
             browser.close()
     assert os.path.getsize(os.path.join(ARTIFACTS, "e2e_walks.png")) > 10_000
+
+
+def test_reload_reattaches_and_another_browser_sees_nothing(server):
+    """The owner cookie: a reload of the same browser finds its training; a second browser (a fresh context,
+    no cookie) does not."""
+    exe = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        try:
+            page.goto(server)
+            page.wait_for_selector("text=Device in use", timeout=90_000)
+            for _ in range(50):  # the cookie is set by a script element of the first render
+                cookie = [c for c in ctx.cookies() if c["name"] == "vdae_owner"]
+                if cookie:
+                    break
+                time.sleep(0.2)
+            assert len(cookie) == 1 and len(cookie[0]["value"]) == 32, ctx.cookies()
+            page.get_by_text("Try it: torus + VDAE").click()
+            page.wait_for_selector("text=Training vdae", timeout=60_000)
+            page.reload()
+            page.wait_for_selector("text=Training vdae", timeout=60_000)  # same job, re-attached
+            page.wait_for_selector("text=It is now the active run", timeout=240_000)
+            assert [c["value"] for c in ctx.cookies() if c["name"] == "vdae_owner"] == [cookie[0]["value"]]
+            other = browser.new_context().new_page()
+            other.goto(server + "/train")
+            other.wait_for_selector("text=Start training", timeout=90_000)
+            assert other.locator("text=Training vdae").count() == 0
+        except Exception:
+            os.makedirs(ARTIFACTS, exist_ok=True)
+            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_reload_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

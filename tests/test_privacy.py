@@ -67,11 +67,11 @@ def train_tiny(at):
         at.number_input(key=f"cfg.vdae.Full .{name}").set_value(v)
     at.button[-1].click()
     at.run()
-    for _ in range(80):
+    for _ in range(600):
         job = at.session_state["_job"]
         if not job.active:
             break
-        time.sleep(0.05)
+        time.sleep(0.1)
         at.run()
     job = at.session_state["_job"]
     assert job.status == "done", job.message

@@ -38,9 +38,13 @@ def owner_id() -> str:
 
 
 def remember_browser() -> None:
-    """Store a new owner id in the browser's cookie (once per session; draws nothing visible)."""
+    """Store a new owner id in the browser's cookie (draws nothing visible).
+
+    Emitted on every script run of a session that started without the cookie: a run cut short by a rerun
+    or a page switch may never deliver its elements, so once is not enough.
+    """
     ss = st.session_state
     owner_id()
-    if ss.pop("_owner_cookie_due", False):
+    if ss.get("_owner_cookie_due"):
         st.html(f"<script>document.cookie = '{COOKIE}={ss['_owner']}; path=/; max-age={MAX_AGE_S}; "
                 "SameSite=Strict';</script>", unsafe_allow_javascript=True, width="content")

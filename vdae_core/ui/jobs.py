@@ -1,12 +1,12 @@
-"""The session's training job, advanced a slice at a time inside an auto-rerunning fragment.
+"""Training jobs that belong to the server, not to the browser tab.
 
-One job per browser session (kept in ``st.session_state``, so two sessions never see each other's
-training). The job's fragment is rendered on every page (the Train page shows it in full, the other
-pages compactly in the sidebar); each run of the fragment calls ``Trainer.advance(max_seconds=...)``
-for a fraction of a second and redraws the progress bar and loss curves, so training goes on while
-the user switches pages and the page never freezes for long. When the trainer is done the run is saved
-under the runs root and becomes the active run; a failure (``TrainingDiverged``, ``UserInputError`` or
-any other error) is reported in the page and the previously active run is kept.
+Each browser (owner id, see :mod:`.identity`) has at most one job, kept in a process-wide table and run
+by a background thread that calls ``Trainer.advance`` a fraction of a second at a time (so pause and stop
+take effect within that slice). Reloading the tab or opening a second one finds the same job through the
+owner id and shows its live curves; closing the tab does not stop it, and a finished training is saved
+under the runs root whether or not anyone is watching. The pages draw the job in a fragment that reruns
+itself every :data:`TICK_EVERY` seconds while it runs. A failure (``TrainingDiverged``, ``UserInputError``
+or any other error) is reported in the page and the previously active run is kept.
 """
 from __future__ import annotations
 
@@ -22,10 +22,13 @@ import streamlit as st
 
 from . import state
 
-JOB_KEY = "_job"
-TICK_EVERY = 0.6  # seconds between fragment reruns while training
-TICK_BUDGET = 0.45  # seconds of training per fragment run
+JOB_KEY = "_job"  # mirror of this browser's job in session state (for tests and the pages' convenience)
+TICK_EVERY = 0.6  # seconds between redraws of the job panel while training
+TICK_BUDGET = 0.25  # seconds of training per slice of the background thread (pause/stop latency)
+KEEP_FINISHED_S = 6 * 3600  # a finished job (its curves and message) is dropped from memory after this
 log = logging.getLogger("vdae_studio")
+_JOBS: Dict[str, "TrainingJob"] = {}  # owner id -> that browser's job
+_JOBS_LOCK = threading.Lock()
 
 #: "Try it" and quick-preset settings per model: small networks and few steps (about 10 s on a 2-core CPU for
 #: the 1,500-point torus; the full defaults take about 30 s). Models without an entry get every ``*_steps``
@@ -60,7 +63,7 @@ class TrainingJob:
     dataset: Any
     model: Any
     trainer: Any
-    status: str = "running"  # running | paused | done | stopped | failed
+    status: str = "running"  # running | paused | done | stopped | failed | discarded
     message: str = ""
     run_path: Optional[str] = None
     started: float = dataclasses.field(default_factory=time.time)
@@ -71,6 +74,8 @@ class TrainingJob:
     #: Held while the trainer advances. Streamlit may start the next script run (a page switch, a click)
     #: before the previous one has stopped, so two runs of this session can overlap for a moment.
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+    thread: Optional[threading.Thread] = dataclasses.field(default=None, repr=False, compare=False)
+    finished: Optional[float] = None
 
     @property
     def label(self) -> str:
@@ -82,7 +87,21 @@ class TrainingJob:
 
 
 def get_job() -> Optional[TrainingJob]:
-    return st.session_state.get(JOB_KEY)
+    """This browser's job (running or finished), or None; mirrored in ``st.session_state['_job']``."""
+    from .identity import owner_id
+
+    job = _JOBS.get(owner_id())
+    if job is None:
+        st.session_state.pop(JOB_KEY, None)
+    else:
+        st.session_state[JOB_KEY] = job
+    return job
+
+
+def _prune(now: float) -> None:
+    with _JOBS_LOCK:
+        for k in [k for k, j in _JOBS.items() if j.finished and now - j.finished > KEEP_FINISHED_S]:
+            del _JOBS[k]
 
 
 def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str, Any], seed: int) -> TrainingJob:
@@ -93,7 +112,7 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     UserInputError
         Bad data or hyperparameters (nothing is changed then).
     RuntimeError
-        A job is already running in this session.
+        A job is already running for this browser.
     """
     from ..runs import build_model
     from ..training import Trainer
@@ -101,7 +120,7 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
 
     cur = get_job()
     if cur is not None and cur.active:
-        raise RuntimeError("a training is already running in this session: stop it first")
+        raise RuntimeError("a training is already running in this browser: stop it first")
     from ..registry import DATASETS
     from .identity import owner_id
 
@@ -110,8 +129,22 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     trainer = Trainer(model, ds.X, seed=int(seed), device=model.config.device, report_every=5)
     owner = None if data_config["dataset"] in DATASETS else owner_id()  # uploads stay private
     job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer, owner=owner)
+    _prune(time.time())
+    with _JOBS_LOCK:
+        _JOBS[owner_id()] = job
     st.session_state[JOB_KEY] = job
+    job.thread = threading.Thread(target=_work, args=(job,), name=f"vdae-train-{owner_id()[:8]}", daemon=True)
+    job.thread.start()
     return job
+
+
+def _work(job: TrainingJob) -> None:
+    """The job's thread: advance in slices while running, idle while paused, end when finished."""
+    while job.status in ("running", "paused"):
+        if job.status == "paused":
+            time.sleep(0.05)
+            continue
+        tick(job)
 
 
 def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
@@ -120,27 +153,24 @@ def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
 
     if job.status != "running":
         return
-    if not job.lock.acquire(blocking=False):
-        return  # the previous script run of this session is still inside advance(): skip this tick
-    try:
+    with job.lock:
         if job.status != "running":
             return
         t0 = time.perf_counter()
         try:
             job.progress = job.trainer.advance(max_steps=1_000_000, max_seconds=budget)
         except (TrainingDiverged, UserInputError) as e:
-            job.status, job.message = "failed", str(e)
+            job.status, job.message, job.finished = "failed", str(e), time.time()
             return
         except Exception as e:  # a bug or an out-of-memory: report it in the page, keep the session alive
             log.error("training failed:\n%s", traceback.format_exc())
             job.status, job.message = "failed", f"training failed ({type(e).__name__}: {str(e)[:300]})"
+            job.finished = time.time()
             return
         finally:
             job.train_seconds += time.perf_counter() - t0
         if job.trainer.done:
             finish(job)
-    finally:
-        job.lock.release()
 
 
 def finish(job: TrainingJob) -> None:
@@ -162,17 +192,38 @@ def finish(job: TrainingJob) -> None:
     except Exception as e:
         log.error("saving the run failed:\n%s", traceback.format_exc())
         job.status, job.message = "failed", f"the run could not be saved ({type(e).__name__}: {str(e)[:200]})"
+        job.finished = time.time()
         return
     job.run_path = path
-    job.status = "stopped" if hist.stopped_early else "done"
     job.message = hist.message
-    state.request_run(path)  # applied by app.py at the top of the next run (widgets are drawn already)
+    job.finished = time.time()
+    job.status = "stopped" if hist.stopped_early else "done"
+
+
+def set_paused(job: TrainingJob, paused: bool) -> None:
+    """Pause or resume; returns once the slice in progress (if any) has ended."""
+    with job.lock:
+        if job.active:
+            job.status = "paused" if paused else "running"
 
 
 def stop(job: TrainingJob) -> None:
-    """Stop after the current step; the next tick ends the phases and saves what was learned."""
-    job.trainer.request_stop()
-    job.status = "running"
+    """Stop after the current step; the thread then ends the phases and saves what was learned."""
+    with job.lock:
+        job.trainer.request_stop()
+        if job.active:
+            job.status = "running"
+
+
+def discard(job: TrainingJob) -> None:
+    """Abandon the job: its thread ends after the current slice and nothing is saved."""
+    with job.lock:
+        job.status = "discarded"
+    with _JOBS_LOCK:
+        for k, j in list(_JOBS.items()):
+            if j is job:
+                del _JOBS[k]
+    st.session_state.pop(JOB_KEY, None)
 
 
 # -- rendering --------------------------------------------------------------------------------------
@@ -206,26 +257,27 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
         running = job.status == "running"
         if running:
             if c[0].button("Pause", key="job.pause", icon=":material/pause:"):
-                job.status = "paused"
+                set_paused(job, True)
                 st.rerun()
         elif c[0].button("Resume", key="job.resume", icon=":material/play_arrow:", type="primary"):
-            job.status = "running"
+            set_paused(job, False)
             st.rerun()
         if c[1].button("Stop & save", key="job.stop" if running else "job.stop2", icon=":material/stop:",
                        help="End training now and save what was learned (the remaining phases are finalised)."
                        if running else None):
             stop(job)
-            tick(job)
             st.rerun()
         if c[2].button("Discard", key="job.discard", icon=":material/delete:",
                        help="Abandon this training; nothing is saved."):
-            del st.session_state[JOB_KEY]
+            discard(job)
             st.rerun()
     from ..viz.curves import loss_curves
 
     phases = [p.name for p in tr.phases if p.steps > 0]
-    cur = tr.progress().phase if not tr.done else None
-    fig = loss_curves(tr.history.records, phases, current_phase=cur)
+    with job.lock:  # a consistent snapshot: the thread appends to the history between slices only
+        cur = tr.progress().phase if not tr.done else None
+        records = {k: list(v) for k, v in tr.history.records.items()}
+    fig = loss_curves(records, phases, current_phase=cur)
     if job.active:  # redrawn every tick: no download button churning under the cursor
         st.plotly_chart(fig, key="job.loss", width="stretch", config={"displaylogo": False})
     else:
@@ -247,10 +299,13 @@ def render(detailed: bool) -> None:
         j = get_job()
         if j is None:
             return
-        was = j.status
-        tick(j)
         _draw(j, detailed)
-        if was == "running" and j.status != "running":
+        ss = st.session_state
+        if j.run_path and ss.get("_job_run_seen") != j.run_path:
+            ss["_job_run_seen"] = j.run_path
+            state.request_run(j.run_path)  # applied by app.py at the top of the next run
             st.rerun()  # full rerun: the pages pick up the new run, the timer stops
+        elif every is not None and not j.active:
+            st.rerun()
 
     job_panel()
