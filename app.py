@@ -44,9 +44,9 @@ def home() -> None:
                      key="home.try", help="A training is already running in this session." if busy else None):
             from vdae_core.errors import UserInputError
 
-            state.set_selection(upload_path=None, **jobs.DEMO_DATA, model="vdae", seed=0)
+            state.set_selection(upload_path=None, **jobs.DEMO_DATA, model=jobs.DEMO_MODEL, seed=0)
             try:
-                jobs.start_job("vdae", jobs.demo_overrides("vdae"), state.data_config_dict(), 0)
+                jobs.start_job(jobs.DEMO_MODEL, jobs.demo_overrides(jobs.DEMO_MODEL), state.data_config_dict(), 0)
             except (UserInputError, RuntimeError) as e:
                 widgets.error_box(e)
             else:

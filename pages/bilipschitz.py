@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vdae_core.analysis import worst_points
+from vdae_core.analysis import latent_plane, worst_points
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, widgets
 from vdae_core.viz.bilip import (POST_SCRIPT_LINKED_HOVER, bilip_data_figure, bilip_histogram, bilip_latent_figure,
@@ -49,7 +49,7 @@ worst = worst_points(vals, n_worst) if n_worst else np.array([], dtype=int)
 Xs = ds.X[res.idx]
 proj = cache.display_projection(info.path)
 X3 = proj(Xs, pad3=True)
-Z2 = res.z[:, :2] if res.z.shape[1] >= 2 else np.column_stack([res.z[:, 0], np.zeros(len(res.z))])
+Z2, _ = latent_plane(run.model, res.z)
 cmax = colour_limits(vals)[1]
 sel_key = f"bilip.sel.{info.path}.{kind}.{k}.{n_pts}"
 selected = ss.get(sel_key, [])

@@ -8,40 +8,54 @@ from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE 
 from vdae_core.registry import EMBEDDERS
 from vdae_core.ui import cache, widgets
 from vdae_core.viz.images import decoded_points_grid_figure, montage_figure, spread_indices, thumbnails_figure
+from vdae_core.viz.latent_spaces import latent_view
 from vdae_core.viz.scatter import embedding_figure, points_figure
 
 ss = st.session_state
 info, run = widgets.analysis_page("latent", "Latent space", "Loading the run and encoding the data…")
-Z = cache.latent_codes(info.path)
 ds = run.dataset
-D = Z.shape[1]
-st.caption(f"Run **{info.label}** · {ds.n:,} points in R^{ds.ambient_dim} encoded to a {D}-D latent.")
-
+space = run.model.latent_space
 colours = colour_options(ds.params, ds.param_names, ds.periodic)
 c = st.columns([1, 1, 2])
 cname = c[0].selectbox("Colour by (ground truth)", list(colours), key="latent.colour")
 cval, cper = colours[cname]
-mode = c[1].radio("View", ["2D", "3D"] if D >= 3 else ["2D"], horizontal=True, key="latent.mode")
-nd = 3 if mode == "3D" else 2
-opts = list(range(D)) if D >= 2 else [0]
-default = [min(j, D - 1) for j in range(nd)]
-dims = c[2].multiselect("Latent coordinates", opts, default=default, max_selections=nd, key=f"latent.dims{nd}",
-                        format_func=lambda j: f"z{j + 1}",
-                        help="Which latent coordinates to draw (for the VDAE they are diffusion coordinates, ordered "
-                             "by eigenvalue).")
-if len(dims) < min(nd, D):
-    dims = default
-Zd = Z[:, dims] if D >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
-fig = points_figure(Zd, cval, cname, cper, axis_names=[f"z{j + 1}" for j in dims] if D >= 2 else ("z1", "0"),
-                    size=3 if nd == 3 else 4, uirevision=f"latent-{info.path}-{nd}")
-widgets.figure(fig, "latent.scatter", f"{info.name}_latent")
-st.caption("A map that respects the topology sends nearby points to nearby codes: the colours should vary "
-           "smoothly, without tears (a colour jump between neighbours) or folds (far colours on top of each other).")
+Z = None
+if not run.model.has_encoder:
+    st.info(run.model.lacks("has_encoder", "there are no codes of the data to draw; the joint embedding below "
+                                          "compares its samples with the data."), icon=":material/info:")
+else:
+    Z = cache.latent_codes(info.path)
+    D = space.dim
+    st.caption(f"Run **{info.label}** · {ds.n:,} points in R^{ds.ambient_dim} encoded into the latent space "
+               f"**{space.label}** ({D}-dimensional; codes of shape {space.shape}).")
+    if space.is_compact:  # a manifold: drawn as itself
+        fig, what = latent_view(space, Z, cval, cname, cper, uirevision=f"latent-{info.path}")
+        widgets.figure(fig, "latent.scatter", f"{info.name}_latent")
+        st.caption(what)
+    else:  # R^D: the user picks which coordinates to draw
+        mode = c[1].radio("View", ["2D", "3D"] if D >= 3 else ["2D"], horizontal=True, key="latent.mode")
+        nd = 3 if mode == "3D" else 2
+        opts = list(range(D)) if D >= 2 else [0]
+        default = [min(j, D - 1) for j in range(nd)]
+        dims = c[2].multiselect("Latent coordinates", opts, default=default, max_selections=nd,
+                                key=f"latent.dims{nd}", format_func=lambda j: f"z{j + 1}",
+                                help="Which latent coordinates to draw (for the VDAE they are diffusion coordinates, "
+                                     "ordered by eigenvalue).")
+        if len(dims) < min(nd, D):
+            dims = default
+        Zd = Z[:, dims] if D >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
+        fig = points_figure(Zd, cval, cname, cper, axis_names=[f"z{j + 1}" for j in dims] if D >= 2 else ("z1", "0"),
+                            size=3 if nd == 3 else 4, uirevision=f"latent-{info.path}-{nd}")
+        widgets.figure(fig, "latent.scatter", f"{info.name}_latent")
+    st.caption("A map that respects the topology sends nearby points to nearby codes: the colours should vary "
+               "smoothly, without tears (a colour jump between neighbours) or folds (far colours on top of each "
+               "other).")
 
-if ds.images is not None:
+if ds.images is not None and Z is not None:
     st.subheader("Images at their latent positions")
     k = st.slider("thumbnails", 10, 200, 60, step=10, key="latent.thumbs")
-    Z2 = Z[:, :2] if D >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
+    C = Z.reshape(len(Z), -1) if not space.is_compact else run.model.latent_coords(Z)
+    Z2 = C[:, :2] if C.shape[1] >= 2 else np.column_stack([C[:, 0], np.zeros(len(C))])
     idx = spread_indices(Z2, k)
     widgets.figure(thumbnails_figure(Z2, ds.images, idx, cval, cname, cper), "latent.thumbnails",
                    f"{info.name}_thumbnails")
@@ -73,9 +87,9 @@ else:
     st.caption("Press Compute: t-SNE/UMAP take a few seconds, so they run on request (and are cached).")
 
 st.subheader("Decoded latent grid")
-if D != 2:
-    st.caption(f"Shown for a 2-D latent only (this run's latent is {D}-D): train with latent_dim = 2 to see how the "
-               "decoder maps a regular grid of codes back to data.")
+if space.is_compact or space.dim != 2 or not run.model.has_decoder:
+    st.caption(f"Shown for a 2-D Euclidean latent only (this run's is {space.label}): train a model with a Euclidean "
+               "latent and latent_dim = 2 to see how the decoder maps a regular grid of codes back to data.")
 else:
     g = st.slider("grid size", 5, 25, 12, key="latent.grid")
     with st.spinner("Decoding the grid…"):

@@ -59,13 +59,8 @@ if go:
         st.rerun()
 
 with st.expander("How training works"):
-    st.markdown(
-        "The trainer runs the phases the model declares. For the VDAE: **spectral** (SpectralNet learns the "
-        "diffusion map ψ on kNN graphs built inside each batch), **latent statistics** (ψ is frozen; the local "
-        "covariance Σ*(x) of every point's latent neighbours is computed once), then **variational** (the "
-        "covariance network C_φ and the decoder ψ⁻¹ learn one step of the random walk: reconstruct a *neighbour* "
-        "x′ from ψ(x) + C_φ^½ε, with a KL term pulling C_φ towards αΣ*(x)). Training advances a fraction of a "
-        "second at a time, so it keeps going while you look at other pages; the sidebar shows its progress.")
+    st.markdown(f"{model_cls.training_notes} Training runs on the server, not in this tab: it keeps going while "
+                "you look at other pages or reload, and the sidebar shows its progress.")
 
 info = state.active_run()
 if info is not None and (job is None or job.run_path != info.path):

@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from vdae_core.analysis import colour_options, nearest_vertex
+from vdae_core.analysis import colour_options, latent_plane, nearest_vertex
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
@@ -14,7 +14,7 @@ ss = st.session_state
 info, run = widgets.analysis_page("walks", "Random walks")
 ds = run.dataset
 has_mesh = ds.mesh is not None and ds.ambient_dim == 3
-st.caption(f"Run **{info.label}** · latent D = {run.model.latent_dim} · "
+st.caption(f"Run **{info.label}** · latent {run.model.latent_space.label} · "
            + ("the walk is the model's own generative process (Algorithm 2)" if getattr(run.model, "native_walk", False)
               else "this model has no native walk: encode, perturb, decode"))
 
@@ -133,12 +133,15 @@ with right:
         st.caption("Total variation between the walkers and the training data (regions of nearby points).")
 
 st.subheader("Pick the start in the latent space")
+if not run.model.has_encoder:
+    st.info(run.model.lacks("has_encoder", "set the start by its index above."), icon=":material/info:")
+    st.stop()
 Z = cache.latent_codes(info.path)
 colours = colour_options(ds.params, ds.param_names, ds.periodic)
 cname = st.selectbox("colour by", list(colours), key="walks.colour")
 start_pt = nearest_vertex(ds.X, V[start]) if has_mesh else start
-Z2 = Z[:, :2] if Z.shape[1] >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
-pick = points_figure(Z2, colours[cname][0], cname, colours[cname][1], axis_names=("z1", "z2"), size=5,
+Z2, znames = latent_plane(run.model, Z)
+pick = points_figure(Z2, colours[cname][0], cname, colours[cname][1], axis_names=znames, size=5,
                      highlight=[start_pt], highlight_name="start", height=420, uirevision=f"pick-{info.path}")
 widgets.figure(pick, "walks.pick", f"{info.name}_latent_pick", on_select=_on_pick, selection_mode=("points",))
 st.caption("Click a point: its nearest mesh vertex becomes the start." if has_mesh else

@@ -90,6 +90,29 @@ def exact_diffusion(X: np.ndarray, n_components: int = 3, k: int = 10, max_point
 
 
 # -- latent views ----------------------------------------------------------------------------------
+def latent_plane(model, Z: np.ndarray) -> Tuple[np.ndarray, List[str]]:
+    """Two display coordinates of codes ``Z`` (n, *latent_space.shape) for 2-D latent views.
+
+    R^D: its first two coordinates; a latent whose points live in the plane (S¹): the points themselves;
+    other manifolds: their first two intrinsic coordinates (angles, axis-angle...).
+
+    Returns
+    -------
+    P : ndarray (n, 2), names : list of 2 str
+    """
+    space = model.latent_space
+    Z = np.asarray(Z, dtype=np.float64)
+    if space.shape == (2,) or not space.is_compact:
+        P = Z.reshape(len(Z), -1)
+        names = [f"z{j + 1}" for j in range(min(2, P.shape[1]))]
+    else:
+        P = model.latent_coords(Z)
+        names = list(space.coord_names[:2])
+    if P.shape[1] == 1:
+        return np.column_stack([P[:, 0], np.zeros(len(P))]), names + ["0"]
+    return P[:, :2], names[:2]
+
+
 def decoded_grid(model, Z: np.ndarray, g: int = 15, margin: float = 0.05) -> Tuple[np.ndarray, np.ndarray]:
     """Decode a g x g grid spanning the 2-D latent codes ``Z`` (n, 2).
 
@@ -150,14 +173,16 @@ class BilipResult:
 
 def per_point_bilipschitz(model, X: np.ndarray, k: int = 10, n_points: int = 1500, seed: int = 0) -> BilipResult:
     """Encode a seeded subset of ``X``, decode the codes, and compute bi-Lipschitz constants of the decoder
-    over the k latent neighbours (raw and scale-free, as in ``evaluate_model``)."""
+    over the k latent neighbours (raw and scale-free, as in ``evaluate_model``); on a manifold latent the
+    latent distances are geodesic."""
     from .metrics import subsample_indices
     from .metrics.bilipschitz import bilipschitz_both
 
     idx = subsample_indices(len(X), int(n_points), int(seed))
     z = model.encode(np.asarray(X)[idx])
     x_dec = model.decode(z)
-    raw, sf = bilipschitz_both(z, x_dec, k=int(k))
+    space = model.latent_space
+    raw, sf = bilipschitz_both(z, x_dec, k=int(k), latent_space=space if space.is_compact else None)
     return BilipResult(idx, z, raw, sf, int(k))
 
 

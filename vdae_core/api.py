@@ -7,6 +7,7 @@ from .data import DataConfig, Dataset, Mesh, make_dataset, read_points
 from .errors import TrainingDiverged, UserInputError
 from .geometry.diffusion_maps import DiffusionMap, canonical_correlations, diffusion_map
 from .models.base import GenerativeModel, ModelConfig
+from .geometry.manifolds import MANIFOLDS, Manifold
 from .registry import DATASETS, EMBEDDERS, METRICS, MODELS
 from .runs import Run, build_model, list_runs, load_run, save_run, train_run
 from .runtime import choose_device, device_summary, seed_everything
@@ -22,7 +23,7 @@ except ImportError:  # pragma: no cover - only while the metrics package is bein
 __all__ = [
     "DataConfig", "Dataset", "Mesh", "make_dataset", "read_points", "TrainingDiverged", "UserInputError",
     "DiffusionMap", "canonical_correlations", "diffusion_map", "GenerativeModel", "ModelConfig",
-    "DATASETS", "EMBEDDERS", "METRICS", "MODELS", "Run", "build_model", "list_runs", "load_run", "save_run",
+    "DATASETS", "EMBEDDERS", "MANIFOLDS", "Manifold", "METRICS", "MODELS", "Run", "build_model", "list_runs", "load_run", "save_run",
     "train_run", "choose_device", "device_summary", "seed_everything", "burst", "prior_samples",
     "random_walk", "History", "Progress", "Trainer",
 ]

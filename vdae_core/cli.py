@@ -75,12 +75,20 @@ def _write_atomic(out: str, write) -> None:
 
 
 def cmd_list(a) -> None:
-    from .api import DATASETS, EMBEDDERS, METRICS, MODELS, device_summary
+    from .api import DATASETS, EMBEDDERS, MANIFOLDS, METRICS, MODELS, device_summary
 
-    for title, reg in (("datasets", DATASETS), ("models", MODELS), ("metrics", METRICS), ("embedders", EMBEDDERS)):
+    for title, reg in (("datasets", DATASETS), ("models", MODELS), ("latent spaces", MANIFOLDS),
+                       ("metrics", METRICS), ("embedders", EMBEDDERS)):
         print(f"{title}:")
         for n in reg.names():
-            print(f"  {n:<14} {reg.help(n)}")
+            extra = ""
+            if reg is MODELS:
+                caps = [k.removeprefix("has_").replace("_", " ") for k, v in MODELS.get(n).capabilities().items() if v]
+                extra = f" [{', '.join(caps)}]"
+            elif reg is MANIFOLDS:
+                m = MANIFOLDS.get(n)()
+                extra = f" [default {m.label}: dim {m.dim}, points of shape {m.shape}]"
+            print(f"  {n:<20} {reg.help(n)}{extra}")
     print(f"device: {device_summary()}")
 
 
@@ -144,7 +152,13 @@ def cmd_encode(a) -> None:
 
     out = _out_path(a, ".npy")
     run = load_run(a.run)
+    if not run.model.has_encoder:
+        raise UserInputError(run.model.lacks("has_encoder", "there are no codes of data points to write"))
     z = run.model.encode(_read_array(a.input, "points"))
+    if a.coords:
+        z = run.model.latent_coords(z)
+        print(f"intrinsic coordinates of {run.model.latent_space.label}: "
+              f"{', '.join(run.model.latent_space.coord_names)}")
     _write_atomic(out, lambda fh: np.save(fh, z))
     print(f"wrote {out}: {z.shape}")
 
@@ -231,12 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_sample)
 
-    for name, fn, what in (("encode", cmd_encode, "points (.npy/.csv/.npz) to latent codes (.npy)"),
+    for name, fn, what in (("encode", cmd_encode, "points (.npy/.csv/.npz) to latent codes (.npy): points of the "
+                                                  "model's latent space in ambient coordinates, (n, *shape)"),
                            ("decode", cmd_decode, "latent codes (.npy/.csv/.npz) to points (.npy)")):
         s = sub.add_parser(name, help=what)
         s.add_argument("--run", required=True)
         s.add_argument("--input", required=True)
         s.add_argument("--out", required=True)
+        if fn is cmd_encode:
+            s.add_argument("--coords", action="store_true",
+                           help="write the latent space's intrinsic coordinates (angles, axis-angle) instead of its "
+                                "ambient coordinates")
         s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
         s.set_defaults(fn=fn)
 

@@ -1,4 +1,4 @@
-"""One small registry type, and the four registries the project uses."""
+"""One small registry type, and the registries the project uses (one per kind)."""
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Generic, List, TypeVar
@@ -59,3 +59,6 @@ DATASETS: Registry = Registry("dataset")
 MODELS: Registry = Registry("model")
 METRICS: Registry = Registry("metric")
 EMBEDDERS: Registry = Registry("embedder")
+MANIFOLDS: Registry = Registry("latent space")
+NETWORKS: Registry = Registry("network")
+LATENT_VIEWS: Registry = Registry("latent view")

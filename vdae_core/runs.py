@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -25,9 +26,8 @@ from . import data as _data  # noqa: F401  (registers datasets)
 from . import models as _models  # noqa: F401  (registers models)
 from .data import DataConfig, Dataset, make_dataset
 from .errors import UserInputError
-from .models.base import GenerativeModel, ModelConfig, resolve_latent_dim
+from .models.base import GenerativeModel, ModelConfig
 from .registry import MODELS
-from .runtime import seed_everything
 from .training import History, Trainer
 
 RUN_FILES = ("run.json", "weights.pt", "history.json", "data.npz")
@@ -54,49 +54,76 @@ class Run:
         return f"{self.model_name} · {self.dataset.name} · seed {self.seed}"
 
 
-def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Optional[Dataset] = None,
-                data_dim: Optional[int] = None, latent_dim: Optional[int] = None, seed: int = 0) -> GenerativeModel:
-    """Instantiate a registered model from config overrides, resolving D from the dataset.
+_INIT_LOCK = threading.Lock()
 
-    The weights are initialised from ``seed``, so the same config and seed give the same model.
+
+def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Optional[Dataset] = None,
+                data_shape=None, latent_dim: Optional[int] = None, seed: int = 0) -> GenerativeModel:
+    """Instantiate a registered model from config overrides, resolving its sizes from the dataset.
+
+    The weights are initialised from ``seed`` inside :func:`torch.random.fork_rng` under a lock, so the same
+    config and seed give the same model whatever other threads (Streamlit sessions) do with the global RNG,
+    and the caller's RNG state is left as it was.
     """
     cls = MODELS.get(model_name)
     cfg: ModelConfig = cls.config_class.from_dict(dict(overrides or {}))
     if dataset is not None:
-        data_dim = dataset.ambient_dim
-        latent_dim = resolve_latent_dim(cfg, dataset.suggested_dim, dataset.n)
-    if cfg.__dict__.get("knn") and dataset is not None and cfg.knn >= dataset.n:
-        raise UserInputError(f"knn={cfg.knn} neighbours needs more points than the {dataset.n} in the data")
-    seed_everything(seed)
-    return cls(cfg, data_dim, latent_dim)
+        data_shape = dataset.data_shape
+        latent_dim = cls.latent_dim_for(cfg, dataset.suggested_dim, dataset.n)
+        cls.check_data(cfg, dataset.n)
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return cls(cfg, data_shape, latent_dim or 0)
 
 
 def scaled_steps(model_name: str, overrides: Optional[Dict], scale: float) -> Dict[str, int]:
-    """Overrides multiplying every ``*steps`` training field of a model's config by ``scale`` (quick runs).
+    """Overrides multiplying every training length of a model's config by ``scale`` (quick runs).
 
     ``sample_steps`` (walk length at sampling time) is not a training length and is left alone.
     """
-    cls = MODELS.get(model_name)
-    base = cls.config_class.from_dict(dict(overrides or {}))
-    return {f.name: max(1, int(round(getattr(base, f.name) * scale))) for f in dataclasses.fields(base)
-            if f.name.endswith("steps") and f.name != "sample_steps"}
+    return MODELS.get(model_name).config_class.scaled_steps(overrides, scale)
+
+
+def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
+          device: Optional[str] = None, callbacks: Optional[List[Callable]] = None,
+          dataset: Optional[Dataset] = None, report_every: int = 10) -> Trainer:
+    """Build data, model and trainer (the one path from a config to training, for library, CLI and app).
+
+    The returned :class:`Trainer` carries what :func:`finish` needs (``trainer.context``); drive it with
+    ``run()`` or step-wise with ``advance()``.
+    """
+    ds = dataset if dataset is not None else make_dataset(data_config)
+    overrides = dict(model_overrides or {})
+    if device is not None:
+        overrides["device"] = device
+    model = build_model(model_name, overrides, ds, seed=seed)
+    trainer = Trainer(model, ds.X, seed=seed, device=model.config.device, callbacks=callbacks,
+                      report_every=report_every)
+    trainer.context = {"model_name": model_name, "data_config": data_config, "dataset": ds, "seed": int(seed),
+                       "overrides": overrides}
+    return trainer
+
+
+def finish(trainer: Trainer, train_seconds: Optional[float] = None, owner: Optional[str] = None,
+           **info) -> Run:
+    """The :class:`Run` of a finished (or stopped) trainer: model on the CPU, history, timings (not yet saved)."""
+    ctx = trainer.context
+    trainer.model.to("cpu")
+    hist = trainer.history
+    secs = float(sum(hist.phase_seconds.values())) if train_seconds is None else float(train_seconds)
+    info = {"train_seconds": secs, "device": str(trainer.device), "stopped_early": bool(hist.stopped_early), **info}
+    return Run(trainer.model, ctx["model_name"], ctx["data_config"], ctx["dataset"], ctx["seed"], hist, info=info,
+               owner=owner)
 
 
 def train_run(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
               device: Optional[str] = None, callbacks: Optional[List[Callable]] = None,
               dataset: Optional[Dataset] = None) -> Run:
     """Build data and model, train to the end, return the :class:`Run` (not yet saved)."""
-    ds = dataset if dataset is not None else make_dataset(data_config)
-    overrides = dict(model_overrides or {})
-    if device is not None:
-        overrides["device"] = device
-    model = build_model(model_name, overrides, ds, seed=seed)
-    trainer = Trainer(model, ds.X, seed=seed, device=model.config.device, callbacks=callbacks)
+    trainer = start(model_name, data_config, model_overrides, seed, device, callbacks, dataset)
     t = time.perf_counter()
-    hist = trainer.run()
-    model.to("cpu")
-    return Run(model, model_name, data_config, ds, seed, hist,
-               info={"train_seconds": time.perf_counter() - t, "device": str(trainer.device)})
+    trainer.run()
+    return finish(trainer, time.perf_counter() - t)
 
 
 def is_run_folder(path: str) -> bool:
@@ -198,7 +225,9 @@ def _write_run_files(run: Run, path: str) -> None:
         "dataset_name": ds.name,
         "seed": run.seed,
         "data_dim": run.model.data_dim,
+        "data_shape": list(run.model.data_shape),
         "latent_dim": run.model.latent_dim,
+        "latent_space": run.model.latent_space.to_dict(),
         "param_names": list(ds.param_names),
         "periodic": list(ds.periodic),
         "param_laws": {k: dataclasses.asdict(v) for k, v in ds.param_laws.items()},
@@ -277,7 +306,8 @@ def _read_run(path: str) -> Run:
                              "train it again")
     cls = MODELS.get(str(meta["model"]))
     cfg = cls.config_class.from_dict(cls.saved_config(meta["model_config"], state))
-    model = cls(cfg, int(meta["data_dim"]), int(meta["latent_dim"]))
+    data_shape = tuple(int(v) for v in (meta.get("data_shape") or [meta["data_dim"]]))
+    model = cls(cfg, data_shape, int(meta["latent_dim"]))
     # Buffers missing from runs saved by older versions keep their initial values.
     buffers = dict(model.named_buffers())
     state = {**{k: v for k, v in model.state_dict().items() if k in buffers and k not in state}, **state}

@@ -16,7 +16,7 @@ import torch
 
 from .errors import TrainingDiverged
 from .models.base import GenerativeModel, Phase, TrainData
-from .runtime import choose_device, seed_everything
+from .runtime import choose_device
 
 
 @dataclasses.dataclass
@@ -79,7 +79,9 @@ class Trainer:
     def __init__(self, model: GenerativeModel, X: np.ndarray, seed: int = 0, device: str = "auto",
                  callbacks: Optional[List[Callback]] = None, report_every: int = 10, snapshot_every: int = 50):
         self.device = choose_device(device)
-        self.generator = seed_everything(seed)
+        # All training randomness draws from this generator (never the global RNG that threads share).
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self.context: Dict = {}  # what runs.finish needs to make a Run (set by runs.start)
         self.model = model
         model.prepare(np.asarray(X, dtype=np.float32))
         model.to(self.device)

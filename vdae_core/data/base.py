@@ -113,6 +113,11 @@ class Dataset:
         return int(self.X.shape[1])
 
     @property
+    def data_shape(self) -> Tuple[int, ...]:
+        """The shape of one data point as models see it: ``(m,)`` (images are flattened into X)."""
+        return (self.ambient_dim,)
+
+    @property
     def content_hash(self) -> str:
         """SHA-256 (hex) of the training points ``X`` (shape and float32 bytes): the dataset's identity.
 

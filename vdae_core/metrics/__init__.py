@@ -9,6 +9,8 @@ Every metric is a pure function, arrays in and plain numbers or arrays out, regi
     Gromov-Wasserstein discrepancy between two point clouds (POT), possibly of different dimensions.
 ``mmd``
     Squared maximum mean discrepancy, Gaussian kernel, median-heuristic bandwidth.
+``circular_correlation``
+    Fisher–Lee correlation of two angles (is a latent angle a homeomorphic image of the true one?).
 ``trustworthiness`` / ``continuity``
     Neighbourhood preservation of latent codes (scikit-learn).
 
@@ -118,6 +120,7 @@ def subsample_indices(n: int, max_points: Optional[int], seed: int) -> np.ndarra
 
 
 from .bilipschitz import bilipschitz, bilipschitz_summary  # noqa: E402
+from .circular import circular_correlation, torus_alignment  # noqa: E402
 from .gromov_wasserstein import gromov_wasserstein  # noqa: E402
 from .mmd import mmd  # noqa: E402
 from .trustworthiness import continuity, trustworthiness  # noqa: E402
@@ -126,6 +129,8 @@ from .evaluate import evaluate_model, evaluation_subset  # noqa: E402
 __all__ = [
     "bilipschitz",
     "bilipschitz_summary",
+    "circular_correlation",
+    "torus_alignment",
     "gromov_wasserstein",
     "mmd",
     "trustworthiness",

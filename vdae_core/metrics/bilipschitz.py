@@ -11,8 +11,12 @@ from ..registry import METRICS
 from . import as_points, check_k, check_not_constant, check_same_length
 
 
-def _neighbour_ratios(z, x, k: int, what: str) -> Tuple[np.ndarray, np.ndarray]:
+def _neighbour_ratios(z, x, k: int, what: str, latent_space=None) -> Tuple[np.ndarray, np.ndarray]:
     """Distance ratios d_X / d_Z over each latent point's k nearest latent neighbours.
+
+    With ``latent_space`` (a :class:`~vdae_core.geometry.manifolds.Manifold`), ``z`` holds its points
+    (n, *shape) and d_Z is its geodesic distance, neighbours included (found from the full geodesic
+    distance matrix); otherwise d_Z is Euclidean.
 
     Returns
     -------
@@ -21,18 +25,31 @@ def _neighbour_ratios(z, x, k: int, what: str) -> Tuple[np.ndarray, np.ndarray]:
     valid : ndarray, shape (n, k), bool
         False for pairs of identical latent points (``d_Z = 0``), which are left out.
     """
+    z_pts = z
+    if latent_space is not None:
+        z = np.asarray(z, dtype=np.float64)
+        z = z.reshape(len(z), -1) if z.ndim > 1 else z
     z = as_points(z, f"{what}: z", min_points=2)
     x = as_points(x, f"{what}: x", min_points=2)
     check_same_length(x, z, what)
     k = check_k(k, z.shape[0], what)
     check_not_constant(z, f"{what}: z")
 
-    # kneighbors() without a query excludes each point from its own neighbours by index, so a
-    # duplicate of z_i is still returned as a neighbour (and then dropped below as d_Z = 0).
-    idx = NearestNeighbors(n_neighbors=k).fit(z).kneighbors(return_distance=False)
-    # Distances are recomputed exactly: the brute-force search's |a|^2+|b|^2-2ab can turn an exact
-    # duplicate into a tiny positive distance, and hence a huge spurious ratio.
-    dz = np.linalg.norm(z[idx] - z[:, None, :], axis=-1)
+    if latent_space is None:
+        # kneighbors() without a query excludes each point from its own neighbours by index, so a
+        # duplicate of z_i is still returned as a neighbour (and then dropped below as d_Z = 0).
+        idx = NearestNeighbors(n_neighbors=k).fit(z).kneighbors(return_distance=False)
+        # Distances are recomputed exactly: the brute-force search's |a|^2+|b|^2-2ab can turn an exact
+        # duplicate into a tiny positive distance, and hence a huge spurious ratio.
+        dz = np.linalg.norm(z[idx] - z[:, None, :], axis=-1)
+    else:
+        import torch
+
+        zt = torch.as_tensor(np.asarray(z_pts, dtype=np.float64)).reshape(len(z), *latent_space.shape)
+        G = latent_space.pairwise_geodesic(zt, zt).numpy()
+        np.fill_diagonal(G, np.inf)  # never one's own neighbour (a duplicate still is, at distance 0)
+        idx = np.argsort(G, axis=1, kind="stable")[:, :k]
+        dz = np.take_along_axis(G, idx, axis=1)
     dx = np.linalg.norm(x[idx] - x[:, None, :], axis=-1)
     valid = dz > 0
     no_valid = ~valid.any(axis=1)
@@ -105,15 +122,18 @@ def bilipschitz(z, x, k: int = 10, scale_free: bool = False) -> np.ndarray:
     return _constants(ratio, valid, scale_free)
 
 
-def bilipschitz_both(z, x, k: int = 10) -> Tuple[np.ndarray, np.ndarray]:
+def bilipschitz_both(z, x, k: int = 10, latent_space=None) -> Tuple[np.ndarray, np.ndarray]:
     """Raw and scale-free constants from one neighbour search.
+
+    ``latent_space``: measure latent distances geodesically on it (``z`` then holds its points,
+    (n, *shape)); see :func:`_neighbour_ratios`.
 
     Returns
     -------
     raw, scale_free : ndarray, shape (n,) each
         As :func:`bilipschitz` with ``scale_free=False`` and ``True``.
     """
-    ratio, valid = _neighbour_ratios(z, x, k, "bilipschitz")
+    ratio, valid = _neighbour_ratios(z, x, k, "bilipschitz", latent_space)
     return _constants(ratio, valid, False), _constants(ratio, valid, True)
 
 

@@ -91,13 +91,16 @@ def evaluate_model(model, X, seed: int = 0, n_samples: int = 1000, k: int = 10,
     # The model gets the rows in the caller's dtype (datasets are float32).
     X_model = np.asarray(X_in)[idx] if isinstance(X_in, np.ndarray) else Xs
     z_model = model.encode(X_model)
-    z = as_points(z_model, "evaluate_model: model.encode output", min_points=2)
+    z_model = np.asarray(z_model)
+    z = as_points(z_model.reshape(len(z_model), -1), "evaluate_model: model.encode output", min_points=2)
     if z.shape[0] != Xs.shape[0]:
         raise UserInputError(f"evaluate_model: model.encode returned {z.shape[0]} codes for {Xs.shape[0]} points")
     x_dec = as_points(model.decode(z_model), "evaluate_model: model.decode output", min_points=2)
     if x_dec.shape[0] != z.shape[0]:
         raise UserInputError(f"evaluate_model: model.decode returned {x_dec.shape[0]} points for {z.shape[0]} codes")
-    raw, scale_free = bilipschitz_both(z, x_dec, k=k)
+    space = getattr(model, "latent_space", None)
+    raw, scale_free = bilipschitz_both(z, x_dec, k=k, latent_space=space if space is not None and space.is_compact
+                                       else None)
     trust = trustworthiness(Xs, z, k=k)
     cont = continuity(Xs, z, k=k)
 

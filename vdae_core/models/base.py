@@ -2,11 +2,18 @@
 
 Public methods take and return NumPy arrays (float32) so that metrics, figures and the CLI never
 touch tensors; the torch work happens inside.
+
+A model is built from its config and the data's *shape* (a tuple: ``(m,)`` for points, ``(c, h, w)``
+for images), and owns a latent space (a :class:`~vdae_core.geometry.manifolds.Manifold`: R^D for the
+VDAE and the β-VAE, a sphere, torus, SO(3)... for the manifold-latent models). It declares what it can
+do (:meth:`GenerativeModel.capabilities`); pages, metrics and CLI commands ask for a capability and,
+where a model lacks one, show :meth:`GenerativeModel.lacks`'s sentence instead of failing.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Dict, List, Optional, Type
+import math
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
 import torch
@@ -103,30 +110,119 @@ class OptimiserPhase(Phase):
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig(Config):
-    """Fields every model config has."""
+    """Fields every model config has, and the presets a model offers (quick runs, scaled step counts)."""
 
     latent_dim: int = param(0, help="Latent dimension D; 0 uses the dataset's suggested dimension.", min=0, max=256)
     device: str = param("auto", help="Where to train: auto picks cuda > mps > cpu.",
                         choices=("auto", "cpu", "cuda", "mps"))
+    network: str = param("mlp", help="Network family of the encoder/decoder (from the network registry).",
+                         advanced=True)
+
+    #: Overrides of the "quick" preset (the app's Try it and Quick buttons); empty: every training length
+    #: scaled by :attr:`QUICK_SCALE`.
+    QUICK: ClassVar[Dict[str, Any]] = {}
+    QUICK_SCALE: ClassVar[float] = 0.1
+
+    def validate(self) -> None:
+        from ..registry import NETWORKS
+
+        if self.network not in NETWORKS:
+            raise UserInputError(f"network={self.network!r} is not one of {NETWORKS.names()}")
+
+    @classmethod
+    def training_length_fields(cls) -> List[str]:
+        """The fields that count training steps (``*steps``, but not ``sample_steps``, a walk length)."""
+        return [f.name for f in dataclasses.fields(cls) if f.name.endswith("steps") and f.name != "sample_steps"]
+
+    @classmethod
+    def scaled_steps(cls, overrides: Optional[Dict[str, Any]], scale: float) -> Dict[str, int]:
+        """Overrides multiplying every training length of ``overrides``' config by ``scale`` (at least 1)."""
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+            raise UserInputError(f"the steps scale must be a finite number > 0, got {scale!r}")
+        base = cls.from_dict(dict(overrides or {}))
+        return {name: max(1, int(round(getattr(base, name) * scale))) for name in cls.training_length_fields()}
+
+    @classmethod
+    def quick_preset(cls, scale: float = 1.0) -> Dict[str, Any]:
+        """The quick settings (:attr:`QUICK`, else every training length × :attr:`QUICK_SCALE`), with their
+        training lengths further multiplied by ``scale``."""
+        out = dict(cls.QUICK) or cls.scaled_steps(None, cls.QUICK_SCALE)
+        if scale != 1.0:
+            out.update(cls.scaled_steps(out, scale))
+        return out
+
+
+Shape = Union[int, Sequence[int]]
+
+#: The capabilities a model declares, and what each means.
+CAPABILITIES: Dict[str, str] = {
+    "has_encoder": "maps data to latent codes (encode)",
+    "has_decoder": "maps latent codes to data (decode)",
+    "native_walk": "its random walk is its own generative process, not encode-perturb-decode",
+    "has_elbo": "trains on an evidence lower bound (reconstruction + KL)",
+}
 
 
 class GenerativeModel(nn.Module):
     """Base class: ``encode``, ``decode``, ``loss``, ``sample``, ``random_walk``, ``phases``.
 
-    Subclasses set ``name`` and ``config_class`` and implement the abstract methods. They are built with
-    ``Model(config, data_dim=m, latent_dim=D)`` where D is already resolved (never 0).
+    Subclasses set ``name``, ``title`` and ``config_class``, declare their capabilities and implement the
+    abstract methods. They are built with ``Model(config, data_shape, latent_dim)``: ``data_shape`` the
+    shape of one data point (an int is taken as ``(m,)``), ``latent_dim`` the resolved dimension of a
+    Euclidean latent (see :meth:`latent_dim_for`; models whose latent space is set by their config ignore
+    it). Codes are points of :attr:`latent_space`, arrays of shape (n, *latent_space.shape).
     """
 
     name: ClassVar[str] = "base"
+    #: The model's name in sentences ("β-VAE", "WGAN-GP").
+    title: ClassVar[str] = "model"
     config_class: ClassVar[Type[ModelConfig]] = ModelConfig
+    has_encoder: ClassVar[bool] = True
+    has_decoder: ClassVar[bool] = True
     #: True when ``random_walk`` is the model's own generative process (not encode-perturb-decode).
     native_walk: ClassVar[bool] = False
+    has_elbo: ClassVar[bool] = False
+    #: How this model trains, in a few sentences for the Train page.
+    training_notes: ClassVar[str] = ""
 
-    def __init__(self, config: ModelConfig, data_dim: int, latent_dim: int):
+    def __init__(self, config: ModelConfig, data_shape: Shape, latent_dim: int = 0):
         super().__init__()
         self.config = config
-        self.data_dim = int(data_dim)
-        self.latent_dim = int(latent_dim)
+        self.data_shape: Tuple[int, ...] = (int(data_shape),) if isinstance(data_shape, int) else tuple(
+            int(s) for s in data_shape)
+        self.data_dim = int(math.prod(self.data_shape))
+        self.latent_space = self.make_latent_space(config, int(latent_dim))
+        self.latent_dim = int(math.prod(self.latent_space.shape))
+
+    # -- what the model is ----------------------------------------------------------------------
+    @classmethod
+    def make_latent_space(cls, config: ModelConfig, latent_dim: int):
+        """The latent space of a model with this config (default: Euclidean R^latent_dim)."""
+        from ..geometry.manifolds import MANIFOLDS
+
+        return MANIFOLDS.get("euclidean")(dim=latent_dim)
+
+    @classmethod
+    def latent_dim_for(cls, config: ModelConfig, suggested: int, n: int) -> int:
+        """The latent dimension to build with: the config's, else the dataset's suggestion; checked against n."""
+        return resolve_latent_dim(config, suggested, n)
+
+    @classmethod
+    def check_data(cls, config: ModelConfig, n: int) -> None:
+        """Refuse (UserInputError) a config that cannot train on ``n`` points; default: accept."""
+
+    @classmethod
+    def capabilities(cls) -> Dict[str, bool]:
+        """Which of :data:`CAPABILITIES` this model has."""
+        return {k: bool(getattr(cls, k)) for k in CAPABILITIES}
+
+    @classmethod
+    def lacks(cls, capability: str, instead: str = "") -> str:
+        """One sentence for a page or command that needs ``capability`` (e.g. "WGAN-GP has no encoder:
+        showing the generator's latent instead")."""
+        what = {"has_encoder": "has no encoder", "has_decoder": "has no decoder",
+                "native_walk": "has no random walk of its own", "has_elbo": "has no ELBO"}[capability]
+        return f"{cls.title} {what}" + (f": {instead}" if instead else ".")
 
     @classmethod
     def saved_config(cls, config: Dict[str, Any], state: Dict[str, Any]) -> Dict[str, Any]:
@@ -164,15 +260,34 @@ class GenerativeModel(nn.Module):
             raise UserInputError(f"{what}: contains NaN or inf")
         return torch.as_tensor(a, device=self.device)
 
+    def _codes(self, z: np.ndarray, what: str) -> torch.Tensor:
+        """Latent codes as a tensor (n, *latent_space.shape), from (n, *shape) or flattened (n, latent_dim)."""
+        shape = self.latent_space.shape
+        a = np.asarray(z, dtype=np.float32)
+        if a.ndim == len(shape) and a.shape == shape:
+            a = a[None]
+        if a.ndim == len(shape) + 1 and tuple(a.shape[1:]) == shape:
+            a = a.reshape(len(a), -1)
+        return self._t(a, self.latent_dim, what).reshape(-1, *shape)
+
     @torch.no_grad()
     def encode(self, x: np.ndarray) -> np.ndarray:
-        """Latent codes of points ``x`` (n, m) -> (n, D)."""
+        """Latent codes of points ``x`` (n, m) -> (n, *latent_space.shape) (points of the latent space)."""
+        if not self.has_encoder:
+            raise UserInputError(self.lacks("has_encoder"))
         return self._encode(self._t(x, self.data_dim, "points to encode")).cpu().numpy()
 
     @torch.no_grad()
     def decode(self, z: np.ndarray) -> np.ndarray:
-        """Points decoded from latent codes ``z`` (n, D) -> (n, m)."""
-        return self._decode(self._t(z, self.latent_dim, "latent codes to decode")).cpu().numpy()
+        """Points decoded from latent codes ``z`` (n, *latent_space.shape) or (n, latent_dim) -> (n, m)."""
+        if not self.has_decoder:
+            raise UserInputError(self.lacks("has_decoder"))
+        return self._decode(self._codes(z, "latent codes to decode")).cpu().numpy()
+
+    def latent_coords(self, z: np.ndarray) -> np.ndarray:
+        """Intrinsic coordinates of codes (angles, axis-angle, ...) for display: (n, latent_space.dim)."""
+        return np.asarray(self.latent_space.intrinsic_coords(torch.as_tensor(np.asarray(z, dtype=np.float64)))
+                          ).astype(np.float64)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> np.ndarray:
@@ -206,10 +321,10 @@ class GenerativeModel(nn.Module):
         raise NotImplementedError
 
     def _walk_step(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Default walk for latent-variable models: encode, add prior-scaled noise, decode."""
+        """Default walk for latent-variable models: encode, one small projected step on the latent space
+        (ambient Gaussian of std :attr:`walk_scale`, then projection; z + σε on R^D), decode."""
         z = self._encode(x)
-        eps = randn(z.shape, generator, z.device)
-        return self._decode(z + self.walk_scale * eps)
+        return self._decode(self.latent_space.walk_step(z, self.walk_scale, generator))
 
     walk_scale: float = 0.1
 

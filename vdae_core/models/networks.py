@@ -1,10 +1,19 @@
-"""Small network builders shared by the models."""
+"""Small network builders shared by the models, and the network registry.
+
+A network family is registered in :data:`~vdae_core.registry.NETWORKS` as a builder
+``build(in_shape, out_dim, hidden, activation) -> nn.Module`` mapping inputs of shape (B, *in_shape) to
+(B, out_dim); a model's config names the family (``network``), so a new architecture (a convolutional
+one for images) is one registration.
+"""
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import Sequence, Tuple
 
 import torch
 from torch import nn
+
+from ..registry import NETWORKS
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU, "softplus": nn.Softplus, "elu": nn.ELU}
 
@@ -19,6 +28,18 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str = "relu") 
         prev = h
     layers.append(nn.Linear(prev, n_out))
     return nn.Sequential(*layers)
+
+
+@NETWORKS.register("mlp", help="Fully connected layers on the flattened input.")
+def mlp_network(in_shape: Tuple[int, ...], out_dim: int, hidden: Sequence[int], activation: str = "relu") -> nn.Module:
+    """An MLP on inputs of shape (B, *in_shape), flattened; output (B, out_dim)."""
+    net = mlp(int(math.prod(in_shape)), hidden, out_dim, activation)
+    return net if len(in_shape) == 1 else nn.Sequential(nn.Flatten(), *net)
+
+
+def network(config, in_shape: Tuple[int, ...], out_dim: int, hidden: Sequence[int], activation: str) -> nn.Module:
+    """The network of the config's family (``config.network``)."""
+    return NETWORKS.build(config.network, tuple(in_shape), int(out_dim), tuple(hidden), activation)
 
 
 class Standardise(nn.Module):

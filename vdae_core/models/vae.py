@@ -10,7 +10,7 @@ import torch
 from ..config import param
 from ..registry import MODELS
 from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, randn
-from .networks import Standardise, mlp
+from .networks import Standardise, network
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,14 +38,19 @@ class BetaVAE(GenerativeModel):
     """
 
     name = "beta_vae"
+    title = "β-VAE"
     config_class = BetaVAEConfig
+    has_elbo = True
+    training_notes = ("One phase: the encoder gives q(z|x) = N(μ(x), diag σ²(x)); a reparameterised sample is decoded "
+                      "and the loss is the reconstruction error plus β·KL(q ‖ N(0, I)).")
 
-    def __init__(self, config: BetaVAEConfig, data_dim: int, latent_dim: int):
-        super().__init__(config, data_dim, latent_dim)
+    def __init__(self, config: BetaVAEConfig, data_shape, latent_dim: int):
+        super().__init__(config, data_shape, latent_dim)
         hidden = (config.hidden,) * config.depth
+        data_dim = self.data_dim
         self.x_scale = Standardise(data_dim)
-        self.encoder = mlp(data_dim, hidden, 2 * latent_dim, config.activation)
-        self.decoder = mlp(latent_dim, hidden, data_dim, config.activation)
+        self.encoder = network(config, self.data_shape, 2 * latent_dim, hidden, config.activation)
+        self.decoder = network(config, (latent_dim,), data_dim, hidden, config.activation)
         self.walk_scale = config.walk_noise
 
     def prepare(self, X: np.ndarray) -> None:
@@ -56,7 +61,7 @@ class BetaVAE(GenerativeModel):
         return [OptimiserPhase("vae", c.steps, self.parameters, self.loss, c.batch_size, c.lr)]
 
     def _posterior(self, x: torch.Tensor):
-        h = self.encoder(self.x_scale(x))
+        h = self.encoder(self.x_scale(x).reshape(-1, *self.data_shape))
         mu, logvar = h.chunk(2, dim=1)
         return mu, logvar.clamp(-20, 10)
 

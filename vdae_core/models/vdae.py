@@ -29,7 +29,7 @@ from ..config import param
 from ..errors import UserInputError
 from ..registry import MODELS
 from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
-from .networks import Standardise, mlp
+from .networks import Standardise, mlp, network
 from .spectralnet import SpectralNet
 
 
@@ -75,8 +75,10 @@ class VDAEConfig(ModelConfig):
     sample_steps: int = param(20, help="Walk steps used by sample(): walkers start at training points.",
                               min=0, max=1000)
 
+    QUICK = dict(hidden=128, depth=2, spectral_steps=400, spectral_batch=512, vae_steps=800, batch_size=256)
+
     def validate(self) -> None:
-        pass
+        super().validate()
 
 
 def tril_from_vector(v: torch.Tensor, D: int, diag_floor: float = 1e-6) -> torch.Tensor:
@@ -206,11 +208,24 @@ class VDAE(GenerativeModel):
     """VDAE with the paper's training (Algorithm 1) and random-walk sampling (Algorithm 2)."""
 
     name = "vdae"
+    title = "VDAE"
     config_class = VDAEConfig
     native_walk = True
+    training_notes = (
+        "The trainer runs the phases the model declares. For the VDAE: **spectral** (SpectralNet learns the "
+        "diffusion map ψ on kNN graphs built inside each batch), **latent statistics** (ψ is frozen; the local "
+        "covariance Σ*(x) of every point's latent neighbours is computed once), then **variational** (the "
+        "covariance network C_φ and the decoder ψ⁻¹ learn one step of the random walk: reconstruct a *neighbour* "
+        "x′ from ψ(x) + C_φ^½ε, with a KL term pulling C_φ towards αΣ*(x)).")
 
-    def __init__(self, config: VDAEConfig, data_dim: int, latent_dim: int):
-        super().__init__(config, data_dim, latent_dim)
+    @classmethod
+    def check_data(cls, config: VDAEConfig, n: int) -> None:
+        if config.knn >= n:
+            raise UserInputError(f"knn={config.knn} neighbours needs more points than the {n} in the data")
+
+    def __init__(self, config: VDAEConfig, data_shape, latent_dim: int):
+        super().__init__(config, data_shape, latent_dim)
+        data_dim = self.data_dim
         if config.cov_k and config.cov_k < latent_dim + 1:
             raise UserInputError(f"cov_k={config.cov_k} is too small: the covariance of a {latent_dim}-D latent "
                                  f"neighbourhood needs at least D+1={latent_dim + 1} points")
@@ -219,7 +234,7 @@ class VDAE(GenerativeModel):
         self.psi = SpectralNet(data_dim, D, hidden, config.activation)
         self.x_scale = Standardise(data_dim)
         self.cov_net = mlp(D, (h, h), D * (D + 1) // 2, config.activation)
-        self.decoder = mlp(D, hidden, data_dim, config.activation)
+        self.decoder = network(config, (D,), data_dim, hidden, config.activation)
         self.register_buffer("z_scale", torch.ones(()))
         self.register_buffer("alpha_used", torch.zeros((), dtype=torch.float64))
         self.register_buffer("seed_points", torch.zeros(0, data_dim))

@@ -30,26 +30,17 @@ log = logging.getLogger("vdae_studio")
 _JOBS: Dict[str, "TrainingJob"] = {}  # owner id -> that browser's job
 _JOBS_LOCK = threading.Lock()
 
-#: "Try it" and quick-preset settings per model: small networks and few steps (about 10 s on a 2-core CPU for
-#: the 1,500-point torus; the full defaults take about 30 s). Models without an entry get every ``*_steps``
-#: field scaled by 0.1.
-DEMO_OVERRIDES: Dict[str, Dict[str, Any]] = {
-    "vdae": dict(hidden=128, depth=2, spectral_steps=400, spectral_batch=512, vae_steps=800, batch_size=256),
-}
 DEMO_DATA = dict(dataset="torus", n=1500)
+DEMO_MODEL = "vdae"
 DEMO_SCALE_ENV = "VDAE_DEMO_STEPS_SCALE"  # tests and benchmarks shrink the demo further
 
 
 def demo_overrides(model_name: str) -> Dict[str, Any]:
-    """The quick settings of a model (see :data:`DEMO_OVERRIDES`), steps scaled by ``$VDAE_DEMO_STEPS_SCALE``."""
+    """The quick settings of a model (its config's ``quick_preset``), steps scaled by ``$VDAE_DEMO_STEPS_SCALE``."""
     from .. import models as _models  # noqa: F401  (registers every model; waits for a concurrent import)
-    from ..runs import scaled_steps
+    from ..registry import MODELS
 
-    out = dict(DEMO_OVERRIDES.get(model_name) or {}) or scaled_steps(model_name, None, 0.1)
-    scale = float(os.environ.get(DEMO_SCALE_ENV, "1") or 1)
-    if scale != 1.0:
-        out.update(scaled_steps(model_name, out, scale))
-    return out
+    return MODELS.get(model_name).config_class.quick_preset(float(os.environ.get(DEMO_SCALE_ENV, "1") or 1))
 
 
 @dataclasses.dataclass
@@ -114,8 +105,8 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     RuntimeError
         A job is already running for this browser.
     """
-    from ..runs import build_model
-    from ..training import Trainer
+    from ..data import DataConfig
+    from ..runs import start
     from . import cache
 
     cur = get_job()
@@ -125,8 +116,9 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     from .identity import owner_id
 
     ds = cache.dataset(data_config)
-    model = build_model(model_name, dict(overrides), ds, seed=int(seed))
-    trainer = Trainer(model, ds.X, seed=int(seed), device=model.config.device, report_every=5)
+    trainer = start(model_name, DataConfig.from_dict(data_config), dict(overrides), int(seed), dataset=ds,
+                    report_every=5)
+    model = trainer.model
     owner = None if data_config["dataset"] in DATASETS else owner_id()  # uploads stay private
     job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer, owner=owner)
     _prune(time.time())
@@ -174,18 +166,13 @@ def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
 
 
 def finish(job: TrainingJob) -> None:
-    """Save the trained model as a run folder and make it the active run."""
-    from ..data import DataConfig
+    """Save the trained model as a run folder (it becomes the active run of the pages that show the job)."""
     from ..run_index import new_run_dir, runs_root
-    from ..runs import Run, save_run
+    from ..runs import finish as finish_run
+    from ..runs import save_run
 
     try:
-        job.model.to("cpu")
-        hist = job.trainer.history
-        info = {"train_seconds": job.train_seconds, "device": str(job.trainer.device),
-                "stopped_early": bool(hist.stopped_early), "source": "studio"}
-        run = Run(job.model, job.model_name, DataConfig.from_dict(job.data_config), job.dataset, job.seed, hist,
-                  info=info, owner=job.owner)
+        run = finish_run(job.trainer, job.train_seconds, owner=job.owner, source="studio")
         root = runs_root()
         os.makedirs(root, exist_ok=True)
         path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))
@@ -195,9 +182,9 @@ def finish(job: TrainingJob) -> None:
         job.finished = time.time()
         return
     job.run_path = path
-    job.message = hist.message
+    job.message = run.history.message
     job.finished = time.time()
-    job.status = "stopped" if hist.stopped_early else "done"
+    job.status = "stopped" if run.history.stopped_early else "done"
 
 
 def set_paused(job: TrainingJob, paused: bool) -> None:

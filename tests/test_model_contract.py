@@ -1,0 +1,107 @@
+"""The model contract, parametrised over every registered model: a newly registered model is tested here
+without a test written for it (issue 9). Each model trains on a small circle for a few steps of every
+phase (its quick preset, scaled down)."""
+import numpy as np
+import pytest
+import torch
+
+from vdae_core.api import MODELS, DataConfig, load_run, make_dataset, save_run
+from vdae_core.models.base import CAPABILITIES
+from vdae_core.runs import build_model, finish, start
+
+DATA = DataConfig(dataset="circle", n=240, seed=0)
+SCALE = 0.02  # of the quick preset: a handful of steps per phase
+
+
+def tiny(name):
+    cfg = MODELS.get(name).config_class
+    return {**cfg.quick_preset(SCALE), "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def trained():
+    out = {}
+    ds = make_dataset(DATA)
+    for name in MODELS.names():
+        init = {k: v.clone() for k, v in build_model(name, tiny(name), ds, seed=0).state_dict().items()}
+        tr = start(name, DATA, tiny(name), seed=0, dataset=ds)
+        tr.run()
+        out[name] = (init, finish(tr))
+    return out
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_builds_from_its_default_config_and_declares_capabilities(name):
+    cls = MODELS.get(name)
+    cfg = cls.config_class()
+    caps = cls.capabilities()
+    assert set(caps) == set(CAPABILITIES) and all(isinstance(v, bool) for v in caps.values())
+    assert cls.title != "model" and cls.training_notes
+    for cap, has in caps.items():
+        if not has:
+            assert cls.lacks(cap).startswith(cls.title)
+    model = build_model(name, {}, make_dataset(DATA), seed=0)
+    assert model.config == cfg.replace(device=model.config.device)
+    assert model.data_shape == (3,) and model.latent_dim == int(np.prod(model.latent_space.shape))
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_training_gives_finite_losses_and_changes_the_weights(trained, name):
+    init, run = trained[name]
+    for phase, recs in run.history.records.items():
+        for r in recs:
+            assert all(np.isfinite(v) for v in r.values()), (phase, r)
+    assert run.history.records, "no phase reported a loss"
+    state = run.model.state_dict()
+    changed = [k for k, v in init.items() if v.is_floating_point() and not torch.equal(v, state[k])]
+    assert changed, "no weight moved"
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_same_seed_same_weights(name):
+    ds = make_dataset(DATA)
+    a = build_model(name, tiny(name), ds, seed=5).state_dict()
+    b = build_model(name, tiny(name), ds, seed=5).state_dict()
+    c = build_model(name, tiny(name), ds, seed=6).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a if a[k].is_floating_point() and a[k].numel() > 1)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_save_load_round_trip_is_bit_exact(trained, name, tmp_path):
+    _, run = trained[name]
+    path = save_run(run, str(tmp_path / name))
+    back = load_run(path)
+    a, b = run.model.state_dict(), back.model.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert back.model.latent_space == run.model.latent_space
+    X = run.dataset.X[:20]
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    np.testing.assert_array_equal(run.model.sample(15, g()), back.model.sample(15, g()))
+    if run.model.has_encoder:
+        np.testing.assert_array_equal(run.model.encode(X), back.model.encode(X))
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_codes_samples_and_walks_have_the_right_shapes(trained, name):
+    _, run = trained[name]
+    model, X = run.model, run.dataset.X
+    space = model.latent_space
+    g = torch.Generator().manual_seed(0)
+    if model.has_encoder:
+        z = model.encode(X[:50])
+        assert z.shape == (50, *space.shape)
+        assert bool(space.belongs(torch.as_tensor(z, dtype=torch.float64), atol=1e-4).all())
+        coords = model.latent_coords(z)
+        assert coords.shape == (50, space.dim) and np.isfinite(coords).all()
+    else:
+        with pytest.raises(ValueError, match="has no encoder"):
+            model.encode(X[:5])
+    if model.has_decoder:
+        zs = space.prior_sample(30, torch.Generator().manual_seed(0)).numpy()
+        assert model.decode(zs).shape == (30, 3)
+        assert model.decode(zs.reshape(30, -1)).shape == (30, 3)  # flattened codes are accepted too
+    assert model.sample(40, g).shape == (40, 3)
+    walk = model.random_walk(X[:10], 4, g)
+    assert walk.shape == (5, 10, 3) and np.isfinite(walk).all()
+    np.testing.assert_array_equal(walk[0], X[:10])

@@ -1,0 +1,28 @@
+"""Latent spaces as classes: one module per manifold, each registered in :data:`MANIFOLDS`.
+
+>>> from vdae_core.geometry.manifolds import MANIFOLDS, manifold_from_dict
+>>> MANIFOLDS.names()
+['euclidean', 'flat_torus', 'projective', 'so3', 'sphere', 'torus']
+>>> manifold_from_dict({"kind": "sphere", "dim": 2}).label
+'S²'
+"""
+from typing import Any, Dict
+
+from ...registry import MANIFOLDS
+from .base import Manifold
+from . import euclidean, flat_torus, projective, so3, sphere, torus  # noqa: F401  (registration)
+from .euclidean import Euclidean
+from .flat_torus import FlatTorus
+from .projective import ProjectiveSpace
+from .so3 import SO3
+from .sphere import Sphere
+from .torus import Torus
+
+
+def manifold_from_dict(d: Dict[str, Any]) -> Manifold:
+    """Build a latent space from :meth:`Manifold.to_dict`'s output, e.g. ``{"kind": "sphere", "dim": 2}``."""
+    return Manifold.from_dict(d)
+
+
+__all__ = ["Manifold", "MANIFOLDS", "manifold_from_dict", "Euclidean", "Sphere", "FlatTorus", "Torus", "SO3",
+           "ProjectiveSpace"]
