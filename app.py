@@ -14,11 +14,9 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="VDAE Studio", page_icon=":material/cyclone:", layout="wide")
 
-from vdae_core.ui import identity, nav, sidebar, state  # noqa: E402  (light imports only)
+from vdae_core.ui import frame, nav, state  # noqa: E402  (light imports only)
 
-identity.remember_browser()
-state.init()
-state.apply_pending()
+frame.begin()
 
 
 def home() -> None:
@@ -98,12 +96,11 @@ PAGES = {
 nav.PAGES.clear()
 nav.PAGES.update(PAGES)
 current = st.navigation(list(PAGES.values()))
-if st.session_state.get("_goto"):  # opened directly on a page URL of a fresh server: see nav.ensure_routed
+if st.session_state.get("_goto"):  # opened directly on a page URL of a fresh server: see frame.ensure_routed
     name, params = st.session_state.pop("_goto")
     st.switch_page(PAGES.get(name, PAGES["home"]), query_params=params)
-state.sync_query_params()
-sidebar.render(show_job=current.url_path != "train")
-st.session_state["_framed"] = True  # tells the page (nav.ensure_routed) that the frame is drawn
+frame.finish(current.url_path)
+st.session_state["_framed"] = True  # tells the page (frame.ensure_routed) that the frame is drawn
 try:
     current.run()
 finally:

@@ -7,7 +7,7 @@
    polls the URL until the server answers). Also the time until the whole Home page is drawn (its last
    line names the compute device, which needs torch).
 2. The walk figure of the Random walks page for 200 walkers x 30 steps on the 3,485-vertex bunny: a tiny
-   VDAE is trained on the bunny, the page's own computation (``analysis.compare_walks``) and figure
+   VDAE is trained on the bunny, the page's own computation (``diagnostics.compare_walks``) and figure
    builder (``viz.walks.walk_animation``) run, and the figure's JSON is measured.
 3. The same page in the running app, in Chromium: press Play and record when each new step appears on
    the figure's slider (polled every animation frame); the intervals against the requested 200 ms show
@@ -91,7 +91,7 @@ def bunny_run(runs_dir: str) -> str:
 
 
 def walk_figure(run_path: str) -> dict:
-    from vdae_core.analysis import compare_walks
+    from vdae_core.diagnostics import compare_walks
     from vdae_core.runs import load_run
     from vdae_core.viz.export import figure_json_size
     from vdae_core.viz.walks import WalkPanel, walk_animation

@@ -2,13 +2,14 @@
 import pandas as pd
 import streamlit as st
 
-from vdae_core.analysis import METRIC_COLUMNS, aggregate_metrics, read_cached_evaluation
+from vdae_core.compare import METRIC_COLUMNS, aggregate_metrics
+from vdae_core.runs import read_cached_evaluation
 from vdae_core.errors import UserInputError
-from vdae_core.ui import cache, nav, state, widgets
+from vdae_core.ui import cache, frame, nav, state, widgets
 from vdae_core.viz.curves import metric_bars
 
 ss = st.session_state
-nav.ensure_routed("compare")
+frame.ensure_routed("compare")
 st.title("Compare")
 state.show_flashes()
 st.caption("Every saved run evaluated the same way (the CLI's `evaluate`): Gromov–Wasserstein and MMD² between "

@@ -7,13 +7,13 @@ import vdae_core.data  # noqa: F401  (registers the datasets)
 from vdae_core.analysis import EXACT_DM_MAX_POINTS, colour_options, display_coords
 from vdae_core.errors import UserInputError
 from vdae_core.registry import DATASETS
-from vdae_core.ui import cache, nav, state, uploads, widgets
+from vdae_core.ui import cache, frame, nav, state, uploads, widgets
 from vdae_core.viz.common import up_axis
 from vdae_core.viz.images import montage_figure
 from vdae_core.viz.scatter import diffusion_pair_figure, points_figure
 
 ss = st.session_state
-nav.ensure_routed("data")
+frame.ensure_routed("data")
 st.title("Data")
 st.caption("Choose the points a model learns from. Every dataset comes with ground-truth coordinates (angles, "
            "heights, labels) that colour the points here and on every later page.")

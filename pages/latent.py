@@ -6,13 +6,13 @@ from vdae_core.analysis import colour_options
 from vdae_core.errors import UserInputError
 from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
 from vdae_core.registry import EMBEDDERS
-from vdae_core.ui import cache, widgets
+from vdae_core.ui import cache, frame, widgets
 from vdae_core.viz.images import decoded_points_grid_figure, montage_figure, spread_indices, thumbnails_figure
 from vdae_core.viz.latent_spaces import latent_view
 from vdae_core.viz.scatter import embedding_figure, points_figure
 
 ss = st.session_state
-info, run = widgets.analysis_page("latent", "Latent space", "Loading the run and encoding the data…")
+info, run = frame.analysis_page("latent", "Latent space", "Loading the run and encoding the data…")
 ds = run.dataset
 space = run.model.latent_space
 colours = colour_options(ds.params, ds.param_names, ds.periodic)

@@ -5,11 +5,11 @@ import streamlit as st
 
 from vdae_core import api
 from vdae_core.errors import UserInputError
-from vdae_core.ui import cache, forms, jobs, nav, state, widgets
+from vdae_core.ui import cache, forms, frame, jobs, nav, state, widgets
 from vdae_core.viz.curves import loss_curves
 
 ss = st.session_state
-nav.ensure_routed("train")
+frame.ensure_routed("train")
 st.title("Train")
 state.show_flashes()
 

@@ -2,16 +2,17 @@
 import numpy as np
 import streamlit as st
 
-from vdae_core.analysis import colour_options, latent_plane, nearest_vertex
+from vdae_core.analysis import colour_options, latent_plane
+from vdae_core.diagnostics import nearest_vertex
 from vdae_core.errors import UserInputError
-from vdae_core.ui import cache, widgets
+from vdae_core.ui import cache, frame, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
 from vdae_core.viz.images import montage_figure
 from vdae_core.viz.scatter import points_figure
 from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, walk_animation
 
 ss = st.session_state
-info, run = widgets.analysis_page("walks", "Random walks")
+info, run = frame.analysis_page("walks", "Random walks")
 ds = run.dataset
 has_mesh = ds.mesh is not None and ds.ambient_dim == 3
 st.caption(f"Run **{info.label}** · latent {run.model.latent_space.label} · "

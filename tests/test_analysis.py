@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vdae_core import analysis
+from vdae_core import analysis, compare, diagnostics, runs
 from vdae_core.data.meshes import torus_mesh
 from vdae_core.errors import UserInputError
 from vdae_core.run_index import find_runs, list_run_infos, new_run_dir, read_run_info, zip_folder
@@ -62,27 +62,27 @@ def test_exact_diffusion_limits():
 
 def test_compare_walks_on_a_mesh():
     m = torus_mesh(n_theta=32, n_phi=16)
-    wc = analysis.compare_walks(NoisyIdentity(0.3), m.vertices, m.faces, start_vertex=3, n_walkers=60, steps=8, seed=0)
+    wc = diagnostics.compare_walks(NoisyIdentity(0.3), m.vertices, m.faces, start_vertex=3, n_walkers=60, steps=8, seed=0)
     assert wc.learned.shape == (9, 60, 3) and wc.truth.shape == (9, 60, 3)
     assert np.allclose(wc.learned[0], m.vertices[3]) and np.allclose(wc.truth[0], m.vertices[3])
     assert wc.substeps > 1  # a 0.3 step is several edges long
     assert set(wc.tv) == {"true walk (exact)", "true walk (60 walkers)", "learned walk (60 walkers)"}
     assert all(v.shape == (9,) for v in wc.tv.values())
     assert 0 < wc.floor < 1 and wc.off_surface.shape == (9,)
-    again = analysis.compare_walks(NoisyIdentity(0.3), m.vertices, m.faces, 3, 60, 8, seed=0)
+    again = diagnostics.compare_walks(NoisyIdentity(0.3), m.vertices, m.faces, 3, 60, 8, seed=0)
     assert np.array_equal(again.truth, wc.truth) and np.array_equal(again.learned, wc.learned)
     with pytest.raises(UserInputError, match="out of range"):
-        analysis.compare_walks(NoisyIdentity(), m.vertices, m.faces, 10**6, 5, 2)
+        diagnostics.compare_walks(NoisyIdentity(), m.vertices, m.faces, 10**6, 5, 2)
 
 
 def test_point_cloud_walk_and_burst():
     X = np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32)
-    walk, tv, floor = analysis.point_cloud_walk(NoisyIdentity(), X, 0, 30, 5, seed=0)
+    walk, tv, floor = diagnostics.point_cloud_walk(NoisyIdentity(), X, 0, 30, 5, seed=0)
     assert walk.shape == (6, 30, 3) and list(tv.values())[0].shape == (6,)
     m = torus_mesh(n_theta=16, n_phi=8)
-    b, p = analysis.burst_comparison(NoisyIdentity(), m.vertices, m.faces, 0, 40, seed=0, substeps=2)
+    b, p = diagnostics.burst_comparison(NoisyIdentity(), m.vertices, m.faces, 0, 40, seed=0, substeps=2)
     assert b.shape == (40, 3) and np.isclose(p.sum(), 1.0)
-    assert analysis.nearest_vertex(m.vertices, m.vertices[7] + 1e-4) == 7
+    assert diagnostics.nearest_vertex(m.vertices, m.vertices[7] + 1e-4) == 7
 
 
 def test_bilipschitz_of_identity_is_one():
@@ -111,19 +111,19 @@ def test_evaluation_cache_and_aggregate(tmp_path):
     X = np.random.default_rng(0).normal(size=(120, 3)).astype(np.float32)
     run = tmp_path / "r"
     run.mkdir()
-    assert analysis.read_cached_evaluation(str(run), 60, 5, 0) is None
-    s = analysis.evaluate_run_cached(str(run), NoisyIdentity(), X, n_samples=60, k=5, seed=0)
+    assert runs.read_cached_evaluation(str(run), 60, 5, 0) is None
+    s = runs.evaluate_run_cached(str(run), NoisyIdentity(), X, n_samples=60, k=5, seed=0)
     assert s["bilip_median"] == pytest.approx(1.0, abs=1e-5)
-    assert analysis.read_cached_evaluation(str(run), 60, 5, 0) == json.loads(
-        (run / analysis.UI_METRICS_FILE).read_text())["n60_k5_s0"]
+    assert runs.read_cached_evaluation(str(run), 60, 5, 0) == json.loads(
+        (run / runs.UI_METRICS_FILE).read_text())["n60_k5_s0"]
     rows = [{"dataset": "torus", "model": "vdae", "seed": s, "gw": g} for s, g in ((0, 1.0), (1, 3.0))]
     rows.append({"dataset": "torus", "model": "beta_vae", "seed": 0, "gw": 2.0})
-    agg = analysis.aggregate_metrics(rows, metrics=("gw",))
+    agg = compare.aggregate_metrics(rows, metrics=("gw",))
     r = agg.set_index("model").loc["vdae"]
     assert r["runs"] == 2 and r["gw_mean"] == 2.0 and r["gw_std"] == pytest.approx(np.sqrt(2.0))
     assert r["gw"] == "2 ± 1.4"
     assert agg.set_index("model").loc["beta_vae", "gw_std"] == 0.0
-    assert analysis.aggregate_metrics([]).empty
+    assert compare.aggregate_metrics([]).empty
 
 
 def test_run_index(tmp_path):

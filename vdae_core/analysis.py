@@ -1,15 +1,15 @@
 """The computations behind the app's views, as plain functions (arrays and models in, arrays out).
 
 The pages call these (through caching wrappers in :mod:`vdae_core.ui.cache`) so that no maths lives in
-a page, and scripts/tests can call them directly.
+a page, and scripts/tests can call them directly. Walk comparisons live with the other walk diagnostics
+(:mod:`vdae_core.diagnostics`), aggregation over runs with the comparison (:mod:`vdae_core.compare`), and
+the per-run metrics cache with the run folder (:mod:`vdae_core.runs`).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -17,7 +17,6 @@ from .errors import UserInputError
 
 #: Largest n for which the Data page computes the exact diffusion map interactively.
 EXACT_DM_MAX_POINTS = 5000
-UI_METRICS_FILE = "ui_metrics.json"
 
 
 # -- display coordinates --------------------------------------------------------------------------
@@ -176,13 +175,12 @@ def per_point_bilipschitz(model, X: np.ndarray, k: int = 10, n_points: int = 150
     over the k latent neighbours (raw and scale-free, as in ``evaluate_model``); on a manifold latent the
     latent distances are geodesic."""
     from .metrics import subsample_indices
-    from .metrics.bilipschitz import bilipschitz_both
+    from .metrics.bilipschitz import bilipschitz_both, geodesic_latent
 
     idx = subsample_indices(len(X), int(n_points), int(seed))
     z = model.encode(np.asarray(X)[idx])
     x_dec = model.decode(z)
-    space = model.latent_space
-    raw, sf = bilipschitz_both(z, x_dec, k=int(k), latent_space=space if space.is_compact else None)
+    raw, sf = bilipschitz_both(z, x_dec, k=int(k), latent_space=geodesic_latent(model))
     return BilipResult(idx, z, raw, sf, int(k))
 
 
@@ -191,198 +189,3 @@ def worst_points(values: np.ndarray, k: int = 10) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     order = np.argsort(-np.where(np.isfinite(v), v, np.inf), kind="stable")
     return order[:k]
-
-
-# -- walks -------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class WalkComparison:
-    """A learned walk and the ground-truth mesh walk from the same vertex.
-
-    Attributes
-    ----------
-    start_vertex : int
-    start : ndarray (3,) position of the start vertex
-    learned : ndarray (T+1, n, m) the model's walk (data space)
-    truth : ndarray (T+1, n, 3) the mesh walk (vertex positions)
-    substeps : int  graph steps per displayed step of the true walk
-    tv : dict name -> (T+1,) total variation to π (coarse-grained to regions)
-    floor : float  TV of n i.i.d. samples of π (sampling noise)
-    off_surface : ndarray (T+1,) mean distance of learned walkers to the nearest vertex, in edge lengths
-    n_regions : int
-    """
-
-    start_vertex: int
-    start: np.ndarray
-    learned: np.ndarray
-    truth: np.ndarray
-    substeps: int
-    tv: Dict[str, np.ndarray]
-    floor: float
-    off_surface: np.ndarray
-    n_regions: int
-
-
-def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: int, n_walkers: int, steps: int,
-                  seed: int = 0, substeps: Optional[int] = None, n_regions: int = 64) -> WalkComparison:
-    """Walk ``n_walkers`` with the model (its ``random_walk``) and on the mesh graph from one vertex.
-
-    ``substeps=None`` matches the true walk's step length to the learned one (RMS of the first step).
-    """
-    from .geometry import mesh_walk as mw
-
-    graph = mw.mesh_graph(vertices, faces)
-    start_vertex = mw.check_start(graph, start_vertex)  # before the model walks
-    if n_walkers < 1 or steps < 1:
-        raise UserInputError("need at least one walker and one step")
-    x0 = graph.vertices[start_vertex]
-    if model.data_dim != 3:
-        raise UserInputError(f"the mesh walk needs 3-D data (the model's data has {model.data_dim} dimensions)")
-    from .sampling import random_walk
-
-    learned = random_walk(model, graph.vertices, int(n_walkers), int(steps), start=start_vertex, seed=int(seed))
-    if substeps is None:
-        substeps = mw.match_substeps(graph, start_vertex, mw.rms_step(learned), seed=seed)
-    gt_idx = mw.simulate_walk(graph, start_vertex, int(n_walkers), int(steps), int(substeps), seed=seed)
-    labels = mw.region_partition(graph.vertices, n_regions, seed=0)
-    finite = np.isfinite(learned).all(axis=(0, 2))
-    lv = mw.nearest_vertices(graph.vertices, np.nan_to_num(learned[..., :3]))
-    exact = mw.propagate(graph, start_vertex, int(steps), int(substeps))
-    tv = {"true walk (exact)": mw.exact_tv_curve(exact, graph.pi, labels),
-          f"true walk ({n_walkers} walkers)": mw.tv_curve(gt_idx, graph.pi, labels),
-          f"learned walk ({n_walkers} walkers)": mw.tv_curve(lv[:, finite] if finite.any() else lv, graph.pi, labels)}
-    dist = np.linalg.norm(learned[..., :3] - graph.vertices[lv], axis=-1)
-    return WalkComparison(start_vertex, x0, learned, graph.vertices[gt_idx], int(substeps), tv,
-                          mw.iid_tv_floor(graph.pi, int(n_walkers), labels, seed=seed),
-                          np.nanmean(dist, axis=1) / graph.edge_length, int(labels.max() + 1))
-
-
-def point_cloud_walk(model, X: np.ndarray, start_index: int, n_walkers: int, steps: int, seed: int = 0,
-                     n_regions: int = 32) -> Tuple[np.ndarray, Dict[str, np.ndarray], float]:
-    """A learned walk on data without a mesh, and its TV distance to the data distribution
-    (uniform over the training points, coarse-grained into regions of nearby points).
-
-    Returns
-    -------
-    walk : ndarray (T+1, n, m)
-    tv : {"learned walk": (T+1,)}
-    floor : float
-    """
-    from .geometry import mesh_walk as mw
-    from .sampling import random_walk
-
-    walk = random_walk(model, X, int(n_walkers), int(steps), start=int(start_index), seed=int(seed))
-    Xd = np.asarray(X, dtype=np.float64)
-    labels = mw.region_partition(Xd, n_regions, seed=0)
-    pi = np.full(len(Xd), 1.0 / len(Xd))
-    idx = mw.nearest_vertices(Xd, np.nan_to_num(walk.astype(np.float64)))
-    tv = {f"learned walk ({n_walkers} walkers)": mw.tv_curve(idx, pi, labels)}
-    return walk, tv, mw.iid_tv_floor(pi, int(n_walkers), labels, seed=seed)
-
-
-def burst_comparison(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: int, n: int, seed: int = 0,
-                     substeps: int = 1) -> Tuple[np.ndarray, np.ndarray]:
-    """``n`` one-step samples of the model from a vertex, and the true walk's distribution after one
-    displayed step (``substeps`` graph steps) from it.
-
-    Returns
-    -------
-    burst : ndarray (n, m)
-    probability : ndarray (V,)
-    """
-    from .geometry import mesh_walk as mw
-    from .sampling import burst
-
-    graph = mw.mesh_graph(vertices, faces)
-    x0 = graph.vertices[int(start_vertex)].astype(np.float32)
-    b = burst(model, x0, int(n), seed=int(seed))
-    p = mw.propagate(graph, int(start_vertex), 1, int(substeps))[1]
-    return b, p
-
-
-def nearest_vertex(vertices: np.ndarray, point: np.ndarray) -> int:
-    """Index of the vertex nearest ``point`` (m,) (first 3 coordinates)."""
-    from .geometry.mesh_walk import nearest_vertices
-
-    return int(nearest_vertices(vertices, np.asarray(point, dtype=np.float64)[None, :3])[0])
-
-
-# -- metrics across runs -------------------------------------------------------------------------------
-METRIC_COLUMNS = ("gw", "mmd2", "bilip_median", "bilip_mean", "bilip_scale_free_median", "bilip_scale_free_mean",
-                  "trustworthiness", "continuity")
-
-
-def _metrics_key(n_samples: int, k: int, seed: int) -> str:
-    return f"n{int(n_samples)}_k{int(k)}_s{int(seed)}"
-
-
-def _read_ui_metrics(run_path: str) -> Dict:
-    """The run's ``ui_metrics.json`` (summaries keyed by :func:`_metrics_key`), or {} if absent or unreadable."""
-    try:
-        with open(os.path.join(run_path, UI_METRICS_FILE)) as fh:
-            cache = json.load(fh)
-    except (OSError, ValueError):
-        return {}
-    return cache if isinstance(cache, dict) else {}
-
-
-def read_cached_evaluation(run_path: str, n_samples: int = 1000, k: int = 10, seed: int = 0) -> Optional[Dict]:
-    """The summary :func:`evaluate_run_cached` stored for these parameters, or None."""
-    return _read_ui_metrics(run_path).get(_metrics_key(n_samples, k, seed))
-
-
-def evaluate_run_cached(run_path: str, model, X: np.ndarray, n_samples: int = 1000, k: int = 10,
-                        seed: int = 0) -> Dict:
-    """``evaluate_model`` summary of a saved run, cached in ``<run>/ui_metrics.json`` by its parameters."""
-    from .metrics.evaluate import evaluate_model
-
-    key = _metrics_key(n_samples, k, seed)
-    path = os.path.join(run_path, UI_METRICS_FILE)
-    cache = _read_ui_metrics(run_path)
-    if key in cache:
-        return cache[key]
-    summary, _ = evaluate_model(model, X, seed=int(seed), n_samples=int(n_samples), k=int(k))
-    cache[key] = summary
-    tmp = path + f".tmp{os.getpid()}"
-    try:
-        with open(tmp, "w") as fh:
-            json.dump(cache, fh, indent=1)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only run folder still gets its numbers, just not cached on disk
-    return summary
-
-
-def aggregate_metrics(rows: List[Dict], group: Sequence[str] = ("dataset", "model"),
-                      metrics: Sequence[str] = METRIC_COLUMNS):
-    """Mean ± std over seeds of each metric, per group.
-
-    Parameters
-    ----------
-    rows : one dict per run with the ``group`` keys, ``seed`` and the metric values.
-
-    Returns
-    -------
-    pandas.DataFrame with the group columns, ``runs``, ``seeds``, and ``<metric>`` (formatted
-    "mean ± std"), ``<metric>_mean``, ``<metric>_std`` (std with ddof=1; 0 for one run).
-    """
-    import pandas as pd
-
-    df = pd.DataFrame(rows)
-    if df.empty:
-        return pd.DataFrame(columns=list(group) + ["runs", "seeds"])
-    out = []
-    for keys, g in df.groupby(list(group), sort=True):
-        keys = keys if isinstance(keys, tuple) else (keys,)
-        rec = dict(zip(group, keys))
-        rec["runs"] = int(len(g))
-        rec["seeds"] = ",".join(str(s) for s in sorted(g["seed"].unique()))
-        for m in metrics:
-            if m not in g:
-                continue
-            v = g[m].astype(float).to_numpy()
-            mean = float(np.mean(v))
-            std = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
-            rec[f"{m}_mean"], rec[f"{m}_std"] = mean, std
-            rec[m] = f"{mean:.4g} ± {std:.2g}" if np.isfinite(mean) else "inf"
-        out.append(rec)
-    return pd.DataFrame(out)

@@ -1,10 +1,10 @@
 """Model comparison: train models x datasets x seeds, evaluate, aggregate mean ± std over seeds."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
+import numpy as np
 
-from .analysis import aggregate_metrics
 from .data import DataConfig
 from .errors import UserInputError
 from .metrics.evaluate import evaluate_model
@@ -29,7 +29,7 @@ def aggregate(rows: List[Dict]) -> List[Dict]:
     """Group rows by (dataset, model): mean and std over seeds of each table metric.
 
     Returns one dict per group with ``dataset``, ``model``, ``seeds`` (the number of runs), and for each
-    table metric ``<key>`` (mean) and ``<key>_std``; the grouping is :func:`analysis.aggregate_metrics`.
+    table metric ``<key>`` (mean) and ``<key>_std``; the grouping is :func:`aggregate_metrics`.
     """
     keys = [k for k, _ in TABLE_METRICS]
     agg = aggregate_metrics(rows, metrics=keys)
@@ -72,3 +72,43 @@ def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples:
                 run = train_run(m, DataConfig(dataset=d, n=n_points, seed=s), over, seed=s)
                 rows.extend(evaluate_runs([run], n_samples=n_samples))
     return markdown_table(aggregate(rows))
+
+
+METRIC_COLUMNS = ("gw", "mmd2", "bilip_median", "bilip_mean", "bilip_scale_free_median", "bilip_scale_free_mean",
+                  "trustworthiness", "continuity")
+
+
+def aggregate_metrics(rows: List[Dict], group: Sequence[str] = ("dataset", "model"),
+                      metrics: Sequence[str] = METRIC_COLUMNS):
+    """Mean ± std over seeds of each metric, per group.
+
+    Parameters
+    ----------
+    rows : one dict per run with the ``group`` keys, ``seed`` and the metric values.
+
+    Returns
+    -------
+    pandas.DataFrame with the group columns, ``runs``, ``seeds``, and ``<metric>`` (formatted
+    "mean ± std"), ``<metric>_mean``, ``<metric>_std`` (std with ddof=1; 0 for one run).
+    """
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=list(group) + ["runs", "seeds"])
+    out = []
+    for keys, g in df.groupby(list(group), sort=True):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        rec = dict(zip(group, keys))
+        rec["runs"] = int(len(g))
+        rec["seeds"] = ",".join(str(s) for s in sorted(g["seed"].unique()))
+        for m in metrics:
+            if m not in g:
+                continue
+            v = g[m].astype(float).to_numpy()
+            mean = float(np.mean(v))
+            std = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
+            rec[f"{m}_mean"], rec[f"{m}_std"] = mean, std
+            rec[m] = f"{mean:.4g} ± {std:.2g}" if np.isfinite(mean) else "inf"
+        out.append(rec)
+    return pd.DataFrame(out)

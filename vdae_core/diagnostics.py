@@ -6,7 +6,7 @@ dataset with ``params`` checkable (angles of the circle and torus, blob labels, 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 from scipy import stats
@@ -69,3 +69,116 @@ def walk_report(ds: Dataset, walk: np.ndarray, start_label: Optional[int] = None
             row["stay"] = float(np.mean(ds.labels[idx] == start_label))
         out.append(row)
     return out
+
+
+# -- walks on meshes and point clouds: learned against the truth -------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class WalkComparison:
+    """A learned walk and the ground-truth mesh walk from the same vertex.
+
+    Attributes
+    ----------
+    start_vertex : int
+    start : ndarray (3,) position of the start vertex
+    learned : ndarray (T+1, n, m) the model's walk (data space)
+    truth : ndarray (T+1, n, 3) the mesh walk (vertex positions)
+    substeps : int  graph steps per displayed step of the true walk
+    tv : dict name -> (T+1,) total variation to π (coarse-grained to regions)
+    floor : float  TV of n i.i.d. samples of π (sampling noise)
+    off_surface : ndarray (T+1,) mean distance of learned walkers to the nearest vertex, in edge lengths
+    n_regions : int
+    """
+
+    start_vertex: int
+    start: np.ndarray
+    learned: np.ndarray
+    truth: np.ndarray
+    substeps: int
+    tv: Dict[str, np.ndarray]
+    floor: float
+    off_surface: np.ndarray
+    n_regions: int
+
+
+def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: int, n_walkers: int, steps: int,
+                  seed: int = 0, substeps: Optional[int] = None, n_regions: int = 64) -> WalkComparison:
+    """Walk ``n_walkers`` with the model (its ``random_walk``) and on the mesh graph from one vertex.
+
+    ``substeps=None`` matches the true walk's step length to the learned one (RMS of the first step).
+    """
+    from .geometry import mesh_walk as mw
+
+    graph = mw.mesh_graph(vertices, faces)
+    start_vertex = mw.check_start(graph, start_vertex)  # before the model walks
+    if n_walkers < 1 or steps < 1:
+        raise UserInputError("need at least one walker and one step")
+    x0 = graph.vertices[start_vertex]
+    if model.data_dim != 3:
+        raise UserInputError(f"the mesh walk needs 3-D data (the model's data has {model.data_dim} dimensions)")
+    from .sampling import random_walk
+
+    learned = random_walk(model, graph.vertices, int(n_walkers), int(steps), start=start_vertex, seed=int(seed))
+    if substeps is None:
+        substeps = mw.match_substeps(graph, start_vertex, mw.rms_step(learned), seed=seed)
+    gt_idx = mw.simulate_walk(graph, start_vertex, int(n_walkers), int(steps), int(substeps), seed=seed)
+    labels = mw.region_partition(graph.vertices, n_regions, seed=0)
+    finite = np.isfinite(learned).all(axis=(0, 2))
+    lv = mw.nearest_vertices(graph.vertices, np.nan_to_num(learned[..., :3]))
+    exact = mw.propagate(graph, start_vertex, int(steps), int(substeps))
+    tv = {"true walk (exact)": mw.exact_tv_curve(exact, graph.pi, labels),
+          f"true walk ({n_walkers} walkers)": mw.tv_curve(gt_idx, graph.pi, labels),
+          f"learned walk ({n_walkers} walkers)": mw.tv_curve(lv[:, finite] if finite.any() else lv, graph.pi, labels)}
+    dist = np.linalg.norm(learned[..., :3] - graph.vertices[lv], axis=-1)
+    return WalkComparison(start_vertex, x0, learned, graph.vertices[gt_idx], int(substeps), tv,
+                          mw.iid_tv_floor(graph.pi, int(n_walkers), labels, seed=seed),
+                          np.nanmean(dist, axis=1) / graph.edge_length, int(labels.max() + 1))
+
+
+def point_cloud_walk(model, X: np.ndarray, start_index: int, n_walkers: int, steps: int, seed: int = 0,
+                     n_regions: int = 32) -> Tuple[np.ndarray, Dict[str, np.ndarray], float]:
+    """A learned walk on data without a mesh, and its TV distance to the data distribution
+    (uniform over the training points, coarse-grained into regions of nearby points).
+
+    Returns
+    -------
+    walk : ndarray (T+1, n, m)
+    tv : {"learned walk": (T+1,)}
+    floor : float
+    """
+    from .geometry import mesh_walk as mw
+    from .sampling import random_walk
+
+    walk = random_walk(model, X, int(n_walkers), int(steps), start=int(start_index), seed=int(seed))
+    Xd = np.asarray(X, dtype=np.float64)
+    labels = mw.region_partition(Xd, n_regions, seed=0)
+    pi = np.full(len(Xd), 1.0 / len(Xd))
+    idx = mw.nearest_vertices(Xd, np.nan_to_num(walk.astype(np.float64)))
+    tv = {f"learned walk ({n_walkers} walkers)": mw.tv_curve(idx, pi, labels)}
+    return walk, tv, mw.iid_tv_floor(pi, int(n_walkers), labels, seed=seed)
+
+
+def burst_comparison(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: int, n: int, seed: int = 0,
+                     substeps: int = 1) -> Tuple[np.ndarray, np.ndarray]:
+    """``n`` one-step samples of the model from a vertex, and the true walk's distribution after one
+    displayed step (``substeps`` graph steps) from it.
+
+    Returns
+    -------
+    burst : ndarray (n, m)
+    probability : ndarray (V,)
+    """
+    from .geometry import mesh_walk as mw
+    from .sampling import burst
+
+    graph = mw.mesh_graph(vertices, faces)
+    x0 = graph.vertices[int(start_vertex)].astype(np.float32)
+    b = burst(model, x0, int(n), seed=int(seed))
+    p = mw.propagate(graph, int(start_vertex), 1, int(substeps))[1]
+    return b, p
+
+
+def nearest_vertex(vertices: np.ndarray, point: np.ndarray) -> int:
+    """Index of the vertex nearest ``point`` (m,) (first 3 coordinates)."""
+    from .geometry.mesh_walk import nearest_vertices
+
+    return int(nearest_vertices(vertices, np.asarray(point, dtype=np.float64)[None, :3])[0])

@@ -347,3 +347,48 @@ def list_runs(root: str) -> List[str]:
     out = [os.path.join(root, d) for d in os.listdir(root)
            if not d.startswith(".") and os.path.exists(os.path.join(root, d, "run.json"))]
     return sorted(out, key=lambda p: os.path.getmtime(os.path.join(p, "run.json")), reverse=True)
+
+
+# -- the run's metrics cache (ui_metrics.json) ---------------------------------------------------------
+UI_METRICS_FILE = "ui_metrics.json"
+
+
+def _metrics_key(n_samples: int, k: int, seed: int) -> str:
+    return f"n{int(n_samples)}_k{int(k)}_s{int(seed)}"
+
+
+def _read_ui_metrics(run_path: str) -> Dict:
+    """The run's ``ui_metrics.json`` (summaries keyed by :func:`_metrics_key`), or {} if absent or unreadable."""
+    try:
+        with open(os.path.join(run_path, UI_METRICS_FILE)) as fh:
+            cache = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def read_cached_evaluation(run_path: str, n_samples: int = 1000, k: int = 10, seed: int = 0) -> Optional[Dict]:
+    """The summary :func:`evaluate_run_cached` stored for these parameters, or None."""
+    return _read_ui_metrics(run_path).get(_metrics_key(n_samples, k, seed))
+
+
+def evaluate_run_cached(run_path: str, model, X: np.ndarray, n_samples: int = 1000, k: int = 10,
+                        seed: int = 0) -> Dict:
+    """``evaluate_model`` summary of a saved run, cached in ``<run>/ui_metrics.json`` by its parameters."""
+    from .metrics.evaluate import evaluate_model
+
+    key = _metrics_key(n_samples, k, seed)
+    path = os.path.join(run_path, UI_METRICS_FILE)
+    cache = _read_ui_metrics(run_path)
+    if key in cache:
+        return cache[key]
+    summary, _ = evaluate_model(model, X, seed=int(seed), n_samples=int(n_samples), k=int(k))
+    cache[key] = summary
+    tmp = path + f".tmp{os.getpid()}"
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(cache, fh, indent=1)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only run folder still gets its numbers, just not cached on disk
+    return summary

@@ -122,6 +122,12 @@ def bilipschitz(z, x, k: int = 10, scale_free: bool = False) -> np.ndarray:
     return _constants(ratio, valid, scale_free)
 
 
+def geodesic_latent(model):
+    """The model's latent space where latent distances must be geodesic (a compact manifold), else None."""
+    space = getattr(model, "latent_space", None)
+    return space if space is not None and space.is_compact else None
+
+
 def bilipschitz_both(z, x, k: int = 10, latent_space=None) -> Tuple[np.ndarray, np.ndarray]:
     """Raw and scale-free constants from one neighbour search.
 

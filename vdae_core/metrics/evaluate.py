@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import UserInputError
 from . import as_points, subsample_indices
-from .bilipschitz import bilipschitz_both, bilipschitz_summary
+from .bilipschitz import bilipschitz_both, bilipschitz_summary, geodesic_latent
 from .gromov_wasserstein import gromov_wasserstein
 from .mmd import mmd
 from .trustworthiness import continuity, trustworthiness
@@ -98,9 +98,7 @@ def evaluate_model(model, X, seed: int = 0, n_samples: int = 1000, k: int = 10,
     x_dec = as_points(model.decode(z_model), "evaluate_model: model.decode output", min_points=2)
     if x_dec.shape[0] != z.shape[0]:
         raise UserInputError(f"evaluate_model: model.decode returned {x_dec.shape[0]} points for {z.shape[0]} codes")
-    space = getattr(model, "latent_space", None)
-    raw, scale_free = bilipschitz_both(z, x_dec, k=k, latent_space=space if space is not None and space.is_compact
-                                       else None)
+    raw, scale_free = bilipschitz_both(z, x_dec, k=k, latent_space=geodesic_latent(model))
     trust = trustworthiness(Xs, z, k=k)
     cont = continuity(Xs, z, k=k)
 

@@ -84,7 +84,7 @@ def latent_codes(path: str) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _walks(path, mtime, start_vertex, n, steps, seed, substeps):
-    from ..analysis import compare_walks
+    from ..diagnostics import compare_walks
 
     run = _run(path, mtime)
     mesh = run.dataset.mesh
@@ -98,7 +98,7 @@ def walk_comparison(path: str, start_vertex: int, n: int, steps: int, seed: int,
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _point_walk(path, mtime, start_index, n, steps, seed):
-    from ..analysis import point_cloud_walk
+    from ..diagnostics import point_cloud_walk
 
     run = _run(path, mtime)
     return point_cloud_walk(run.model, run.dataset.X, start_index, n, steps, seed=seed)
@@ -123,7 +123,7 @@ def point_walk_end(path: str, start_index: int, n: int, steps: int, seed: int) -
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _burst(path, mtime, start_vertex, n, seed, substeps):
-    from ..analysis import burst_comparison
+    from ..diagnostics import burst_comparison
 
     run = _run(path, mtime)
     mesh = run.dataset.mesh
@@ -184,7 +184,7 @@ def decoded_grid(path: str, g: int):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _evaluation(path, mtime, n_samples, k, seed):
-    from ..analysis import evaluate_run_cached
+    from ..runs import evaluate_run_cached
 
     run = _run(path, mtime)
     return evaluate_run_cached(path, run.model, run.dataset.X, n_samples=n_samples, k=k, seed=seed)
