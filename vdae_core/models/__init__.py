@@ -3,3 +3,4 @@ from . import vae, vdae  # noqa: F401
 from .base import GenerativeModel, ModelConfig, Phase, TrainData
 
 __all__ = ["GenerativeModel", "ModelConfig", "Phase", "TrainData"]
+from . import svae  # noqa: E402,F401
