@@ -8,39 +8,12 @@ import torch
 from vdae_core.api import DataConfig, make_dataset, train_run
 from vdae_core.errors import UserInputError
 from vdae_core.models.svae import SVAE, SVAEConfig
+from vdae_core.metrics.circular import circular_correlation
 from vdae_core.models.vmf import VonMisesFisher
 from vdae_core.runs import build_model
 
 CIRCLE = DataConfig(dataset="circle", n=400, seed=0)
 SMALL = {"hidden": 64, "device": "cpu"}
-
-
-def fisher_lee(a, b):
-    """Fisher–Lee circular correlation of angle samples a, b (n,), over all pairs i, j (closed form).
-
-    ρ = E[sin(a_i − a_j) sin(b_i − b_j)] / sqrt(E[sin²(a_i − a_j)] E[sin²(b_i − b_j)]), which is ±1 exactly
-    when b = ±a + c (mod 2π); expanding the sines gives sums of cos/sin of a, b and 2a, 2b.
-    """
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    n = len(a)
-    A, B = np.sum(np.cos(a) * np.cos(b)), np.sum(np.sin(a) * np.sin(b))
-    C, D = np.sum(np.cos(a) * np.sin(b)), np.sum(np.sin(a) * np.cos(b))
-    E, F = np.sum(np.cos(2 * a)), np.sum(np.sin(2 * a))
-    G, H = np.sum(np.cos(2 * b)), np.sum(np.sin(2 * b))
-    return 4 * (A * B - C * D) / np.sqrt((n * n - E * E - F * F) * (n * n - G * G - H * H))
-
-
-def test_fisher_lee_helper_is_one_for_rotations_and_reflections_and_near_zero_for_noise():
-    rng = np.random.default_rng(0)
-    a = rng.uniform(0, 2 * np.pi, 500)
-    assert fisher_lee(a, a + 1.3) == pytest.approx(1.0, abs=1e-12)
-    assert fisher_lee(a, -a + 0.4) == pytest.approx(-1.0, abs=1e-12)
-    assert abs(fisher_lee(a, rng.uniform(0, 2 * np.pi, 500))) < 0.1
-    # The closed form equals the pair average it stands for.
-    i, j = np.triu_indices(60, 1)
-    b = a[:60] + 0.3 * rng.standard_normal(60)
-    sa, sb = np.sin(a[:60][i] - a[:60][j]), np.sin(b[i] - b[j])
-    assert fisher_lee(a[:60], b) == pytest.approx(np.mean(sa * sb) / np.sqrt(np.mean(sa ** 2) * np.mean(sb ** 2)))
 
 
 def _model(**over):
@@ -136,5 +109,5 @@ def test_quality_bar_circle_seed0_latent_angle_tracks_the_true_angle():
     """Defaults on circle n = 2000, seed 0: |Fisher–Lee(atan2(μ₂, μ₁), θ)| ≥ 0.95."""
     run = train_run("svae", DataConfig(dataset="circle", n=2000, seed=0), {"device": "cpu"}, seed=0, device="cpu")
     z = run.model.encode(run.dataset.X)
-    rho = fisher_lee(run.dataset.params[:, 0], np.arctan2(z[:, 1], z[:, 0]))
+    rho = circular_correlation(run.dataset.params[:, 0], np.arctan2(z[:, 1], z[:, 0]))
     assert abs(rho) >= 0.95, rho
