@@ -53,14 +53,20 @@ class ExactManifold:
             # Rows of X are Y @ Rᵀ with Y in the plane z = 0, so Y = X @ R.
             Y = X @ np.asarray(self.params["rotation"], dtype=np.float64)
             return np.hypot(np.hypot(Y[:, 0], Y[:, 1]) - 1.0, Y[:, 2])
+        # The others are latent-space classes too: the distance is |x − P(x)|, P their projection.
+        import torch
+
+        from .manifolds import FlatTorus, Sphere, Torus
+
+        scale = 1.0
         if self.kind == "sphere":
-            return np.abs(np.linalg.norm(X, axis=1) - float(self.params.get("radius", 1.0)))
-        if self.kind == "torus":
-            R, r = float(self.params["R"]), float(self.params["r"])
-            # The nearest point lies in the meridian half-plane through X, on the tube circle of radius r.
-            return np.abs(np.hypot(np.hypot(X[:, 0], X[:, 1]) - R, X[:, 2]) - r)
-        # flat torus: the nearest point projects each coordinate pair onto its unit circle independently.
-        return np.hypot(np.hypot(X[:, 0], X[:, 1]) - 1.0, np.hypot(X[:, 2], X[:, 3]) - 1.0)
+            space, scale = Sphere(dim=2), float(self.params.get("radius", 1.0))
+        elif self.kind == "torus":
+            space = Torus(R=float(self.params["R"]), r=float(self.params["r"]))
+        else:
+            space = FlatTorus()
+        x = torch.from_numpy(X / scale)
+        return scale * torch.linalg.vector_norm(x - space.projection(x), dim=1).numpy()
 
     def to_dict(self) -> Dict[str, Any]:
         return {"kind": self.kind, "params": dict(self.params)}

@@ -15,8 +15,8 @@ def _neighbour_ratios(z, x, k: int, what: str, latent_space=None) -> Tuple[np.nd
     """Distance ratios d_X / d_Z over each latent point's k nearest latent neighbours.
 
     With ``latent_space`` (a :class:`~vdae_core.geometry.manifolds.Manifold`), ``z`` holds its points
-    (n, *shape) and d_Z is its geodesic distance, neighbours included (found from the full geodesic
-    distance matrix); otherwise d_Z is Euclidean.
+    (n, *shape) and d_Z is its geodesic distance, neighbours included (the manifold's exact geodesic kNN);
+    otherwise d_Z is Euclidean.
 
     Returns
     -------
@@ -46,10 +46,9 @@ def _neighbour_ratios(z, x, k: int, what: str, latent_space=None) -> Tuple[np.nd
         import torch
 
         zt = torch.as_tensor(np.asarray(z_pts, dtype=np.float64)).reshape(len(z), *latent_space.shape)
-        G = latent_space.pairwise_geodesic(zt, zt).numpy()
-        np.fill_diagonal(G, np.inf)  # never one's own neighbour (a duplicate still is, at distance 0)
-        idx = np.argsort(G, axis=1, kind="stable")[:, :k]
-        dz = np.take_along_axis(G, idx, axis=1)
+        # exact geodesic kNN, never one's own row (a duplicate still is a neighbour, at distance 0)
+        dzt, idxt = latent_space.knn_geodesic(zt, k)
+        dz, idx = dzt.numpy(), idxt.numpy()
     dx = np.linalg.norm(x[idx] - x[:, None, :], axis=-1)
     valid = dz > 0
     no_valid = ~valid.any(axis=1)

@@ -10,7 +10,8 @@ from typing import Any, Dict
 
 from ...registry import MANIFOLDS
 from .base import Manifold
-from . import euclidean, flat_torus, projective, so3, sphere, torus  # noqa: F401  (registration)
+
+# Importing each module registers its class in MANIFOLDS.
 from .euclidean import Euclidean
 from .flat_torus import FlatTorus
 from .projective import ProjectiveSpace

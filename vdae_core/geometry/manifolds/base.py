@@ -271,6 +271,50 @@ class Manifold(abc.ABC):
         """
         return torch.linalg.vector_norm((x - y).reshape(x.shape[0], -1), dim=1)
 
+    def pairwise_chordal(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """All chordal distances (lower bounds of the geodesic ones). x (n, *shape), y (k, *shape) -> (n, k)."""
+        return torch.cdist(x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1))
+
+    def knn_geodesic(self, x: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The k geodesic nearest neighbours of each row of x among the other rows (exact).
+
+        Geodesic distances are computed only for the chordal-nearest candidates: since chord <= geodesic,
+        a row's answer is final once its k-th geodesic distance is at most the chordal distance of its
+        nearest left-out point; rows that are not final get twice as many candidates. Far cheaper than
+        :meth:`pairwise_geodesic` where distances are expensive (the embedded torus).
+
+        Parameters
+        ----------
+        x : Tensor (n, *shape)
+        k : int
+            1 <= k < n.
+
+        Returns
+        -------
+        dist : Tensor (n, k), ascending
+        idx : Tensor (n, k), int64 row indices into x (never the row itself)
+        """
+        n = x.shape[0]
+        if not 1 <= int(k) < n:
+            raise UserInputError(f"k must be between 1 and n - 1 = {n - 1}, got {k}")
+        k = int(k)
+        C = self.pairwise_chordal(x, x)
+        C.fill_diagonal_(float("inf"))
+        chord, order = torch.sort(C, dim=1, stable=True)
+        dist = torch.empty(n, k, dtype=x.dtype, device=x.device)
+        idx = torch.empty(n, k, dtype=torch.long, device=x.device)
+        rows = torch.arange(n, device=x.device)
+        m = min(n - 1, 2 * k + 2)
+        while rows.numel():
+            cand = order[rows, :m]
+            g = self.geodesic_distance(x[rows].repeat_interleave(m, 0), x[cand.reshape(-1)]).reshape(-1, m)
+            d, pos = torch.topk(g, k, dim=1, largest=False, sorted=True)
+            final = torch.ones_like(rows, dtype=torch.bool) if m == n - 1 else d[:, -1] <= chord[rows, m]
+            dist[rows[final]], idx[rows[final]] = d[final], cand.gather(1, pos)[final]
+            rows = rows[~final]
+            m = min(n - 1, 2 * m)
+        return dist, idx
+
     @abc.abstractmethod
     def log_volume(self) -> float:
         """log of the Riemannian volume of the induced metric (closed form)."""
@@ -374,7 +418,7 @@ class Manifold(abc.ABC):
 
         Parameters
         ----------
-        t : float or Tensor (n,)
+        t : float or Tensor (n,) or (n, 1)
             Diffusion time, > 0. The result is differentiable in t.
         x : Tensor (n, *shape), optional
             Where Sc varies (embedded torus), the curvature is taken at x; without x, the volume average
@@ -385,6 +429,8 @@ class Manifold(abc.ABC):
         -------
         Tensor, t's shape (or (n,) with x).
         """
+        if x is not None and isinstance(t, torch.Tensor) and t.dim() == 2 and t.shape[1] == 1:
+            t = t.reshape(-1)  # (n, 1) times, one per point
         if coefficient == "paper":
             c = (self.dim + 4) / 24.0
         elif coefficient == "parametrix":

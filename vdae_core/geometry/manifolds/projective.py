@@ -83,6 +83,10 @@ class ProjectiveSpace(Manifold):
         """min(|x − y|, |x + y|): the ambient distance between the nearest representatives. -> (n,)."""
         return torch.minimum(torch.linalg.vector_norm(x - y, dim=1), torch.linalg.vector_norm(x + y, dim=1))
 
+    def pairwise_chordal(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """min(|x − y|, |x + y|) for all pairs. x (n, d+1), y (k, d+1) -> (n, k)."""
+        return torch.minimum(torch.cdist(x, y), torch.cdist(x, -y))
+
     def log_volume(self) -> float:
         return sphere_log_volume(self.dim) - math.log(2.0)
 

@@ -23,38 +23,94 @@ from ...registry import MANIFOLDS
 from .base import Manifold, unit_rows
 
 
+def _polar_newton(M: torch.Tensor, max_iter: int = 40) -> torch.Tensor:
+    """Orthogonal polar factor of nonsingular 3 x 3 matrices M (n, 3, 3) by scaled Newton iteration.
+
+    X <- ½ (γ X + X^{-T}/γ), γ = |det X|^{-1/3}, converges quadratically to U Vᵀ (M = U Σ Vᵀ) from any
+    nonsingular start (about 6 iterations from a random matrix). X^{-T} is the cofactor matrix over the
+    determinant, written out entry by entry on contiguous (n,) vectors: element-wise arithmetic, much
+    faster than a batched SVD on the CPU. Stops one iteration after no entry moves by more than 1e-4
+    (float32) or 1e-8 (float64), which quadratic convergence takes to rounding level.
+    """
+    n = M.shape[0]
+    y = list(M.reshape(n, 9).transpose(0, 1).contiguous().unbind(0))  # y[3 i + j] = X_ij
+    loose = 1e-4 if M.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-8
+    last = False
+    for _ in range(max_iter):
+        y00, y01, y02, y10, y11, y12, y20, y21, y22 = y
+        cof = [y11 * y22 - y12 * y21, y12 * y20 - y10 * y22, y10 * y21 - y11 * y20,
+               y02 * y21 - y01 * y22, y00 * y22 - y02 * y20, y01 * y20 - y00 * y21,
+               y01 * y12 - y02 * y11, y02 * y10 - y00 * y12, y00 * y11 - y01 * y10]
+        det = y00 * cof[0] + y01 * cof[1] + y02 * cof[2]
+        gamma = det.abs().pow(-1.0 / 3.0)
+        a, b = 0.5 * gamma, 0.5 / (gamma * det)
+        new = [a * yi + b * ci for yi, ci in zip(y, cof)]
+        moved = float(torch.stack([(u - v).abs().max() for u, v in zip(new, y)]).max()) if n else 0.0
+        y = new
+        if last or not math.isfinite(moved):
+            break
+        last = moved <= loose
+    return torch.stack(y, 0).transpose(0, 1).reshape(n, 3, 3)
+
+
+def det3(M: torch.Tensor) -> torch.Tensor:
+    """Determinants of 3 x 3 matrices M (n, 3, 3) -> (n,), as triple products (faster than LU here)."""
+    a, b, c = M[:, 0], M[:, 1], M[:, 2]
+    return (a * torch.linalg.cross(b, c)).sum(-1)
+
+
+def _special_polar_forward(M: torch.Tensor) -> torch.Tensor:
+    """U diag(1, 1, det(UVᵀ)) Vᵀ for M = U Σ Vᵀ: Newton's polar factor where det M > 0 (then it is U Vᵀ),
+    the SVD formula elsewhere (det M <= 0, where the nearest rotation is not the polar factor)."""
+    good = det3(M) > 0
+    R = torch.empty_like(M)
+    if bool(good.any()):
+        R[good] = _polar_newton(M[good])
+    if not bool(good.all()):
+        U, _, Vh = torch.linalg.svd(M[~good])
+        flip = torch.ones(U.shape[0], 3, dtype=M.dtype, device=M.device)
+        flip[:, 2] = torch.sign(det3(U @ Vh))
+        R[~good] = (U * flip.unsqueeze(-2)) @ Vh
+    return R
+
+
 class _SpecialPolar(torch.autograd.Function):
-    """R = U diag(1, 1, det(U Vᵀ)) Vᵀ for M = U Σ Vᵀ: the rotation nearest to M in Frobenius norm.
+    """The nearest rotation R to M (Frobenius norm), with the polar decomposition's gradient.
 
     Autograd through ``torch.linalg.svd`` is unstable here: near SO(3) the singular values are all
-    close to 1 and the SVD's gradient divides by their differences. The polar factor's gradient only
-    divides by their sums. Write M = R S with S = V diag(s) Vᵀ symmetric, s = Σ · diag(1, 1, ±1); then
-    dR = R Ω with Ω antisymmetric and S Ω + Ω S = RᵀdM − dMᵀR, which in the V basis reads
-    Ω̃_ij = Ã_ij / (s_i + s_j). Its adjoint is ∂L/∂M = R V (C − Cᵀ) Vᵀ with C_ij = (VᵀRᵀ G V)_ij/(s_i + s_j).
+    close to 1 and the SVD's gradient divides by their differences. Write M = R S with S = RᵀM
+    symmetric; then dR = R Ω̂ with S Ω̂ + Ω̂ S = RᵀdM − dMᵀR, and the identity S ω̂ + ω̂ S = ((tr S) I − S)ω
+    (S symmetric) turns this into a 3 x 3 linear system, whose eigenvalues are the sums of pairs of
+    eigenvalues of S (positive unless M is far from SO(3) with det M < 0). Its adjoint:
+    ∂L/∂M = R ĉ, c = ((tr S) I − S)^{-1} vee(RᵀG − GᵀR).
     """
 
     @staticmethod
     def forward(ctx, M: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        U, S, Vh = torch.linalg.svd(M)
-        det = torch.linalg.det(U @ Vh)
-        sign = torch.where(det < 0, -torch.ones_like(det), torch.ones_like(det))
-        flip = torch.ones_like(S)
-        flip[..., 2] = sign
-        U = U * flip.unsqueeze(-2)  # multiplies the last column of U by det(UVᵀ)
-        R = U @ Vh
-        ctx.save_for_backward(R, Vh, S * flip)
+        R = _special_polar_forward(M)
+        ctx.save_for_backward(R, M)
         return R
 
     @staticmethod
     def backward(ctx, G: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        R, Vh, s = ctx.saved_tensors
-        V = Vh.transpose(-1, -2)
-        B = Vh @ R.transpose(-1, -2) @ G @ V
-        denom = s.unsqueeze(-1) + s.unsqueeze(-2)
-        tiny = torch.finfo(denom.dtype).tiny
-        denom = torch.where(denom.abs() < tiny, torch.full_like(denom, tiny), denom)
-        C = B / denom
-        return R @ V @ (C - C.transpose(-1, -2)) @ Vh
+        R, M = ctx.saved_tensors
+        S = R.transpose(-1, -2) @ M
+        S = 0.5 * (S + S.transpose(-1, -2))
+        eye = torch.eye(3, dtype=M.dtype, device=M.device)
+        T = S.diagonal(dim1=-2, dim2=-1).sum(-1).view(-1, 1, 1) * eye - S
+        c = torch.linalg.solve(T, _vee(R.transpose(-1, -2) @ G - G.transpose(-1, -2) @ R).unsqueeze(-1))
+        return R @ _hat(c.squeeze(-1))
+
+
+def _vee(A: torch.Tensor) -> torch.Tensor:
+    """(A32, A13, A21) of matrices A (n, 3, 3) -> (n, 3); the inverse of hat on antisymmetric A."""
+    return torch.stack([A[:, 2, 1], A[:, 0, 2], A[:, 1, 0]], -1)
+
+
+def _hat(w: torch.Tensor) -> torch.Tensor:
+    """Antisymmetric matrices ŵ (n, 3, 3) with ŵ v = w × v, of w (n, 3)."""
+    z = torch.zeros_like(w[:, 0])
+    return torch.stack([z, -w[:, 2], w[:, 1], w[:, 2], z, -w[:, 0], -w[:, 1], w[:, 0], z], -1).view(-1, 3, 3)
 
 
 def special_polar(M: torch.Tensor) -> torch.Tensor:
@@ -140,7 +196,11 @@ class SO3(Manifold):
         return (False, False, False)
 
     def projection(self, x: torch.Tensor) -> torch.Tensor:
-        """Nearest rotation U diag(1, 1, det(UVᵀ)) Vᵀ, from the SVD x = U Σ Vᵀ. x (n, 3, 3) -> (n, 3, 3)."""
+        """Nearest rotation U diag(1, 1, det(UVᵀ)) Vᵀ, x = U Σ Vᵀ the SVD. x (n, 3, 3) -> (n, 3, 3).
+
+        Where det x > 0 this is the polar factor U Vᵀ, computed by Newton's iteration (the SVD is used
+        for det x <= 0 only). Singular x (rank < 2) has no unique nearest rotation.
+        """
         return special_polar(self.check_points(x))
 
     def belongs(self, x: torch.Tensor, atol: float = 1e-5) -> torch.Tensor:
@@ -148,7 +208,7 @@ class SO3(Manifold):
         x = self.check_points(x)
         eye = torch.eye(3, dtype=x.dtype, device=x.device)
         orth = (x.transpose(-1, -2) @ x - eye).abs().amax(dim=(-1, -2)) <= atol
-        return orth & ((torch.linalg.det(x) - 1.0).abs() <= atol)
+        return orth & ((det3(x) - 1.0).abs() <= atol)
 
     def random_uniform(self, n: int, generator: torch.Generator, *, dtype: Optional[torch.dtype] = None,
                        device: Any = None) -> torch.Tensor:
