@@ -400,14 +400,15 @@ class Manifold(abc.ABC):
         return z
 
     # ----------------------------------------------------------------------------- KL divergence
-    def heat_kernel_kl(self, t: Std, x: Optional[torch.Tensor] = None, coefficient: str = "paper") -> torch.Tensor:
+    def heat_kernel_kl(self, t: Std, x: Optional[torch.Tensor] = None, coefficient: str = "parametrix") -> torch.Tensor:
         """Small-time asymptotic KL(Q_t ‖ uniform) of the heat kernel (ΔVAE §3.7).
 
         KL ≈ −(d/2) log(2πt) − d/2 + log Vol(Z) + c · Sc · t,
 
         with generator ½Δ (variance t per direction, as :meth:`random_walk`).
 
-        ``coefficient="paper"`` uses the paper's c = (d + 4)/24. The paper derives it for S² and
+        The default, ``coefficient="parametrix"``, is c = 1/4; ``coefficient="paper"`` uses the paper's
+        c = (d + 4)/24 (equal for d = 2). The paper derives its c for S² and
         *conjectures* it for every d; it is exact to O(t²) for d = 2 (and irrelevant where Sc = 0: the
         circle, flat tori, R^d). For d ≠ 2 the parametrix expansion gives c = 1/4 for every d
         (``coefficient="parametrix"``): on S³ the exact heat kernel agrees with 1/4 to O(t²) and not with

@@ -84,7 +84,7 @@ class Euclidean(Manifold):
         """The coordinates themselves, (n, d); ndarray in, ndarray out."""
         return np.array(x, copy=True) if isinstance(x, np.ndarray) else self.check_points(x).clone()
 
-    def heat_kernel_kl(self, t: Std, x: Optional[torch.Tensor] = None, coefficient: str = "paper") -> torch.Tensor:
+    def heat_kernel_kl(self, t: Std, x: Optional[torch.Tensor] = None, coefficient: str = "parametrix") -> torch.Tensor:
         """KL(N(x, t I) ‖ N(0, I)) = ½ (d t + |x|² − d − d log t), the standard VAE's KL term.
 
         R^d has no uniform law, so the KL is taken to the Gaussian prior instead, exactly (the heat
