@@ -61,7 +61,7 @@ def euclidean_view(space, Z, color, color_name, periodic, uirevision="keep") -> 
     names = [f"z{j + 1}" for j in range(min(3, Z.shape[1]))]
     fig = points_figure(Z[:, :3] if Z.shape[1] > 1 else Z, color, color_name, periodic, axis_names=names,
                         size=3 if Z.shape[1] >= 3 else 4, uirevision=uirevision)
-    return fig, f"R^{space.dim}: codes drawn as they are."
+    return fig, f"{space.label}: codes drawn as they are."
 
 
 @LATENT_VIEWS.register("sphere", help="S¹ as the unit circle, S² as a sphere in 3-D, higher spheres by 3 coordinates.")
@@ -132,6 +132,13 @@ def so3_view(space, Z, color, color_name, periodic, uirevision="keep") -> View:
 @LATENT_VIEWS.register("projective", help="RP² as a disc (upper hemisphere) with antipodal boundary points identified.")
 def projective_view(space, Z, color, color_name, periodic, uirevision="keep") -> View:
     C = _coords(space, Z)
+    if space.dim == 1:  # RP¹: the upper half of the unit circle, its two ends the same point
+        P = np.asarray(space.canonical(torch.as_tensor(np.asarray(Z, dtype=np.float64))), dtype=np.float64)
+        fig = points_figure(P, color, color_name, periodic, axis_names=["x", "y"], size=5, uirevision=uirevision)
+        t = np.linspace(0, np.pi, 100)
+        _guide_line(fig, np.cos(t), np.sin(t), name="RP¹")
+        return fig, ("RP¹ as the upper half circle (each line through the origin drawn once): its two ends (−1, 0) "
+                     "and (1, 0) are the same point, so RP¹ is itself a circle.")
     if space.dim == 2:
         fig = points_figure(C, color, color_name, periodic, axis_names=["x", "y"], size=4, uirevision=uirevision)
         t = np.linspace(0, 2 * np.pi, 200)
