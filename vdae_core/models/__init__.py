@@ -4,3 +4,5 @@ from .base import GenerativeModel, ModelConfig, Phase, TrainData
 
 __all__ = ["GenerativeModel", "ModelConfig", "Phase", "TrainData"]
 from . import svae  # noqa: E402,F401
+from . import er_vae  # noqa: E402,F401
+from . import delta_vae  # noqa: E402,F401
