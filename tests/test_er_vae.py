@@ -37,7 +37,8 @@ def state(module):
 
 
 def test_phases_train_disjoint_parameters_and_the_embedding_is_frozen_in_the_vae_phase():
-    tr = start("er_vae", DATA, dict(SMALL, embed_steps=20, embed_batch=64, steps=20), seed=0, dataset=make_dataset(DATA))
+    tr = start("er_vae", DATA, dict(SMALL, embed_steps=20, embed_batch=64, steps=20), seed=0,
+               dataset=make_dataset(DATA))
     m = tr.model
     emb, vae = tr.phases
     assert [p.name for p in tr.phases] == ["embedding", "vae"]
@@ -146,6 +147,7 @@ def test_config_sets_the_pre_image_dimension_and_refuses_impossible_ones():
 
 @pytest.mark.slow
 def test_default_embedding_is_uniform_on_s2():
+    # Measured: MMD² 5.9e-4 at n = 1000; null mean 7.0e-4, 95% quantile 1.5e-3 (random g: 0.23).
     m = model(latent_manifold="sphere", latent_manifold_dim=2, device="cpu")
     run_phase(m, m.phases()[0], seed=0)
     r = m.prior_uniformity(1000, torch.Generator().manual_seed(0))

@@ -34,15 +34,22 @@ Departures from the paper, stated once here:
   distribution of data"), but this one measures it where it matters (on M) and needs no encoder. There
   is no reconstruction term, so g is not pushed to be injective.
 - Pre-image dimension. The paper takes dim Z_hid = dim M. Here k = dim M + 1 by default (``pre_dim``
-  = 0), for two reasons. (i) R^d is not compact, so a continuous g: R^d -> M onto a closed d-manifold
-  M that carries N(0, I) to the uniform law must fold the Gaussian's tails onto a seam (on the circle,
-  an angle 2πΦ(u) whose two tails meet at one point): g then has a huge Lipschitz constant there and
-  data near the seam are torn apart in u. One extra dimension removes the seam: on S^d and RP^d the
-  exact solution u/|u| lies in the model family, smooth away from 0. (ii) With k > dim M, g is a
-  submersion, not an embedding, and the KL in R^k is no longer equal to the KL on M, but by the data
-  processing inequality KL(g#q ‖ g#p) ≤ KL(q ‖ p): the loss stays the negative of a valid ELBO (of the
-  model u ~ N(0, I), x ~ p(x | g(u)), which is exactly what is sampled). ``pre_dim`` = dim M gives the
-  paper's setting.
+  = 0; 4 on the flat torus), for three reasons. (i) The encoder maps data shaped like M into R^k, and a
+  closed d-manifold has no continuous injective map into R^d, so with k = d the encoder must tear or fold
+  the data: on the circle (n = 2000, seeds 0–2) k = 1 gives a latent angle with circular correlation
+  |ρ| = 0.35, 0.29, 0.36 to the true angle, k = 2 gives 0.996 each. (ii) R^d is not compact, so a
+  continuous g: R^d -> M carrying N(0, I) to the uniform law folds the Gaussian's tails onto a seam (on
+  the circle the angle 2πΦ(u), whose two tails meet at one point). One more dimension removes it: on S^d
+  and RP^d the exact map u/|u| lies in the model family; on the flat torus, whose projection normalises
+  its two coordinate pairs separately, the exact map needs k = 4 (measured at k = 3: one seed of three
+  outside the null at n = 2000 after 1000 steps; at k = 4 none). (iii) With k > dim M, g is a submersion,
+  not an embedding, and the KL in R^k is no longer the KL on M, but by the data processing inequality
+  KL(g#q ‖ g#p) ≤ KL(q ‖ p): the loss stays the negative of a valid ELBO, of the model u ~ N(0, I),
+  x ~ p(x | g(u)), which is what is sampled. ``pre_dim`` = dim M gives the paper's setting. Caveat:
+  RP^d (d ≥ 2) and SO(3) ≅ RP³ do not embed in R^{d+1}, so (i) still bites there; on rotation data
+  (2000 uniform rotations, seeds 0–1) k = 5 preserved neighbourhoods better than the default k = 4
+  (Spearman correlation of latent and true distances 0.72, 0.74 against 0.47, 0.60), while on RP² data
+  k = 4 did not beat k = 3.
 - Gaussian posterior and prior in the pre-image (the paper's toy experiment used a Beta posterior and a
   uniform prior on [0, 1]^n; its §2.1 allows any pair, e.g. "fully-factorized Gauss", Appendix 5.2),
   and a Gaussian decoder with fixed variance, as our β-VAE; β weights the KL (β = 1 is the ELBO).
@@ -50,9 +57,15 @@ Departures from the paper, stated once here:
 - On RP^d the two representatives ±z of a point differ in ambient coordinates, so the MMD there reads
   the Veronese coordinates z zᵀ (the same for ±z).
 
-Architecture (default): encoder and decoder with one hidden layer of 500 ReLU units (the VDAE paper's
-setting for every model on the synthetic sets); the embedding MLP h has two hidden layers of 64 SiLU
-units (smooth, as the paper asks g to be a diffeomorphism onto its image; the paper gives no size).
+Defaults. Encoder and decoder: one hidden layer of 500 ReLU units (the VDAE paper's setting for every
+model on the synthetic sets). Embedding MLP h: two hidden layers of 64 SiLU units (smooth, as the paper
+asks g to be a diffeomorphism onto its image; it gives no size; 128 units measured no better). Embedding
+phase: 1000 Adam steps of 256 + 256 samples, lr 3e-3 with cosine decay; the MMD kernel sums Gaussians of
+bandwidths h × (1/4, 1/2, 1, 2), h the median pairwise distance of 1000 uniform points of M, so g is
+fitted at finer scales than the median-bandwidth check of :meth:`ERVAE.prior_uniformity`. Measured at
+n = 2000 (seeds 0–2): S¹ and S² reach the null within about 500 steps, the flat torus needs about 1000.
+What is left is small: the trained circle embeddings show density ripples of ±4–5% (15° bins, 200,000
+samples), below what the check detects at n = 2000.
 """
 from __future__ import annotations
 
@@ -397,8 +410,9 @@ class ERVAE(GenerativeModel):
         Returns
         -------
         dict of scalar Tensors
-            ``loss``; ``recon`` = ‖f(g(u)) − x‖²/(2 s²) for one u ~ q(u|x) (standardised units); ``kl`` =
-            mean of KL(N(μ, σ²) ‖ N(0, I_k)) = ½ Σ (μ² + σ² − 1 − log σ²), in the pre-image (Appendix 5.3).
+            ``loss``; ``recon`` = ‖f(g(u)) − x‖²/(2 s²) for one u ~ q(u|x) (standardised units);
+            ``kl`` = mean of KL(N(μ, σ²) ‖ N(0, I_k)) = ½ Σ (μ² + σ² − 1 − log σ²), in the pre-image
+            (Appendix 5.3).
         """
         g = generator or torch.Generator().manual_seed(0)
         mu, logvar = self.posterior(x)
