@@ -268,12 +268,9 @@ class ERVAE(GenerativeModel):
     @classmethod
     def make_latent_space(cls, config: ERVAEConfig, latent_dim: int):
         """M named by ``config.latent_manifold`` (``latent_dim`` is ignored)."""
-        from ..geometry.manifolds import MANIFOLDS
+        from ..geometry.manifolds import build_manifold
 
-        klass = MANIFOLDS.get(config.latent_manifold)
-        if config.latent_manifold in ("sphere", "projective"):
-            return klass(dim=config.latent_manifold_dim)
-        return klass()
+        return build_manifold(config.latent_manifold, config.latent_manifold_dim)
 
     @classmethod
     def latent_dim_for(cls, config: ERVAEConfig, suggested: int, n: int) -> int:

@@ -20,10 +20,19 @@ from .sphere import Sphere
 from .torus import Torus
 
 
+def build_manifold(kind: str, dim: int) -> Manifold:
+    """The registered manifold ``kind``, with intrinsic dimension ``dim`` where its family has one
+    (sphere, projective space, Euclidean space); the others (tori, SO(3)) have a fixed dimension."""
+    import inspect
+
+    cls = MANIFOLDS.get(kind)
+    return cls(dim=int(dim)) if "dim" in inspect.signature(cls.__init__).parameters else cls()
+
+
 def manifold_from_dict(d: Dict[str, Any]) -> Manifold:
     """Build a latent space from :meth:`Manifold.to_dict`'s output, e.g. ``{"kind": "sphere", "dim": 2}``."""
     return Manifold.from_dict(d)
 
 
-__all__ = ["Manifold", "MANIFOLDS", "manifold_from_dict", "Euclidean", "Sphere", "FlatTorus", "Torus", "SO3",
+__all__ = ["Manifold", "MANIFOLDS", "build_manifold", "manifold_from_dict", "Euclidean", "Sphere", "FlatTorus", "Torus", "SO3",
            "ProjectiveSpace"]
