@@ -283,3 +283,28 @@ def test_quality_sphere_codes_cover_the_sphere():
     print(f"sphere seed 0: MMD² {value:.2e} (null 95% {np.quantile(null, 0.95):.2e}), trust {trust:.4f}, {secs:.1f} s")
     assert value <= np.quantile(null, 0.95)
     assert trust >= 0.95
+
+
+def test_run_saved_with_the_removed_centre_init_option_still_loads(tmp_path):
+    """Runs written by ff6ec0c carry ``centre_init``; loading drops it and gives back the same weights."""
+    import json
+
+    from vdae_core.runs import load_run, save_run
+
+    run = train_run("delta_vae", CIRCLE, {**SMALL, "steps": 2, "restarts": 1, "restart_steps": 1}, seed=0)
+    save_run(run, tmp_path / "r")
+    meta = json.loads((tmp_path / "r" / "run.json").read_text())
+    meta["model_config"]["centre_init"] = True
+    (tmp_path / "r" / "run.json").write_text(json.dumps(meta))
+    back = load_run(tmp_path / "r")
+    np.testing.assert_array_equal(back.model.encode(CIRCLE_X()), run.model.encode(CIRCLE_X()))
+
+
+def CIRCLE_X():
+    return make_dataset(CIRCLE).X[:50]
+
+
+def test_default_t_max_is_the_latent_manifolds_small_time_limit():
+    """0.5 on flat spaces (circle, flat torus), 0.2 on SO(3), 0.05 on curved ones; a set t_max wins."""
+    assert DeltaVAEConfig(latent_manifold="torus").t_upper == 0.05
+    assert DeltaVAEConfig(latent_manifold="projective", latent_manifold_dim=3).t_upper == 0.05

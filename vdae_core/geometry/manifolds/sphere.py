@@ -52,6 +52,11 @@ class Sphere(Manifold):
     name = "sphere"
     is_compact = True
 
+    @property
+    def heat_kernel_t_max(self) -> float:  # type: ignore[override]
+        """0.5 on the flat circle S¹ (winding error 2.6e-5), else the curved spaces' 0.05."""
+        return 0.5 if self.dim == 1 else 0.05
+
     def __init__(self, dim: int = 2):
         if int(dim) < 1:
             raise UserInputError(f"S^d needs d >= 1, got {dim}")
