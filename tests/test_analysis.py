@@ -108,14 +108,20 @@ def test_decoded_grid():
 
 
 def test_evaluation_cache_and_aggregate(tmp_path):
-    X = np.random.default_rng(0).normal(size=(120, 3)).astype(np.float32)
+    from vdae_core.data import DataConfig
+
+    trained = runs.train_run("beta_vae", DataConfig(dataset="circle", n=200, seed=0), {"steps": 3, "hidden": 16,
+                                                                                      "device": "cpu"})
     run = tmp_path / "r"
-    run.mkdir()
+    runs.save_run(trained, str(run))
     assert runs.read_cached_evaluation(str(run), 60, 5, 0) is None
-    s = runs.evaluate_run_cached(str(run), NoisyIdentity(), X, n_samples=60, k=5, seed=0)
-    assert s["bilip_median"] == pytest.approx(1.0, abs=1e-5)
-    assert runs.read_cached_evaluation(str(run), 60, 5, 0) == json.loads(
-        (run / runs.UI_METRICS_FILE).read_text())["n60_k5_s0"]
+    s = runs.evaluate_run_cached(str(run), trained, n_samples=60, k=5, seed=0)
+    assert "fresh samples" in s["reference"] and "gw_floor" in s and "memorisation_flagged" in s
+    stored = json.loads((run / runs.UI_METRICS_FILE).read_text())
+    assert runs.read_cached_evaluation(str(run), 60, 5, 0) == stored[f"v{runs.EVALUATION_VERSION}_n60_k5_s0"]
+    # A summary cached by the previous protocol (samples against the training set) is not served.
+    (run / runs.UI_METRICS_FILE).write_text(json.dumps({"n60_k5_s0": {"gw": 0.0}}))
+    assert runs.read_cached_evaluation(str(run), 60, 5, 0) is None
     rows = [{"dataset": "torus", "model": "vdae", "seed": s, "gw": g} for s, g in ((0, 1.0), (1, 3.0))]
     rows.append({"dataset": "torus", "model": "beta_vae", "seed": 0, "gw": 2.0})
     agg = compare.aggregate_metrics(rows, metrics=("gw",))

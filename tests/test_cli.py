@@ -50,9 +50,10 @@ def test_cli_round_trip(tmp_path):
     r = cli("evaluate", "--run", "runs/t1", "--n", "200", "--out", "m.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "m.json").read_text())
-    for key in ("gw", "mmd2", "mmd_bandwidth", "bilip_median", "bilip_mean", "bilip_scale_free_median",
-                "trustworthiness"):
+    for key in ("gw", "gw_floor", "mmd2_h20", "mmd2_h20_floor_sd", "memorisation", "memorisation_flagged",
+                "lump_top10", "coverage", "bilip_median", "bilip_mean", "bilip_scale_free_median", "trustworthiness"):
         assert key in m
+    assert "fresh samples" in m["reference"]
     assert np.load(tmp_path / "m_bilip.npy").shape == (200,)
 
 

@@ -7,7 +7,7 @@ from vdae_core.compare import TABLE_METRICS, aggregate, compare_table, markdown_
 def test_aggregate_mean_and_std_over_seeds():
     rows = []
     for seed, g in enumerate([1.0, 2.0, 4.0]):
-        rows.append({"dataset": "circle", "model": "vdae", "seed": seed, "gw": g, "mmd2": 0.1 * g,
+        rows.append({"dataset": "circle", "model": "vdae", "seed": seed, "gw": g, "gw_floor": 0.5, "mmd2": 0.1 * g,
                      "bilip_median": 1.0, "bilip_scale_free_median": 2.0})
     rows.append({"dataset": "circle", "model": "beta_vae", "seed": 0, "gw": 9.0, "mmd2": 1.0, "bilip_median": 3.0,
                  "bilip_scale_free_median": 4.0})
@@ -17,7 +17,7 @@ def test_aggregate_mean_and_std_over_seeds():
     assert np.isclose(v["gw"], 7 / 3) and np.isclose(v["gw_std"], np.std([1, 2, 4], ddof=1))
     assert agg[("circle", "beta_vae")]["gw_std"] == 0.0
     md = markdown_table(aggregate(rows))
-    assert md.count("\n") == 4 and "2.333 ± 1.5" in md
+    assert md.count("\n") == 4 and "2.333 ± 1.5 (floor 0.5)" in md
 
 
 def test_compare_table_end_to_end():
@@ -26,3 +26,4 @@ def test_compare_table_end_to_end():
     assert len(lines) == 4  # header, separator, one row per model
     assert all(t in lines[0] for _, t in TABLE_METRICS)
     assert any("| circle | vdae | 2 |" in l for l in lines) and any("| circle | beta_vae | 2 |" in l for l in lines)
+    assert all(l.count("(floor ") == 5 for l in lines[2:])  # every sample metric beside its floor

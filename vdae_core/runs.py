@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from . import models as _models  # noqa: F401  (registers models)
 from .data import DataConfig, Dataset, make_dataset
 from .errors import UserInputError
 from .models.base import GenerativeModel, ModelConfig
-from .registry import MODELS
+from .registry import DATASETS, MODELS
 from .training import History, Trainer
 
 RUN_FILES = ("run.json", "weights.pt", "history.json", "data.npz")
@@ -48,6 +48,11 @@ class Run:
     #: The owner id of the browser whose upload the run was trained on (None: a shared run, e.g. on a
     #: built-in dataset or made with the CLI). See ``vdae_core/ui/identity.py``.
     owner: Optional[str] = None
+    #: Points of a file's data kept out of training (issue 10's held-out reference); None for built-in
+    #: datasets, whose reference is a fresh sample (see ``vdae_core/evaluation.py``).
+    heldout: Optional[Dataset] = None
+    #: SHA-256 of all the points the user gave (training + held out): matches the upload it came from.
+    data_hash: Optional[str] = None
 
     @property
     def label(self) -> str:
@@ -84,6 +89,19 @@ def scaled_steps(model_name: str, overrides: Optional[Dict], scale: float) -> Di
     return MODELS.get(model_name).config_class.scaled_steps(overrides, scale)
 
 
+def split_heldout(ds: Dataset, data_config: DataConfig) -> Tuple[Dataset, Optional[Dataset]]:
+    """Training and held-out parts of a dataset read from a file: ``data_config.holdout`` of the points,
+    drawn with ``data_config.seed``, are held out (none below 50 points, where every point is needed).
+
+    Built-in datasets are returned whole with ``None``: their held-out reference is a fresh sample.
+    """
+    if data_config.dataset in DATASETS.names() or data_config.holdout <= 0 or ds.n < 50:
+        return ds, None
+    perm = np.random.default_rng([int(data_config.seed), 0x4E1D]).permutation(ds.n)
+    k = int(round(data_config.holdout * ds.n))
+    return ds.subset(np.sort(perm[k:])), ds.subset(np.sort(perm[:k]))
+
+
 def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
           device: Optional[str] = None, callbacks: Optional[List[Callable]] = None,
           dataset: Optional[Dataset] = None, report_every: int = 10) -> Trainer:
@@ -92,7 +110,8 @@ def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Di
     The returned :class:`Trainer` carries what :func:`finish` needs (``trainer.context``); drive it with
     ``run()`` or step-wise with ``advance()``.
     """
-    ds = dataset if dataset is not None else make_dataset(data_config)
+    full = dataset if dataset is not None else make_dataset(data_config)
+    ds, heldout = split_heldout(full, data_config)
     overrides = dict(model_overrides or {})
     if device is not None:
         overrides["device"] = device
@@ -100,7 +119,7 @@ def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Di
     trainer = Trainer(model, ds.X, seed=seed, device=model.config.device, callbacks=callbacks,
                       report_every=report_every)
     trainer.context = {"model_name": model_name, "data_config": data_config, "dataset": ds, "seed": int(seed),
-                       "overrides": overrides}
+                       "overrides": overrides, "heldout": heldout, "data_hash": full.content_hash}
     return trainer
 
 
@@ -113,7 +132,7 @@ def finish(trainer: Trainer, train_seconds: Optional[float] = None, owner: Optio
     secs = float(sum(hist.phase_seconds.values())) if train_seconds is None else float(train_seconds)
     info = {"train_seconds": secs, "device": str(trainer.device), "stopped_early": bool(hist.stopped_early), **info}
     return Run(trainer.model, ctx["model_name"], ctx["data_config"], ctx["dataset"], ctx["seed"], hist, info=info,
-               owner=owner)
+               owner=owner, heldout=ctx.get("heldout"), data_hash=ctx.get("data_hash"))
 
 
 def train_run(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
@@ -235,7 +254,7 @@ def _write_run_files(run: Run, path: str) -> None:
         "intrinsic_dim": ds.intrinsic_dim,
         "suggested_dim": ds.suggested_dim,
         "source": ds.source,
-        "data_hash": ds.content_hash,
+        "data_hash": run.data_hash or ds.content_hash,
         "owner": run.owner,
         "torch": torch.__version__,
         "info": run.info,
@@ -253,6 +272,8 @@ def _write_run_files(run: Run, path: str) -> None:
         arrays["mesh_faces"] = ds.mesh.faces
     if ds.face_index is not None:
         arrays["face_index"] = ds.face_index
+    if run.heldout is not None:
+        arrays["heldout_X"], arrays["heldout_params"] = run.heldout.X, run.heldout.params
     np.savez_compressed(os.path.join(path, "data.npz"), **arrays)
     with open(os.path.join(path, "history.json"), "w") as fh:
         json.dump(run.history.to_dict(), fh)
@@ -336,8 +357,16 @@ def _read_run(path: str) -> Run:
     if ds.ambient_dim != model.data_dim:
         raise UserInputError(f"{path}: data.npz has {ds.ambient_dim} coordinates but the model expects "
                              f"{model.data_dim}; the folder is damaged")
+    heldout = None
+    if "heldout_X" in z.files:
+        heldout = dataclasses.replace(ds, X=z["heldout_X"], params=z["heldout_params"], face_index=None, images=None,
+                                      labels=None)
+        if heldout.ambient_dim != ds.ambient_dim:
+            raise UserInputError(f"{path}: the held-out points have {heldout.ambient_dim} coordinates, the training "
+                                 f"points {ds.ambient_dim}; the folder is damaged")
     return Run(model, meta["model"], DataConfig.from_dict(meta["data_config"]), ds, int(meta["seed"]), hist, path,
-               info=meta.get("info", {}), owner=meta.get("owner"))
+               info=meta.get("info", {}), owner=meta.get("owner"), heldout=heldout,
+               data_hash=meta.get("data_hash"))
 
 
 def list_runs(root: str) -> List[str]:
@@ -353,8 +382,13 @@ def list_runs(root: str) -> List[str]:
 UI_METRICS_FILE = "ui_metrics.json"
 
 
+#: Bumped when the evaluation changes meaning (2: samples against held-out data, with floors), so older
+#: cached numbers are recomputed rather than shown as if they were today's.
+EVALUATION_VERSION = 2
+
+
 def _metrics_key(n_samples: int, k: int, seed: int) -> str:
-    return f"n{int(n_samples)}_k{int(k)}_s{int(seed)}"
+    return f"v{EVALUATION_VERSION}_n{int(n_samples)}_k{int(k)}_s{int(seed)}"
 
 
 def _read_ui_metrics(run_path: str) -> Dict:
@@ -372,17 +406,18 @@ def read_cached_evaluation(run_path: str, n_samples: int = 1000, k: int = 10, se
     return _read_ui_metrics(run_path).get(_metrics_key(n_samples, k, seed))
 
 
-def evaluate_run_cached(run_path: str, model, X: np.ndarray, n_samples: int = 1000, k: int = 10,
-                        seed: int = 0) -> Dict:
-    """``evaluate_model`` summary of a saved run, cached in ``<run>/ui_metrics.json`` by its parameters."""
-    from .metrics.evaluate import evaluate_model
+def evaluate_run_cached(run_path: str, run: "Run", n_samples: int = 1000, k: int = 10, seed: int = 0) -> Dict:
+    """:func:`vdae_core.evaluation.evaluate` summary of a saved run, cached in ``<run>/ui_metrics.json`` by
+    its parameters (and :data:`EVALUATION_VERSION`)."""
+    from .evaluation import evaluate
 
     key = _metrics_key(n_samples, k, seed)
     path = os.path.join(run_path, UI_METRICS_FILE)
     cache = _read_ui_metrics(run_path)
     if key in cache:
         return cache[key]
-    summary, _ = evaluate_model(model, X, seed=int(seed), n_samples=int(n_samples), k=int(k))
+    summary, _ = evaluate(run, n_samples=int(n_samples), k=int(k), seed=int(seed))
+    summary = {key_: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for key_, v in summary.items()}
     cache[key] = summary
     tmp = path + f".tmp{os.getpid()}"
     try:

@@ -117,6 +117,13 @@ class Dataset:
         """The shape of one data point as models see it: ``(m,)`` (images are flattened into X)."""
         return (self.ambient_dim,)
 
+    def subset(self, idx: np.ndarray) -> "Dataset":
+        """The dataset restricted to rows ``idx`` (k,) of every per-point array; the mesh is shared."""
+        idx = np.asarray(idx, dtype=np.int64)
+        pick = lambda a: None if a is None else a[idx]  # noqa: E731
+        return dataclasses.replace(self, X=self.X[idx], params=self.params[idx], face_index=pick(self.face_index),
+                                   images=pick(self.images), labels=pick(self.labels))
+
     @property
     def content_hash(self) -> str:
         """SHA-256 (hex) of the training points ``X`` (shape and float32 bytes): the dataset's identity.
@@ -140,6 +147,9 @@ class DataConfig(Config):
                    min=10, max=200_000)
     seed: int = param(0, help="Random seed for sampling the data.", min=0)
     noise: float = param(0.0, help="Std of isotropic Gaussian noise added to synthetic points.", min=0.0, max=10.0)
+    holdout: float = param(0.2, help="Share of a file's points kept out of training to evaluate generated samples "
+                           "against (built-in datasets draw fresh samples instead and train on all n).",
+                           min=0.0, max=0.5)
 
 
 def check_points(X: np.ndarray, what: str = "points") -> np.ndarray:

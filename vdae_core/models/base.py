@@ -289,6 +289,11 @@ class GenerativeModel(nn.Module):
         return np.asarray(self.latent_space.intrinsic_coords(torch.as_tensor(np.asarray(z, dtype=np.float64)))
                           ).astype(np.float64)
 
+    @property
+    def sampler_description(self) -> str:
+        """How :meth:`sample` makes points, in a few words (shown beside evaluation results)."""
+        return f"decoded draws of the prior on {self.latent_space.label}"
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> np.ndarray:
         """``n`` new points from the model, shape (n, m)."""

@@ -376,6 +376,10 @@ class VDAE(GenerativeModel):
         eps = randn(z.shape, generator, z.device)
         return self._decode(z + (L @ eps.unsqueeze(-1)).squeeze(-1))
 
+    @property
+    def sampler_description(self) -> str:
+        return f"{self.config.sample_steps} walk steps from random training points (Algorithm 2)"
+
     def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         idx = torch.randint(len(self.seed_points), (n,), generator=generator)
         x = self.seed_points[idx.to(self.seed_points.device)]

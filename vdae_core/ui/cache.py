@@ -187,7 +187,7 @@ def _evaluation(path, mtime, n_samples, k, seed):
     from ..runs import evaluate_run_cached
 
     run = _run(path, mtime)
-    return evaluate_run_cached(path, run.model, run.dataset.X, n_samples=n_samples, k=k, seed=seed)
+    return evaluate_run_cached(path, run, n_samples=n_samples, k=k, seed=seed)
 
 
 def evaluation(path: str, n_samples: int, k: int, seed: int) -> Dict[str, Any]:

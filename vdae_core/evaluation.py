@@ -1,0 +1,409 @@
+"""The evaluation protocol: every number about generated samples against held-out data, beside its floor.
+
+A generated sample G (M points) is never compared with the training set. Its **reference** R is
+
+- for a built-in dataset, a fresh sample of the same law (another seed), and
+- for a user's file, the held-out split recorded in the run (``DataConfig.holdout``).
+
+Each metric comes with its **noise floor**: the same metric for an independent sample E of the data's
+own law in place of G, over ``reps`` draws (mean ± sd). For built-in data E is another fresh sample; for a
+file it is a random subset of the training points (independent of the held-out R, which is what the
+floor needs; the memorisation floor, which needs E independent of the training set too, uses halves of
+the held-out split instead). A value is *flagged* when it lies more than three floor standard
+deviations on the bad side of the floor's mean.
+
+The metrics (:data:`METRICS`):
+
+- Gromov–Wasserstein and MMD² at three bandwidths (h/20, h/5 and h, h the median distance within R):
+  the narrow kernels see lumps that the median one averages out;
+- precision, recall, density and coverage (Naeem et al. 2020, :mod:`vdae_core.metrics.coverage`);
+- memorisation: median distance of G to the nearest training point over that to the nearest held-out
+  point, training and held-out sets of the same size (≈ 1 sound, < 1 memorises, 0 a copy);
+- lumpiness: cells are the Voronoi cells of K centres drawn from the law (K = M / 25, at least 20); each
+  cell's expected mass is estimated from a large reference sample; the cells of highest observed/expected
+  ratio that together hold 10% of the law's mass hold ``lump_top10`` of the samples (0.10 for an exact
+  sampler, up to its floor) and ``lump_max`` is the largest ratio (the max-to-mean bin ratio when the
+  cells have equal mass);
+- KS per intrinsic coordinate where the data has them: samples take the coordinates of their nearest
+  reference point, compared with the reference's coordinates by the two-sample KS statistic.
+
+:func:`mixing_from_one_start` runs the model's walk from a single start point and reports, per statistic,
+the first step at which it enters its floor (walks started at random training points begin stationary
+and say nothing about mixing).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from scipy import stats
+from sklearn.neighbors import NearestNeighbors
+
+from .data import DataConfig, Dataset, make_dataset
+from .errors import UserInputError
+from .registry import DATASETS
+
+#: Seeds of reference draws start here (far from the training seeds a user picks).
+REF_SEED_BASE = 1_000_003
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricSpec:
+    """One protocol metric: ``key``, column ``title``, and which side is bad (``lower``/``higher`` is better,
+    ``one``: both sides are bad)."""
+
+    key: str
+    title: str
+    better: str
+    help: str
+
+
+METRICS: Tuple[MetricSpec, ...] = (
+    MetricSpec("gw", "GW", "lower", "Gromov–Wasserstein discrepancy of the sample to the held-out reference."),
+    MetricSpec("mmd2_h", "MMD² (h)", "lower", "MMD² at the median-distance bandwidth h of the reference."),
+    MetricSpec("mmd2_h5", "MMD² (h/5)", "lower", "MMD² with a kernel 5× narrower: sees clustered samples."),
+    MetricSpec("mmd2_h20", "MMD² (h/20)", "lower", "MMD² with a kernel 20× narrower: sees lumps at the data spacing."),
+    MetricSpec("precision", "precision", "higher", "Share of samples inside the data's k-NN balls (fidelity)."),
+    MetricSpec("recall", "recall", "higher", "Share of data inside the samples' k-NN balls (diversity)."),
+    MetricSpec("density", "density", "one", "Mean count of data k-NN balls holding a sample, / k (≈ 1)."),
+    MetricSpec("coverage", "coverage", "higher", "Share of data points with a sample inside their k-NN ball."),
+    MetricSpec("memorisation", "memorisation", "higher",
+               "Median distance to the nearest training point / to the nearest held-out point (≈ 1; < 1 memorises)."),
+    MetricSpec("lump_top10", "lumpiness (top 10%)", "lower",
+               "Share of samples in the densest cells that hold 10% of the data's mass (0.10 is even)."),
+    MetricSpec("lump_max", "lumpiness (max)", "lower", "Largest observed/expected cell mass ratio."),
+)
+_SPEC = {m.key: m for m in METRICS}
+
+
+# ----------------------------------------------------------------------------------- references
+class ReferencePool:
+    """Independent samples of the data's law for one run (never its training points).
+
+    Parameters
+    ----------
+    train : Dataset
+        The run's training data.
+    data_config : DataConfig
+        How it was made: a registered name gives fresh samples.
+    heldout : Dataset or None
+        The run's held-out split of a file's data.
+    seed : int
+        Evaluation seed: different seeds give different reference draws.
+    """
+
+    def __init__(self, train: Dataset, data_config: DataConfig, heldout: Optional[Dataset] = None, seed: int = 0):
+        self.train, self.config, self.heldout, self.seed = train, data_config, heldout, int(seed)
+        self.fresh = data_config.dataset in DATASETS.names()
+        if not self.fresh and heldout is None:
+            raise UserInputError("this run holds no held-out points (it was trained on all of its file's points, "
+                                 "by a version before held-out splits): train it again to evaluate it honestly")
+        self._rng = np.random.default_rng([self.seed, 0xE7A1])
+
+    @property
+    def description(self) -> str:
+        if self.fresh:
+            return f"fresh samples of '{self.config.dataset}' (seeds {REF_SEED_BASE}+), independent of training"
+        return f"the run's held-out split ({self.heldout.n} points never trained on)"
+
+    def fresh_sample(self, n: int, draw: int) -> Dataset:
+        """Draw number ``draw`` of ``n`` points of the law (built-in datasets only)."""
+        seed = REF_SEED_BASE + 7919 * self.seed + 104_729 * int(draw)
+        if seed == self.config.seed:
+            seed += 1
+        return make_dataset(dataclasses.replace(self.config, n=int(n), seed=seed))
+
+    def reference(self, n: int) -> Dataset:
+        """The reference R: a fresh sample of ``n`` points, or the whole held-out split."""
+        return self.fresh_sample(n, 0) if self.fresh else self.heldout
+
+    def floor_sample(self, n: int, j: int) -> Dataset:
+        """The j-th independent sample E_j of the law in place of generated points (independent of R)."""
+        if self.fresh:
+            return self.fresh_sample(n, 1 + j)
+        idx = self._rng.choice(self.train.n, size=min(n, self.train.n), replace=False)
+        return self.train.subset(idx)
+
+    def big_sample(self, n: int) -> Dataset:
+        """A large sample for cell masses and coordinates (fresh, or held-out + training points)."""
+        if self.fresh:
+            return self.fresh_sample(n, 999)
+        return dataclasses.replace(self.heldout, X=np.concatenate([self.heldout.X, self.train.X]),
+                                   params=np.concatenate([self.heldout.params, self.train.params]))
+
+
+# ----------------------------------------------------------------------------------- diagnostics
+def lumpiness(samples: np.ndarray, centres: np.ndarray, expected: np.ndarray, top: float = 0.10) -> Dict[str, float]:
+    """How unevenly ``samples`` fill the cells of the data's law.
+
+    Parameters
+    ----------
+    samples : ndarray, shape (M, m)
+    centres : ndarray, shape (K, m)
+        Cell centres (Voronoi cells, nearest centre).
+    expected : ndarray, shape (K,)
+        Each cell's mass under the law (sums to 1; estimate it from a large exact sample).
+    top : float
+        Share of the law's mass in the densest cells looked at.
+
+    Returns
+    -------
+    dict
+        ``lump_top10``: share of samples in the cells of highest observed/expected ratio that hold ``top``
+        of the expected mass (the last cell counted in part), ``top`` for an even sampler; ``lump_max``:
+        the largest observed/expected ratio.
+    """
+    cell = NearestNeighbors(n_neighbors=1).fit(centres).kneighbors(samples)[1][:, 0]
+    obs = np.bincount(cell, minlength=len(centres)) / len(samples)
+    ratio = obs / expected
+    order = np.argsort(-ratio, kind="stable")
+    cum = np.cumsum(expected[order])
+    last = int(np.searchsorted(cum, top))               # first cell that reaches ``top``
+    before = cum[last - 1] if last > 0 else 0.0
+    share = obs[order[:last]].sum() + (top - before) / expected[order[last]] * obs[order[last]]
+    return {"lump_top10": float(share), "lump_max": float(ratio.max())}
+
+
+def cell_masses(centres: np.ndarray, big: np.ndarray) -> np.ndarray:
+    """Expected mass of each Voronoi cell of ``centres`` (K, m) from a large law sample ``big`` (N, m):
+    (counts + ½) / (N + K/2), so no cell has mass 0."""
+    cell = NearestNeighbors(n_neighbors=1).fit(centres).kneighbors(big)[1][:, 0]
+    counts = np.bincount(cell, minlength=len(centres)).astype(np.float64)
+    return (counts + 0.5) / (counts.sum() + 0.5 * len(centres))
+
+
+class CoordinateLookup:
+    """Intrinsic coordinates of arbitrary points: those of their nearest point of a law sample."""
+
+    def __init__(self, ds: Dataset):
+        self.ds = ds
+        self._nn = NearestNeighbors(n_neighbors=1).fit(ds.X)
+
+    def coords(self, Y: np.ndarray) -> np.ndarray:
+        return self.ds.params[self._nn.kneighbors(np.asarray(Y, dtype=np.float64))[1][:, 0]]
+
+    def ks(self, Y: np.ndarray, ref: Dataset) -> Dict[str, float]:
+        """Two-sample KS statistic per continuous coordinate of ``Y`` against the reference's."""
+        C = self.coords(Y)
+        out = {}
+        for j, name in enumerate(ref.param_names):
+            if np.unique(ref.params[:, j]).size > 20:  # labels and other discrete columns are not compared
+                out[f"ks_{name}"] = float(stats.ks_2samp(C[:, j], ref.params[:, j]).statistic)
+        return out
+
+
+# ----------------------------------------------------------------------------------- the protocol
+def sample_metrics(G: np.ndarray, R: Dataset, centres: np.ndarray, masses: np.ndarray, lookup: CoordinateLookup,
+                   memo: Tuple[np.ndarray, np.ndarray], h: float, k: int, seed: int,
+                   with_gw: bool = True) -> Dict[str, float]:
+    """Every protocol metric of one sample ``G`` (M, m) against the reference ``R``."""
+    from .metrics.coverage import memorisation_ratio, prdc
+    from .metrics.gromov_wasserstein import gromov_wasserstein
+    from .metrics.mmd import mmd
+
+    out: Dict[str, float] = {}
+    if with_gw:
+        out["gw"] = float(gromov_wasserstein(G, R.X, max_points=1000, seed=seed)["value"])
+    for key, div in (("mmd2_h", 1), ("mmd2_h5", 5), ("mmd2_h20", 20)):
+        out[key] = float(mmd(G, R.X, bandwidth=h / div)["mmd2"])
+    out.update(prdc(R.X, G, k=k))
+    out["memorisation"] = memorisation_ratio(G, *memo)
+    out.update(lumpiness(G, centres, masses))
+    out.update(lookup.ks(G, R))
+    return out
+
+
+def _floor(values: List[Dict[str, float]]) -> Dict[str, Tuple[float, float]]:
+    return {key: (float(np.mean([v[key] for v in values])), float(np.std([v[key] for v in values], ddof=1)))
+            for key in values[0]}
+
+
+def flagged(key: str, value: float, mean: float, sd: float) -> bool:
+    """Whether ``value`` lies more than 3 floor sds on the bad side of the floor's mean (KS: higher is bad)."""
+    better = _SPEC[key].better if key in _SPEC else "lower"
+    tol = 3.0 * max(sd, 1e-12)
+    if not np.isfinite(value):
+        return True
+    if better == "lower":
+        return value > mean + tol
+    if better == "higher":
+        return value < mean - tol
+    return abs(value - mean) > tol
+
+
+def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: int = 5, k: int = 5, seed: int = 0,
+                     with_gw: bool = True) -> Dict[str, Any]:
+    """Protocol metrics of the generated points ``G`` (M, m), each with its floor.
+
+    Returns
+    -------
+    dict
+        ``reference`` (str), ``n_generated``, ``n_reference``, ``reps``; ``metrics``: key -> ``{"value",
+        "floor_mean", "floor_sd", "flagged"}`` for every key of :data:`METRICS` (``gw`` only with
+        ``with_gw``) and ``ks_<coordinate>`` per continuous intrinsic coordinate.
+    """
+    G = np.asarray(G, dtype=np.float64)
+    if G.ndim != 2 or G.shape[1] != pool.train.ambient_dim:
+        raise UserInputError(f"generated points must have shape (M, {pool.train.ambient_dim}), got {G.shape}")
+    if not np.isfinite(G).all():
+        raise UserInputError(f"{int((~np.isfinite(G)).any(1).sum())} of {len(G)} generated points are NaN or inf")
+    if reps < 2:
+        raise UserInputError(f"reps must be at least 2 (a floor needs a spread), got {reps}")
+    R = pool.reference(n)
+    big = pool.big_sample(max(20 * n, 20_000) if pool.fresh else 0)
+    K = max(20, min(len(G), len(R.X)) // 25)
+    centres = pool.fresh_sample(K, 998).X if pool.fresh else R.X[np.random.default_rng(seed).choice(R.n, min(K, R.n), replace=False)]
+    masses = cell_masses(centres, big.X)
+    lookup = CoordinateLookup(big)
+    h = float(np.median(_pdist_sample(R.X, seed)))
+    # Memorisation: training and held-out sets of one size; its floor needs a law sample independent of both.
+    if pool.fresh:
+        m = min(len(R.X), pool.train.n)
+        held = R.X[:m]
+        floor_memo_samples = [pool.floor_sample(len(G), j).X for j in range(reps)]
+    else:
+        half = R.n // 2
+        held = R.X[:half]
+        m = min(half, pool.train.n)
+        held = held[:m]
+        floor_memo_samples = [R.X[half:]] * 1
+    train_sub = pool.train.X[np.random.default_rng([seed, 1]).choice(pool.train.n, m, replace=False)]
+    memo = (train_sub, held)
+    value = sample_metrics(G, R, centres, masses, lookup, memo, h, k, seed, with_gw)
+    floors = []
+    for j in range(reps):
+        E = pool.floor_sample(len(G), j).X
+        floors.append(sample_metrics(E, R, centres, masses, lookup, memo, h, k, seed, with_gw))
+    from .metrics.coverage import memorisation_ratio
+    memo_floor = [memorisation_ratio(S, *memo) for S in floor_memo_samples]
+    fl = _floor(floors)
+    if len(memo_floor) >= 2:
+        fl["memorisation"] = (float(np.mean(memo_floor)), float(np.std(memo_floor, ddof=1)))
+    else:  # one held-out half: spread by the bootstrap of the samples' distances
+        fl["memorisation"] = _bootstrap_memo(floor_memo_samples[0], memo, seed)
+    metrics = {key: {"value": value[key], "floor_mean": fl[key][0], "floor_sd": fl[key][1],
+                     "flagged": flagged(key, value[key], *fl[key])} for key in value}
+    return {"reference": pool.description, "n_generated": int(len(G)), "n_reference": int(R.n), "reps": int(reps),
+            "bandwidth_h": h, "cells": int(len(centres)), "metrics": metrics}
+
+
+def _bootstrap_memo(S: np.ndarray, memo, seed: int, reps: int = 50) -> Tuple[float, float]:
+    from .metrics.coverage import memorisation_ratio
+
+    rng = np.random.default_rng(seed)
+    vals = [memorisation_ratio(S[rng.integers(0, len(S), len(S))], *memo) for _ in range(reps)]
+    return float(np.mean(vals)), float(np.std(vals, ddof=1))
+
+
+def _pdist_sample(X: np.ndarray, seed: int, n: int = 1000) -> np.ndarray:
+    from scipy.spatial.distance import pdist
+
+    idx = np.random.default_rng(seed).choice(len(X), min(n, len(X)), replace=False)
+    return pdist(X[idx])
+
+
+def evaluate_run(run, n_samples: int = 1000, reps: int = 5, k: int = 5, seed: int = 0,
+                 with_gw: bool = True) -> Dict[str, Any]:
+    """The protocol on a trained run: ``n_samples`` points of ``run.model.sample`` against its reference.
+
+    Returns the dict of :func:`evaluate_samples` plus ``sampler`` (how the model generated them).
+    """
+    import torch
+
+    pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
+    G = run.model.sample(int(n_samples), torch.Generator().manual_seed(int(seed)))
+    out = evaluate_samples(np.asarray(G), pool, n=n_samples, reps=reps, k=k, seed=seed, with_gw=with_gw)
+    out["sampler"] = getattr(run.model, "sampler_description", "the model's own sampler")
+    return out
+
+
+# ----------------------------------------------------------------------------------- mixing
+def mixing_from_one_start(run, start: int = 0, n_walkers: int = 1000, max_steps: int = 50, seed: int = 0,
+                          floor_reps: int = 20) -> Dict[str, Any]:
+    """Steps until the walk from one start point looks like the data's law.
+
+    All ``n_walkers`` walkers start at training point ``start``. At every step, the two-sample KS of each
+    continuous intrinsic coordinate (walkers take their nearest reference point's coordinates) and the
+    MMD² at the reference's median bandwidth are measured against a held-out reference; the floor of each
+    is the 95% quantile of the same statistic for ``floor_reps`` exact samples of ``n_walkers`` points.
+
+    Returns
+    -------
+    dict
+        ``curves``: statistic -> list (max_steps + 1,); ``floor_q95``: statistic -> float;
+        ``mixing_step``: statistic -> first step inside the floor (None if never within ``max_steps``);
+        ``start``, ``n_walkers``, ``reference``.
+    """
+    from .metrics.mmd import mmd
+    from .sampling import random_walk
+
+    pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
+    R = pool.reference(max(n_walkers, 1000))
+    big = pool.big_sample(max(20 * n_walkers, 20_000) if pool.fresh else 0)
+    lookup = CoordinateLookup(big)
+    h = float(np.median(_pdist_sample(R.X, seed)))
+
+    def stats_of(Y):
+        out = lookup.ks(Y, R)
+        out["mmd2"] = float(mmd(Y, R.X, bandwidth=h)["mmd2"])
+        return out
+
+    walk = random_walk(run.model, run.dataset.X, int(n_walkers), int(max_steps), start=int(start), seed=seed)
+    curves: Dict[str, List[float]] = {}
+    for t in range(walk.shape[0]):
+        for key, v in stats_of(walk[t]).items():
+            curves.setdefault(key, []).append(v)
+    floor_vals = [stats_of(pool.floor_sample(n_walkers, 100 + j).X) for j in range(floor_reps)]
+    q95 = {key: float(np.quantile([f[key] for f in floor_vals], 0.95)) for key in curves}
+    step = {key: next((t for t, v in enumerate(curves[key]) if v <= q95[key]), None) for key in curves}
+    return {"curves": curves, "floor_q95": q95, "mixing_step": step, "start": int(start), "n_walkers": int(n_walkers),
+            "reference": pool.description}
+
+
+#: Encoder metrics (of the learned map on the training points; no floor: 1 is their ideal).
+ENCODER_METRICS = ("bilip_median", "bilip_mean", "bilip_scale_free_median", "bilip_scale_free_mean",
+                   "trustworthiness", "continuity")
+
+
+def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int = 5, with_gw: bool = True):
+    """Everything ``evaluate``, ``compare`` and the app report for one run, as one flat JSON-ready dict.
+
+    Encoder metrics (bi-Lipschitz, trustworthiness, continuity over ``k`` neighbours) come from
+    :func:`vdae_core.metrics.evaluate.evaluate_model` on a seeded subset of the training points, where the
+    model declares an encoder. Sample metrics come from :func:`evaluate_run` against the held-out reference:
+    for each key of :data:`METRICS` and each ``ks_<coordinate>``, ``<key>`` (value), ``<key>_floor``,
+    ``<key>_floor_sd`` and ``<key>_flagged``.
+
+    Returns
+    -------
+    summary : dict
+        Plus ``reference``, ``sampler``, ``bandwidth_h``, ``n_samples``, ``n_reference``, ``k``, ``seed``,
+        ``reps``; ``encoder_note`` where the model has no encoder.
+    per_point_bilip_raw : ndarray (n_used,) or None
+    """
+    from .metrics.evaluate import evaluate_model
+
+    summary: Dict[str, Any] = {}
+    per_point = None
+    if getattr(run.model, "has_encoder", True) and getattr(run.model, "has_decoder", True):
+        enc, per_point = evaluate_model(run.model, run.dataset.X, seed=seed, n_samples=n_samples, k=k,
+                                        with_samples=False)
+        summary.update({key: enc[key] for key in ENCODER_METRICS})
+    else:
+        summary["encoder_note"] = run.model.lacks("has_encoder", "no encoder metrics")
+    res = evaluate_run(run, n_samples=n_samples, reps=reps, k=5, seed=seed, with_gw=with_gw)
+    for key, e in res["metrics"].items():
+        summary[key] = e["value"]
+        summary[f"{key}_floor"], summary[f"{key}_floor_sd"], summary[f"{key}_flagged"] = (
+            e["floor_mean"], e["floor_sd"], bool(e["flagged"]))
+    summary.update({"reference": res["reference"], "sampler": res["sampler"], "bandwidth_h": res["bandwidth_h"],
+                    "n_samples": int(n_samples), "n_reference": res["n_reference"], "k": int(k), "seed": int(seed),
+                    "reps": int(reps)})
+    return summary, per_point
+
+
+def format_with_floor(entry: Dict[str, Any]) -> str:
+    """``"value (floor mean ± sd)"`` with a ⚑ when flagged, for tables."""
+    v, m, s = entry["value"], entry["floor_mean"], entry["floor_sd"]
+    return f"{v:.3g} ({m:.3g} ± {s:.2g})" + (" ⚑" if entry["flagged"] else "")
