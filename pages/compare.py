@@ -1,8 +1,9 @@
-"""Compare: GW / MMD / bi-Lipschitz (and neighbourhood scores) across saved runs, mean ± std over seeds."""
+"""Compare: every saved run evaluated by the protocol (samples against held-out data, beside noise floors)."""
 import pandas as pd
 import streamlit as st
 
-from vdae_core.compare import METRIC_COLUMNS, aggregate_metrics
+from vdae_core.compare import METRIC_COLUMNS, aggregate_metrics, floor_table
+from vdae_core.evaluation import METRICS
 from vdae_core.runs import read_cached_evaluation
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, frame, nav, state, widgets
@@ -12,10 +13,11 @@ ss = st.session_state
 frame.ensure_routed("compare")
 st.title("Compare")
 state.show_flashes()
-st.caption("Every saved run evaluated the same way (the CLI's `evaluate`): Gromov–Wasserstein and MMD² between "
-           "generated and real points (lower is better), bi-Lipschitz constants of the decoder (1 is best), "
-           "trustworthiness and continuity of the codes (1 is best). Groups are dataset × model; ± is the std over "
-           "seeds.")
+st.caption("Every saved run evaluated the same way (the CLI's `evaluate`). Generated points are judged against "
+           "**held-out data** (fresh samples of a built-in dataset, or the held-out split of an upload), never the "
+           "training set, and each number sits beside its **floor**: the same metric for independent samples of "
+           "the data's own law. ⚑ i/n: i of n runs lie beyond 3 floor sds on the bad side. Bi-Lipschitz, "
+           "trustworthiness and continuity judge the encoder/decoder maps (1 is best). ± is the std over seeds.")
 
 infos = state.saved_runs()
 if not infos:
@@ -61,20 +63,27 @@ for r in runs:
     if s is None:
         continue
     rows.append({"dataset": r.dataset, "model": r.model, "seed": r.seed, "D": r.latent_dim, "run": r.name,
-                 **{m: s.get(m) for m in METRIC_COLUMNS}})
+                 **{key: v for key, v in s.items() if key.split("_floor")[0].split("_flagged")[0] in METRIC_COLUMNS}})
 if not rows:
     st.info("Nothing evaluated yet for these settings: press Evaluate.", icon=":material/info:")
     st.stop()
 
 per_run = pd.DataFrame(rows)
 agg = aggregate_metrics(rows)
-st.subheader("Mean ± std over seeds")
-show = agg[["dataset", "model", "runs", "seeds"] + [m for m in METRIC_COLUMNS if m in agg]]
-widgets.table(show, "cmp.agg", "compare_mean_std")
+st.subheader("Mean ± std over seeds (floor)")
+widgets.table(floor_table(rows), "cmp.agg", "compare_mean_std")
+with st.expander("What the metrics mean"):
+    st.markdown("\n".join(f"- **{m.title}** ({m.better} is better): {m.help}" for m in METRICS))
 metric = st.selectbox("Chart", list(METRIC_COLUMNS), key="cmp.metric",
                       format_func=lambda m: m.replace("_", " "))
 labels = [f"{a} · {b}" for a, b in zip(agg["dataset"], agg["model"])]
-widgets.figure(metric_bars(labels, agg[f"{metric}_mean"], agg[f"{metric}_std"], metric), "cmp.bars",
-               f"compare_{metric}")
+if f"{metric}_mean" not in agg:
+    st.info(f"No evaluated run has {metric.replace('_', ' ')}.", icon=":material/info:")
+else:
+    floor_agg = aggregate_metrics(rows, metrics=[f"{metric}_floor"])
+    floors = floor_agg[f"{metric}_floor_mean"] if f"{metric}_floor_mean" in floor_agg else None
+    widgets.figure(metric_bars(labels, agg[f"{metric}_mean"], agg[f"{metric}_std"], metric, floors=floors),
+                   "cmp.bars", f"compare_{metric}")
 st.subheader("Per run")
-widgets.table(per_run, "cmp.runs", "compare_per_run")
+widgets.table(per_run[[c for c in per_run.columns if not c.endswith(("_floor_sd", "_flagged"))]], "cmp.runs",
+              "compare_per_run")

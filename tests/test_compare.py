@@ -27,3 +27,14 @@ def test_compare_table_end_to_end():
     assert all(t in lines[0] for _, t in TABLE_METRICS)
     assert any("| circle | vdae | 2 |" in l for l in lines) and any("| circle | beta_vae | 2 |" in l for l in lines)
     assert all(l.count("(floor ") == 5 for l in lines[2:])  # every sample metric beside its floor
+
+
+def test_floor_table_shows_value_floor_and_flags():
+    from vdae_core.compare import floor_table
+
+    rows = [{"dataset": "circle", "model": "vdae", "seed": s, "memorisation": v, "memorisation_floor": 1.0,
+             "memorisation_flagged": v < 0.9, "bilip_median": 1.2} for s, v in enumerate([0.7, 0.8, 0.95])]
+    t = floor_table(rows).set_index("model")
+    assert t.loc["vdae", "memorisation"] == "0.8167 ± 0.13 (floor 1) ⚑ 2/3"
+    assert t.loc["vdae", "bilip_median"] == "1.2 ± 0"          # an encoder metric: no floor
+    assert "gw" not in t.columns                                 # absent metrics are not shown

@@ -105,3 +105,21 @@ def test_codes_samples_and_walks_have_the_right_shapes(trained, name):
     walk = model.random_walk(X[:10], 4, g)
     assert walk.shape == (5, 10, 3) and np.isfinite(walk).all()
     np.testing.assert_array_equal(walk[0], X[:10])
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_paper_preset_is_a_valid_config_that_differs_from_the_defaults(name):
+    """A declared 'paper' preset names its source, builds, and changes something; none: a clear message."""
+    from vdae_core.errors import UserInputError
+
+    cfg = MODELS.get(name).config_class
+    if not cfg.PAPER:
+        with pytest.raises(UserInputError, match="no 'paper' preset"):
+            cfg.preset("paper")
+        return
+    assert cfg.PAPER_SOURCE
+    paper = cfg.from_dict(cfg.preset("paper"))
+    assert paper != cfg()
+    model = build_model(name, {**cfg.preset("paper"), **cfg.scaled_steps(cfg.preset("paper"), SCALE)},
+                        make_dataset(DATA), seed=0)
+    assert model.config.to_dict().items() >= cfg.PAPER.items()

@@ -187,6 +187,32 @@ def test_projected_decoder_input_is_the_kernel_mean_of_the_anchors(tiny_vdae):
     assert torch.isfinite(zt.grad).all() and zt.grad.abs().sum() > 0
 
 
+def test_tangent_decoder_input_moves_latents_only_across_the_anchor_curve(tiny_vdae):
+    """Anchors on the unit circle (rank 1 found): a point 10% off the curve comes back to it up to the
+    kernel's sagitta τ²/2, a point on it stays, and angles are kept (no snapping towards anchors)."""
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_input="tangent"), seed=0,
+                    device="cpu")
+    model = run.model
+    a = np.linspace(0, 2 * np.pi, 400, endpoint=False)
+    model.anchors = torch.tensor(np.stack([np.cos(a), np.sin(a)], 1), dtype=torch.float32)
+    model.anchor_sqnorm = model.anchors.pow(2).sum(1)
+    tau = 4 * 2 * np.pi / 400                                  # proj_width 4 anchor spacings
+    model.proj_tau2.fill_(tau ** 2)
+    model.proj_rank.fill_(model._local_rank())
+    assert int(model.proj_rank) == 1
+    ang = np.linspace(0, 2 * np.pi, 50, endpoint=False) + 0.003
+    ring = lambda r: (r * np.stack([np.cos(ang), np.sin(ang)], 1)).astype(np.float32)  # noqa: E731
+    for r in (0.9, 1.0, 1.1):
+        o = model.project_latent(torch.as_tensor(ring(r))).numpy().astype(np.float64)
+        # The kernel mean lies τ²/2 inside the unit circle and the tangent line through it stays there.
+        assert np.abs(np.linalg.norm(o, axis=1) - 1).max() < tau ** 2, r
+        assert np.abs(np.angle(np.exp(1j * (np.arctan2(o[:, 1], o[:, 0]) - ang)))).max() < 1e-3, r
+    # Differentiable through the kernel mean (the frame is held fixed), so the covariance network still learns.
+    zt = torch.tensor(ring(1.05)[:3], requires_grad=True)
+    model.project_latent(zt).sum().backward()
+    assert torch.isfinite(zt.grad).all() and zt.grad.abs().sum() > 0
+
+
 def test_raw_decoder_input_is_the_latent_itself(tiny_vdae):
     run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_input="raw"), seed=0,
                     device="cpu")
@@ -268,3 +294,19 @@ def test_walk_from_an_arbitrary_point(tiny_vdae):
     np.testing.assert_array_equal(w, ref)
     with pytest.raises(UserInputError, match="not both"):
         random_walk(run.model, run.dataset.X, 8, 3, start=0, start_point=p)
+
+
+def test_kl_weight_scales_only_the_kl_term(tiny_vdae):
+    """The paper preset's kl_weight = 2 (Eq. 6 without the ½): every reported loss = recon + 2·KL."""
+    seen = []
+
+    def record(p):
+        if {"recon", "kl"} <= set(p.losses):
+            seen.append(dict(p.losses))
+
+    train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, kl_weight=2.0), seed=0, device="cpu",
+              callbacks=[record])
+    assert seen
+    for t in seen:
+        assert t["loss"] == pytest.approx(t["recon"] + 2.0 * t["kl"], rel=1e-5)
+        assert t["kl"] > 0

@@ -121,6 +121,10 @@ def cmd_train(a) -> None:
         print(msg, end="", file=sys.stderr, flush=True)
 
     overrides = parse_overrides(a.set)
+    if a.preset:
+        from .registry import MODELS
+
+        overrides = {**MODELS.get(a.model).config_class.preset(a.preset), **overrides}
     if a.steps_scale != 1.0:
         overrides = {**overrides, **scaled_steps(a.model, overrides, a.steps_scale)}
     run = train_run(a.model, dc, overrides, seed=a.seed, device=a.device, callbacks=[report])
@@ -232,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config override, repeatable "
                                                                        "(e.g. --set latent_dim=3 --set alpha=100)")
     s.add_argument("--steps-scale", type=float, default=1.0, help="multiply every training step count (quick runs)")
+    s.add_argument("--preset", choices=("quick", "paper"), default=None,
+                   help="start from a preset: 'quick' (a short demo run) or 'paper' (the model's paper literally: "
+                        "architecture and loss weighting; --set overrides it)")
     s.add_argument("--quiet", action="store_true", help="no progress line")
     s.add_argument("--out", required=True, help="run folder to write")
     s.add_argument("--overwrite", action="store_true", help="replace the run already at --out (atomically)")

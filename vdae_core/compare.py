@@ -127,3 +127,34 @@ def aggregate_metrics(rows: List[Dict], group: Sequence[str] = ("dataset", "mode
             rec[m] = f"{mean:.4g} ± {std:.2g}" if np.isfinite(mean) else "inf"
         out.append(rec)
     return pd.DataFrame(out)
+
+
+def floor_table(rows: List[Dict], metrics: Sequence[str] = METRIC_COLUMNS):
+    """The Compare page's table: one row per (dataset, model), each metric as "mean ± std (floor f)".
+
+    ``rows`` are per-run summaries of :func:`vdae_core.evaluation.evaluate`. A sample metric's cell ends in
+    "⚑ i/n" when i of the n runs were flagged (beyond 3 floor sds on the bad side); encoder metrics have no
+    floor. Returns a pandas DataFrame of strings with columns dataset, model, runs, seeds and the metrics.
+    """
+    import pandas as pd
+
+    present = [m for m in metrics if any(m in r for r in rows)]
+    floors = [f"{m}_floor" for m in present]
+    agg = aggregate_metrics(rows, metrics=list(present) + floors)
+    if agg.empty:
+        return agg
+    df = pd.DataFrame(rows)
+    out = agg[["dataset", "model", "runs", "seeds"]].copy()
+    for m in present:
+        cells = []
+        for rec in agg.to_dict("records"):
+            cell = rec.get(m, "—")
+            if f"{m}_floor_mean" in rec and np.isfinite(rec[f"{m}_floor_mean"]):
+                cell = f"{cell} (floor {rec[f'{m}_floor_mean']:.3g})"
+                g = df[(df["dataset"] == rec["dataset"]) & (df["model"] == rec["model"])]
+                if f"{m}_flagged" in g:
+                    n_flag = int(g[f"{m}_flagged"].fillna(False).astype(bool).sum())
+                    cell += f" ⚑ {n_flag}/{len(g)}" if n_flag else ""
+            cells.append(cell)
+        out[m] = cells
+    return out

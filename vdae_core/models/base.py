@@ -122,6 +122,10 @@ class ModelConfig(Config):
     #: scaled by :attr:`QUICK_SCALE`.
     QUICK: ClassVar[Dict[str, Any]] = {}
     QUICK_SCALE: ClassVar[float] = 0.1
+    #: Overrides that follow the model's paper literally (architecture, loss weighting); empty: none declared.
+    #: ``PAPER_SOURCE`` names where each value comes from.
+    PAPER: ClassVar[Dict[str, Any]] = {}
+    PAPER_SOURCE: ClassVar[str] = ""
 
     def validate(self) -> None:
         from ..registry import NETWORKS
@@ -141,6 +145,27 @@ class ModelConfig(Config):
             raise UserInputError(f"the steps scale must be a finite number > 0, got {scale!r}")
         base = cls.from_dict(dict(overrides or {}))
         return {name: max(1, int(round(getattr(base, name) * scale))) for name in cls.training_length_fields()}
+
+    @classmethod
+    def paper_preset(cls) -> Dict[str, Any]:
+        """The "paper" preset (:attr:`PAPER`): the settings of the model's paper, beside the studio's defaults.
+
+        Raises
+        ------
+        UserInputError
+            When the model declares none.
+        """
+        if not cls.PAPER:
+            raise UserInputError(f"{cls.__name__.replace('Config', '')} has no 'paper' preset")
+        return dict(cls.PAPER)
+
+    @classmethod
+    def preset(cls, name: str) -> Dict[str, Any]:
+        """Overrides of a named preset: ``quick`` or ``paper``."""
+        presets = {"quick": cls.quick_preset, "paper": cls.paper_preset}
+        if name not in presets:
+            raise UserInputError(f"unknown preset {name!r}: choose one of {sorted(presets)}")
+        return presets[name]()
 
     @classmethod
     def quick_preset(cls, scale: float = 1.0) -> Dict[str, Any]:

@@ -145,6 +145,10 @@ class DeltaVAEConfig(ModelConfig):
                               min=0.0, max=10.0)
 
     QUICK = {"steps": 300, "hidden": 256, "restarts": 2, "restart_steps": 50}
+    PAPER = {"restarts": 1, "encoder_depth": 3, "decoder_depth": 2}
+    PAPER_SOURCE = ("ΔVAE paper §4: encoder and decoder MLPs of three and two hidden layers, one initialisation "
+                    "(no restarts); the curvature coefficient stays the tested 1/4 (the paper's 7/24 is wrong for S³, "
+                    "see docs/METHODS.md)")
 
     @classmethod
     def training_length_fields(cls) -> List[str]:

@@ -76,6 +76,9 @@ class SVAEConfig(ModelConfig):
                               min=0.0, max=10.0)
 
     QUICK = {"steps": 300}
+    PAPER = {"hidden": 512, "depth": 1, "activation": "tanh", "latent_manifold_dim": 1}
+    PAPER_SOURCE = ("VDAE paper §6.1, its hyperspherical-VAE baseline: latent dimension D = 2 (S¹ ⊂ R²), one hidden "
+                    "layer of 512 tanh units")
 
     def validate(self) -> None:
         super().validate()

@@ -29,6 +29,9 @@ class BetaVAEConfig(ModelConfig):
     walk_noise: float = param(0.3, help="Latent noise std of the encode-perturb-decode random walk.", min=0.0,
                               max=10.0)
 
+    PAPER = dict(hidden=512, depth=1, activation="tanh", latent_dim=2, beta=1.0)
+    PAPER_SOURCE = "VDAE paper §6.1: a VAE with a two-dimensional Gaussian prior, one hidden layer of 512 tanh units"
+
 
 @MODELS.register("beta_vae", help="β-VAE with a Gaussian N(0, I) prior (baseline).")
 class BetaVAE(GenerativeModel):

@@ -60,9 +60,11 @@ class VDAEConfig(ModelConfig):
     neighbour_pool: str = param("all", help="Where x' is searched: 'batch' (the paper's A = batch) or 'all' training "
                                             "points (A = X: deterministic targets, a more precise decoder).",
                                 choices=("all", "batch"))
-    decoder_input: str = param("projected", help="What the decoder ψ⁻¹ reads: 'raw' z' (the paper) or 'projected': z' "
+    decoder_input: str = param("projected", help="What the decoder ψ⁻¹ reads: 'raw' z' (the paper); 'projected': z' "
                                                  "replaced by a Gaussian-weighted mean of the training latents near it, "
-                                                 "a soft projection onto ψ(X).", choices=("projected", "raw"))
+                                                 "a soft projection onto ψ(X); 'tangent': z' projected onto the local "
+                                                 "principal plane of the training latents near it (moves z' only "
+                                                 "across ψ(X), never along it).", choices=("projected", "raw", "tangent"))
     proj_anchors: int = param(1000, help="Training latents the projected decoder input chooses from (a fixed random "
                                          "subset when there are more); its cost per decoded point grows with it.",
                               min=2, max=1_000_000, advanced=True)
@@ -74,8 +76,15 @@ class VDAEConfig(ModelConfig):
                              min=1e-6, max=1e3, advanced=True)
     sample_steps: int = param(20, help="Walk steps used by sample(): walkers start at training points.",
                               min=0, max=1000)
+    kl_weight: float = param(1.0, help="Weight of the KL term (1: the Gaussian KL with its ½; 2: Eq. 6 as printed, "
+                                       "which has no ½).", min=0.0, max=100.0, advanced=True)
 
     QUICK = dict(hidden=128, depth=2, spectral_steps=400, spectral_batch=512, vae_steps=800, batch_size=256)
+    PAPER = dict(hidden=512, depth=1, activation="tanh", decoder_input="raw", neighbour_pool="batch", kl_weight=2.0,
+                 recon_var=0.5)
+    PAPER_SOURCE = ("VDAE paper §6.1-6.2: one hidden layer of 512 tanh units for all networks; Eq. 5: x' searched "
+                    "in the training batch A; Eq. 6: the KL without its ½ (kl_weight 2) beside a plain squared "
+                    "reconstruction error (recon_var 0.5: |x̂ − x'|² / 2c with c = ½); the decoder reads z' as is")
 
     def validate(self) -> None:
         super().validate()
@@ -241,6 +250,7 @@ class VDAE(GenerativeModel):
         self.register_buffer("anchors", torch.zeros(0, D))  # ψ(X) of the training points (projected input)
         self.register_buffer("anchor_sqnorm", torch.zeros(0))
         self.register_buffer("proj_tau2", torch.ones(()))
+        self.register_buffer("proj_rank", torch.zeros((), dtype=torch.long))  # local dimension ('tangent')
         self._stats: Optional[dict] = None
 
     @classmethod
@@ -293,6 +303,7 @@ class VDAE(GenerativeModel):
         self.anchor_sqnorm = self.anchors.pow(2).sum(1)
         nn_dist = NearestNeighbors(n_neighbors=2).fit(Z[keep]).kneighbors(Z[keep])[0][:, 1]
         self.proj_tau2.fill_(float((self.config.proj_width * max(np.median(nn_dist), 1e-12)) ** 2))
+        self.proj_rank.fill_(self._local_rank())
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
         nn.init.zeros_(last.weight)
@@ -332,7 +343,7 @@ class VDAE(GenerativeModel):
         x_hat = self._decode(z_new)
         recon = (self.x_scale(x_hat) - self.x_scale(x_target)).pow(2).sum(1).mean() / (2 * self.config.recon_var)
         kl = gaussian_kl(L, st["L_T"][idx], st["logdet_T"][idx]).mean()
-        return {"loss": recon + kl, "recon": recon, "kl": kl}
+        return {"loss": recon + self.config.kl_weight * kl, "recon": recon, "kl": kl}
 
     def loss(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
         """Variational loss on a batch of arbitrary points (Σ* taken from their nearest training point)."""
@@ -361,11 +372,43 @@ class VDAE(GenerativeModel):
         """
         if self.config.decoder_input == "raw" or len(self.anchors) == 0:
             return z
+        if self.config.decoder_input == "tangent":
+            return self._tangent_projection(z)
         # |z - a_j|² less the per-row |z|², which the softmax does not depend on. A dense softmax over
         # all anchors costs ~1 ns per pair on a CPU, less than a per-row top-k (~4 µs per row).
         d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)
         w = torch.softmax(d2 / (-2.0 * self.proj_tau2), dim=1)
         return w @ self.anchors
+
+    def _local_frame(self, z: torch.Tensor):
+        """Kernel weights' mean μ (B, D) and covariance C (B, D, D) of the anchors around z (B, D)."""
+        d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)
+        w = torch.softmax(d2 / (-2.0 * self.proj_tau2), dim=1)                       # (B, A)
+        mu = w @ self.anchors
+        C = torch.einsum("ba,ad,ae->bde", w, self.anchors, self.anchors) - mu.unsqueeze(2) * mu.unsqueeze(1)
+        return mu, C
+
+    def _local_rank(self) -> int:
+        """Local dimension of ψ(X): the median, over 200 anchors, of the number of principal directions of
+        the kernel-weighted anchors that explain 90% of their variance."""
+        with torch.no_grad():
+            idx = torch.as_tensor(np.random.default_rng(2).choice(len(self.anchors), min(200, len(self.anchors)),
+                                                                  replace=False), device=self.anchors.device)
+            _, C = self._local_frame(self.anchors[idx])
+            ev = torch.linalg.eigvalsh(C.double()).flip(-1).clamp_min(0)            # descending
+            frac = ev.cumsum(-1) / ev.sum(-1, keepdim=True).clamp_min(1e-300)
+            ranks = (frac < 0.9).sum(-1) + 1
+        return int(torch.median(ranks.cpu()))
+
+    def _tangent_projection(self, z: torch.Tensor) -> torch.Tensor:
+        """z ↦ μ + U Uᵀ (z − μ): onto the affine plane through the local kernel mean μ spanned by the top
+        ``proj_rank`` principal directions U of the anchors near z. The frame U is held fixed under
+        differentiation (eigenvector gradients blow up where discarded eigenvalues are close); μ is not."""
+        mu, C = self._local_frame(z)
+        with torch.no_grad():
+            U = torch.linalg.eigh(C.double())[1][..., -int(self.proj_rank):].to(z.dtype)  # (B, D, r)
+        r = (z - mu).unsqueeze(2)
+        return mu + (U @ (U.transpose(1, 2) @ r)).squeeze(2)
 
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self.decoder(self.project_latent(z)))

@@ -58,11 +58,17 @@ def loss_curves(records: Dict[str, List[Dict[str, float]]], phase_order: Optiona
 
 
 def metric_bars(labels: Sequence[str], means: Sequence[float], stds: Sequence[float], metric: str,
-                height: int = 320) -> go.Figure:
-    """Mean ± std of one metric per group (model · dataset)."""
+                height: int = 320, floors: Optional[Sequence[float]] = None) -> go.Figure:
+    """Mean ± std of one metric per group (model · dataset); with ``floors``, each group's noise floor as a
+    black bar marker (the value independent samples of the data's law get)."""
     fig = go.Figure(go.Bar(x=list(labels), y=list(means), error_y={"type": "data", "array": list(stds)},
-                           marker_color=PALETTE[0], hovertemplate="%{x}<br>%{y:.4g}<extra></extra>"))
+                           marker_color=PALETTE[0], name=metric, hovertemplate="%{x}<br>%{y:.4g}<extra></extra>"))
+    if floors is not None:
+        fig.add_trace(go.Scatter(x=list(labels), y=list(floors), mode="markers", name="noise floor",
+                                 marker={"symbol": "line-ew", "size": 36, "line": {"width": 3, "color": "black"}},
+                                 hovertemplate="floor %{y:.4g}<extra></extra>"))
     fig.update_yaxes(title_text=metric)
+    fig.update_xaxes(title_text="dataset · model")
     return base_layout(fig, "", height)
 
 
