@@ -36,11 +36,20 @@ c[0].selectbox("Model", models, index=models.index(ss["model"]), key=state.wkey(
 c[1].number_input("Seed", 0, 2**31 - 1, int(ss["seed"]), step=1, key=state.wkey("seed"),
                   on_change=state.from_widget("seed", int),
                   help="Seeds the data sampling, the initialisation and every batch: same seed, same numbers on CPU.")
-preset = c[2].radio("Preset", ["Quick (small networks, few steps)", "Full (paper-like defaults)"], horizontal=True,
-                    key="train.preset", help="Quick uses small networks and few steps; you can edit every field.")
-
 model_cls = api.MODELS.get(ss["model"])
-values = jobs.demo_overrides(ss["model"]) if preset.startswith("Quick") else {}
+PRESETS = ["Quick (small networks, few steps)", "Studio defaults (measured best)"]
+if model_cls.config_class.PAPER:
+    PRESETS.append("Paper (as published)")
+if ss.get("train.preset") not in PRESETS:
+    ss["train.preset"] = PRESETS[0]
+preset = c[2].radio("Preset", PRESETS, horizontal=True, key="train.preset",
+                    help="Quick: small networks and few steps. Studio defaults: the settings measured best here "
+                         "(docs/METHODS.md lists every departure from the paper). Paper: the paper's architecture and "
+                         "loss weighting, literally. You can edit every field.")
+if preset.startswith("Paper"):
+    st.caption(f"Paper preset — {model_cls.config_class.PAPER_SOURCE}.")
+values = (jobs.demo_overrides(ss["model"]) if preset.startswith("Quick")
+          else model_cls.config_class.paper_preset() if preset.startswith("Paper") else {})
 busy = job is not None and job.active
 with st.form("train.form", border=True):
     st.markdown(f"**{model_cls.config_class.__name__}** — hover a field's (?) for what it does.")

@@ -123,9 +123,9 @@ def test_try_it_trains_through_the_stepwise_api_and_saves_a_run(env):
 
 def test_train_form_with_pause_and_stop(env):
     at = goto(app(), "train")
-    at.radio(key="train.preset").set_value("Full (paper-like defaults)").run()
+    at.radio(key="train.preset").set_value("Studio defaults (measured best)").run()
     for name, v in (("spectral_steps", 4), ("vae_steps", 400), ("hidden", 16), ("latent_dim", 3)):
-        at.number_input(key=f"cfg.vdae.Full .{name}").set_value(v)
+        at.number_input(key=f"cfg.vdae.Studi.{name}").set_value(v)
     at.button[-1].click()  # the form's submit button
     at.run()
     assert "_job" in at.session_state, texts(at)
@@ -150,9 +150,9 @@ def test_app_training_gives_the_same_weights_as_the_library_for_its_seed(env):
 
     at = goto(app(), "train")
     next(n for n in at.number_input if n.label == "Seed").set_value(3).run()
-    at.radio(key="train.preset").set_value("Full (paper-like defaults)").run()
+    at.radio(key="train.preset").set_value("Studio defaults (measured best)").run()
     for name, v in (("spectral_steps", 4), ("vae_steps", 30), ("hidden", 16), ("latent_dim", 3)):
-        at.number_input(key=f"cfg.vdae.Full .{name}").set_value(v)
+        at.number_input(key=f"cfg.vdae.Studi.{name}").set_value(v)
     at.button[-1].click()
     at.run()
     train_until_done(at)
@@ -345,9 +345,9 @@ def test_training_belongs_to_the_server_a_reload_reattaches(env):
     before = set(os.listdir(env))
     a = goto(app(), "train")
     owner = a.session_state["_owner"]
-    a.radio(key="train.preset").set_value("Full (paper-like defaults)").run()
+    a.radio(key="train.preset").set_value("Studio defaults (measured best)").run()
     for name, v in (("spectral_steps", 4), ("vae_steps", 3000), ("hidden", 16), ("latent_dim", 3)):
-        a.number_input(key=f"cfg.vdae.Full .{name}").set_value(v)
+        a.number_input(key=f"cfg.vdae.Studi.{name}").set_value(v)
     a.button[-1].click()
     a.run()
     job = a.session_state["_job"]
@@ -369,3 +369,12 @@ def test_training_belongs_to_the_server_a_reload_reattaches(env):
     train_until_done(b)
     assert job.status == "stopped" and len(set(os.listdir(env)) - before) == 1
     assert b.session_state["run_path"] == job.run_path
+
+
+def test_paper_preset_fills_the_train_form_with_the_papers_settings(env):
+    at = goto(app(), "train")
+    at.radio(key="train.preset").set_value("Paper (as published)").run()
+    assert not at.exception
+    assert at.number_input(key="cfg.vdae.Paper.hidden").value == 512
+    assert at.number_input(key="cfg.vdae.Paper.depth").value == 1
+    assert any("Paper preset — VDAE paper" in c.value for c in at.caption)
