@@ -21,14 +21,16 @@ st.markdown(
     "latent neighbours z′ (f the decoder): 1 is a perfect isometry, large values mean stretching or squeezing, "
     "∞ means two codes decode to the same point (a fold).")
 c = st.columns([2, 1, 1, 1])
-kind = c[0].radio("Version", ["raw", "scale-free"], horizontal=True, key="bilip.kind",
-                  help="Raw: distance ratios as they are. Scale-free: ratios divided by their median first.")
+kind = c[0].radio("Version", ["scale-free", "raw"], horizontal=True, key="bilip.kind",
+                  help="Scale-free (default): ratios divided by their median first, so models whose latents have "
+                       "different scales compare fairly. Raw: the paper's definition, ratios as they are.")
 k = c[1].slider("neighbours k", 2, 50, 10, key="bilip.k")
 n_pts = c[2].select_slider("points", [250, 500, 1000, 1500, 2000, 3000, 5000], 1500, key="bilip.n")
 n_worst = c[3].slider("worst shown", 0, 50, 10, key="bilip.worst")
-st.caption("**Raw** K measures the decoder's distortion of latent distances including any global change of scale "
-           "(a map that doubles every distance scores 2). **Scale-free** K divides every ratio by the median ratio "
-           "first, so only *uneven* distortion counts (a uniform scaling scores 1).")
+st.caption("**Scale-free** K divides every ratio by the median ratio first, so only *uneven* distortion counts (a "
+           "uniform scaling scores 1). **Raw** K (the paper's bilip_k) also counts a global change of scale (a map "
+           "that doubles every distance scores 2): a latent of another size than the data, which any decoder absorbs, "
+           "then looks like distortion, so raw K cannot compare models whose latents differ in scale.")
 
 try:
     with st.spinner(f"Encoding, decoding and comparing {n_pts} points with their {k} latent neighbours…"):

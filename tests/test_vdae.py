@@ -310,3 +310,15 @@ def test_kl_weight_scales_only_the_kl_term(tiny_vdae):
     for t in seen:
         assert t["loss"] == pytest.approx(t["recon"] + 2.0 * t["kl"], rel=1e-5)
         assert t["kl"] > 0
+
+
+def test_diffusion_time_scales_each_coordinate_by_its_eigenvalue_power(tiny_vdae):
+    """ψ_t = (μ_i^t φ_i), μ_i = 1 − λ_i: the same spectral phase (same seed), codes scaled column-wise."""
+    data = DataConfig(dataset="circle", n=300)
+    base = train_run("vdae", data, dict(tiny_vdae, vae_steps=1), seed=0, device="cpu")
+    timed = train_run("vdae", data, dict(tiny_vdae, vae_steps=1, diffusion_time=30.0), seed=0, device="cpu")
+    lam = base.model.psi.eigenvalues.numpy().astype(np.float64)
+    mu_t = np.clip(1 - lam, 0, 1) ** 30.0
+    assert mu_t.max() < 1 and mu_t[0] > mu_t[-1]                       # slow coordinates shrink least
+    z0, zt = base.model.encode(base.dataset.X), timed.model.encode(base.dataset.X)
+    np.testing.assert_allclose(zt, z0 * mu_t[None, :].astype(np.float32), rtol=1e-4, atol=1e-6)

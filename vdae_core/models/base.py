@@ -126,6 +126,9 @@ class ModelConfig(Config):
     #: ``PAPER_SOURCE`` names where each value comes from.
     PAPER: ClassVar[Dict[str, Any]] = {}
     PAPER_SOURCE: ClassVar[str] = ""
+    #: File in ``vdae_core/models/tuned/`` with per-dataset settings from a documented validation sweep
+    #: (the β-VAE's β: ``benchmarks/sweep_beta.py``); empty: none.
+    TUNED_FILE: ClassVar[str] = ""
 
     def validate(self) -> None:
         from ..registry import NETWORKS
@@ -158,6 +161,26 @@ class ModelConfig(Config):
         if not cls.PAPER:
             raise UserInputError(f"{cls.__name__.replace('Config', '')} has no 'paper' preset")
         return dict(cls.PAPER)
+
+    @classmethod
+    def tuned_preset(cls, dataset: str) -> Dict[str, Any]:
+        """Settings for ``dataset`` chosen by a validation sweep (:attr:`TUNED_FILE`), {} when there are none.
+
+        Used by ``compare`` so that a baseline is as good as a fair search makes it, not left at a default
+        that suits another dataset. Keys that are not fields of the config (e.g. ``why``) are dropped.
+        """
+        if not cls.TUNED_FILE:
+            return {}
+        import json
+        import os
+
+        try:
+            with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "tuned", cls.TUNED_FILE)) as fh:
+                table = json.load(fh)
+        except (OSError, ValueError):
+            return {}
+        names = {f.name for f in dataclasses.fields(cls)}
+        return {k: v for k, v in (table.get(dataset) or {}).items() if k in names}
 
     @classmethod
     def preset(cls, name: str) -> Dict[str, Any]:

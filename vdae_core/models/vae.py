@@ -30,6 +30,7 @@ class BetaVAEConfig(ModelConfig):
                               max=10.0)
 
     PAPER = dict(hidden=512, depth=1, activation="tanh", latent_dim=2, beta=1.0)
+    TUNED_FILE = "beta_vae.json"  # β per dataset by benchmarks/sweep_beta.py, with the paper's 2-D prior
     PAPER_SOURCE = "VDAE paper §6.1: a VAE with a two-dimensional Gaussian prior, one hidden layer of 512 tanh units"
 
 

@@ -76,6 +76,10 @@ class VDAEConfig(ModelConfig):
                              min=1e-6, max=1e3, advanced=True)
     sample_steps: int = param(20, help="Walk steps used by sample(): walkers start at training points.",
                               min=0, max=1000)
+    diffusion_time: float = param(0.0, help="Diffusion time t of the map ψ_t = (μ_i^t φ_i): each coordinate scaled by "
+                                            "its random-walk eigenvalue to the power t (0: unscaled, the studio's "
+                                            "default; the paper's diffusion map has t > 0).", min=0.0, max=1e6,
+                                  advanced=True)
     kl_weight: float = param(1.0, help="Weight of the KL term (1: the Gaussian KL with its ½; 2: Eq. 6 as printed, "
                                        "which has no ½).", min=0.0, max=100.0, advanced=True)
 
@@ -181,7 +185,13 @@ class SpectralPhase(OptimiserPhase):
         return {"loss": model.psi.batch_loss(data.X[idx], self.k)[0]}
 
     def end(self, model: "VDAE", data: TrainData) -> None:
-        model.psi.finalise(data.X_np, model.config.knn, seed=0)
+        lam = model.psi.finalise(data.X_np, model.config.knn, seed=0)
+        t = model.config.diffusion_time
+        if t > 0:
+            # ψ_t = (μ_1^t φ_1, ..., μ_D^t φ_D), μ_i = 1 − λ_i the random-walk eigenvalues (paper §3, diffusion
+            # maps at time t): slow coordinates keep their size, fast ones shrink.
+            mu_t = torch.as_tensor(np.clip(1.0 - lam, 0.0, 1.0) ** t, dtype=torch.float32)
+            model.psi.out_matrix.mul_(mu_t.to(model.psi.out_matrix.device)[None, :])
         for p in model.psi.parameters():
             p.requires_grad_(False)
         model.psi.eval()
