@@ -79,6 +79,8 @@ class Manifold(abc.ABC):
         Registry name (``MANIFOLDS.get(name)`` is the class).
     is_compact : bool
         Compact spaces have a uniform law (``random_uniform``) and a finite volume.
+    time_factors : int
+        Independent factors of a product manifold (per-factor diffusion times allowed when > 1).
     heat_kernel_t_max : float
         Largest diffusion time t at which the small-time KL of :meth:`heat_kernel_kl` is accurate to about
         5e-5 (curved spaces 0.05; flat ones, where the only error is the winding terms, larger).
@@ -87,6 +89,9 @@ class Manifold(abc.ABC):
     name: str = ""
     is_compact: bool = True
     heat_kernel_t_max: float = 0.05
+    #: Factors of a product manifold whose heat kernel factorises (flat torus: 2), so each may diffuse for its
+    #: own time: :meth:`random_walk` and :meth:`heat_kernel_kl` then accept times of shape (n, time_factors).
+    time_factors: int = 1
 
     def __init__(self, dim: int, shape: Tuple[int, ...]):
         self.dim = int(dim)
