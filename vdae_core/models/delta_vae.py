@@ -72,7 +72,11 @@ is the data's, is the matching choice.
 Departures from the paper: coefficient 1/4 of the curvature term (above); the linear tanh map of t between
 ``t_min`` and ``t_max`` (the published code maps log t with tanh); a Gaussian decoder of fixed variance
 in standardised units; β weights the KL as in a β-VAE (β = 1 is the ELBO); SO(3) is trained directly with
-its SVD projection (the paper trained RP³ instead and reported only that); the restarts (above).
+its SVD projection (the paper trained RP³ instead and reported only that); the restarts (above); on the
+flat torus one diffusion time per circle (``time_per_factor``): S¹ × S¹'s heat kernel is the product of the
+circles', so Brownian motion for times (t₁, t₂) is still the exact posterior family and the KL is the sum of
+the two circles' KLs; an isotropic t instead makes a code that stretches one circle more than the other pay
+for it, which is what the torus of revolution needs (next paragraph of the measurements in docs/BENCHMARKS.md).
 """
 from __future__ import annotations
 
