@@ -146,6 +146,7 @@ def speed(quick):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     ap.add_argument("--quick", action="store_true", help="quick presets (a smoke run, not the bars)")
     ap.add_argument("--only", default="circle,torus,sphere,speed")
     ap.add_argument("--out", default=None)
@@ -154,7 +155,7 @@ def main():
     out = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": a.quick}
     parts = a.only.split(",")
     null = sphere_null() if "sphere" in parts else None
-    for s in range(a.seeds):
+    for s in range(a.first_seed, a.first_seed + a.seeds):
         if "circle" in parts:
             out.setdefault("circle", []).extend(circle_case(s, a.quick))
         if "torus" in parts:

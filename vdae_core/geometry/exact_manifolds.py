@@ -12,7 +12,11 @@ from typing import Any, Dict
 
 import numpy as np
 
-_KINDS = ("circle", "sphere", "torus", "flat_torus")
+#: Each kind as a latent-space class of ``MANIFOLDS`` (registry name, fixed constructor arguments); ``R`` and
+#: ``r`` of the torus come from the params. The circle is S¹ ⊂ R² placed in R³ by its rotation.
+_SPACES: Dict[str, Any] = {"circle": ("sphere", {"dim": 1}), "sphere": ("sphere", {"dim": 2}),
+                           "torus": ("torus", {}), "flat_torus": ("flat_torus", {})}
+_KINDS = tuple(_SPACES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,25 +52,21 @@ class ExactManifold:
         -------
         ndarray (n,), float64
         """
-        X = np.asarray(X, dtype=np.float64)
-        if self.kind == "circle":
-            # Rows of X are Y @ Rᵀ with Y in the plane z = 0, so Y = X @ R.
-            Y = X @ np.asarray(self.params["rotation"], dtype=np.float64)
-            return np.hypot(np.hypot(Y[:, 0], Y[:, 1]) - 1.0, Y[:, 2])
-        # The others are latent-space classes too: the distance is |x − P(x)|, P their projection.
         import torch
 
-        from .manifolds import FlatTorus, Sphere, Torus
+        from .manifolds import MANIFOLDS
 
-        scale = 1.0
-        if self.kind == "sphere":
-            space, scale = Sphere(dim=2), float(self.params.get("radius", 1.0))
-        elif self.kind == "torus":
-            space = Torus(R=float(self.params["R"]), r=float(self.params["r"]))
-        else:
-            space = FlatTorus()
-        x = torch.from_numpy(X / scale)
-        return scale * torch.linalg.vector_norm(x - space.projection(x), dim=1).numpy()
+        X = np.asarray(X, dtype=np.float64)
+        name, fixed = _SPACES[self.kind]
+        space = MANIFOLDS.get(name)(**fixed, **{k: float(v) for k, v in self.params.items() if k in ("R", "r")})
+        if "rotation" in self.params:
+            X = X @ np.asarray(self.params["rotation"], dtype=np.float64)  # rows are Y @ Rᵀ: back to Y = X @ R
+        scale = float(self.params.get("radius", 1.0))
+        Y = X / scale
+        k = space.ambient_dim                    # the space's own coordinates; the rest lie off it (circle: z)
+        inner = torch.from_numpy(np.ascontiguousarray(Y[:, :k]))
+        gap = (inner - space.projection(inner)).pow(2).sum(1).numpy() + (Y[:, k:] ** 2).sum(1)
+        return scale * np.sqrt(gap)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"kind": self.kind, "params": dict(self.params)}
