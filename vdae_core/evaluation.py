@@ -126,7 +126,8 @@ class ReferencePool:
         return self.train.subset(idx)
 
     def big_sample(self, n: int) -> Dataset:
-        """A large sample for cell masses and coordinates (fresh, or held-out + training points)."""
+        """A large law sample for cell masses and coordinates: ``n`` fresh points, or, for a file, every point
+        it has (held out and training; ``n`` is then ignored)."""
         if self.fresh:
             return self.fresh_sample(n, 999)
         return dataclasses.replace(self.heldout, X=np.concatenate([self.heldout.X, self.train.X]),
@@ -251,23 +252,20 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
     if reps < 2:
         raise UserInputError(f"reps must be at least 2 (a floor needs a spread), got {reps}")
     R = pool.reference(n)
-    big = pool.big_sample(max(20 * n, 20_000) if pool.fresh else 0)
+    big = pool.big_sample(max(20 * n, 20_000))
     K = max(20, min(len(G), len(R.X)) // 25)
     centres = pool.fresh_sample(K, 998).X if pool.fresh else R.X[np.random.default_rng(seed).choice(R.n, min(K, R.n), replace=False)]
     masses = cell_masses(centres, big.X)
     lookup = CoordinateLookup(big)
     h = float(np.median(_pdist_sample(R.X, seed)))
     # Memorisation: training and held-out sets of one size; its floor needs a law sample independent of both.
-    if pool.fresh:
+    if pool.fresh:  # the floor's law samples E_j are independent of training and reference alike
         m = min(len(R.X), pool.train.n)
-        held = R.X[:m]
-        floor_memo_samples = [pool.floor_sample(len(G), j).X for j in range(reps)]
-    else:
+        held, memo_floor_sample = R.X[:m], None
+    else:           # E_j are training points here: the floor's law sample is the other half of the held-out split
         half = R.n // 2
-        held = R.X[:half]
         m = min(half, pool.train.n)
-        held = held[:m]
-        floor_memo_samples = [R.X[half:]] * 1
+        held, memo_floor_sample = R.X[:m], R.X[half:]
     train_sub = pool.train.X[np.random.default_rng([seed, 1]).choice(pool.train.n, m, replace=False)]
     memo = (train_sub, held)
     value = sample_metrics(G, R, centres, masses, lookup, memo, h, k, seed, with_gw)
@@ -275,13 +273,9 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
     for j in range(reps):
         E = pool.floor_sample(len(G), j).X
         floors.append(sample_metrics(E, R, centres, masses, lookup, memo, h, k, seed, with_gw))
-    from .metrics.coverage import memorisation_ratio
-    memo_floor = [memorisation_ratio(S, *memo) for S in floor_memo_samples]
     fl = _floor(floors)
-    if len(memo_floor) >= 2:
-        fl["memorisation"] = (float(np.mean(memo_floor)), float(np.std(memo_floor, ddof=1)))
-    else:  # one held-out half: spread by the bootstrap of the samples' distances
-        fl["memorisation"] = _bootstrap_memo(floor_memo_samples[0], memo, seed)
+    if memo_floor_sample is not None:  # one held-out half: its spread by the bootstrap
+        fl["memorisation"] = _bootstrap_memo(memo_floor_sample, memo, seed)
     metrics = {key: {"value": value[key], "floor_mean": fl[key][0], "floor_sd": fl[key][1],
                      "flagged": flagged(key, value[key], *fl[key])} for key in value}
     return {"reference": pool.description, "n_generated": int(len(G)), "n_reference": int(R.n), "reps": int(reps),
@@ -340,7 +334,7 @@ def mixing_from_one_start(run, start: int = 0, n_walkers: int = 1000, max_steps:
 
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     R = pool.reference(max(n_walkers, 1000))
-    big = pool.big_sample(max(20 * n_walkers, 20_000) if pool.fresh else 0)
+    big = pool.big_sample(max(20 * n_walkers, 20_000))
     lookup = CoordinateLookup(big)
     h = float(np.median(_pdist_sample(R.X, seed)))
 
