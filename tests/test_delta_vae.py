@@ -308,3 +308,21 @@ def test_default_t_max_is_the_latent_manifolds_small_time_limit():
     """0.5 on flat spaces (circle, flat torus), 0.2 on SO(3), 0.05 on curved ones; a set t_max wins."""
     assert DeltaVAEConfig(latent_manifold="torus").t_upper == 0.05
     assert DeltaVAEConfig(latent_manifold="projective", latent_manifold_dim=3).t_upper == 0.05
+
+
+def test_flat_torus_run_saved_before_per_circle_times_still_loads(tmp_path):
+    """A run whose config lacks time_per_factor had one time output: it loads as such, weights intact."""
+    import json
+
+    from vdae_core.runs import load_run, save_run
+
+    over = {**SMALL, "latent_manifold": "flat_torus", "time_per_factor": False, "steps": 2, "restarts": 1,
+            "restart_steps": 1}
+    run = train_run("delta_vae", CIRCLE, over, seed=0)
+    save_run(run, tmp_path / "r")
+    meta = json.loads((tmp_path / "r" / "run.json").read_text())
+    del meta["model_config"]["time_per_factor"]
+    (tmp_path / "r" / "run.json").write_text(json.dumps(meta))
+    back = load_run(tmp_path / "r")
+    assert back.model.n_times == 1
+    np.testing.assert_array_equal(back.model.encode(CIRCLE_X()), run.model.encode(CIRCLE_X()))

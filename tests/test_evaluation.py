@@ -207,3 +207,31 @@ def test_mixing_step_is_found():
     # All walkers at one point θ0: KS against the uniform law is max(θ0, 2π − θ0) / 2π (± the reference's noise).
     u = run.dataset.params[0, 0] / (2 * np.pi)
     assert res["curves"]["ks_theta"][0] == pytest.approx(max(u, 1 - u), abs=0.05)
+
+
+def test_finite_registered_sets_are_split_like_files(tmp_path):
+    """An image set subsamples a fixed pool (no fresh samples): it gets a recorded held-out split, and its
+    floors are drawn at half the training size so that they differ from draw to draw (nonzero spread)."""
+    from vdae_core.runs import has_fresh_samples, train_run
+
+    assert has_fresh_samples("circle") and has_fresh_samples("bunny") and not has_fresh_samples("digits")
+    run = train_run("beta_vae", DataConfig(dataset="digits", n=600, seed=0), {"steps": 3, "hidden": 16,
+                                                                            "device": "cpu"}, seed=0)
+    assert run.dataset.n == 480 and run.heldout.n == 120
+    res = evaluate_run(run, n_samples=1000, reps=3, with_gw=False)
+    assert "held-out split (120 points" in res["reference"]
+    assert res["n_generated"] == 240                        # half the training points
+    m = res["metrics"]
+    assert m["mmd2_h"]["floor_sd"] > 0 and m["coverage"]["floor_sd"] > 0
+    assert m["memorisation"]["floor_sd"] > 0
+
+
+def test_too_small_a_file_gets_no_split_and_says_why(tmp_path):
+    from vdae_core.runs import train_run
+
+    path = tmp_path / "small.npy"
+    np.save(path, circle_points(np.random.default_rng(6).uniform(0, 2 * np.pi, 60)).astype(np.float32))
+    run = train_run("beta_vae", DataConfig(dataset=str(path), n=60), {"steps": 2, "hidden": 8, "device": "cpu"})
+    assert run.heldout is None and run.dataset.n == 60
+    with pytest.raises(UserInputError, match="too few points for a held-out split of at least 20"):
+        evaluate_run(run, n_samples=100, reps=2, with_gw=False)

@@ -19,8 +19,9 @@ The metrics (:data:`METRICS`):
 - precision, recall, density and coverage (Naeem et al. 2020, :mod:`vdae_core.metrics.coverage`);
 - memorisation: median distance of G to the nearest training point over that to the nearest held-out
   point, training and held-out sets of the same size (≈ 1 sound, < 1 memorises, 0 a copy);
-- lumpiness: cells are the Voronoi cells of K centres drawn from the law (K = M / 25, at least 20); each
-  cell's expected mass is estimated from a large reference sample; the cells of highest observed/expected
+- lumpiness: cells are the Voronoi cells of K centres drawn from the law (K = min(M, |R|) / 25, at least 20;
+  for a finite dataset at most a tenth of the held-out split); each cell's expected mass is estimated from a
+  large law sample independent of the floor samples; the cells of highest observed/expected
   ratio that together hold 10% of the law's mass hold ``lump_top10`` of the samples (0.10 for an exact
   sampler, up to its floor) and ``lump_max`` is the largest ratio (the max-to-mean bin ratio when the
   cells have equal mass);
@@ -94,12 +95,22 @@ class ReferencePool:
     """
 
     def __init__(self, train: Dataset, data_config: DataConfig, heldout: Optional[Dataset] = None, seed: int = 0):
+        from .runs import MIN_HELDOUT, has_fresh_samples
+
         self.train, self.config, self.heldout, self.seed = train, data_config, heldout, int(seed)
-        self.fresh = data_config.dataset in DATASETS.names()
+        self.fresh = has_fresh_samples(data_config.dataset)
         if not self.fresh and heldout is None:
-            raise UserInputError("this run holds no held-out points (it was trained on all of its file's points, "
-                                 "by a version before held-out splits): train it again to evaluate it honestly")
-        self._rng = np.random.default_rng([self.seed, 0xE7A1])
+            raise UserInputError(
+                f"this run holds no held-out points, so its samples cannot be judged against data it never saw: "
+                f"its data had too few points for a held-out split of at least {MIN_HELDOUT} (holdout = "
+                f"{data_config.holdout:g} of {train.n}), holdout was 0, or it was trained by a version before "
+                f"held-out splits. Train it again with more points or a larger holdout")
+
+    @property
+    def eval_size(self) -> Optional[int]:
+        """Largest sample size with independent floor draws: half the training points for a finite dataset (so
+        that floor samples of the training points differ from draw to draw), unlimited with fresh samples."""
+        return None if self.fresh else self.train.n // 2
 
     @property
     def description(self) -> str:
@@ -119,19 +130,28 @@ class ReferencePool:
         return self.fresh_sample(n, 0) if self.fresh else self.heldout
 
     def floor_sample(self, n: int, j: int) -> Dataset:
-        """The j-th independent sample E_j of the law in place of generated points (independent of R)."""
+        """The j-th sample E_j of the law in place of generated points, independent of R: fresh, or ``n`` (at
+        most :attr:`eval_size`) training points drawn with a generator seeded by (seed, j)."""
         if self.fresh:
             return self.fresh_sample(n, 1 + j)
-        idx = self._rng.choice(self.train.n, size=min(n, self.train.n), replace=False)
-        return self.train.subset(idx)
+        rng = np.random.default_rng([self.seed, 0xE7A1, int(j)])
+        return self.train.subset(rng.choice(self.train.n, size=min(n, self.eval_size), replace=False))
 
-    def big_sample(self, n: int) -> Dataset:
-        """A large law sample for cell masses and coordinates: ``n`` fresh points, or, for a file, every point
-        it has (held out and training; ``n`` is then ignored)."""
+    def cells(self, K: int, n_mass: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Voronoi cell centres (K, m) and their masses (K,) under the law, independent of floor samples:
+        fresh draws, or for a finite dataset centres and masses from disjoint parts of the held-out split
+        (floor samples are training points, so they must not set the masses)."""
         if self.fresh:
-            return self.fresh_sample(n, 999)
-        return dataclasses.replace(self.heldout, X=np.concatenate([self.heldout.X, self.train.X]),
-                                   params=np.concatenate([self.heldout.params, self.train.params]))
+            centres = self.fresh_sample(K, 998).X
+            return centres, cell_masses(centres, self.fresh_sample(n_mass, 999).X)
+        H = self.heldout.X
+        K = max(2, min(K, len(H) // 10))
+        perm = np.random.default_rng([self.seed, 0xCE11]).permutation(len(H))
+        return H[perm[:K]], cell_masses(H[perm[:K]], H[perm[K:]])
+
+    def coordinate_sample(self, n: int) -> Dataset:
+        """The law sample whose intrinsic coordinates generated points borrow: fresh, or the held-out split."""
+        return self.fresh_sample(n, 999) if self.fresh else self.heldout
 
 
 # ----------------------------------------------------------------------------------- diagnostics
@@ -251,12 +271,16 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
         raise UserInputError(f"{int((~np.isfinite(G)).any(1).sum())} of {len(G)} generated points are NaN or inf")
     if reps < 2:
         raise UserInputError(f"reps must be at least 2 (a floor needs a spread), got {reps}")
+    if pool.eval_size is not None and len(G) > pool.eval_size:
+        # Floor samples come from the training points: compare at one size at which they can differ.
+        G = G[np.random.default_rng([seed, 2]).choice(len(G), pool.eval_size, replace=False)]
+    if len(G) < 2 * k + 2:
+        raise UserInputError(f"too few points to evaluate: {len(G)} generated (at most half the training points "
+                             f"of a finite dataset); need at least {2 * k + 2}")
     R = pool.reference(n)
-    big = pool.big_sample(max(20 * n, 20_000))
     K = max(20, min(len(G), len(R.X)) // 25)
-    centres = pool.fresh_sample(K, 998).X if pool.fresh else R.X[np.random.default_rng(seed).choice(R.n, min(K, R.n), replace=False)]
-    masses = cell_masses(centres, big.X)
-    lookup = CoordinateLookup(big)
+    centres, masses = pool.cells(K, max(20 * n, 20_000))
+    lookup = CoordinateLookup(pool.coordinate_sample(max(20 * n, 20_000)))
     h = float(np.median(_pdist_sample(R.X, seed)))
     # Memorisation: training and held-out sets of one size; its floor needs a law sample independent of both.
     if pool.fresh:  # the floor's law samples E_j are independent of training and reference alike
@@ -275,18 +299,20 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
         floors.append(sample_metrics(E, R, centres, masses, lookup, memo, h, k, seed, with_gw))
     fl = _floor(floors)
     if memo_floor_sample is not None:  # one held-out half: its spread by the bootstrap
-        fl["memorisation"] = _bootstrap_memo(memo_floor_sample, memo, seed)
+        fl["memorisation"] = _bootstrap_memo(memo_floor_sample, memo, seed, len(G))
     metrics = {key: {"value": value[key], "floor_mean": fl[key][0], "floor_sd": fl[key][1],
                      "flagged": flagged(key, value[key], *fl[key])} for key in value}
     return {"reference": pool.description, "n_generated": int(len(G)), "n_reference": int(R.n), "reps": int(reps),
-            "bandwidth_h": h, "cells": int(len(centres)), "metrics": metrics}
+            "bandwidth_h": h, "cells": int(len(centres)), "prdc_k": int(k), "metrics": metrics}
 
 
-def _bootstrap_memo(S: np.ndarray, memo, seed: int, reps: int = 50) -> Tuple[float, float]:
+def _bootstrap_memo(S: np.ndarray, memo, seed: int, size: int, reps: int = 50) -> Tuple[float, float]:
+    """Mean and sd of the memorisation ratio of bootstrap resamples of ``S`` of the generated sample's
+    ``size`` (the spread of a median depends on how many points it is taken over)."""
     from .metrics.coverage import memorisation_ratio
 
     rng = np.random.default_rng(seed)
-    vals = [memorisation_ratio(S[rng.integers(0, len(S), len(S))], *memo) for _ in range(reps)]
+    vals = [memorisation_ratio(S[rng.integers(0, len(S), size)], *memo) for _ in range(reps)]
     return float(np.mean(vals)), float(np.std(vals, ddof=1))
 
 
@@ -333,9 +359,10 @@ def mixing_from_one_start(run, start: int = 0, n_walkers: int = 1000, max_steps:
     from .sampling import random_walk
 
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
+    if pool.eval_size is not None:
+        n_walkers = min(int(n_walkers), pool.eval_size)
     R = pool.reference(max(n_walkers, 1000))
-    big = pool.big_sample(max(20 * n_walkers, 20_000))
-    lookup = CoordinateLookup(big)
+    lookup = CoordinateLookup(pool.coordinate_sample(max(20 * n_walkers, 20_000)))
     h = float(np.median(_pdist_sample(R.X, seed)))
 
     def stats_of(Y):
@@ -385,15 +412,16 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
                                         with_samples=False)
         summary.update({key: enc[key] for key in ENCODER_METRICS})
     else:
-        summary["encoder_note"] = run.model.lacks("has_encoder", "no encoder metrics")
+        missing = "has_encoder" if not getattr(run.model, "has_encoder", True) else "has_decoder"
+        summary["encoder_note"] = run.model.lacks(missing, "no bi-Lipschitz, trustworthiness or continuity")
     res = evaluate_run(run, n_samples=n_samples, reps=reps, k=5, seed=seed, with_gw=with_gw)
     for key, e in res["metrics"].items():
         summary[key] = e["value"]
         summary[f"{key}_floor"], summary[f"{key}_floor_sd"], summary[f"{key}_flagged"] = (
             e["floor_mean"], e["floor_sd"], bool(e["flagged"]))
     summary.update({"reference": res["reference"], "sampler": res["sampler"], "bandwidth_h": res["bandwidth_h"],
-                    "n_samples": int(n_samples), "n_reference": res["n_reference"], "k": int(k), "seed": int(seed),
-                    "reps": int(reps)})
+                    "n_samples": int(n_samples), "n_generated": res["n_generated"], "n_reference": res["n_reference"],
+                    "k": int(k), "prdc_k": res["prdc_k"], "seed": int(seed), "reps": int(reps)})
     return summary, per_point
 
 

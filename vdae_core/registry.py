@@ -24,12 +24,16 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: Dict[str, T] = {}
         self._help: Dict[str, str] = {}
+        self._tags: Dict[str, Dict[str, Any]] = {}
 
-    def register(self, name: str, help: str = "") -> Callable[[T], T]:
+    def register(self, name: str, help: str = "", **tags: Any) -> Callable[[T], T]:
+        """Register under ``name``; ``tags`` are facts about the entry that callers ask for with :meth:`tags`
+        (e.g. ``finite=True``: a dataset that subsamples a fixed pool, so it has no fresh samples)."""
         def deco(obj: T) -> T:
             if name in self._entries:
                 raise KeyError(f"{self.kind} '{name}' is registered twice")
             self._entries[name] = obj
+            self._tags[name] = dict(tags)
             doc = help or (getattr(obj, "__doc__", "") or "").strip().split("\n")[0]
             self._help[name] = doc
             return obj
@@ -50,6 +54,10 @@ class Registry(Generic[T]):
 
     def help(self, name: str) -> str:
         return self._help.get(name, "")
+
+    def tags(self, name: str) -> Dict[str, Any]:
+        """The tags ``name`` was registered with ({} for an unknown name)."""
+        return dict(self._tags.get(name, {}))
 
     def build(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self.get(name)(*args, **kwargs)

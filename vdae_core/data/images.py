@@ -32,7 +32,7 @@ def _subsample(n_total: int, n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
 
 
-@DATASETS.register("frey_faces", help="Frey faces: 1,965 face images 28×20 (pose and expression).")
+@DATASETS.register("frey_faces", finite=True, help="Frey faces: 1,965 face images 28×20 (pose and expression).")
 def frey_faces(n: int = 1965, seed: int = 0, noise: float = 0.0) -> Dataset:
     d = np.load(os.path.join(IMG_DIR, "frey_faces.npz"))
     imgs = d["images"]
@@ -41,7 +41,7 @@ def frey_faces(n: int = 1965, seed: int = 0, noise: float = 0.0) -> Dataset:
                          "assets/images/frey_faces.npz (Brendan Frey)")
 
 
-@DATASETS.register("coil20", help="COIL-20: 20 objects × 72 turntable poses, 32×32; colour = object, pose angle.")
+@DATASETS.register("coil20", finite=True, help="COIL-20: 20 objects × 72 turntable poses, 32×32; colour = object, pose angle.")
 def coil20(n: int = 1440, seed: int = 0, noise: float = 0.0) -> Dataset:
     d = np.load(os.path.join(IMG_DIR, "coil20_32.npz"))
     idx = _subsample(len(d["images"]), n, seed)
@@ -51,7 +51,7 @@ def coil20(n: int = 1440, seed: int = 0, noise: float = 0.0) -> Dataset:
                          (False, True), 24, lab.astype(np.int64), "assets/images/coil20_32.npz (Columbia COIL-20)")
 
 
-@DATASETS.register("mnist", help="MNIST test set digits 28×28 (up to 10,000); colour = digit label.")
+@DATASETS.register("mnist", finite=True, help="MNIST test set digits 28×28 (up to 10,000); colour = digit label.")
 def mnist(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
     d = np.load(os.path.join(IMG_DIR, "mnist_test_10k.npz"))
     idx = _subsample(len(d["images"]), n, seed)
@@ -60,7 +60,7 @@ def mnist(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
                          "assets/images/mnist_test_10k.npz (MNIST test set)")
 
 
-@DATASETS.register("digits", help="scikit-learn's 1,797 handwritten digits 8×8; colour = digit label.")
+@DATASETS.register("digits", finite=True, help="scikit-learn's 1,797 handwritten digits 8×8; colour = digit label.")
 def digits(n: int = 1797, seed: int = 0, noise: float = 0.0) -> Dataset:
     from sklearn.datasets import load_digits
 

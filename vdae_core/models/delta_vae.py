@@ -296,7 +296,11 @@ class DeltaVAE(GenerativeModel):
     def saved_config(cls, config, state):
         # Runs of ff6ec0c recorded ``centre_init`` (an initialisation-only option, since removed): the trained
         # weights do not depend on it once loaded.
-        return {k: v for k, v in config.items() if k != "centre_init"}
+        config = {k: v for k, v in config.items() if k != "centre_init"}
+        # Runs saved before per-circle times had one time output: their encoder has p + 1 outputs.
+        if "time_per_factor" not in config:
+            config["time_per_factor"] = False
+        return config
 
     def prepare(self, X: np.ndarray) -> None:
         self.x_scale.fit(torch.as_tensor(X))
@@ -347,7 +351,7 @@ class DeltaVAE(GenerativeModel):
         Parameters
         ----------
         z : Tensor (B, *Z.shape)
-        t : Tensor (B,)
+        t : Tensor (B,) or (B, k), one time per factor of a product latent
         generator : torch.Generator (CPU)
 
         Returns
@@ -362,7 +366,7 @@ class DeltaVAE(GenerativeModel):
         Parameters
         ----------
         z : Tensor (B, *Z.shape)
-        t : Tensor (B,)
+        t : Tensor (B,) or (B, k), one time per factor of a product latent (the KL is then the factors' sum)
 
         Returns
         -------
