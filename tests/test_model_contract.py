@@ -123,3 +123,27 @@ def test_paper_preset_is_a_valid_config_that_differs_from_the_defaults(name):
     model = build_model(name, {**cfg.preset("paper"), **cfg.scaled_steps(cfg.preset("paper"), SCALE)},
                         make_dataset(DATA), seed=0)
     assert model.config.to_dict().items() >= cfg.PAPER.items()
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_tuned_presets_are_valid_configs_with_their_reason(name):
+    """A model's per-dataset tuned settings (from a documented sweep) exist, validate, and say why."""
+    import json
+    import os
+
+    from vdae_core.registry import DATASETS
+
+    cfg = MODELS.get(name).config_class
+    if not cfg.TUNED_FILE:
+        assert cfg.tuned_preset("circle") == {}
+        return
+    path = os.path.join(os.path.dirname(MODELS.get(name).__module__.replace(".", "/")), "tuned", cfg.TUNED_FILE)
+    with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), path)) as fh:
+        table = json.load(fh)
+    assert table and set(table) <= set(DATASETS.names())
+    for dataset, entry in table.items():
+        assert entry["why"]
+        over = cfg.tuned_preset(dataset)
+        assert over == {k: v for k, v in entry.items() if k != "why"}
+        cfg.from_dict(over)  # a valid config
+    assert cfg.tuned_preset("no_such_dataset") == {}
