@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from vdae_core.compare import METRIC_COLUMNS, aggregate_metrics, floor_table
+from vdae_core.compare import METRIC_COLUMNS, TABLE_METRICS, aggregate_metrics, floor_table
 from vdae_core.evaluation import METRICS
 from vdae_core.runs import read_cached_evaluation
 from vdae_core.errors import UserInputError
@@ -71,7 +71,8 @@ if not rows:
 per_run = pd.DataFrame(rows)
 agg = aggregate_metrics(rows)
 st.subheader("Mean ± std over seeds (floor)")
-widgets.table(floor_table(rows), "cmp.agg", "compare_mean_std")
+TITLES = {**{m.key: m.title for m in METRICS}, **dict(TABLE_METRICS)}
+widgets.table(floor_table(rows).rename(columns=TITLES), "cmp.agg", "compare_mean_std")
 with st.expander("What the metrics mean"):
     st.markdown("\n".join(f"- **{m.title}** ({m.better} is better): {m.help}" for m in METRICS))
 metric = st.selectbox("Chart", list(METRIC_COLUMNS), key="cmp.metric",

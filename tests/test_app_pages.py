@@ -277,7 +277,7 @@ def test_walk_start_and_compare_evaluation(env):
     assert len(at.dataframe) >= 2  # mean ± std table and per-run table
     assert "Mean ± std over seeds (floor)" in texts(at)
     table = at.dataframe[0].value
-    assert "(floor " in str(table["memorisation"].iloc[0]) and "(floor " in str(table["gw"].iloc[0])
+    assert "(floor " in str(table["memorisation"].iloc[0]) and "(floor " in str(table["GW"].iloc[0])
 
 
 def test_unknown_dataset_in_the_link_falls_back_with_a_warning(env):
