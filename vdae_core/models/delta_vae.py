@@ -66,7 +66,9 @@ With one diffusion time for both circles, the ELBO did not pick the angles of th
 than the other, which an isotropic posterior pays for, and a non-homeomorphic, more conformal code (an
 annulus-like chart with a tear on the sparse inner equator) scored a lower loss (5.686 against 5.713; angle
 correlations 0.40 / 0.02 on seed 0, 0.03 / 0.03 on seed 1). One time per circle (``time_per_factor``, below)
-removes that price: both angles are recovered on seeds 0-2 (minimum circular correlation 0.955-0.965).
+removes that price: both angles are recovered on seeds 0-2 at n = 2,000 (minimum circular correlation
+0.955-0.965). Not yet robust: at n = 3,000, seed 0, every one of 8 (or 16) initialisations ends in a dead-end
+code after its 100 steps (scores 7.7-9.1) and the angles are lost (0.010 / 0.007).
 
 Departures from the paper: coefficient 1/4 of the curvature term (above); the linear tanh map of t between
 ``t_min`` and ``t_max`` (the published code maps log t with tanh); a Gaussian decoder of fixed variance
