@@ -384,16 +384,18 @@ class VDAE(GenerativeModel):
             return z
         if self.config.decoder_input == "tangent":
             return self._tangent_projection(z)
+        return self._anchor_weights(z) @ self.anchors
+
+    def _anchor_weights(self, z: torch.Tensor) -> torch.Tensor:
+        """Gaussian kernel weights (B, A) of the anchors around z (B, D), rows summing to 1."""
         # |z - a_j|² less the per-row |z|², which the softmax does not depend on. A dense softmax over
         # all anchors costs ~1 ns per pair on a CPU, less than a per-row top-k (~4 µs per row).
         d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)
-        w = torch.softmax(d2 / (-2.0 * self.proj_tau2), dim=1)
-        return w @ self.anchors
+        return torch.softmax(d2 / (-2.0 * self.proj_tau2), dim=1)
 
     def _local_frame(self, z: torch.Tensor):
         """Kernel weights' mean μ (B, D) and covariance C (B, D, D) of the anchors around z (B, D)."""
-        d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)
-        w = torch.softmax(d2 / (-2.0 * self.proj_tau2), dim=1)                       # (B, A)
+        w = self._anchor_weights(z)                                                      # (B, A)
         mu = w @ self.anchors
         C = torch.einsum("ba,ad,ae->bde", w, self.anchors, self.anchors) - mu.unsqueeze(2) * mu.unsqueeze(1)
         return mu, C
