@@ -28,8 +28,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from vdae_core.data import DataConfig  # noqa: E402
-from vdae_core.evaluation import (CoordinateLookup, ReferencePool, cell_masses, evaluate_run,  # noqa: E402
-                                  lumpiness, mixing_from_one_start)
+from vdae_core.evaluation import (CoordinateLookup, ReferencePool, evaluate_run, lumpiness,  # noqa: E402
+                                  mixing_from_one_start)
 from vdae_core.runs import train_run  # noqa: E402
 
 DATASETS = ("circle", "sphere", "torus", "bunny")
@@ -39,8 +39,7 @@ INPUTS = ("projected", "raw")
 def fine_lumpiness(run, pool, m=20_000, cells=800, reps=3, seed=0):
     """Lumpiness of m samples over ``cells`` Voronoi cells, beside exact samplers of the same size."""
     G = run.model.sample(m, torch.Generator().manual_seed(seed))
-    centres = pool.fresh_sample(cells, 998).X
-    masses = cell_masses(centres, pool.fresh_sample(100 * cells, 999).X)
+    centres, masses = pool.cells(cells, 100 * cells)
     value = lumpiness(G, centres, masses)
     floor = [lumpiness(pool.fresh_sample(m, 1 + j).X, centres, masses) for j in range(reps)]
     return G, {"value": value, "floor": {k: float(np.mean([f[k] for f in floor])) for k in value}}
