@@ -60,6 +60,7 @@ def train(model, dataset, seed, overrides, quick):
     tr = start(model, DataConfig(dataset=dataset, n=N, seed=seed), over, seed=seed)
     tr.run()
     run = finish(tr)
+    run.restart_scores = next((list(p.scores) for p in tr.phases if p.name == "restarts"), [])
     return run, time.perf_counter() - t
 
 
@@ -95,12 +96,18 @@ def circle_case(seed, quick):
     return rows
 
 
+def _restart_scores(run):
+    """The loss of each ΔVAE initialisation at the restart choice, in the order tried (the chosen one is the lowest)."""
+    return [round(v, 3) for v in getattr(run, "restart_scores", [])]
+
+
 def torus_case(seed, quick):
     rows = []
     for data in ("flat_torus", "torus"):
         run, secs = train("delta_vae", data, seed, {"latent_manifold": "flat_torus"}, quick)
         al = torus_alignment(run.dataset.params[:, :2], latent_angles(run.model, run.model.encode(run.dataset.X)))
-        rows.append({"dataset": data, "model": "delta_vae", "latent": run.model.latent_space.label, "seed": seed,
+        rows.append({"dataset": data, "model": "delta_vae", "latent": run.model.latent_space.label, "seed": seed, "n": N,
+                     "restart_scores": _restart_scores(run),
                      "circ_corr_per_angle": al["per_angle"], "circ_corr_min": al["min"], "train_s": secs})
         print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -144,15 +151,18 @@ def speed(quick):
 
 
 def main():
+    global N
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     ap.add_argument("--quick", action="store_true", help="quick presets (a smoke run, not the bars)")
     ap.add_argument("--only", default="circle,torus,sphere,speed")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--n", type=int, default=N, help="points per training set (default %(default)s)")
     a = ap.parse_args()
+    N = a.n
     torch.set_num_threads(int(os.environ.get("VDAE_THREADS", "0")) or os.cpu_count())
-    out = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": a.quick}
+    out = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": a.quick, "n": N}
     parts = a.only.split(",")
     null = sphere_null() if "sphere" in parts else None
     for s in range(a.first_seed, a.first_seed + a.seeds):

@@ -193,6 +193,20 @@ def test_config_is_checked_and_walk_steps_is_no_training_length():
         == "RP³"
 
 
+def test_restart_steps_default_to_the_latent_manifolds_settling_time():
+    """restart_steps = 0 takes the latent manifold's settle_steps (the flat torus: 300, where the torus of
+    revolution's tube angle settles; elsewhere 100); an explicit value wins; scaling resolves it first."""
+    from vdae_core.geometry.manifolds import MANIFOLDS
+
+    assert MANIFOLDS.get("flat_torus").settle_steps == 300 and MANIFOLDS.get("sphere").settle_steps == 100
+    assert DeltaVAEConfig(latent_manifold="flat_torus").restart_length == 300
+    assert DeltaVAEConfig(latent_manifold="sphere").restart_length == 100
+    assert DeltaVAEConfig(latent_manifold="flat_torus", restart_steps=7).restart_length == 7
+    assert DeltaVAEConfig.scaled_steps({"latent_manifold": "flat_torus"}, 0.5)["restart_steps"] == 150
+    model, _ = model_for("flat_torus", 2, restarts=2, steps=5, batch_size=32)
+    assert model.phases()[0].steps == 2 * 300
+
+
 def test_restarts_keep_the_initialisation_of_lowest_loss_and_leave_the_global_rng_alone():
     model, X = model_for("flat_torus", 2, restarts=3, restart_steps=4, steps=5, batch_size=32)
     phases = model.phases()
@@ -249,13 +263,8 @@ def test_quality_circle_angle_recovered(seed):
     assert rho >= 0.95
 
 
-TORUS_XFAIL = pytest.mark.xfail(strict=False, reason=(
-    "torus of revolution at n = 3,000, seed 0: with per-circle times seeds 0-2 pass at n = 2,000 (min 0.955-0.965), "
-    "but here 8 (and 16) initialisations all end in dead-end codes (restart scores 7.7-9.1; angles 0.010 / 0.007)"))
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset", ["flat_torus", pytest.param("torus", marks=TORUS_XFAIL)])
+@pytest.mark.parametrize("dataset", ["flat_torus", "torus"])
 def test_quality_torus_angles_recovered(dataset):
     """Both angles of the flat torus and of the torus of revolution (radii 2, 0.7: its circles differ 2.9× in
     length, which per-circle diffusion times absorb) recovered on a flat-torus latent."""

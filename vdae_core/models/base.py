@@ -147,18 +147,24 @@ class ModelConfig(Config):
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
             raise UserInputError(f"the steps scale must be a finite number > 0, got {scale!r}")
         base = cls.from_dict(dict(overrides or {}))
-        return {name: max(1, int(round(getattr(base, name) * scale))) for name in cls.training_length_fields()}
+        return {name: max(1, int(round(base.training_length(name) * scale))) for name in cls.training_length_fields()}
+
+    def training_length(self, name: str) -> int:
+        """The steps that training length field ``name`` stands for (a field whose 0 means "the default of
+        something else" overrides this to resolve it)."""
+        return int(getattr(self, name))
 
     @classmethod
     def paper_preset(cls) -> Dict[str, Any]:
         """The "paper" preset (:attr:`PAPER`): the settings of the model's paper, beside the studio's defaults.
+        An empty :attr:`PAPER` with a :attr:`PAPER_SOURCE` means the defaults are the paper's (returns {}).
 
         Raises
         ------
         UserInputError
             When the model declares none.
         """
-        if not cls.PAPER:
+        if not cls.PAPER and not cls.PAPER_SOURCE:
             raise UserInputError(f"{cls.__name__.replace('Config', '')} has no 'paper' preset")
         return dict(cls.PAPER)
 
@@ -336,6 +342,16 @@ class GenerativeModel(nn.Module):
         """Intrinsic coordinates of codes (angles, axis-angle, ...) for display: (n, latent_space.dim)."""
         return np.asarray(self.latent_space.intrinsic_coords(torch.as_tensor(np.asarray(z, dtype=np.float64)))
                           ).astype(np.float64)
+
+    def latent_pairs(self, X: np.ndarray, n: int, generator: torch.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        """(codes, points) for maps measured between latent and data (bi-Lipschitz): the codes of up to ``n``
+        of the points ``X`` (n, m) and those points; a model without an encoder returns its own pairs."""
+        if not self.has_encoder:
+            raise UserInputError(self.lacks("has_encoder"))
+        X = np.asarray(X, dtype=np.float32)
+        if len(X) > n:
+            X = X[np.sort(torch.randperm(len(X), generator=generator)[:int(n)].numpy())]
+        return self.encode(X), X
 
     @property
     def sampler_description(self) -> str:

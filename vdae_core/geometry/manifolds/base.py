@@ -84,6 +84,10 @@ class Manifold(abc.ABC):
     heat_kernel_t_max : float
         Largest diffusion time t at which the small-time KL of :meth:`heat_kernel_kl` is accurate to about
         5e-5 (curved spaces 0.05; flat ones, where the only error is the winding terms, larger).
+    settle_steps : int
+        Gradient steps after which a code learnt onto this space has settled its topology (its degree round
+        each circle), so that the training loss tells a homeomorphic code from a dead end; the ΔVAE's
+        restarts train each initialisation this long.
     """
 
     name: str = ""
@@ -92,6 +96,7 @@ class Manifold(abc.ABC):
     #: Factors of a product manifold whose heat kernel factorises (flat torus: 2), so each may diffuse for its
     #: own time: :meth:`random_walk` and :meth:`heat_kernel_kl` then accept times of shape (n, time_factors).
     time_factors: int = 1
+    settle_steps: int = 100
 
     def __init__(self, dim: int, shape: Tuple[int, ...]):
         self.dim = int(dim)
