@@ -48,7 +48,11 @@ m[2].metric("max K", f"{summ['max']:.3g}")
 m[3].metric("infinite K", f"{summ['n_inf']} of {summ['n']}")
 
 worst = worst_points(vals, n_worst) if n_worst else np.array([], dtype=int)
-Xs = ds.X[res.idx]
+Xs = res.points
+if res.generated:
+    st.info(run.model.lacks("has_encoder", "K is measured on the generator over noise-space neighbours (generated "
+                                          "points, coloured by K; the table gives each one's nearest data point)."),
+            icon=":material/info:")
 proj = cache.display_projection(info.path)
 X3 = proj(Xs, pad3=True)
 Z2, _ = latent_plane(run.model, res.z)
@@ -81,7 +85,7 @@ if len(selected):
     rows = rows[worst_points(vals[rows], len(rows))]
 if len(rows):
     st.subheader("Worst and selected points")
-    tab = pd.DataFrame({"data index": res.idx[rows], "K raw": res.raw[rows], "K scale-free": res.scale_free[rows],
+    tab = pd.DataFrame({("nearest data index" if res.generated else "data index"): res.idx[rows], "K raw": res.raw[rows], "K scale-free": res.scale_free[rows],
                         **{n: ds.params[res.idx[rows], j] for j, n in enumerate(ds.param_names)},
                         "selected": [int(r) in set(selected) for r in rows]})
     widgets.table(tab, "bilip.worst", f"{info.name}_bilip_worst")

@@ -21,8 +21,24 @@ cname = c[0].selectbox("Colour by (ground truth)", list(colours), key="latent.co
 cval, cper = colours[cname]
 Z = None
 if not run.model.has_encoder:
-    st.info(run.model.lacks("has_encoder", "there are no codes of the data to draw; the joint embedding below "
-                                          "compares its samples with the data."), icon=":material/info:")
+    st.info(run.model.lacks("has_encoder", "showing the generator's latent instead: noise draws, each coloured by "
+                                          "the ground truth of the data point nearest to what it generates."),
+            icon=":material/info:")
+    if run.model.has_decoder:
+        try:
+            pairs = cache.bilip(info.path, 10, 2000, 0)  # (noise, generated point, nearest data index), cached
+        except UserInputError as e:
+            widgets.error_box(e)
+            st.stop()
+        U = pairs.z.reshape(len(pairs.z), -1)
+        Ud = U[:, :3] if U.shape[1] >= 3 else (U if U.shape[1] == 2 else np.column_stack([U[:, 0], np.zeros(len(U))]))
+        names = [f"u{j + 1}" for j in range(Ud.shape[1])] if U.shape[1] >= 2 else ("u1", "0")
+        fig = points_figure(Ud, cval[pairs.idx], f"{cname} (nearest data point)", cper, axis_names=names,
+                            size=3 if Ud.shape[1] == 3 else 4, uirevision=f"latent-noise-{info.path}")
+        widgets.figure(fig, "latent.scatter", f"{info.name}_noise")
+        st.caption(f"{len(U):,} draws of the noise ({run.model.sampler_description}); the first "
+                   f"{min(3, U.shape[1])} of {U.shape[1]} noise coordinates. A generator that respects the topology "
+                   "colours the noise space smoothly; a colour that jumps is a tear in what it generates.")
 else:
     Z = cache.latent_codes(info.path)
     D = space.dim

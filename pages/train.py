@@ -46,7 +46,8 @@ preset = c[2].radio("Preset", PRESETS, horizontal=True, key="train.preset",
                     help="Quick: small networks and few steps. Studio defaults: the settings measured best here "
                          "(docs/METHODS.md lists every departure from the paper). Paper: the paper's architecture and "
                          "loss weighting, literally. You can edit every field.")
-if preset.startswith("Paper"):
+if preset.startswith("Paper") or (preset.startswith("Studio") and model_cls.config_class.PAPER_SOURCE
+                                  and not model_cls.config_class.PAPER):
     st.caption(f"Paper preset — {model_cls.config_class.PAPER_SOURCE}.")
 values = (jobs.demo_overrides(ss["model"]) if preset.startswith("Quick")
           else model_cls.config_class.paper_preset() if preset.startswith("Paper") else {})

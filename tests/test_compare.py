@@ -22,9 +22,11 @@ def test_aggregate_mean_and_std_over_seeds():
 
 def test_compare_table_end_to_end():
     md = compare_table(["circle"], ["vdae", "beta_vae"], seeds=2, n_samples=100, steps_scale=0.02, n_points=200)
-    lines = md.strip().splitlines()
+    table, note = md.split("\n\n", 1)
+    lines = table.strip().splitlines()
     assert len(lines) == 4  # header, separator, one row per model
     assert all(t in lines[0] for _, t in TABLE_METRICS)
+    assert "[paper 2.6 ± 1.3]" in lines[2] + lines[3] and "paper" in note  # Table 1's values, and how to read them
     assert any("| circle | vdae | 2 |" in l for l in lines) and any("| circle | beta_vae | 2 |" in l for l in lines)
     assert all(l.count("(floor ") == 5 for l in lines[2:])  # every sample metric beside its floor
 

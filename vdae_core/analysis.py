@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -154,7 +154,9 @@ def joint_embedding_for_model(model, X: np.ndarray, method: str, n: int = 500, s
 class BilipResult:
     """Per-point bi-Lipschitz constants of the decoder on a subset of the data.
 
-    ``idx`` rows of X evaluated; ``z`` their codes; ``raw``/``scale_free`` the constants (n,).
+    ``idx`` rows of X evaluated (for a generator without encoder: the data point nearest each generated
+    point); ``z`` their codes (n, ...); ``raw``/``scale_free`` the constants (n,); ``points`` the data-space
+    point of each row (n, m): the data point, or the generated one when ``generated``.
     """
 
     idx: np.ndarray
@@ -162,6 +164,8 @@ class BilipResult:
     raw: np.ndarray
     scale_free: np.ndarray
     k: int
+    points: Optional[np.ndarray] = None
+    generated: bool = False
 
     def summary(self, which: str = "raw") -> Dict[str, float]:
         v = self.raw if which == "raw" else self.scale_free
@@ -177,11 +181,20 @@ def per_point_bilipschitz(model, X: np.ndarray, k: int = 10, n_points: int = 150
     from .metrics import subsample_indices
     from .metrics.bilipschitz import bilipschitz_both, geodesic_latent
 
+    if not getattr(model, "has_encoder", True):
+        # No codes of data points (WGAN-GP): the generator's own (noise, point) pairs, as the VDAE paper does.
+        import torch
+        from sklearn.neighbors import NearestNeighbors
+
+        z, x_gen = model.latent_pairs(X, int(n_points), torch.Generator().manual_seed(int(seed)))
+        raw, sf = bilipschitz_both(z, x_gen, k=int(k), latent_space=geodesic_latent(model))
+        near = NearestNeighbors(n_neighbors=1).fit(np.asarray(X)).kneighbors(x_gen, return_distance=False)[:, 0]
+        return BilipResult(near, z, raw, sf, int(k), points=x_gen, generated=True)
     idx = subsample_indices(len(X), int(n_points), int(seed))
     z = model.encode(np.asarray(X)[idx])
     x_dec = model.decode(z)
     raw, sf = bilipschitz_both(z, x_dec, k=int(k), latent_space=geodesic_latent(model))
-    return BilipResult(idx, z, raw, sf, int(k))
+    return BilipResult(idx, z, raw, sf, int(k), points=np.asarray(X)[idx])
 
 
 def worst_points(values: np.ndarray, k: int = 10) -> np.ndarray:

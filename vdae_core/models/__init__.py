@@ -6,3 +6,5 @@ __all__ = ["GenerativeModel", "ModelConfig", "Phase", "TrainData"]
 from . import svae  # noqa: E402,F401
 from . import er_vae  # noqa: E402,F401
 from . import delta_vae  # noqa: E402,F401
+from . import wgan_gp  # noqa: E402,F401
+from . import two_stage_vae  # noqa: E402,F401

@@ -1,0 +1,81 @@
+"""Sweeps (issue 11): the same rows in this process, in worker processes and on a local Ray instance; cached
+runs are reused, an interrupted sweep resumes, and bad grids are refused before any training."""
+import json
+import sys
+
+import pytest
+
+from vdae_core.compare import comparison_overrides
+from vdae_core.errors import UserInputError
+from vdae_core.sweep import Job, grid, progress_bar, run_grid
+
+NUMBERS = ("gw", "mmd2_h", "coverage", "memorisation", "bilip_median", "train_s")
+
+
+def tiny_jobs(models=("beta_vae", "wgan_gp"), seeds=2):
+    return grid(["circle"], list(models), seeds, overrides=lambda m, d: comparison_overrides(m, d, 0.02),
+                n=lambda d: 200, n_samples=100, reps=2)
+
+
+def same(a, b):
+    keys = [k for k in NUMBERS if k != "train_s"]
+    return [(r["model"], r["seed"], [r[k] for k in keys]) for r in a] == \
+           [(r["model"], r["seed"], [r[k] for k in keys]) for r in b]
+
+
+def test_grid_is_checked_before_any_training():
+    with pytest.raises(ValueError, match="nope"):
+        grid(["circle"], ["nope"], 1)
+    with pytest.raises(UserInputError, match="seeds"):
+        grid(["circle"], ["vdae"], 0)
+    a, b = Job("circle", "vdae", 0), Job("circle", "vdae", 0, {"step_size": 1.0})
+    assert a.key != b.key and a.key == Job("circle", "vdae", 0).key
+
+
+def test_workers_give_the_rows_of_one_process_and_a_rerun_uses_the_cache(tmp_path):
+    jobs = tiny_jobs()
+    seen = []
+    one = run_grid(jobs, str(tmp_path / "a"), workers=1, progress=lambda d, t, r: seen.append((d, t)))
+    two = run_grid(jobs, str(tmp_path / "b"), workers=2)
+    assert seen == [(i + 1, len(jobs)) for i in range(len(jobs))]
+    assert len(one) == len(two) == 4 and same(one, two)
+    again = run_grid(jobs, str(tmp_path / "a"), workers=1)
+    assert all(r["cached"] for r in again) and same(one, again)
+    assert "4/4 runs" in progress_bar(4, 4, again[-1]) and "cached" in progress_bar(4, 4, again[-1])
+
+
+def test_an_interrupted_sweep_keeps_its_finished_runs_and_resumes(tmp_path):
+    jobs = tiny_jobs(models=("beta_vae",))
+    done = []
+    first = run_grid(jobs, str(tmp_path), workers=1, progress=lambda d, t, r: done.append(r),
+                     should_stop=lambda: bool(done))
+    assert len(first) == 1 and first[0]["seed"] == 0
+    rest = run_grid(jobs, str(tmp_path), workers=1)
+    assert [r["cached"] for r in rest] == [True, False] and same(first, rest[:1])
+
+
+def test_ray_gives_the_rows_of_the_local_path(tmp_path):
+    pytest.importorskip("ray")
+    jobs = tiny_jobs(models=("beta_vae",))
+    local = run_grid(jobs, str(tmp_path / "local"), workers=1)
+    on_ray = run_grid(jobs, str(tmp_path / "ray"), ray_address="local")
+    assert same(local, on_ray)
+
+
+def test_missing_ray_is_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(UserInputError, match="pip install"):
+        run_grid(tiny_jobs(models=("beta_vae",), seeds=1), str(tmp_path), ray_address="local")
+
+
+def test_cli_compare_writes_markdown_csv_and_json(tmp_path):
+    from vdae_core.cli import main
+
+    out = tmp_path / "t.md"
+    main(["compare", "--datasets", "circle", "--models", "beta_vae", "--seeds", "1", "--steps-scale", "0.02",
+          "--n", "100", "--n-points", "200", "--reps", "2", "--workers", "1", "--out", str(out)])
+    md = out.read_text()
+    assert "| circle | beta_vae | 1 |" in md and "[paper 46.1 ± 9.7]" in md and "wall time" in md
+    assert (tmp_path / "t.csv").read_text().startswith("dataset,model,seed")
+    assert json.loads((tmp_path / "t.json").read_text())["rows"][0]["model"] == "beta_vae"
+    assert (tmp_path / "t.runs").is_dir()

@@ -1,0 +1,173 @@
+"""WGAN-GP: a Wasserstein GAN whose critic is kept 1-Lipschitz by a gradient penalty.
+
+Reference: Gulrajani, Ahmed, Arjovsky, Dumoulin and Courville, "Improved Training of Wasserstein GANs"
+(NeurIPS 2017), Algorithm 1, the comparison model of the VDAE paper (ECCV version §6, Table 1, "WGAN").
+The critic D and the generator G minimise
+
+    L_D = E[D(G(u))] − E[D(x)] + λ E[(‖∇_x̂ D(x̂)‖₂ − 1)²],   x̂ = ε x + (1 − ε) G(u), ε ~ U[0, 1]   (Alg. 1, l. 7)
+    L_G = −E[D(G(u))]                                                                               (Alg. 1, l. 11)
+
+with ``n_critic`` critic steps per generator step and Adam(α = 1e-4, β₁ = 0, β₂ = 0.9), λ = 10 (the
+paper's defaults, Alg. 1). The penalty is two-sided (the gradient norm is pulled towards 1 from both
+sides), as in the paper. D(real) − D(fake) on a batch is the critic's estimate of the Wasserstein-1
+distance, recorded in the history as ``wasserstein``.
+
+Sizes: one hidden layer of 500 ReLU units for generator and critic (VDAE paper, Appendix A.6, for the
+synthetic sets). The noise u is Gaussian N(0, I) or uniform on [−1, 1]^D (``noise``); D defaults to the
+dataset's suggested latent dimension. Data are standardised (one scalar scale) as for every model.
+
+It has no encoder. Its "latent" is the noise space; its random walk perturbs the noise: a point x is
+first matched to the noise u* of its nearest generated point among a fixed pool (``walk_pool`` draws
+of seed 0), then x' = G(u* + walk_noise ε). Its bi-Lipschitz constant is measured on the generator over
+noise-space neighbours (:meth:`WGANGP.latent_pairs`), as the VDAE paper does for its GAN.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ..config import param
+from ..registry import MODELS
+from .base import GenerativeModel, ModelConfig, Phase, randn
+from .networks import Standardise, network
+
+
+@dataclasses.dataclass(frozen=True)
+class WGANGPConfig(ModelConfig):
+    """Hyperparameters of the WGAN-GP (defaults: Gulrajani et al. Alg. 1; VDAE paper Appendix A.6 sizes)."""
+
+    hidden: int = param(500, help="Width of every hidden layer of generator and critic.", min=8, max=4096)
+    depth: int = param(1, help="Hidden layers of generator and critic.", min=1, max=8)
+    activation: str = param("relu", help="Activation.", choices=("relu", "tanh", "silu", "softplus"))
+    noise: str = param("gaussian", help="Law of the generator's input noise u.", choices=("gaussian", "uniform"))
+    n_critic: int = param(5, help="Critic steps per generator step.", min=1, max=50)
+    gp_weight: float = param(10.0, help="Weight λ of the gradient penalty.", min=0.0, max=1000.0)
+    steps: int = param(3000, help="Generator steps (each after n_critic critic steps).", min=1, max=200_000)
+    batch_size: int = param(256, help="Batch size (real and generated points per step).", min=8, max=16384)
+    lr: float = param(1e-4, help="Adam learning rate of both networks.", min=1e-6, max=1.0)
+    beta1: float = param(0.0, help="Adam β₁ of both networks (the paper's 0).", min=0.0, max=0.999)
+    walk_noise: float = param(0.3, help="Std of the noise-space step of the random walk.", min=0.0, max=10.0)
+    walk_pool: int = param(4096, help="Noise draws the walk matches a data point against (nearest generated point).",
+                           min=16, max=200_000, advanced=True)
+
+    QUICK = {"steps": 400}
+    PAPER_SOURCE = ("the defaults are the papers': Gulrajani et al. 2017, Algorithm 1 (λ = 10, n_critic = 5, Adam 1e-4, "
+                    "β = (0, 0.9)); VDAE paper Appendix A.6 (one hidden layer of 500 ReLU units)")
+
+
+class WGANPhase(Phase):
+    """Alternating critic and generator updates (Gulrajani et al. Alg. 1); one ``step`` is one generator update."""
+
+    name = "wgan_gp"
+
+    def __init__(self, steps: int):
+        super().__init__(steps)
+
+    def start(self, model, data):
+        c = model.config
+        betas = (c.beta1, 0.9)
+        self.opt_d = torch.optim.Adam(model.critic.parameters(), lr=c.lr, betas=betas)
+        self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=c.lr, betas=betas)
+
+    def step(self, model, data, i):
+        c, g = model.config, data.generator
+        for _ in range(c.n_critic):
+            x = model.x_scale(data.X[data.batch_indices(c.batch_size).to(data.device)])
+            with torch.no_grad():
+                fake = model.generator(model.noise(len(x), g))
+            terms = model.critic_terms(x, fake, g)
+            self.opt_d.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            self.opt_d.step()
+        fake = model.generator(model.noise(c.batch_size, g))
+        gen_loss = -model.critic(fake).mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        gen_loss.backward()
+        self.opt_g.step()
+        return {"loss": float(terms["loss"].detach()), "wasserstein": float(terms["wasserstein"].detach()),
+                "gp": float(terms["gp"].detach()), "gen_loss": float(gen_loss.detach())}
+
+
+@MODELS.register("wgan_gp", help="WGAN-GP: generator and critic with a gradient penalty (baseline, no encoder).")
+class WGANGP(GenerativeModel):
+    """Generator G: noise (B, D) -> data (B, m); critic D: data -> R. No encoder."""
+
+    name = "wgan_gp"
+    title = "WGAN-GP"
+    config_class = WGANGPConfig
+    has_encoder = False
+    has_decoder = True
+    training_notes = ("One phase, alternating: `n_critic` critic updates (Wasserstein estimate plus gradient "
+                      "penalty λ(‖∇D‖ − 1)² on points between real and generated ones), then one generator update "
+                      "(Gulrajani et al. 2017, Algorithm 1). The history's `wasserstein` is the critic's estimate of "
+                      "the Wasserstein-1 distance between data and samples. No encoder: the Latent page shows the "
+                      "noise space, walks perturb the noise, bi-Lipschitz is measured on the generator.")
+
+    def __init__(self, config: WGANGPConfig, data_shape, latent_dim: int):
+        super().__init__(config, data_shape, latent_dim)
+        hidden = (config.hidden,) * config.depth
+        self.x_scale = Standardise(self.data_dim)
+        self.generator = network(config, (self.latent_dim,), self.data_dim, hidden, config.activation)
+        self.critic = network(config, (self.data_dim,), 1, hidden, config.activation)
+        self.walk_scale = config.walk_noise
+
+    @property
+    def sampler_description(self) -> str:
+        law = "N(0, I)" if self.config.noise == "gaussian" else "U[−1, 1]^D"
+        return f"generator applied to {law} noise in R^{self.latent_dim}"
+
+    def prepare(self, X: np.ndarray) -> None:
+        self.x_scale.fit(torch.as_tensor(X))
+
+    def phases(self) -> List[Phase]:
+        return [WGANPhase(self.config.steps)]
+
+    def noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` draws of the generator's input law, (n, D), drawn on the CPU generator."""
+        if self.config.noise == "uniform":
+            return (2 * torch.rand((n, self.latent_dim), generator=generator) - 1).to(self.device)
+        return randn((n, self.latent_dim), generator, self.device)
+
+    def critic_terms(self, x: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+        """Critic loss on standardised real ``x`` (B, m) and generated ``fake`` (B', m) (Alg. 1, line 7)."""
+        n = min(len(x), len(fake))
+        eps = torch.rand((n, 1), generator=generator).to(x.device)
+        training = torch.is_grad_enabled()  # the penalty is differentiated only when training
+        with torch.enable_grad():
+            mix = (eps * x[:n] + (1 - eps) * fake[:n]).detach().requires_grad_(True)
+            grad, = torch.autograd.grad(self.critic(mix).sum(), mix, create_graph=training)
+        gp = (grad.norm(dim=1) - 1).pow(2).mean()
+        w = self.critic(x).mean() - self.critic(fake).mean()
+        return {"loss": -w + self.config.gp_weight * gp, "wasserstein": w, "gp": gp}
+
+    def loss(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+        """The critic's loss and Wasserstein estimate on a batch ``x`` (B, m) against as many generated points."""
+        g = generator or torch.Generator().manual_seed(0)
+        xs = self.x_scale(x)
+        return self.critic_terms(xs, self.generator(self.noise(len(xs), g)), g)
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.x_scale.inverse(self.generator(z.reshape(len(z), -1)))
+
+    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self._decode(self.noise(n, generator))
+
+    def latent_pairs(self, X: np.ndarray, n: int, generator: torch.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        """(noise (n, D), generated points (n, m)): the generator's own pairs, for bi-Lipschitz on noise-space
+        neighbours (there are no codes of data points)."""
+        with torch.no_grad():
+            u = self.noise(int(n), generator)
+            return u.cpu().numpy(), self._decode(u).cpu().numpy()
+
+    def _walk_step(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        # Match x to the noise of its nearest generated point in a fixed pool, then step in noise space.
+        pool = self.noise(self.config.walk_pool, torch.Generator().manual_seed(0))
+        gen = self._decode(pool)
+        nearest = torch.cdist(x, gen).argmin(dim=1)
+        u = pool[nearest] + self.walk_scale * randn((len(x), self.latent_dim), generator, self.device)
+        if self.config.noise == "uniform":
+            u = u.clamp(-1, 1)
+        return self._decode(u)

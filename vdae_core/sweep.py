@@ -1,0 +1,210 @@
+"""Sweeps: a grid of (dataset, model, seed) runs, trained and evaluated independently, cached and resumable,
+in this process, in worker processes, or on a Ray cluster.
+
+Every job is a pure function of its :class:`Job` (the seed fixes data, weights and every batch; each job
+runs with ``threads`` torch threads wherever it runs), so the three engines give the same rows. Each job
+keeps its trained run and its row of metrics in ``cache/<job key>/``; a rerun loads a finished row instead
+of training again, so an interrupted sweep resumes where it stopped.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+from .errors import UserInputError
+
+#: Bump when a row's contents change meaning (invalidates cached rows, not cached runs).
+ROW_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One run of a sweep: train ``model`` on ``dataset`` (``n`` points) with
+    ``seed`` and config ``overrides``, then evaluate ``n_samples`` generated points (floors over ``reps``)."""
+
+    dataset: str
+    model: str
+    seed: int
+    overrides: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    n: int = 2000
+    n_samples: int = 1000
+    reps: int = 5
+
+    @property
+    def key(self) -> str:
+        """A folder name that changes with anything that changes the result."""
+        spec = json.dumps([dataclasses.asdict(self), ROW_VERSION], sort_keys=True, default=str)
+        from .runs import EVALUATION_VERSION
+
+        digest = hashlib.sha256(f"{spec}|{EVALUATION_VERSION}".encode()).hexdigest()[:10]
+        return f"{self.dataset}__{self.model}__s{self.seed}__{digest}"
+
+
+def grid(datasets: Sequence[str], models: Sequence[str], seeds: int, *, overrides: Callable[[str, str], Dict] = None,
+         n: Callable[[str], int] = None, n_samples: int = 1000, reps: int = 5) -> List[Job]:
+    """Jobs for every dataset × model × seed 0..seeds-1, checked against the registries before any training.
+
+    ``overrides(model, dataset)`` gives each job's config overrides, ``n(dataset)`` its training size."""
+    from .registry import DATASETS, MODELS
+
+    for d in datasets:
+        DATASETS.get(d)
+    for m in models:
+        MODELS.get(m)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise UserInputError(f"seeds must be a whole number of at least 1, got {seeds!r}")
+    return [Job(d, m, s, dict(overrides(m, d) if overrides else {}), int(n(d) if n else 2000), int(n_samples), int(reps))
+            for d in datasets for m in models for s in range(seeds)]
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(threads)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _write_json(path: str, obj: Any) -> None:
+    """Atomically (temporary file, then rename): a kill never leaves half a row."""
+    d = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".row.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1, default=float)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
+    """Train (or load the cached run of) ``job``, evaluate it, cache and return its row.
+
+    The row holds ``dataset``, ``model``, ``seed``, ``key``, ``train_s`` (0 when the run was cached), ``eval_s``,
+    ``cached`` and every number of :func:`vdae_core.evaluation.evaluate`."""
+    from .data import DataConfig
+    from .evaluation import evaluate
+    from .runs import is_run_folder, load_run, save_run, train_run
+
+    folder = os.path.join(cache, job.key)
+    row_path = os.path.join(folder, "row.json")
+    if os.path.isfile(row_path):
+        with open(row_path) as fh:
+            return {**json.load(fh), "cached": True}
+    os.makedirs(folder, exist_ok=True)
+    run_path = os.path.join(folder, "run")
+    with _torch_threads(threads):
+        t0 = time.perf_counter()
+        if is_run_folder(run_path):
+            run, train_s = load_run(run_path), 0.0
+        else:
+            data = DataConfig(dataset=job.dataset, n=job.n, seed=job.seed)
+            run = train_run(job.model, data, {**job.overrides, "device": "cpu"}, seed=job.seed, device="cpu")
+            train_s = time.perf_counter() - t0
+            save_run(run, run_path, overwrite=True)
+        t1 = time.perf_counter()
+        summary, _ = evaluate(run, n_samples=job.n_samples, k=10, seed=job.seed, reps=job.reps)
+    row = {"dataset": job.dataset, "model": job.model, "seed": job.seed, "key": job.key, "n_train": int(run.dataset.n),
+           "train_s": round(train_s, 2), "eval_s": round(time.perf_counter() - t1, 2), **summary}
+    _write_json(row_path, row)
+    return {**row, "cached": False}
+
+
+def _init_worker(threads: int) -> None:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+
+
+def run_grid(jobs: Sequence[Job], cache: str, workers: int = 1, ray_address: Optional[str] = None,
+             threads: int = 1, progress: Optional[Callable[[int, int, Dict], None]] = None,
+             should_stop: Optional[Callable[[], bool]] = None) -> List[Dict[str, Any]]:
+    """Run ``jobs`` and return their rows in the order of ``jobs`` (missing where stopped early).
+
+    Parameters
+    ----------
+    jobs : the grid (see :func:`grid`).
+    cache : folder of the cached runs and rows (created).
+    workers : processes on this machine (1: in this process). Ignored with ``ray_address``.
+    ray_address : run on Ray instead: ``"local"`` starts an instance on this machine, ``"auto"`` joins the
+        running cluster, else the cluster's address. Needs the optional ``ray`` package.
+    threads : torch threads per job (the same everywhere, so every engine gives the same numbers).
+    progress : called as ``progress(done, total, row)`` after every finished job (cached ones included).
+    should_stop : polled between jobs; when it returns True no new job starts (finished rows are kept).
+    """
+    os.makedirs(cache, exist_ok=True)
+    total, rows = len(jobs), {}
+
+    def done(i, row):
+        rows[i] = row
+        if progress:
+            progress(len(rows), total, row)
+
+    if ray_address:
+        _run_ray(jobs, cache, ray_address, threads, done, should_stop)
+    elif workers <= 1:
+        for i, job in enumerate(jobs):
+            if should_stop and should_stop():
+                break
+            done(i, run_job(job, cache, threads))
+    else:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        with cf.ProcessPoolExecutor(max_workers=int(workers), mp_context=mp.get_context("spawn"),
+                                    initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = {pool.submit(run_job, job, cache, threads): i for i, job in enumerate(jobs)}
+            for fut in cf.as_completed(futures):
+                done(futures[fut], fut.result())
+                if should_stop and should_stop():
+                    for f in futures:
+                        f.cancel()
+                    break
+    return [rows[i] for i in range(total) if i in rows]
+
+
+def _run_ray(jobs, cache, address, threads, done, should_stop) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise UserInputError("--ray needs the optional package ray: pip install 'ray==2.60.0' (or run without --ray "
+                             "to use worker processes on this machine)") from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
+    try:
+        remote = ray.remote(num_cpus=max(1, int(threads)))(run_job)
+        refs = {remote.remote(job, os.path.abspath(cache), threads): i for i, job in enumerate(jobs)}
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            done(refs[ready[0]], ray.get(ready[0]))
+            if should_stop and should_stop():
+                for r in pending:
+                    ray.cancel(r)
+                break
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def progress_bar(done: int, total: int, row: Dict, width: int = 30) -> str:
+    """``[#######-------]  7/20 runs · vdae on circle, seed 2 (71 s)`` for a terminal."""
+    filled = int(round(width * done / max(1, total)))
+    what = f"{row.get('model')} on {row.get('dataset')}, seed {row.get('seed')}"
+    how = "cached" if row.get("cached") else f"{row.get('train_s', 0):.0f} s train, {row.get('eval_s', 0):.0f} s eval"
+    return f"[{'#' * filled}{'-' * (width - filled)}] {done:>3}/{total} runs · {what} ({how})"
