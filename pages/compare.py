@@ -2,11 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from vdae_core.compare import METRIC_COLUMNS, TABLE_METRICS, aggregate_metrics, floor_table
+from vdae_core.compare import METRIC_COLUMNS, PAPER_GW_NOTE, PAPER_TABLE1, TABLE_METRICS, aggregate_metrics, floor_table
+from vdae_core.registry import DATASETS, MODELS
 from vdae_core.evaluation import METRICS
 from vdae_core.runs import read_cached_evaluation
 from vdae_core.errors import UserInputError
-from vdae_core.ui import cache, frame, nav, state, widgets
+from vdae_core.ui import cache, frame, nav, state, sweeps, widgets
 from vdae_core.viz.curves import metric_bars
 
 ss = st.session_state
@@ -18,6 +19,49 @@ st.caption("Every saved run evaluated the same way (the CLI's `evaluate`). Gener
            "training set, and each number sits beside its **floor**: the same metric for independent samples of "
            "the data's own law. ⚑ i/n: i of n runs lie beyond 3 floor sds on the bad side. Bi-Lipschitz, "
            "trustworthiness and continuity judge the encoder/decoder maps (1 is best). ± is the std over seeds.")
+
+with st.expander("Run a comparison: models × datasets × seeds, trained in the background",
+                 expanded=not state.saved_runs()):
+    st.caption("Reproduces the VDAE paper's Table 1 on your machine (`python -m vdae_core compare` does the same "
+               "from a terminal, in parallel). Each run is saved like any other, so you can open it in every page; "
+               "stopping keeps the runs that finished. Baselines use their validated settings (β-VAE: β and a 2-D "
+               "prior by a documented sweep).")
+    built_in = [d for d in DATASETS.names() if not DATASETS.tags(d).get("finite")]
+    f = st.columns([2, 3, 1, 1])
+    sw_d = f[0].multiselect("Datasets", built_in, default=[d for d in ("circle", "torus", "bunny") if d in built_in],
+                            key="cmp.sweep.datasets")
+    sw_m = f[1].multiselect("Models", MODELS.names(), default=["wgan_gp", "beta_vae", "svae", "vdae"],
+                            key="cmp.sweep.models")
+    sw_s = f[2].number_input("Seeds", 1, 10, 2, key="cmp.sweep.seeds", help="Seeds 0..S-1 of every pair.")
+    sw_q = f[3].toggle("Quick", value=True, key="cmp.sweep.quick",
+                       help="Schedules shortened to a tenth: minutes instead of an hour, numbers only indicative.")
+    sweep = sweeps.get()
+    g = st.columns([1, 1, 4])
+    if g[0].button("Start", type="primary", icon=":material/play_arrow:", key="cmp.sweep.go",
+                   disabled=bool(sweep and sweep.active) or not (sw_d and sw_m)):
+        try:
+            sweep = sweeps.start(sw_d, sw_m, int(sw_s), bool(sw_q), int(ss.get("cmp.n", 500)), int(ss.get("cmp.k", 10)),
+                                 int(ss.get("cmp.seed", 0)))
+        except (UserInputError, RuntimeError) as e:
+            widgets.error_box(e)
+    if sweep is not None and sweep.active and g[1].button("Stop", icon=":material/stop:", key="cmp.sweep.stop"):
+        sweeps.stop(sweep)
+
+    @st.fragment(run_every=1.0 if sweep is not None and sweep.active else None)
+    def sweep_panel():
+        sw = sweeps.get()
+        if sw is None:
+            return
+        text = {"running": f"Training {sw.current} ({sw.done + 1} of {sw.total})…",
+                "stopping": f"Stopping after {sw.current}…", "done": f"Done: {sw.total} runs.",
+                "stopped": f"Stopped: {sw.done} of {sw.total} runs kept.",
+                "failed": f"Failed after {sw.done} runs: {sw.message}"}[sw.status]
+        st.progress(sw.done / max(1, sw.total), text=text)
+        if not sw.active and ss.get("_sweep_seen") != (sw.started, sw.status):
+            ss["_sweep_seen"] = (sw.started, sw.status)
+            st.rerun()  # the finished runs join the tables below
+
+    sweep_panel()
 
 infos = state.saved_runs()
 if not infos:
@@ -69,10 +113,45 @@ if not rows:
     st.stop()
 
 per_run = pd.DataFrame(rows)
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
 agg = aggregate_metrics(rows)
 st.subheader("Mean ± std over seeds (floor)")
 TITLES = {**{m.key: m.title for m in METRICS}, **dict(TABLE_METRICS)}
-widgets.table(floor_table(rows).rename(columns=TITLES), "cmp.agg", "compare_mean_std")
+table = floor_table(rows)
+better = {m.key: m.better for m in METRICS}
+for col in [c for c in table.columns if c in METRIC_COLUMNS]:  # ★ the best mean of each dataset, per column
+    if f"{col}_mean" not in agg:
+        continue
+    for d in table["dataset"].unique():
+        sel = agg["dataset"] == d
+        vals = agg.loc[sel, f"{col}_mean"].astype(float)
+        if vals.notna().sum() < 2:
+            continue
+        target = 1.0 if col.startswith(("bilip", "memorisation")) else None
+        score = (vals - target).abs() if target is not None else (-vals if better.get(col) == "higher" else vals)
+        best = score.idxmin()
+        table.loc[(table["dataset"] == d) & (table["model"] == agg.loc[best, "model"]), col] += " ★"
+paper = [PAPER_TABLE1.get(d, {}).get(m) for d, m in zip(table["dataset"], table["model"])]
+if any(paper):
+    table.insert(4, "GW (paper)", [f"{p['gw']:g} ± {p['gw_std']:g}" if p else "" for p in paper])
+    table.insert(5, "bi-Lip raw (paper)", [f"{p['bilip']:g}" if p else "" for p in paper])
+table = table.rename(columns=TITLES)
+widgets.table(table, "cmp.agg", "compare_mean_std")
+st.caption("★ best mean of its dataset in that column (for bi-Lipschitz and memorisation: nearest 1). "
+           + (PAPER_GW_NOTE if any(paper) else ""))
+d = st.columns(3)
+d[0].download_button("Table (Markdown)", _markdown(table), "compare.md", "text/markdown", key="cmp.dl.md",
+                     icon=":material/download:", type="tertiary", on_click="ignore")
+d[1].download_button("Table (HTML)", table.to_html(index=False), "compare.html", "text/html", key="cmp.dl.html",
+                     icon=":material/download:", type="tertiary", on_click="ignore")
 with st.expander("What the metrics mean"):
     st.markdown("\n".join(f"- **{m.title}** ({m.better} is better): {m.help}" for m in METRICS))
 metric = st.selectbox("Chart", list(METRIC_COLUMNS), key="cmp.metric",
@@ -88,3 +167,10 @@ else:
 st.subheader("Per run")
 widgets.table(per_run[[c for c in per_run.columns if not c.endswith(("_floor_sd", "_flagged"))]], "cmp.runs",
               "compare_per_run")
+by_name = {r.name: r for r in runs}
+o = st.columns([3, 1])
+pick = o[0].selectbox("Open a run in the other pages", [r["run"] for r in rows], key="cmp.open",
+                      format_func=lambda n: by_name[n].label if n in by_name else n)
+if o[1].button("Open", key="cmp.open.go", icon=":material/open_in_new:") and pick in by_name:
+    state.request_run(by_name[pick].path)
+    st.switch_page(nav.page("latent"))

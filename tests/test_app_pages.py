@@ -278,6 +278,31 @@ def test_walk_start_and_compare_evaluation(env):
     assert "Mean ± std over seeds (floor)" in texts(at)
     table = at.dataframe[0].value
     assert "(floor " in str(table["memorisation"].iloc[0]) and "(floor " in str(table["GW"].iloc[0])
+    assert table["GW (paper)"].iloc[0] == "4.9 ± 0.5"  # the VDAE paper's Table 1, torus
+    assert any(d.label == "Table (Markdown)" for d in at.get("download_button"))
+
+
+def test_compare_page_runs_a_sweep_in_the_background_and_tables_it(env):
+    """Start a one-run sweep from the page: it trains in a thread, is saved as an ordinary run, evaluated with
+    the page's settings, and joins the tables (beside the fixture's VDAE run); the best cell gets a ★."""
+    from vdae_core.ui import sweeps
+
+    at = goto(app(), "compare")
+    at.multiselect(key="cmp.sweep.datasets").set_value(["torus"]).run()
+    at.multiselect(key="cmp.sweep.models").set_value(["beta_vae"]).run()
+    at.number_input(key="cmp.sweep.seeds").set_value(1).run()
+    at.select_slider(key="cmp.n").set_value(250).run()
+    at.button(key="cmp.sweep.go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    sweep = next(iter(sweeps._SWEEPS.values()))
+    sweep.thread.join(timeout=120)
+    assert sweep.status == "done" and sweep.done == 1, sweep.message
+    at.run()
+    at.button(key="cmp.go").click().run()  # evaluate the fixture's run too
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert set(table["model"]) == {"beta_vae", "vdae"}
+    assert table.astype(str).apply(lambda col: col.str.contains("★")).any().any()
 
 
 def test_unknown_dataset_in_the_link_falls_back_with_a_warning(env):

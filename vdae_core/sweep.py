@@ -2,9 +2,9 @@
 in this process, in worker processes, or on a Ray cluster.
 
 Every job is a pure function of its :class:`Job` (the seed fixes data, weights and every batch; each job
-runs with ``threads`` torch threads wherever it runs), so the three engines give the same rows. Each job
-keeps its trained run and its row of metrics in ``cache/<job key>/``; a rerun loads a finished row instead
-of training again, so an interrupted sweep resumes where it stopped.
+runs with ``threads`` torch threads wherever it runs), so the three engines give the same rows. Each job's
+trained run is the folder ``cache/<job key>/`` (with its row of metrics, ``row.json``, written last); a
+rerun loads a finished row instead of training again, so an interrupted sweep resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -89,35 +89,44 @@ def _write_json(path: str, obj: Any) -> None:
         raise
 
 
-def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
-    """Train (or load the cached run of) ``job``, evaluate it, cache and return its row.
-
-    The row holds ``dataset``, ``model``, ``seed``, ``key``, ``train_s`` (0 when the run was cached), ``eval_s``,
-    ``cached`` and every number of :func:`vdae_core.evaluation.evaluate`."""
+def train_job(job: Job, cache: str) -> tuple:
+    """The trained run of ``job``: loaded from ``cache/<job.key>/`` when there, else trained (on the CPU) and saved
+    there. Returns ``(run, folder, train_seconds)`` (0 seconds when loaded)."""
     from .data import DataConfig
-    from .evaluation import evaluate
     from .runs import is_run_folder, load_run, save_run, train_run
 
     folder = os.path.join(cache, job.key)
-    row_path = os.path.join(folder, "row.json")
+    if is_run_folder(folder):  # trained before (an interrupted sweep, or evaluated with other settings)
+        return load_run(folder), folder, 0.0
+    t0 = time.perf_counter()
+    run = train_run(job.model, DataConfig(dataset=job.dataset, n=job.n, seed=job.seed),
+                    {**job.overrides, "device": "cpu"}, seed=job.seed, device="cpu")
+    train_s = time.perf_counter() - t0
+    save_run(run, folder, overwrite=True)
+    return run, folder, train_s
+
+
+def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
+    """Train (or load the cached run of) ``job``, evaluate it, cache and return its row.
+
+    ``cache/<job.key>/`` is an ordinary run folder (the app lists it and opens it in every page) with the
+    row written into it as ``row.json`` once evaluated. The row holds ``dataset``, ``model``, ``seed``,
+    ``key``, ``path``, ``n_train``, ``train_s`` (0 when the run was cached), ``eval_s``, ``cached`` and every
+    number of :func:`vdae_core.evaluation.evaluate`.
+    """
+    from .evaluation import evaluate
+
+    row_path = os.path.join(cache, job.key, "row.json")
     if os.path.isfile(row_path):
         with open(row_path) as fh:
             return {**json.load(fh), "cached": True}
-    os.makedirs(folder, exist_ok=True)
-    run_path = os.path.join(folder, "run")
     with _torch_threads(threads):
-        t0 = time.perf_counter()
-        if is_run_folder(run_path):
-            run, train_s = load_run(run_path), 0.0
-        else:
-            data = DataConfig(dataset=job.dataset, n=job.n, seed=job.seed)
-            run = train_run(job.model, data, {**job.overrides, "device": "cpu"}, seed=job.seed, device="cpu")
-            train_s = time.perf_counter() - t0
-            save_run(run, run_path, overwrite=True)
+        run, folder, train_s = train_job(job, cache)
         t1 = time.perf_counter()
         summary, _ = evaluate(run, n_samples=job.n_samples, k=10, seed=job.seed, reps=job.reps)
-    row = {"dataset": job.dataset, "model": job.model, "seed": job.seed, "key": job.key, "n_train": int(run.dataset.n),
-           "train_s": round(train_s, 2), "eval_s": round(time.perf_counter() - t1, 2), **summary}
+    row = {"dataset": job.dataset, "model": job.model, "seed": job.seed, "key": job.key, "path": folder,
+           "n_train": int(run.dataset.n), "train_s": round(train_s, 2), "eval_s": round(time.perf_counter() - t1, 2),
+           **summary}
     _write_json(row_path, row)
     return {**row, "cached": False}
 

@@ -1,0 +1,99 @@
+"""Comparison sweeps started from the Compare page: a grid of runs trained in a background thread.
+
+Like a training job (:mod:`.jobs`), a sweep belongs to the browser (owner id) that started it, survives a
+page switch or reload, and keeps every run it finished when stopped. Its runs are trained on built-in
+datasets only and saved as ordinary shared runs under the runs root (``<job key>/``, see
+:mod:`vdae_core.sweep`), so they appear in every page's run picker; each is evaluated with the Compare
+page's settings and cached in its folder, so the page's tables pick them up.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import traceback
+from typing import List, Optional
+
+from ..run_index import runs_root
+
+_SWEEPS: dict = {}  # owner id -> Sweep
+_LOCK = threading.Lock()
+
+
+@dataclasses.dataclass
+class Sweep:
+    """A grid of runs in progress (or finished) for one browser."""
+
+    jobs: list
+    n_samples: int
+    k: int
+    eval_seed: int
+    done: int = 0
+    current: str = ""
+    status: str = "running"  # running | stopping | done | stopped | failed
+    message: str = ""
+    paths: List[str] = dataclasses.field(default_factory=list)
+    started: float = dataclasses.field(default_factory=time.time)
+    thread: Optional[threading.Thread] = dataclasses.field(default=None, repr=False)
+
+    @property
+    def total(self) -> int:
+        return len(self.jobs)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("running", "stopping")
+
+
+def get() -> Optional[Sweep]:
+    from .identity import owner_id
+
+    return _SWEEPS.get(owner_id())
+
+
+def start(datasets: List[str], models: List[str], seeds: int, quick: bool, n_samples: int, k: int,
+          eval_seed: int) -> Sweep:
+    """Start this browser's sweep (refused while one runs). Raises UserInputError for a bad grid."""
+    from ..compare import comparison_overrides
+    from ..sweep import grid
+    from .identity import owner_id
+
+    cur = get()
+    if cur is not None and cur.active:
+        raise RuntimeError("a comparison is already running in this browser: stop it first")
+    scale = 0.1 if quick else 1.0
+    jobs = grid(datasets, models, seeds, overrides=lambda m, d: comparison_overrides(m, d, scale),
+                n=lambda d: 2000, n_samples=n_samples)
+    sw = Sweep(jobs, int(n_samples), int(k), int(eval_seed))
+    with _LOCK:
+        _SWEEPS[owner_id()] = sw
+    sw.thread = threading.Thread(target=_work, args=(sw, runs_root()), daemon=True, name="vdae-sweep")
+    sw.thread.start()
+    return sw
+
+
+def stop(sw: Sweep) -> None:
+    """Finish the run in progress, start no other (finished runs are kept)."""
+    if sw.active:
+        sw.status = "stopping"
+
+
+def _work(sw: Sweep, root: str) -> None:
+    from ..runs import evaluate_run_cached
+    from ..sweep import _torch_threads, train_job
+
+    try:
+        for job in sw.jobs:
+            if sw.status != "running":
+                break
+            sw.current = f"{job.model} on {job.dataset}, seed {job.seed}"
+            with _torch_threads(1):  # leave the other cores to the app's other sessions
+                run, folder, _ = train_job(job, root)
+                evaluate_run_cached(folder, run, sw.n_samples, sw.k, sw.eval_seed)
+            sw.paths.append(folder)
+            sw.done += 1
+        sw.status = "done" if sw.done == sw.total else "stopped"
+    except Exception as e:  # noqa: BLE001 - reported in the page, never a traceback there
+        sw.status, sw.message = "failed", f"{type(e).__name__}: {e}"
+        traceback.print_exc()
+    sw.current = ""
