@@ -72,6 +72,13 @@ if not infos:
 c = st.columns([2, 2, 1, 1, 1])
 datasets = sorted({r.dataset for r in infos})
 models = sorted({r.model for r in infos})
+finished = sweeps.get()
+if finished is not None and not finished.active and ss.get("_sweep_merged") != finished.started:
+    ss["_sweep_merged"] = finished.started  # show a finished sweep's datasets and models in the tables below
+    for key, new, options in (("cmp.datasets", {j.dataset for j in finished.jobs}, datasets),
+                              ("cmp.models", {j.model for j in finished.jobs}, models)):
+        if key in ss:
+            ss[key] = sorted((set(ss[key]) | new) & set(options))
 pick_d = c[0].multiselect("Datasets", datasets, default=datasets, key="cmp.datasets")
 pick_m = c[1].multiselect("Models", models, default=models, key="cmp.models")
 n_samples = c[2].select_slider("eval points", [250, 500, 1000, 2000], 500, key="cmp.n",

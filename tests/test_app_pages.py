@@ -298,7 +298,8 @@ def test_compare_page_runs_a_sweep_in_the_background_and_tables_it(env):
     sweep.thread.join(timeout=120)
     assert sweep.status == "done" and sweep.done == 1, sweep.message
     at.run()
-    at.button(key="cmp.go").click().run()  # evaluate the fixture's run too
+    if not at.button(key="cmp.go").disabled:  # evaluate the fixture's run too (unless an earlier test did)
+        at.button(key="cmp.go").click().run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
     assert set(table["model"]) == {"beta_vae", "vdae"}
