@@ -28,9 +28,9 @@ with st.expander("Run a comparison: models × datasets × seeds, trained in the 
                "prior by a documented sweep).")
     built_in = [d for d in DATASETS.names() if not DATASETS.tags(d).get("finite")]
     f = st.columns([2, 3, 1, 1])
-    sw_d = f[0].multiselect("Datasets", built_in, default=[d for d in ("circle", "torus", "bunny") if d in built_in],
+    sw_d = f[0].multiselect("Datasets to train", built_in, default=[d for d in ("circle", "torus", "bunny") if d in built_in],
                             key="cmp.sweep.datasets")
-    sw_m = f[1].multiselect("Models", MODELS.names(), default=["wgan_gp", "beta_vae", "svae", "vdae"],
+    sw_m = f[1].multiselect("Models to train", MODELS.names(), default=["wgan_gp", "beta_vae", "svae", "vdae"],
                             key="cmp.sweep.models")
     sw_s = f[2].number_input("Seeds", 1, 10, 2, key="cmp.sweep.seeds", help="Seeds 0..S-1 of every pair.")
     sw_q = f[3].toggle("Quick", value=True, key="cmp.sweep.quick",

@@ -36,8 +36,8 @@ if not run.model.has_encoder:
         fig = points_figure(Ud, cval[pairs.idx], f"{cname} (nearest data point)", cper, axis_names=names,
                             size=3 if Ud.shape[1] == 3 else 4, uirevision=f"latent-noise-{info.path}")
         widgets.figure(fig, "latent.scatter", f"{info.name}_noise")
-        st.caption(f"{len(U):,} draws of the noise ({run.model.sampler_description}); the first "
-                   f"{min(3, U.shape[1])} of {U.shape[1]} noise coordinates. A generator that respects the topology "
+        st.caption(f"{len(U):,} draws of the generator's input noise; its first {min(3, U.shape[1])} of "
+                   f"{U.shape[1]} coordinates. A generator that respects the topology "
                    "colours the noise space smoothly; a colour that jumps is a tear in what it generates.")
 else:
     Z = cache.latent_codes(info.path)

@@ -56,7 +56,7 @@ PAPER_TABLE1: Dict[str, Dict[str, Dict[str, float]]] = {
     "bunny": {"wgan_gp": {"gw": 11.4, "gw_std": 3.9, "bilip": 5.6}, "beta_vae": {"gw": 32.8, "gw_std": 5.9, "bilip": 34.4},
               "svae": {"gw": 14.3, "gw_std": 5.5, "bilip": 35.6}, "vdae": {"gw": 2.9, "gw_std": 1.1, "bilip": 5.5}},
 }
-PAPER_GW_NOTE = ("Paper values [in brackets] are the VDAE paper's Table 1 (ECCV version): GW mean (std) over 5 runs and "
+PAPER_GW_NOTE = ("Paper values are the VDAE paper's Table 1 (ECCV version): GW mean (std) over 5 runs and "
                  "the median raw bi-Lipschitz constant. The paper states neither the units nor the normalisation of "
                  "its GW numbers nor its sample sizes, so compare rankings, not values: the studio's GW is POT's "
                  "square-loss GW between uniform measures on Euclidean distance matrices each divided by its largest "
@@ -86,7 +86,7 @@ def markdown_table(agg: List[Dict], paper: Optional[Dict] = None) -> str:
         lines.append(f"| {r['dataset']} | {r['model']} | {r['seeds']} | " + " | ".join(cells) + " |")
     out = "\n".join(lines) + "\n"
     if paper and any(r["dataset"] in paper for r in agg):
-        out += "\n" + PAPER_GW_NOTE + "\n"
+        out += "\nIn brackets: " + PAPER_GW_NOTE[0].lower() + PAPER_GW_NOTE[1:] + "\n"
     return out
 
 
