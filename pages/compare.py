@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from vdae_core.compare import METRIC_COLUMNS, PAPER_GW_NOTE, PAPER_TABLE1, TABLE_METRICS, aggregate_metrics, floor_table
+from vdae_core.compare import (METRIC_COLUMNS, PAPER_DATASETS, PAPER_GW_NOTE, PAPER_MODELS, PAPER_TABLE1, TABLE_METRICS,
+                               aggregate_metrics, floor_table)
 from vdae_core.registry import DATASETS, MODELS
 from vdae_core.evaluation import METRICS
 from vdae_core.runs import read_cached_evaluation
@@ -28,9 +29,9 @@ with st.expander("Run a comparison: models × datasets × seeds, trained in the 
                "prior by a documented sweep).")
     built_in = [d for d in DATASETS.names() if not DATASETS.tags(d).get("finite")]
     f = st.columns([2, 3, 1, 1])
-    sw_d = f[0].multiselect("Datasets to train", built_in, default=[d for d in ("circle", "torus", "bunny") if d in built_in],
+    sw_d = f[0].multiselect("Datasets to train", built_in, default=[d for d in PAPER_DATASETS if d in built_in],
                             key="cmp.sweep.datasets")
-    sw_m = f[1].multiselect("Models to train", MODELS.names(), default=["wgan_gp", "beta_vae", "svae", "vdae"],
+    sw_m = f[1].multiselect("Models to train", MODELS.names(), default=[m for m in PAPER_MODELS if m in MODELS.names()],
                             key="cmp.sweep.models")
     sw_s = f[2].number_input("Seeds", 1, 10, 2, key="cmp.sweep.seeds", help="Seeds 0..S-1 of every pair.")
     sw_q = f[3].toggle("Quick", value=True, key="cmp.sweep.quick",

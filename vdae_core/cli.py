@@ -204,7 +204,7 @@ def cmd_compare(a) -> None:
     import csv
     import io
 
-    from .compare import aggregate, compare_rows, markdown_table, PAPER_TABLE1
+    from .compare import PAPER_MODELS, PAPER_TABLE1, aggregate, compare_rows, markdown_table
     from .registry import MODELS
     from .sweep import progress_bar
 
@@ -212,7 +212,7 @@ def cmd_compare(a) -> None:
     stem = out[:-3] if out.endswith(".md") else out
     models = list(MODELS.names()) if a.models == "all" else a.models.split(",")
     if a.models == "all":  # the paper's four first, then every other registered model as extra rows
-        first = [m for m in ("wgan_gp", "beta_vae", "svae", "vdae") if m in models]
+        first = [m for m in PAPER_MODELS if m in models]
         models = first + [m for m in models if m not in first]
     workers = a.workers if a.workers is not None else (os.cpu_count() or 1)
     cache = a.cache or stem + ".runs"

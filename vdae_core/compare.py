@@ -56,6 +56,9 @@ PAPER_TABLE1: Dict[str, Dict[str, Dict[str, float]]] = {
     "bunny": {"wgan_gp": {"gw": 11.4, "gw_std": 3.9, "bilip": 5.6}, "beta_vae": {"gw": 32.8, "gw_std": 5.9, "bilip": 34.4},
               "svae": {"gw": 14.3, "gw_std": 5.5, "bilip": 35.6}, "vdae": {"gw": 2.9, "gw_std": 1.1, "bilip": 5.5}},
 }
+#: The datasets and models of the paper's Table 1, in its order (the default grid of a comparison).
+PAPER_DATASETS = list(PAPER_TABLE1)
+PAPER_MODELS = list(PAPER_TABLE1[PAPER_DATASETS[0]])
 PAPER_GW_NOTE = ("Paper values are the VDAE paper's Table 1 (ECCV version): GW mean (std) over 5 runs and "
                  "the median raw bi-Lipschitz constant. The paper states neither the units nor the normalisation of "
                  "its GW numbers nor its sample sizes, so compare rankings, not values: the studio's GW is POT's "

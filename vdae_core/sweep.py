@@ -64,7 +64,7 @@ def grid(datasets: Sequence[str], models: Sequence[str], seeds: int, *, override
 
 
 @contextlib.contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
+def torch_threads(threads: int) -> Iterator[None]:
     import torch
 
     before = torch.get_num_threads()
@@ -120,7 +120,7 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
     if os.path.isfile(row_path):
         with open(row_path) as fh:
             return {**json.load(fh), "cached": True}
-    with _torch_threads(threads):
+    with torch_threads(threads):
         run, folder, train_s = train_job(job, cache)
         t1 = time.perf_counter()
         summary, _ = evaluate(run, n_samples=job.n_samples, k=10, seed=job.seed, reps=job.reps)

@@ -80,14 +80,14 @@ def stop(sw: Sweep) -> None:
 
 def _work(sw: Sweep, root: str) -> None:
     from ..runs import evaluate_run_cached
-    from ..sweep import _torch_threads, train_job
+    from ..sweep import torch_threads, train_job
 
     try:
         for job in sw.jobs:
             if sw.status != "running":
                 break
             sw.current = f"{job.model} on {job.dataset}, seed {job.seed}"
-            with _torch_threads(1):  # leave the other cores to the app's other sessions
+            with torch_threads(1):  # leave the other cores to the app's other sessions
                 run, folder, _ = train_job(job, root)
                 evaluate_run_cached(folder, run, sw.n_samples, sw.k, sw.eval_seed)
             sw.paths.append(folder)
