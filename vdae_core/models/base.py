@@ -403,6 +403,11 @@ def randn(shape, generator: torch.Generator, device: torch.device) -> torch.Tens
     return torch.randn(tuple(shape), generator=generator).to(device)
 
 
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of KL(N(μ, diag e^logvar) ‖ N(0, I)) in closed form. mu, logvar (B, k) -> scalar."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+
+
 def resolve_latent_dim(config: ModelConfig, suggested: int, n: int) -> int:
     """The latent dimension to use: the config's, else the dataset's suggestion; checked against n."""
     D = config.latent_dim or suggested

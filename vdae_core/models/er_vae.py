@@ -78,7 +78,7 @@ import torch
 from ..config import param
 from ..errors import UserInputError
 from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
+from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, kl_to_standard_normal, randn
 from .networks import Standardise, mlp, network
 
 #: Latent manifolds offered.
@@ -417,7 +417,7 @@ class ERVAE(GenerativeModel):
         z = self.embed(u)
         recon = (self.decoder(z.reshape(len(z), -1)) - self.x_scale(x)).pow(2).sum(1).mean() / (
             2 * self.config.recon_var)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+        kl = kl_to_standard_normal(mu, logvar)
         return {"loss": recon + self.config.beta * kl, "recon": recon, "kl": kl}
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -38,7 +38,7 @@ from torch import nn
 
 from ..config import param
 from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, randn
+from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, kl_to_standard_normal, randn
 from .networks import Standardise, mlp, network
 
 
@@ -73,11 +73,6 @@ def _gaussian_nll(target: torch.Tensor, mean: torch.Tensor, log_gamma: torch.Ten
     """Mean over the batch of −log N(target; mean, γ I): ‖·‖²/(2γ) + (m/2) log(2πγ). target, mean (B, m)."""
     m = target.shape[1]
     return ((target - mean).pow(2).sum(1) / (2 * log_gamma.exp())).mean() + 0.5 * m * (math.log(2 * math.pi) + log_gamma)
-
-
-def _kl_std_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of KL(N(μ, diag e^logvar) ‖ N(0, I)). mu, logvar (B, κ)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
 
 
 class _Stage2Phase(OptimiserPhase):
@@ -146,7 +141,7 @@ class TwoStageVAE(GenerativeModel):
         z = mu + torch.exp(0.5 * logvar) * randn(mu.shape, g, mu.device)
         lg = self._log_gamma(self.log_gamma)
         recon = _gaussian_nll(self.x_scale(x), self.decoder(z), lg)
-        kl = _kl_std_normal(mu, logvar)
+        kl = kl_to_standard_normal(mu, logvar)
         return {"loss": recon + kl, "recon": recon, "kl": kl, "log_gamma": lg.detach()}
 
     def stage1_draw(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -166,7 +161,7 @@ class TwoStageVAE(GenerativeModel):
         u = mu + torch.exp(0.5 * logvar) * randn(mu.shape, g, mu.device)
         lg = self._log_gamma(self.log_gamma2)
         recon = _gaussian_nll(z, self.decoder2(u), lg)
-        kl = _kl_std_normal(mu, logvar)
+        kl = kl_to_standard_normal(mu, logvar)
         return {"loss": recon + kl, "recon": recon, "kl": kl, "log_gamma": lg.detach()}
 
     @torch.no_grad()

@@ -9,7 +9,7 @@ import torch
 
 from ..config import param
 from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, randn
+from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, kl_to_standard_normal, randn
 from .networks import Standardise, network
 
 
@@ -74,7 +74,7 @@ class BetaVAE(GenerativeModel):
         mu, logvar = self._posterior(x)
         z = mu + torch.exp(0.5 * logvar) * randn(mu.shape, g, mu.device)
         recon = (self.decoder(z) - self.x_scale(x)).pow(2).sum(1).mean() / (2 * self.config.recon_var)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+        kl = kl_to_standard_normal(mu, logvar)
         return {"loss": recon + self.config.beta * kl, "recon": recon, "kl": kl}
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
