@@ -443,18 +443,17 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
 
 
 def generator_bilipschitz(model, X, n: int, k: int, seed: int, summary: Dict[str, Any]) -> np.ndarray:
-    """Bi-Lipschitz of ``model.latent_pairs`` (codes -> points) over k latent neighbours; fills the ``bilip_*``
+    """Bi-Lipschitz of a generator without encoder over its noise-space neighbours
+    (:func:`vdae_core.analysis.per_point_bilipschitz`, the Bi-Lipschitz page's numbers); fills the ``bilip_*``
     keys of ``summary`` and returns the raw per-point constants (n,)."""
-    import torch
+    from .analysis import per_point_bilipschitz
+    from .metrics.bilipschitz import bilipschitz_summary
 
-    from .metrics.bilipschitz import bilipschitz_both, bilipschitz_summary, geodesic_latent
-
-    z, x = model.latent_pairs(X, int(n), torch.Generator().manual_seed(int(seed)))
-    raw, free = bilipschitz_both(np.asarray(z).reshape(len(z), -1), x, k=int(k), latent_space=geodesic_latent(model))
-    s_raw, s_free = bilipschitz_summary(raw), bilipschitz_summary(free)
+    res = per_point_bilipschitz(model, X, k=int(k), n_points=int(n), seed=int(seed))
+    s_raw, s_free = bilipschitz_summary(res.raw), bilipschitz_summary(res.scale_free)
     summary.update({"bilip_median": s_raw["median"], "bilip_mean": s_raw["mean"],
                     "bilip_scale_free_median": s_free["median"], "bilip_scale_free_mean": s_free["mean"]})
-    return raw
+    return res.raw
 
 
 def format_with_floor(entry: Dict[str, Any]) -> str:
