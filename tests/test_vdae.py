@@ -162,8 +162,8 @@ def test_round_trip_keeps_a_parameter_law_and_the_true_manifold(tmp_path, tiny_v
 
 
 def test_projected_decoder_input_is_the_kernel_mean_of_the_anchors(tiny_vdae):
-    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, proj_anchors=200), seed=0,
-                    device="cpu")
+    run = train_run("vdae", DataConfig(dataset="circle", n=300),
+                    dict(tiny_vdae, proj_anchors=200, decoder_input="projected"), seed=0, device="cpu")
     model = run.model
     A = model.anchors.numpy().astype(np.float64)
     # Anchors are a subset of the training latents, of the configured size.

@@ -60,15 +60,17 @@ class VDAEConfig(ModelConfig):
     neighbour_pool: str = param("all", help="Where x' is searched: 'batch' (the paper's A = batch) or 'all' training "
                                             "points (A = X: deterministic targets, a more precise decoder).",
                                 choices=("all", "batch"))
-    decoder_input: str = param("projected", help="What the decoder ψ⁻¹ reads: 'raw' z' (the paper); 'projected': z' "
-                                                 "replaced by a Gaussian-weighted mean of the training latents near it, "
-                                                 "a soft projection onto ψ(X); 'tangent': z' projected onto the local "
-                                                 "principal plane of the training latents near it (moves z' only "
-                                                 "across ψ(X), never along it).", choices=("projected", "raw", "tangent"))
-    proj_anchors: int = param(1000, help="Training latents the projected decoder input chooses from (a fixed random "
+    decoder_input: str = param("projected", help="What the decoder ψ⁻¹ reads: 'projected' (default): z' replaced by "
+                                                 "a Gaussian-weighted mean of the training latents near it, a soft "
+                                                 "projection onto ψ(X) (closest to the manifold, but on the circle it "
+                                                 "pulls samples towards training points: docs/METHODS.md); 'tangent': "
+                                                 "z' projected onto the local principal plane of the training latents "
+                                                 "near it (moves z' only across ψ(X), never along it); 'raw': z' as is "
+                                                 "(the paper).", choices=("projected", "tangent", "raw"))
+    proj_anchors: int = param(1000, help="Training latents the tangent/projected decoder input reads (a fixed random "
                                          "subset when there are more); its cost per decoded point grows with it.",
                               min=2, max=1_000_000, advanced=True)
-    proj_width: float = param(4.0, help="Kernel width of the projected decoder input, in median nearest-neighbour "
+    proj_width: float = param(4.0, help="Kernel width of the tangent/projected decoder input, in median nearest-neighbour "
                                         "distances of ψ(X).", min=0.01, max=1000.0, advanced=True)
     final_lr_fraction: float = param(0.0, help="Learning rate at the end of the cosine schedule, as a fraction of lr.",
                                      min=0.0, max=1.0, advanced=True)
