@@ -41,8 +41,8 @@ with st.expander("Run a comparison: models × datasets × seeds, trained in the 
     if g[0].button("Start", type="primary", icon=":material/play_arrow:", key="cmp.sweep.go",
                    disabled=bool(sweep and sweep.active) or not (sw_d and sw_m)):
         try:
-            sweep = sweeps.start(sw_d, sw_m, int(sw_s), bool(sw_q), int(ss.get("cmp.n", 500)), int(ss.get("cmp.k", 10)),
-                                 int(ss.get("cmp.seed", 0)))
+            sweep = sweeps.start(sw_d, sw_m, int(sw_s), bool(sw_q), int(ss.get("cmp.n", 1000)), int(ss.get("cmp.k", 10)),
+                                 None if ss.get("cmp.own_seed", True) else int(ss.get("cmp.seed", 0)))
         except (UserInputError, RuntimeError) as e:
             widgets.error_box(e)
     if sweep is not None and sweep.active and g[1].button("Stop", icon=":material/stop:", key="cmp.sweep.stop"):
@@ -70,7 +70,7 @@ if not infos:
             "± columns).", icon=":material/info:")
     st.stop()
 
-c = st.columns([2, 2, 1, 1, 1])
+c = st.columns([2, 2, 1, 1, 1, 1])
 datasets = sorted({r.dataset for r in infos})
 models = sorted({r.model for r in infos})
 finished = sweeps.get()
@@ -82,12 +82,21 @@ if finished is not None and not finished.active and ss.get("_sweep_merged") != f
             ss[key] = sorted((set(ss[key]) | new) & set(options))
 pick_d = c[0].multiselect("Datasets", datasets, default=datasets, key="cmp.datasets")
 pick_m = c[1].multiselect("Models", models, default=models, key="cmp.models")
-n_samples = c[2].select_slider("eval points", [250, 500, 1000, 2000], 500, key="cmp.n",
-                               help="Data points evaluated and points generated per run.")
+n_samples = c[2].select_slider("eval points", [250, 500, 1000, 2000], 1000, key="cmp.n",
+                               help="Data points evaluated and points generated per run (the `compare` command: 1000).")
 k = c[3].number_input("k", 2, 50, 10, key="cmp.k", help="Neighbours for bi-Lipschitz, trustworthiness, continuity.")
-eval_seed = c[4].number_input("eval seed", 0, 2**31 - 1, 0, key="cmp.seed")
+own_seed = c[4].toggle("run's seed", value=True, key="cmp.own_seed",
+                       help="Evaluate each run with its own seed, as the `compare` command does (its runs then show "
+                            "without recomputing); off: one evaluation seed for every run.")
+eval_seed = c[5].number_input("eval seed", 0, 2**31 - 1, 0, key="cmp.seed", disabled=own_seed)
 runs = [r for r in infos if r.dataset in pick_d and r.model in pick_m]
-cached = {r.path: read_cached_evaluation(r.path, n_samples, k, eval_seed) for r in runs}
+
+
+def seed_of(r) -> int:
+    return int(r.seed) if own_seed else int(eval_seed)
+
+
+cached = {r.path: read_cached_evaluation(r.path, n_samples, k, seed_of(r)) for r in runs}
 missing = [r for r in runs if cached[r.path] is None]
 
 b = st.columns([2, 5])
@@ -101,7 +110,7 @@ if go:
     for i, r in enumerate(missing):
         bar.progress(i / len(missing), text=f"Evaluating {r.label} ({i + 1}/{len(missing)})…")
         try:
-            cache.evaluation(r.path, n_samples, k, eval_seed)
+            cache.evaluation(r.path, n_samples, k, seed_of(r))
         except UserInputError as e:
             failed.append(f"{r.name}: {e}")
     bar.progress(1.0, text="Done.")

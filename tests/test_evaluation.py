@@ -235,3 +235,31 @@ def test_too_small_a_file_gets_no_split_and_says_why(tmp_path):
     assert run.heldout is None and run.dataset.n == 60
     with pytest.raises(UserInputError, match="too few points for a held-out split of at least 20"):
         evaluate_run(run, n_samples=100, reps=2, with_gw=False)
+
+
+def test_floors_stored_in_a_folder_are_shared_between_processes(tmp_path, monkeypatch):
+    """A floor written by one process is read back by another (here: the in-process cache cleared) with the
+    same numbers and without recomputing it; an unreadable floor file is recomputed, not trusted."""
+    import vdae_core.evaluation as ev
+
+    folder = str(tmp_path / ".floors")
+    monkeypatch.setattr(ev, "_FLOOR_CACHE", {})
+    first = evaluate_run(fake_run(exact_circle), n_samples=300, reps=3, with_gw=False, floor_dir=folder)
+    files = [f for f in __import__("os").listdir(folder) if f.endswith(".json")]
+    assert len(files) == 1
+
+    monkeypatch.setattr(ev, "_FLOOR_CACHE", {})           # a new worker process
+    calls = []
+    real = ev.sample_metrics
+    monkeypatch.setattr(ev, "sample_metrics", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    second = evaluate_run(fake_run(exact_circle), n_samples=300, reps=3, with_gw=False, floor_dir=folder)
+    assert len(calls) == 1                                 # the generated sample only: no floor recomputed
+    for key, e in first["metrics"].items():
+        assert second["metrics"][key] == e, key
+
+    (tmp_path / ".floors" / files[0]).write_text("{not json")
+    monkeypatch.setattr(ev, "_FLOOR_CACHE", {})
+    calls.clear()
+    third = evaluate_run(fake_run(exact_circle), n_samples=300, reps=3, with_gw=False, floor_dir=folder)
+    assert len(calls) == 1 + 3                             # value and three floor draws
+    assert third["metrics"]["mmd2_h"]["floor_mean"] == first["metrics"]["mmd2_h"]["floor_mean"]

@@ -79,3 +79,80 @@ def test_cli_compare_writes_markdown_csv_and_json(tmp_path):
     assert (tmp_path / "t.csv").read_text().startswith("dataset,model,seed")
     assert json.loads((tmp_path / "t.json").read_text())["rows"][0]["model"] == "beta_vae"
     assert (tmp_path / "t.runs").is_dir()
+
+
+def test_job_key_changes_when_a_models_default_changes(monkeypatch):
+    """A cached run trained under an old default is not reused after the default changes."""
+    from vdae_core.registry import MODELS
+
+    cls = MODELS.get("beta_vae").config_class
+    before = Job("circle", "beta_vae", 0).key
+    assert Job("circle", "beta_vae", 0).key == before                    # stable
+    original = cls.to_dict
+    monkeypatch.setattr(cls, "to_dict", lambda self: {**original(self), "beta": 2.0})
+    assert Job("circle", "beta_vae", 0).key != before
+
+
+def test_a_sweep_row_is_what_the_compare_page_reads_and_floors_are_shared_on_disk(tmp_path):
+    """With 5 floor draws (the page's), a sweep's evaluation is stored where the Compare page looks for it
+    (eval points, k = 10, the run's seed), and the floors land in the cache's shared floor folder."""
+    import os
+
+    from vdae_core.runs import read_cached_evaluation
+    from vdae_core.sweep import FLOOR_FOLDER
+
+    jobs = grid(["circle"], ["beta_vae"], 1, overrides=lambda m, d: comparison_overrides(m, d, 0.02),
+                n=lambda d: 200, n_samples=100, reps=5)
+    row, = run_grid(jobs, str(tmp_path), workers=1)
+    page = read_cached_evaluation(row["path"], 100, 10, row["seed"])
+    assert page is not None and page["gw"] == row["gw"] and page["coverage_floor"] == row["coverage_floor"]
+    assert any(f.endswith(".json") for f in os.listdir(tmp_path / FLOOR_FOLDER))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
+    """A killed `compare` must not leave its workers training to the end of their job."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = ("import sys\nfrom vdae_core.sweep import grid, run_grid\n"
+              "jobs = grid(['circle'], ['wgan_gp'], 2, overrides=lambda m, d: {'steps': 200000}, n=lambda d: 200,"
+              " n_samples=100, reps=2)\nrun_grid(jobs, sys.argv[1], workers=2)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=root,
+                              env={**os.environ, "PYTHONPATH": root})
+
+    def workers():
+        out = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                stat_fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if int(stat_fields[1]) == parent.pid and b"spawn_main" in cmd:
+                out.append(int(pid))
+        return out
+
+    deadline = time.time() + 90
+    while len(workers()) < 2 and time.time() < deadline:
+        time.sleep(0.5)
+    pids = workers()
+    assert len(pids) == 2, "the sweep did not start its two workers"
+    time.sleep(3)  # inside their jobs now
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    def running(pid):
+        try:
+            return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.time() + 20
+    alive = pids
+    while alive and time.time() < deadline:
+        time.sleep(0.5)
+        alive = [p for p in pids if running(p)]
+    assert not alive, f"workers {alive} outlived the killed sweep"

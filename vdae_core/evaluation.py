@@ -35,6 +35,10 @@ and say nothing about mixing).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import os
+import tempfile
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -257,9 +261,50 @@ def flagged(key: str, value: float, mean: float, sd: float) -> bool:
 _FLOOR_CACHE: Dict[tuple, Dict[str, Tuple[float, float]]] = {}
 
 
+#: Bump when a metric or its floor changes, so that floors stored on disk by older code are not reused.
+FLOOR_VERSION = 1
+
+
+def _floor_path(floor_dir: Optional[str], fkey: tuple) -> Optional[str]:
+    if not floor_dir:
+        return None
+    digest = hashlib.sha256(json.dumps([FLOOR_VERSION, *fkey], default=str).encode()).hexdigest()[:24]
+    return os.path.join(floor_dir, f"floor_{digest}.json")
+
+
+def _read_floor(floor_dir: Optional[str], fkey: tuple) -> Optional[Dict[str, Tuple[float, float]]]:
+    """A floor stored by another process of the same sweep, or None (absent or unreadable: recomputed)."""
+    path = _floor_path(floor_dir, fkey)
+    if path is None or not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as fh:
+            return {key: (float(m), float(s)) for key, (m, s) in json.load(fh).items()}
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_floor(floor_dir: Optional[str], fkey: tuple, floor: Dict[str, Tuple[float, float]]) -> None:
+    """Store ``floor`` atomically (temporary file, then rename); a failure only costs a recomputation."""
+    path = _floor_path(floor_dir, fkey)
+    if path is None:
+        return
+    try:
+        os.makedirs(floor_dir, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=floor_dir, prefix=".floor.", suffix=".partial")
+        with os.fdopen(fd, "w") as fh:
+            json.dump({key: [m, s] for key, (m, s) in floor.items()}, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: int = 5, k: int = 5, seed: int = 0,
-                     with_gw: bool = True) -> Dict[str, Any]:
+                     with_gw: bool = True, floor_dir: Optional[str] = None) -> Dict[str, Any]:
     """Protocol metrics of the generated points ``G`` (M, m), each with its floor.
+
+    Floors do not depend on the model, so they are kept per process and, with ``floor_dir``, in that folder
+    too, where the other worker processes of a sweep find them.
 
     Returns
     -------
@@ -301,13 +346,19 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
     fkey = (pool.train.content_hash, pool.description, pool.seed, int(len(G)), int(reps), int(k), int(seed),
             bool(with_gw), int(n))
     if fkey not in _FLOOR_CACHE:
-        floors = []
-        for j in range(reps):
-            E = pool.floor_sample(len(G), j).X
-            floors.append(sample_metrics(E, R, centres, masses, lookup, memo, h, k, seed, with_gw))
+        stored = _read_floor(floor_dir, fkey)
+        if stored is None:
+            floors = []
+            for j in range(reps):
+                E = pool.floor_sample(len(G), j).X
+                floors.append(sample_metrics(E, R, centres, masses, lookup, memo, h, k, seed, with_gw))
+            stored = _floor(floors)
+            _write_floor(floor_dir, fkey, stored)
         if len(_FLOOR_CACHE) >= 64:
             _FLOOR_CACHE.pop(next(iter(_FLOOR_CACHE)))
-        _FLOOR_CACHE[fkey] = _floor(floors)
+        _FLOOR_CACHE[fkey] = stored
+    elif floor_dir and not os.path.isfile(_floor_path(floor_dir, fkey)):
+        _write_floor(floor_dir, fkey, _FLOOR_CACHE[fkey])  # computed here for another sweep: share it too
     fl = dict(_FLOOR_CACHE[fkey])
     if memo_floor_sample is not None:  # one held-out half: its spread by the bootstrap
         fl["memorisation"] = _bootstrap_memo(memo_floor_sample, memo, seed, len(G))
@@ -335,7 +386,7 @@ def _pdist_sample(X: np.ndarray, seed: int, n: int = 1000) -> np.ndarray:
 
 
 def evaluate_run(run, n_samples: int = 1000, reps: int = 5, k: int = 5, seed: int = 0,
-                 with_gw: bool = True) -> Dict[str, Any]:
+                 with_gw: bool = True, floor_dir: Optional[str] = None) -> Dict[str, Any]:
     """The protocol on a trained run: ``n_samples`` points of ``run.model.sample`` against its reference.
 
     Returns the dict of :func:`evaluate_samples` plus ``sampler`` (how the model generated them).
@@ -344,7 +395,8 @@ def evaluate_run(run, n_samples: int = 1000, reps: int = 5, k: int = 5, seed: in
 
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     G = run.model.sample(int(n_samples), torch.Generator().manual_seed(int(seed)))
-    out = evaluate_samples(np.asarray(G), pool, n=n_samples, reps=reps, k=k, seed=seed, with_gw=with_gw)
+    out = evaluate_samples(np.asarray(G), pool, n=n_samples, reps=reps, k=k, seed=seed, with_gw=with_gw,
+                           floor_dir=floor_dir)
     out["sampler"] = getattr(run.model, "sampler_description", "the model's own sampler")
     return out
 
@@ -398,14 +450,16 @@ ENCODER_METRICS = ("bilip_median", "bilip_mean", "bilip_scale_free_median", "bil
                    "trustworthiness", "continuity")
 
 
-def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int = 5, with_gw: bool = True):
+def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int = 5, with_gw: bool = True,
+             floor_dir: Optional[str] = None):
     """Everything ``evaluate``, ``compare`` and the app report for one run, as one flat JSON-ready dict.
 
     Encoder metrics (bi-Lipschitz, trustworthiness, continuity over ``k`` neighbours) come from
     :func:`vdae_core.metrics.evaluate.evaluate_model` on a seeded subset of the training points, where the
     model declares an encoder. Sample metrics come from :func:`evaluate_run` against the held-out reference:
     for each key of :data:`METRICS` and each ``ks_<coordinate>``, ``<key>`` (value), ``<key>_floor``,
-    ``<key>_floor_sd`` and ``<key>_flagged``.
+    ``<key>_floor_sd`` and ``<key>_flagged``. ``floor_dir``: a folder where floors are shared between
+    processes (a sweep's workers), see :func:`evaluate_samples`.
 
     Returns
     -------
@@ -431,7 +485,7 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
             "no trustworthiness or continuity")
     else:
         summary["encoder_note"] = run.model.lacks("has_decoder", "no bi-Lipschitz, trustworthiness or continuity")
-    res = evaluate_run(run, n_samples=n_samples, reps=reps, k=5, seed=seed, with_gw=with_gw)
+    res = evaluate_run(run, n_samples=n_samples, reps=reps, k=5, seed=seed, with_gw=with_gw, floor_dir=floor_dir)
     for key, e in res["metrics"].items():
         summary[key] = e["value"]
         summary[f"{key}_floor"], summary[f"{key}_floor_sd"], summary[f"{key}_flagged"] = (

@@ -113,6 +113,10 @@ def split_heldout(ds: Dataset, data_config: DataConfig) -> Tuple[Dataset, Option
     return ds.subset(np.sort(perm[k:])), ds.subset(np.sort(perm[:k]))
 
 
+#: Distinct training points a run needs at least (the default neighbour graphs use k = 10 to 20).
+MIN_DISTINCT_POINTS = 21
+
+
 def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
           device: Optional[str] = None, callbacks: Optional[List[Callable]] = None,
           dataset: Optional[Dataset] = None, report_every: int = 10) -> Trainer:
@@ -141,7 +145,9 @@ def finish(trainer: Trainer, train_seconds: Optional[float] = None, owner: Optio
     trainer.model.to("cpu")
     hist = trainer.history
     secs = float(sum(hist.phase_seconds.values())) if train_seconds is None else float(train_seconds)
-    info = {"train_seconds": secs, "device": str(trainer.device), "stopped_early": bool(hist.stopped_early), **info}
+    # CPU results repeat for a seed at a given thread count only (reductions split differently): record it.
+    info = {"train_seconds": secs, "device": str(trainer.device), "stopped_early": bool(hist.stopped_early),
+            "cpu_threads": int(torch.get_num_threads()), **info}
     return Run(trainer.model, ctx["model_name"], ctx["data_config"], ctx["dataset"], ctx["seed"], hist, info=info,
                owner=owner, heldout=ctx.get("heldout"), data_hash=ctx.get("data_hash"))
 
@@ -417,19 +423,27 @@ def read_cached_evaluation(run_path: str, n_samples: int = 1000, k: int = 10, se
     return _read_ui_metrics(run_path).get(_metrics_key(n_samples, k, seed))
 
 
-def evaluate_run_cached(run_path: str, run: "Run", n_samples: int = 1000, k: int = 10, seed: int = 0) -> Dict:
+def evaluate_run_cached(run_path: str, run: "Run", n_samples: int = 1000, k: int = 10, seed: int = 0,
+                        floor_dir: Optional[str] = None) -> Dict:
     """:func:`vdae_core.evaluation.evaluate` summary of a saved run, cached in ``<run>/ui_metrics.json`` by
-    its parameters (and :data:`EVALUATION_VERSION`)."""
+    its parameters (and :data:`EVALUATION_VERSION`); ``floor_dir`` as in :func:`vdae_core.evaluation.evaluate`."""
     from .evaluation import evaluate
 
-    key = _metrics_key(n_samples, k, seed)
-    path = os.path.join(run_path, UI_METRICS_FILE)
-    cache = _read_ui_metrics(run_path)
-    if key in cache:
-        return cache[key]
-    summary, _ = evaluate(run, n_samples=int(n_samples), k=int(k), seed=int(seed))
+    cached = read_cached_evaluation(run_path, n_samples, k, seed)
+    if cached is not None:
+        return cached
+    summary, _ = evaluate(run, n_samples=int(n_samples), k=int(k), seed=int(seed), floor_dir=floor_dir)
+    return store_evaluation(run_path, summary, n_samples, k, seed)
+
+
+def store_evaluation(run_path: str, summary: Dict, n_samples: int, k: int, seed: int) -> Dict:
+    """Keep an :func:`vdae_core.evaluation.evaluate` summary (5 floor draws) in ``<run>/ui_metrics.json`` under
+    its parameters, where the Compare page finds it; returns it JSON-ready (non-finite floats as strings).
+    A read-only run folder keeps nothing and is not an error."""
     summary = {key_: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for key_, v in summary.items()}
-    cache[key] = summary
+    cache = _read_ui_metrics(run_path)
+    cache[_metrics_key(n_samples, k, seed)] = summary
+    path = os.path.join(run_path, UI_METRICS_FILE)
     tmp = path + f".tmp{os.getpid()}"
     try:
         with open(tmp, "w") as fh:

@@ -38,8 +38,13 @@ class Job:
 
     @property
     def key(self) -> str:
-        """A folder name that changes with anything that changes the result."""
-        spec = json.dumps([dataclasses.asdict(self), ROW_VERSION], sort_keys=True, default=str)
+        """A folder name that changes with anything that changes the result, the model's defaults included
+        (a new default must not reuse runs trained under the old one)."""
+        from . import models  # noqa: F401  (registers the models)
+        from .registry import MODELS
+
+        defaults = MODELS.get(self.model).config_class().to_dict()
+        spec = json.dumps([dataclasses.asdict(self), defaults, ROW_VERSION], sort_keys=True, default=str)
         from .runs import EVALUATION_VERSION
 
         digest = hashlib.sha256(f"{spec}|{EVALUATION_VERSION}".encode()).hexdigest()[:10]
@@ -51,7 +56,12 @@ def grid(datasets: Sequence[str], models: Sequence[str], seeds: int, *, override
     """Jobs for every dataset × model × seed 0..seeds-1, checked against the registries before any training.
 
     ``overrides(model, dataset)`` gives each job's config overrides, ``n(dataset)`` its training size."""
+    import importlib
+
     from .registry import DATASETS, MODELS
+
+    for package in ("data", "models"):  # register the built-in datasets and models
+        importlib.import_module(f"{__package__}.{package}")
 
     for d in datasets:
         DATASETS.get(d)
@@ -73,6 +83,11 @@ def torch_threads(threads: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+#: Sub-folder of a sweep's cache where noise floors are shared between its worker processes (they depend on
+#: the dataset, seed and sizes, not on the model: the four models of one (dataset, seed) share one).
+FLOOR_FOLDER = ".floors"
 
 
 def _write_json(path: str, obj: Any) -> None:
@@ -115,6 +130,7 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
     number of :func:`vdae_core.evaluation.evaluate`.
     """
     from .evaluation import evaluate
+    from .runs import store_evaluation
 
     row_path = os.path.join(cache, job.key, "row.json")
     if os.path.isfile(row_path):
@@ -123,7 +139,10 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
     with torch_threads(threads):
         run, folder, train_s = train_job(job, cache)
         t1 = time.perf_counter()
-        summary, _ = evaluate(run, n_samples=job.n_samples, k=10, seed=job.seed, reps=job.reps)
+        summary, _ = evaluate(run, n_samples=job.n_samples, k=10, seed=job.seed, reps=job.reps,
+                              floor_dir=os.path.join(cache, FLOOR_FOLDER))
+    if job.reps == 5:  # the Compare page's settings with "each run's seed": it shows these without recomputing
+        store_evaluation(folder, summary, job.n_samples, 10, job.seed)
     row = {"dataset": job.dataset, "model": job.model, "seed": job.seed, "key": job.key, "path": folder,
            "n_train": int(run.dataset.n), "train_s": round(train_s, 2), "eval_s": round(time.perf_counter() - t1, 2),
            **summary}
@@ -133,9 +152,25 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
 
 def _init_worker(threads: int) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    _die_with_parent()
     import torch
 
     torch.set_num_threads(max(1, int(threads)))
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel send this worker SIGTERM when the sweep's process dies (a killed ``compare``
+    would otherwise leave its workers training their current job to the end). Elsewhere a no-op."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    except (OSError, AttributeError):
+        pass
 
 
 def run_grid(jobs: Sequence[Job], cache: str, workers: int = 1, ray_address: Optional[str] = None,

@@ -27,7 +27,7 @@ class Sweep:
     jobs: list
     n_samples: int
     k: int
-    eval_seed: int
+    eval_seed: Optional[int]  # None: each run's own seed
     done: int = 0
     current: str = ""
     status: str = "running"  # running | stopping | done | stopped | failed
@@ -52,8 +52,9 @@ def get() -> Optional[Sweep]:
 
 
 def start(datasets: List[str], models: List[str], seeds: int, quick: bool, n_samples: int, k: int,
-          eval_seed: int) -> Sweep:
-    """Start this browser's sweep (refused while one runs). Raises UserInputError for a bad grid."""
+          eval_seed: Optional[int]) -> Sweep:
+    """Start this browser's sweep (refused while one runs); ``eval_seed`` None: each run's own seed (as the
+    ``compare`` command). Raises UserInputError for a bad grid."""
     from ..compare import comparison_overrides
     from ..sweep import grid
     from .identity import owner_id
@@ -64,7 +65,7 @@ def start(datasets: List[str], models: List[str], seeds: int, quick: bool, n_sam
     scale = 0.1 if quick else 1.0
     jobs = grid(datasets, models, seeds, overrides=lambda m, d: comparison_overrides(m, d, scale),
                 n=lambda d: 2000, n_samples=n_samples)
-    sw = Sweep(jobs, int(n_samples), int(k), int(eval_seed))
+    sw = Sweep(jobs, int(n_samples), int(k), None if eval_seed is None else int(eval_seed))
     with _LOCK:
         _SWEEPS[owner_id()] = sw
     sw.thread = threading.Thread(target=_work, args=(sw, runs_root()), daemon=True, name="vdae-sweep")
@@ -89,7 +90,7 @@ def _work(sw: Sweep, root: str) -> None:
             sw.current = f"{job.model} on {job.dataset}, seed {job.seed}"
             with torch_threads(1):  # leave the other cores to the app's other sessions
                 run, folder, _ = train_job(job, root)
-                evaluate_run_cached(folder, run, sw.n_samples, sw.k, sw.eval_seed)
+                evaluate_run_cached(folder, run, sw.n_samples, sw.k, job.seed if sw.eval_seed is None else sw.eval_seed)
             sw.paths.append(folder)
             sw.done += 1
         sw.status = "done" if sw.done == sw.total else "stopped"
