@@ -35,7 +35,8 @@ c[0].selectbox("Model", models, index=models.index(ss["model"]), key=state.wkey(
                on_change=state.from_widget("model"))
 c[1].number_input("Seed", 0, 2**31 - 1, int(ss["seed"]), step=1, key=state.wkey("seed"),
                   on_change=state.from_widget("seed", int),
-                  help="Seeds the data sampling, the initialisation and every batch: same seed, same numbers on CPU.")
+                  help="Seeds the data sampling, the initialisation and every batch: same seed and same number of CPU "
+                       "threads (kept in the run), same numbers on CPU; another thread count changes the last digits.")
 model_cls = api.MODELS.get(ss["model"])
 PRESETS = ["Quick (small networks, few steps)", "Studio defaults (measured best)"]
 if model_cls.config_class.PAPER:

@@ -32,6 +32,48 @@ def parse_overrides(pairs: List[str]) -> dict:
     return out
 
 
+#: Seeds every generator of the studio accepts (numpy's legacy and new generators, torch.manual_seed).
+SEED_MAX = 2**32 - 1
+#: The largest array a command builds for its output before it refuses (bytes).
+OUTPUT_BYTES_MAX = 2 * 1024**3
+
+
+def whole(lo: int, hi: int, what: str):
+    """An argparse type: a whole number in [lo, hi] (``1e3`` is read as 1000), else a one-line error."""
+    def parse(text: str) -> int:
+        try:
+            v = float(text)
+            ok = v == v and abs(v) != float("inf") and v.is_integer()
+        except ValueError:
+            ok = False
+        if not ok or not lo <= int(v) <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number from {lo:,} to {hi:,}, got {text!r}")
+        return int(v)
+    return parse
+
+
+def positive(hi: float, what: str):
+    """An argparse type: a finite number in (0, hi], else a one-line error."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = float("nan")
+        if not 0 < v <= hi:  # False for NaN
+            raise argparse.ArgumentTypeError(f"{what} must be a number above 0 and at most {hi:g}, got {text!r}")
+        return v
+    return parse
+
+
+def check_output_size(shape, what: str, itemsize: int = 4) -> None:
+    """Refuse, before allocating it, an output array larger than :data:`OUTPUT_BYTES_MAX`, with the memory it
+    would need."""
+    need = float(np.prod([float(d) for d in shape])) * itemsize
+    if need > OUTPUT_BYTES_MAX:
+        raise UserInputError(f"{what} of shape {tuple(int(d) for d in shape)} would need {need / 1024**3:.1f} GiB "
+                             f"(the limit is {OUTPUT_BYTES_MAX / 1024**3:.0f} GiB): ask for fewer")
+
+
 def _out_path(a, ext: str = "") -> str:
     """Check the command's ``--out`` before any work; returns the file that will be written.
 
@@ -141,6 +183,10 @@ def cmd_sample(a) -> None:
 
     out = _out_path(a, ".npz")
     run = load_run(a.run)
+    check_output_size((a.steps + 1, a.n, run.dataset.X.shape[1]), "the walk")
+    if a.start is not None and a.start >= run.dataset.n:
+        raise UserInputError(f"--start {a.start} is not a training point: the run has {run.dataset.n} "
+                             f"(0 to {run.dataset.n - 1})")
     walk = random_walk(run.model, run.dataset.X, a.n, a.steps, start=a.start, seed=a.seed)
     _write_atomic(out, lambda fh: np.savez(fh, walk=walk))
     print(f"wrote {out}: walk {walk.shape} (steps+1, n, dim)")
@@ -238,6 +284,10 @@ def cmd_compare(a) -> None:
     print(f"wrote {out}, {stem}.csv and {stem}.json", file=sys.stderr)
 
 
+SEED = whole(0, SEED_MAX, "--seed")
+STEPS_SCALE = positive(1000.0, "--steps-scale")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vdae_core", description="VDAE Studio, headless.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -248,8 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     def data_args(s, n_default=2000):
         s.add_argument("--dataset", required=True, help="registered name, or a .npy/.csv/.npz (key X) point cloud, "
                                                           ".ply/.obj/.off/.stl mesh, or a folder/.zip of images")
-        s.add_argument("--n", type=int, default=n_default, help="number of points (default %(default)s)")
-        s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        s.add_argument("--n", type=whole(10, 200_000, "--n"), default=n_default,
+                       help="number of points (default %(default)s)")
+        s.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
         s.add_argument("--noise", type=float, default=0.0, help="Gaussian noise std added to synthetic data")
 
     s = sub.add_parser("data", help="write a dataset to .npz (keys X, params)")
@@ -264,7 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default=None, help="auto (default), cpu, cuda or mps")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config override, repeatable "
                                                                        "(e.g. --set latent_dim=3 --set alpha=100)")
-    s.add_argument("--steps-scale", type=float, default=1.0, help="multiply every training step count (quick runs)")
+    s.add_argument("--steps-scale", type=STEPS_SCALE, default=1.0,
+                   help="multiply every training step count (quick runs)")
     s.add_argument("--preset", choices=("quick", "paper"), default=None,
                    help="start from a preset: 'quick' (a short demo run) or 'paper' (the model's paper literally: "
                         "architecture and loss weighting; --set overrides it)")
@@ -275,11 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="random walks from a trained run; writes .npz key 'walk' (steps+1, n, dim)")
     s.add_argument("--run", required=True)
-    s.add_argument("--n", type=int, default=1000, help="walkers (default 1000)")
-    s.add_argument("--steps", type=int, default=20, help="steps (default 20)")
-    s.add_argument("--start", type=int, default=None, help="start every walker at training point I "
-                                                             "(default: random training points)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=whole(1, 10**9, "--n"), default=1000, help="walkers (default 1000)")
+    s.add_argument("--steps", type=whole(0, 100_000, "--steps"), default=20, help="steps (default 20)")
+    s.add_argument("--start", type=whole(0, 10**9, "--start"), default=None,
+                   help="start every walker at training point I (default: random training points)")
+    s.add_argument("--seed", type=SEED, default=0)
     s.add_argument("--out", required=True)
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_sample)
@@ -302,10 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "GW, MMD at 3 bandwidths, precision/recall/density/coverage, memorisation, lumpiness, KS "
                        "per coordinate; bi-Lipschitz, trustworthiness, continuity of the encoder")
     s.add_argument("--run", required=True)
-    s.add_argument("--n", type=int, default=1000, help="generated samples (default 1000)")
-    s.add_argument("--k", type=int, default=10, help="neighbours for bi-Lipschitz/trustworthiness (default 10)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--reps", type=int, default=5, help="independent law samples behind each noise floor (default 5)")
+    s.add_argument("--n", type=whole(20, 100_000, "--n"), default=1000, help="generated samples (default 1000)")
+    s.add_argument("--k", type=whole(1, 1000, "--k"), default=10,
+                   help="neighbours for bi-Lipschitz/trustworthiness (default 10)")
+    s.add_argument("--seed", type=SEED, default=0)
+    s.add_argument("--reps", type=whole(2, 100, "--reps"), default=5,
+                   help="independent law samples behind each noise floor (default 5)")
     s.add_argument("--out", required=True)
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_evaluate)
@@ -314,13 +368,15 @@ def build_parser() -> argparse.ArgumentParser:
                                        "writes Markdown, CSV and JSON tables")
     s.add_argument("--datasets", required=True, help="comma-separated dataset names")
     s.add_argument("--models", required=True, help="comma-separated model names, or 'all' (the paper's four first)")
-    s.add_argument("--seeds", type=int, default=5, help="number of seeds (0..S-1)")
-    s.add_argument("--n", type=int, default=1000, help="generated samples per run")
-    s.add_argument("--n-points", type=int, default=2000, help="training points per dataset (the paper states none)")
-    s.add_argument("--reps", type=int, default=5, help="draws of the noise floor per metric")
-    s.add_argument("--steps-scale", type=float, default=1.0)
+    s.add_argument("--seeds", type=whole(1, 1000, "--seeds"), default=5, help="number of seeds (0..S-1)")
+    s.add_argument("--n", type=whole(20, 100_000, "--n"), default=1000, help="generated samples per run")
+    s.add_argument("--n-points", type=whole(10, 200_000, "--n-points"), default=2000,
+                   help="training points per dataset (the paper states none)")
+    s.add_argument("--reps", type=whole(2, 100, "--reps"), default=5, help="draws of the noise floor per metric")
+    s.add_argument("--steps-scale", type=STEPS_SCALE, default=1.0)
     s.add_argument("--quick", action="store_true", help="short schedules (0.1x) and one seed: a smoke run")
-    s.add_argument("--workers", type=int, default=None, help="worker processes on this machine (default: cores)")
+    s.add_argument("--workers", type=whole(1, 1024, "--workers"), default=None,
+                   help="worker processes on this machine (default: cores)")
     s.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="run on Ray: 'local' starts an instance here, 'auto' joins the running cluster, or an address")
     s.add_argument("--cache", default=None, help="folder of cached runs (default: <out>.runs); a rerun skips them")

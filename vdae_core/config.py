@@ -35,10 +35,15 @@ class Config:
             v = getattr(self, f.name)
             md = f.metadata
             if v is None:
+                if f.type in _SCALAR_TYPES and f.default is not None:
+                    raise UserInputError(f"{f.name} needs a value (got null); its default is {f.default!r}")
                 continue
             if isinstance(v, list):  # JSON gives lists; keep configs hashable
                 object.__setattr__(self, f.name, tuple(v))
                 v = tuple(v)
+            if f.type in _SCALAR_TYPES:
+                v = _coerce(f.name, f.type, v)
+                object.__setattr__(self, f.name, v)
             if md.get("choices") and v not in md["choices"]:
                 raise UserInputError(f"{f.name}={v!r} is not one of {list(md['choices'])}")
             if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -73,6 +78,51 @@ class Config:
 
     def replace(self: C, **changes: Any) -> C:
         return dataclasses.replace(self, **changes)
+
+
+#: Field annotations (strings, as ``from __future__ import annotations`` leaves them) that :func:`_coerce` checks.
+_SCALAR_TYPES = ("bool", "int", "float", "str")
+
+
+def _coerce(name: str, kind: str, v: Any) -> Any:
+    """``v`` as a value of the field's type ``kind``, or a UserInputError naming the field.
+
+    The one type check for every value that reaches a config: ``--set`` (JSON), presets, forms and saved
+    runs. A whole float is accepted for an int (``--set steps=1e3`` is 1000); a non-whole float, a bool
+    for a number, a number for a bool and anything but a string for a string are refused, as are non-finite
+    floats (NaN and ±inf).
+    """
+    import math
+    import numbers
+
+    def refuse(what: str) -> UserInputError:
+        return UserInputError(f"{name} must be {what}, got {v!r} ({type(v).__name__})")
+
+    if kind == "bool":
+        if isinstance(v, (bool, np_bool())):
+            return bool(v)
+        raise refuse("true or false")
+    if kind == "str":
+        if isinstance(v, str):
+            return v
+        raise refuse("a string")
+    if isinstance(v, (bool, np_bool())) or not isinstance(v, numbers.Real):
+        raise refuse("a whole number" if kind == "int" else "a number")
+    if not math.isfinite(float(v)):
+        raise UserInputError(f"{name} must be a finite number, got {v!r}")
+    if kind == "int":
+        if isinstance(v, numbers.Integral):
+            return int(v)
+        if float(v).is_integer():
+            return int(v)
+        raise refuse("a whole number")
+    return float(v)
+
+
+def np_bool():
+    import numpy as np
+
+    return np.bool_
 
 
 def _plain(v: Any) -> Any:

@@ -131,6 +131,10 @@ def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Di
     if device is not None:
         overrides["device"] = device
     model = build_model(model_name, overrides, ds, seed=seed)
+    from .validation import check_array
+
+    # Neighbour graphs, covariances and the floors need spread: repeated points are not enough (k + 1 distinct).
+    check_array(ds.X, "training points", min_distinct=MIN_DISTINCT_POINTS)
     trainer = Trainer(model, ds.X, seed=seed, device=model.config.device, callbacks=callbacks,
                       report_every=report_every)
     trainer.context = {"model_name": model_name, "data_config": data_config, "dataset": ds, "seed": int(seed),

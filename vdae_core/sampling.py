@@ -38,7 +38,9 @@ def random_walk(model: GenerativeModel, X: np.ndarray, n: int, steps: int, start
     if start_point is not None:
         if start is not None:
             raise UserInputError("give a start index or a start point, not both")
-        x0 = np.repeat(np.asarray(start_point, dtype=np.float32).reshape(1, -1), n, axis=0)
+        from .validation import check_array
+
+        x0 = np.repeat(check_array(start_point, "walk start", width=X.shape[1], allow_vector=True)[:1], n, axis=0)
     else:
         x0 = start_points(X, n, start, seed)
     return model.random_walk(x0, steps, generator(seed))

@@ -153,27 +153,10 @@ class DataConfig(Config):
 
 
 def check_points(X: np.ndarray, what: str = "points") -> np.ndarray:
-    """Validate a point array: 2-D, numeric, finite, non-empty. Returns it as float32.
+    """Validate a point array (n, m) with :func:`vdae_core.validation.check_array`; returns it as float32."""
+    from ..validation import check_array
 
-    Raises
-    ------
-    UserInputError
-        With a message naming what is wrong (shape, NaN/inf count, emptiness).
-    """
-    X = np.asarray(X)
-    if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-        raise UserInputError(f"{what}: values are not numeric")
-    if X.ndim == 1:
-        raise UserInputError(f"{what}: expected a 2-D array (n points x m coordinates), got shape {X.shape}")
-    if X.ndim != 2:
-        raise UserInputError(f"{what}: expected a 2-D array (n points x m coordinates), got shape {X.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise UserInputError(f"{what}: no points (shape {X.shape})")
-    bad = ~np.isfinite(X)
-    if bad.any():
-        rows = int(bad.any(axis=1).sum())
-        raise UserInputError(f"{what}: {rows} of {X.shape[0]} rows contain NaN or inf values")
-    return X.astype(np.float32, copy=False)
+    return check_array(X, what)
 
 
 def rng_for(seed: int) -> np.random.Generator:

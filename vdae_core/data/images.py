@@ -72,15 +72,52 @@ def digits(n: int = 1797, seed: int = 0, noise: float = 0.0) -> Dataset:
                          "sklearn.datasets.load_digits")
 
 
+#: Largest image accepted, in pixels (a 40-megapixel photo); larger ones are refused before decoding.
+MAX_PIXELS = 40_000_000
+#: Largest single file read from a folder or a zip entry (decompressed), and the total for one collection.
+MAX_FILE_BYTES = 64 * 1024**2
+MAX_TOTAL_BYTES = 512 * 1024**2
+
+
 def _decode_image(data: bytes, name: str) -> np.ndarray:
+    """One image as 8-bit grayscale (h, w) uint8. 16-bit and 32-bit integer images are scaled from their
+    range (0..65535 → 0..255), not clipped; float images from their [min, max]."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         im = Image.open(io.BytesIO(data))
+        w, h = im.size  # read from the header: nothing decoded yet
+        if w * h > MAX_PIXELS:
+            raise UserInputError(f"{name}: {w}x{h} pixels is above the limit of {MAX_PIXELS / 1e6:.0f} megapixels")
         im.load()
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except UserInputError:
+        raise
+    except Image.DecompressionBombError:
+        raise UserInputError(f"{name}: refused as a decompression bomb (too many pixels)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise UserInputError(f"{name}: not a readable image ({e.__class__.__name__})") from None
+    if im.mode.startswith("I;16") or im.mode == "I":
+        a = np.asarray(im).astype(np.float64)
+        top = 65535.0 if a.max(initial=0) <= 65535 and a.min(initial=0) >= 0 else None
+        lo, hi = (0.0, top) if top else (a.min(), a.max())
+        return np.round(255.0 * (a - lo) / max(hi - lo, 1e-12)).astype(np.uint8)
+    if im.mode == "F":
+        a = np.asarray(im).astype(np.float64)
+        if not np.isfinite(a).all():
+            raise UserInputError(f"{name}: the image holds NaN or inf values")
+        return np.round(255.0 * (a - a.min()) / max(a.max() - a.min(), 1e-12)).astype(np.uint8)
     return np.asarray(im.convert("L"))
+
+
+def _read_bounded(fh, name: str, total: int) -> bytes:
+    """Read at most :data:`MAX_FILE_BYTES` (and the collection's remaining budget) from ``fh``."""
+    limit = min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - total)
+    data = fh.read(limit + 1)
+    if len(data) > limit:
+        which = "file" if limit == MAX_FILE_BYTES else "collection"
+        cap = MAX_FILE_BYTES if which == "file" else MAX_TOTAL_BYTES
+        raise UserInputError(f"{name}: the {which} is larger than {cap // 1024**2} MB (decompressed); refused")
+    return data
 
 
 def load_image_collection(path: str, n: int, seed: int) -> Dataset:
@@ -95,17 +132,33 @@ def load_image_collection(path: str, n: int, seed: int) -> Dataset:
     from PIL import Image
 
     entries: List[Tuple[str, bytes]] = []
+    skipped: List[str] = []
+    total = 0
     if os.path.isdir(path):
         for f in sorted(os.listdir(path)):
             if f.lower().endswith(IMAGE_EXTS):
-                with open(os.path.join(path, f), "rb") as fh:
-                    entries.append((f, fh.read()))
+                full = os.path.join(path, f)
+                if not os.path.isfile(full):  # a folder (or a broken link) named like an image
+                    skipped.append(f)
+                    continue
+                with open(full, "rb") as fh:
+                    entries.append((f, _read_bounded(fh, f, total)))
+                total += len(entries[-1][1])
     elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            for info in sorted(z.infolist(), key=lambda i: i.filename):
-                base = os.path.basename(info.filename)
-                if not info.is_dir() and base.lower().endswith(IMAGE_EXTS) and not base.startswith("."):
-                    entries.append((info.filename, z.read(info)))
+        try:
+            with zipfile.ZipFile(path) as z:
+                for info in sorted(z.infolist(), key=lambda i: i.filename):
+                    base = os.path.basename(info.filename.rstrip("/"))
+                    if not base.lower().endswith(IMAGE_EXTS) or base.startswith("."):
+                        continue
+                    if info.is_dir():
+                        skipped.append(info.filename)
+                        continue
+                    with z.open(info) as fh:  # bounded: the header's size may lie (a zip bomb)
+                        entries.append((info.filename, _read_bounded(fh, info.filename, total)))
+                    total += len(entries[-1][1])
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as e:
+            raise UserInputError(f"{os.path.basename(path)}: a broken or encrypted zip ({e})") from None
     else:
         raise UserInputError(f"{os.path.basename(path)}: not a folder or a zip of images")
     if len(entries) < 2:
@@ -118,5 +171,6 @@ def load_image_collection(path: str, n: int, seed: int) -> Dataset:
     imgs = np.stack([np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR)) if a.shape[::-1] != size else a
                      for a in arrays]).astype(np.uint8)
     idx = _subsample(len(imgs), n, seed)
+    note = f"; skipped {len(skipped)} folder(s) named like images: {', '.join(skipped[:3])}" if skipped else ""
     return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), idx[:, None].astype(float), ("index",),
-                         (False,), 8, None, f"{path} ({len(entries)} images, resized to {size[1]}x{size[0]})")
+                         (False,), 8, None, f"{path} ({len(entries)} images, resized to {size[1]}x{size[0]}{note})")

@@ -32,19 +32,42 @@ def load_mesh(path: str) -> Mesh:
     ext = os.path.splitext(path)[1].lower()
     if ext not in MESH_EXTS:
         raise UserInputError(f"{os.path.basename(path)}: not a mesh file (expected one of {', '.join(MESH_EXTS)})")
+    name = os.path.basename(path)
     try:
-        m = trimesh.load(path, force="mesh", process=True)
+        # process=False: trimesh's processing drops NaN vertices (and their faces) without a word.
+        m = trimesh.load(path, force="mesh", process=False)
     except Exception as e:  # trimesh raises many types for corrupt files
-        raise UserInputError(f"{os.path.basename(path)}: could not read mesh ({type(e).__name__}: {e})") from None
+        raise UserInputError(f"{name}: could not read mesh ({type(e).__name__}: {e})") from None
     if not isinstance(m, trimesh.Trimesh) or len(m.faces) == 0:
-        raise UserInputError(f"{os.path.basename(path)}: the mesh has no triangle faces")
+        raise UserInputError(f"{name}: the mesh has no triangle faces")
+    V = np.asarray(m.vertices, dtype=np.float64)
+    bad = ~np.isfinite(V).all(1)
+    if bad.any():
+        raise UserInputError(f"{name}: {int(bad.sum())} of {len(V)} mesh vertices contain NaN or inf")
     m.merge_vertices(merge_tex=True, merge_norm=True)
     m.remove_unreferenced_vertices()
     V = np.asarray(m.vertices, dtype=np.float64)
     F = np.asarray(m.faces, dtype=np.int64)
-    if not np.isfinite(V).all():
-        raise UserInputError(f"{os.path.basename(path)}: mesh vertices contain NaN or inf")
+    check_surface_rank(V, name)
     return Mesh(V, F)
+
+
+#: A mesh whose second principal extent is below this fraction of its first is a line, not a surface.
+MIN_FLATNESS = 1e-6
+
+
+def check_surface_rank(V: np.ndarray, name: str) -> None:
+    """Refuse vertices (n, 3) that span less than a plane: one point, or a line to within :data:`MIN_FLATNESS`
+    of its length (principal extents from the SVD of the centred vertices). A flat planar mesh is a surface
+    and is accepted."""
+    if len(V) < 3:
+        raise UserInputError(f"{name}: {len(V)} vertices cannot make a surface")
+    sv = np.linalg.svd(V - V.mean(0), compute_uv=False)
+    if not sv[0] > 0:
+        raise UserInputError(f"{name}: every vertex is the same point")
+    if sv[1] < MIN_FLATNESS * sv[0]:
+        raise UserInputError(f"{name}: the vertices lie on a line (second principal extent {sv[1] / sv[0]:.1e} of "
+                             f"the first); a surface needs two dimensions")
 
 
 def normalise_mesh(mesh: Mesh) -> Mesh:

@@ -305,19 +305,17 @@ class GenerativeModel(nn.Module):
         return next(self.parameters()).device
 
     def _t(self, a: np.ndarray, width: int, what: str) -> torch.Tensor:
-        a = np.asarray(a, dtype=np.float32)
-        if a.ndim == 1:
-            a = a[None, :]
-        if a.ndim != 2 or a.shape[1] != width:
-            raise UserInputError(f"{what}: expected shape (n, {width}), got {a.shape}")
-        if not np.isfinite(a).all():
-            raise UserInputError(f"{what}: contains NaN or inf")
-        return torch.as_tensor(a, device=self.device)
+        from ..validation import check_array
+
+        return torch.as_tensor(check_array(a, what, width=width, allow_vector=True), device=self.device)
 
     def _codes(self, z: np.ndarray, what: str) -> torch.Tensor:
         """Latent codes as a tensor (n, *latent_space.shape), from (n, *shape) or flattened (n, latent_dim)."""
         shape = self.latent_space.shape
-        a = np.asarray(z, dtype=np.float32)
+        try:
+            a = np.asarray(z)  # its values are checked by check_array (in _t), after the reshape
+        except (ValueError, TypeError):
+            return self._t(z, self.latent_dim, what)  # ragged: check_array's message
         if a.ndim == len(shape) and a.shape == shape:
             a = a[None]
         if a.ndim == len(shape) + 1 and tuple(a.shape[1:]) == shape:
