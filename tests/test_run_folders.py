@@ -198,3 +198,13 @@ def test_damaged_run_folders_are_refused_with_one_line(runs, tmp_path, capsys, h
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     assert not (tmp_path / "w.npz").exists()
+
+
+def test_a_run_json_that_is_not_an_object_is_not_listed(runs, tmp_path):
+    """The app's run index skips such a folder (it used to crash every analysis page)."""
+    from vdae_core.run_index import list_run_infos, read_run_info
+
+    p = str(tmp_path / "r")
+    save_run(runs[0], p)
+    _damage(p, "not an object")
+    assert read_run_info(p) is None and list_run_infos(str(tmp_path)) == []

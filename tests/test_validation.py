@@ -109,7 +109,7 @@ def test_repeated_points_are_refused_before_training(tmp_path, capsys):
     np.save(tmp_path / "dup.npy", np.tile([[1.0, 2.0, 3.0]], (500, 1)))
     code, err = _err(capsys, ["train", "--dataset", str(tmp_path / "dup.npy"), "--model", "beta_vae",
                               "--out", str(tmp_path / "r")])
-    assert code == 2 and "only 1 distinct rows" in err
+    assert code == 2 and "only 1 distinct points among its 500" in err
 
 
 def test_16_bit_images_are_scaled_not_clipped(tmp_path):

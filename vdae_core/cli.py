@@ -141,7 +141,7 @@ def cmd_data(a) -> None:
     out = _out_path(a, ".npz")
     ds = make_dataset(DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise))
     _write_atomic(out, lambda fh: np.savez(fh, X=ds.X, params=ds.params, param_names=np.array(ds.param_names)))
-    print(f"wrote {out}: X {ds.X.shape}, params {list(ds.param_names)}")
+    print(f"wrote {out}: X {ds.X.shape}, params {list(ds.param_names)}; data: {ds.source}")
 
 
 def cmd_train(a) -> None:
@@ -174,7 +174,7 @@ def cmd_train(a) -> None:
     if not a.quiet:
         print(file=sys.stderr)
     save_run(run, a.out, overwrite=a.overwrite)
-    print(f"saved run to {a.out} ({run.info['train_seconds']:.1f} s on {run.info['device']})")
+    print(f"saved run to {a.out} ({run.info['train_seconds']:.1f} s on {run.info['device']}); data: {run.dataset.source}")
 
 
 def cmd_sample(a) -> None:

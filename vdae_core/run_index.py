@@ -65,7 +65,11 @@ def read_run_info(path: str) -> Optional[RunInfo]:
     try:
         with open(meta_path) as fh:
             meta = json.load(fh)
+        if not isinstance(meta, dict):
+            return None
         info = meta.get("info") or {}
+        if not isinstance(info, dict):
+            return None
         return RunInfo(path=os.path.abspath(path), model=str(meta["model"]), dataset=str(meta["dataset_name"]),
                        seed=int(meta["seed"]), latent_dim=int(meta.get("latent_dim", 0)),
                        n=int((meta.get("data_config") or {}).get("n", 0)), saved=str(meta.get("saved", "")),

@@ -113,10 +113,6 @@ def split_heldout(ds: Dataset, data_config: DataConfig) -> Tuple[Dataset, Option
     return ds.subset(np.sort(perm[k:])), ds.subset(np.sort(perm[:k]))
 
 
-#: Distinct training points a run needs at least (the default neighbour graphs use k = 10 to 20).
-MIN_DISTINCT_POINTS = 21
-
-
 def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
           device: Optional[str] = None, callbacks: Optional[List[Callable]] = None,
           dataset: Optional[Dataset] = None, report_every: int = 10) -> Trainer:
@@ -131,7 +127,7 @@ def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Di
     if device is not None:
         overrides["device"] = device
     model = build_model(model_name, overrides, ds, seed=seed)
-    from .validation import check_array
+    from .validation import MIN_DISTINCT_POINTS, check_array
 
     # Neighbour graphs, covariances and the floors need spread: repeated points are not enough (k + 1 distinct).
     check_array(ds.X, "training points", min_distinct=MIN_DISTINCT_POINTS)

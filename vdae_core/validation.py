@@ -11,6 +11,9 @@ import numpy as np
 
 from .errors import UserInputError
 
+#: Distinct points a dataset needs at least to train (the default neighbour graphs use k = 10 to 20).
+MIN_DISTINCT_POINTS = 21
+
 #: The largest magnitude float32 holds; larger values would become inf after the cast.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 

@@ -114,4 +114,8 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         raise AssertionError
     if ds.n < 10:
         raise UserInputError(f"dataset '{ds.name}' has only {ds.n} points; at least 10 are needed")
+    distinct = len(np.unique(ds.X, axis=0))
+    if distinct < 10:  # repeated rows: training refuses fewer than validation.MIN_DISTINCT_POINTS
+        raise UserInputError(f"dataset '{ds.name}' has only {distinct} distinct points among its {ds.n}; at least "
+                             f"10 are needed")
     return ds

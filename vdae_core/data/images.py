@@ -79,7 +79,7 @@ MAX_FILE_BYTES = 64 * 1024**2
 MAX_TOTAL_BYTES = 512 * 1024**2
 
 
-def _decode_image(data: bytes, name: str) -> np.ndarray:
+def _decode_image(data: bytes, name: str, scaled: Optional[List[str]] = None) -> np.ndarray:
     """One image as 8-bit grayscale (h, w) uint8. 16-bit and 32-bit integer images are scaled from their
     range (0..65535 → 0..255), not clipped; float images from their [min, max]."""
     from PIL import Image, UnidentifiedImageError
@@ -97,11 +97,15 @@ def _decode_image(data: bytes, name: str) -> np.ndarray:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise UserInputError(f"{name}: not a readable image ({e.__class__.__name__})") from None
     if im.mode.startswith("I;16") or im.mode == "I":
+        if scaled is not None:
+            scaled.append(name)
         a = np.asarray(im).astype(np.float64)
         top = 65535.0 if a.max(initial=0) <= 65535 and a.min(initial=0) >= 0 else None
         lo, hi = (0.0, top) if top else (a.min(), a.max())
         return np.round(255.0 * (a - lo) / max(hi - lo, 1e-12)).astype(np.uint8)
     if im.mode == "F":
+        if scaled is not None:
+            scaled.append(name)
         a = np.asarray(im).astype(np.float64)
         if not np.isfinite(a).all():
             raise UserInputError(f"{name}: the image holds NaN or inf values")
@@ -164,7 +168,8 @@ def load_image_collection(path: str, n: int, seed: int) -> Dataset:
     if len(entries) < 2:
         raise UserInputError(f"{os.path.basename(path)}: found {len(entries)} image(s); need at least 2 "
                              f"({', '.join(IMAGE_EXTS)})")
-    arrays = [_decode_image(b, name) for name, b in entries]
+    wide: List[str] = []
+    arrays = [_decode_image(b, name, wide) for name, b in entries]
     h, w = arrays[0].shape
     s = min(1.0, MAX_SIDE / max(h, w))
     size = (max(1, round(w * s)), max(1, round(h * s)))
@@ -172,5 +177,7 @@ def load_image_collection(path: str, n: int, seed: int) -> Dataset:
                      for a in arrays]).astype(np.uint8)
     idx = _subsample(len(imgs), n, seed)
     note = f"; skipped {len(skipped)} folder(s) named like images: {', '.join(skipped[:3])}" if skipped else ""
+    if wide:
+        note += f"; {len(wide)} image(s) of 16/32-bit or float pixels scaled to 0-255 from their range"
     return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), idx[:, None].astype(float), ("index",),
                          (False,), 8, None, f"{path} ({len(entries)} images, resized to {size[1]}x{size[0]}{note})")
