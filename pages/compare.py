@@ -70,7 +70,7 @@ if not infos:
             "± columns).", icon=":material/info:")
     st.stop()
 
-c = st.columns([2, 2, 1, 1, 1, 1])
+c = st.columns([2, 2, 1.2, 0.8, 1.4, 1])
 datasets = sorted({r.dataset for r in infos})
 models = sorted({r.model for r in infos})
 finished = sweeps.get()
@@ -85,7 +85,7 @@ pick_m = c[1].multiselect("Models", models, default=models, key="cmp.models")
 n_samples = c[2].select_slider("eval points", [250, 500, 1000, 2000], 1000, key="cmp.n",
                                help="Data points evaluated and points generated per run (the `compare` command: 1000).")
 k = c[3].number_input("k", 2, 50, 10, key="cmp.k", help="Neighbours for bi-Lipschitz, trustworthiness, continuity.")
-own_seed = c[4].toggle("run's seed", value=True, key="cmp.own_seed",
+own_seed = c[4].toggle("run seeds", value=True, key="cmp.own_seed",
                        help="Evaluate each run with its own seed, as the `compare` command does (its runs then show "
                             "without recomputing); off: one evaluation seed for every run.")
 eval_seed = c[5].number_input("eval seed", 0, 2**31 - 1, 0, key="cmp.seed", disabled=own_seed)
