@@ -195,14 +195,12 @@ def _slip_zip(p):
 
 
 # -- runs ------------------------------------------------------------------------------------------------------
-DAMAGES = ("no model key", "not an object", "unknown model", "wrong types", "bad config", "data of another width",
-           "nan weights", "truncated weights", "missing history", "missing weights", "no run.json")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from test_run_folders import DAMAGES, _damage  # noqa: E402  (the run-folder tests' damages, one definition)
 
 
 def make_runs(d: str) -> dict:
     """A tiny good run and one damaged copy per :data:`DAMAGES`; returns name -> folder."""
-    import torch
-
     from vdae_core.data import DataConfig
     from vdae_core.runs import save_run, train_run
 
@@ -214,39 +212,7 @@ def make_runs(d: str) -> dict:
     for how in DAMAGES:
         p = os.path.join(d, how.replace(" ", "_"))
         shutil.copytree(good, p)
-        meta_path = os.path.join(p, "run.json")
-        meta = json.load(open(meta_path))
-        if how == "no model key":
-            del meta["model"]
-        elif how == "not an object":
-            meta = [1, 2, 3]
-        elif how == "unknown model":
-            meta["model"] = "gan9000"
-        elif how == "wrong types":
-            meta["latent_dim"] = "two"
-        elif how == "bad config":
-            meta["model_config"]["hidden"] = -5
-        elif how == "data of another width":
-            z = dict(np.load(os.path.join(p, "data.npz")))
-            z["X"] = np.c_[z["X"], z["X"][:, :1]]
-            np.savez_compressed(os.path.join(p, "data.npz"), **z)
-        elif how == "nan weights":
-            w = torch.load(os.path.join(p, "weights.pt"), weights_only=True)
-            k = next(k for k, v in w.items() if v.is_floating_point() and v.numel() > 1)
-            w[k].view(-1)[0] = float("nan")
-            torch.save(w, os.path.join(p, "weights.pt"))
-        elif how == "truncated weights":
-            with open(os.path.join(p, "weights.pt"), "r+b") as fh:
-                fh.truncate(100)
-        elif how == "missing history":
-            os.remove(os.path.join(p, "history.json"))
-        elif how == "missing weights":
-            os.remove(os.path.join(p, "weights.pt"))
-        if how == "no run.json":
-            os.remove(meta_path)
-        else:
-            with open(meta_path, "w") as fh:
-                json.dump(meta, fh)
+        _damage(p, how)
         out[how] = p
     return out
 

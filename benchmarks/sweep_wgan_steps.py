@@ -22,16 +22,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from vdae_core.data import DataConfig  # noqa: E402
 from vdae_core.evaluation import evaluate_run  # noqa: E402
 from vdae_core.runs import finish, start  # noqa: E402
 
-VALIDATION_SEED = 100
-
-
-def deficit(row) -> float:
-    return (1.0 - row["precision"]) + (1.0 - row["coverage"])
+from sweep_beta import VALIDATION_SEED, deficit  # noqa: E402  (the β sweep's seeds and criterion)
 
 
 def choose(rows):

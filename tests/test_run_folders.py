@@ -155,7 +155,13 @@ def test_file_outputs_are_checked_first(runs, tmp_path, capsys):
     assert [f for f in os.listdir(tmp_path) if f.startswith(".")] == []
 
 
+#: Every kind of damage a run folder is tested against (also used by benchmarks/bad_inputs.py).
+DAMAGES = ("no model key", "not an object", "unknown model", "wrong types", "bad config", "data of another width",
+           "nan weights", "truncated weights", "missing history", "missing weights", "no run.json")
+
+
 def _damage(path, how):
+    """Damage the run folder ``path`` in the way ``how`` (one of :data:`DAMAGES`)."""
     meta_path = os.path.join(path, "run.json")
     meta = json.load(open(meta_path))
     if how == "no model key":
@@ -182,12 +188,16 @@ def _damage(path, how):
             fh.truncate(100)
     elif how == "missing history":
         os.remove(os.path.join(path, "history.json"))
+    elif how == "missing weights":
+        os.remove(os.path.join(path, "weights.pt"))
+    if how == "no run.json":
+        os.remove(meta_path)
+        return
     with open(meta_path, "w") as fh:
         json.dump(meta, fh)
 
 
-@pytest.mark.parametrize("how", ["no model key", "not an object", "unknown model", "wrong types", "bad config",
-                                 "data of another width", "nan weights", "truncated weights", "missing history"])
+@pytest.mark.parametrize("how", DAMAGES)
 def test_damaged_run_folders_are_refused_with_one_line(runs, tmp_path, capsys, how):
     p = str(tmp_path / "r")
     save_run(runs[0], p)

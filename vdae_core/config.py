@@ -11,6 +11,8 @@ import dataclasses
 import json
 from typing import Any, Dict, Optional, Sequence, Type, TypeVar
 
+import numpy as np
+
 from .errors import UserInputError
 
 C = TypeVar("C", bound="Config")
@@ -99,14 +101,14 @@ def _coerce(name: str, kind: str, v: Any) -> Any:
         return UserInputError(f"{name} must be {what}, got {v!r} ({type(v).__name__})")
 
     if kind == "bool":
-        if isinstance(v, (bool, np_bool())):
+        if isinstance(v, (bool, np.bool_)):
             return bool(v)
         raise refuse("true or false")
     if kind == "str":
         if isinstance(v, str):
             return v
         raise refuse("a string")
-    if isinstance(v, (bool, np_bool())) or not isinstance(v, numbers.Real):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise refuse("a whole number" if kind == "int" else "a number")
     if not math.isfinite(float(v)):
         raise UserInputError(f"{name} must be a finite number, got {v!r}")
@@ -117,12 +119,6 @@ def _coerce(name: str, kind: str, v: Any) -> Any:
             return int(v)
         raise refuse("a whole number")
     return float(v)
-
-
-def np_bool():
-    import numpy as np
-
-    return np.bool_
 
 
 def _plain(v: Any) -> Any:
