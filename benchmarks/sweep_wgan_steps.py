@@ -28,7 +28,7 @@ from vdae_core.data import DataConfig  # noqa: E402
 from vdae_core.evaluation import evaluate_run  # noqa: E402
 from vdae_core.runs import finish, start  # noqa: E402
 
-from sweep_beta import VALIDATION_SEED, deficit  # noqa: E402  (the β sweep's seeds and criterion)
+from sweep_beta import VALIDATION_SEED, deficit, pick_within  # noqa: E402  (the β sweep's seeds and criterion)
 
 
 def choose(rows):
@@ -36,8 +36,7 @@ def choose(rows):
     out = {}
     for d in dict.fromkeys(r["dataset"] for r in rows):
         sc = {r["steps"]: deficit(r) for r in rows if r["dataset"] == d}
-        best = min(sc.values())
-        pick = min(b for b, v in sc.items() if v <= best + 0.01)
+        pick, best = pick_within(sc, min)
         out[d] = {"steps": pick,
                   "why": f"validation (1 - precision) + (1 - coverage) = {sc[pick]:.3f} (best {best:.3f}) over "
                          f"{sorted(sc)} generator steps; seeds {VALIDATION_SEED}/{VALIDATION_SEED + 1}"}
