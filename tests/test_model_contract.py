@@ -41,7 +41,8 @@ def test_builds_from_its_default_config_and_declares_capabilities(name):
         if not has:
             assert cls.lacks(cap).startswith(cls.title)
     model = build_model(name, {}, make_dataset(DATA), seed=0)
-    assert model.config == cfg.replace(device=model.config.device)
+    # 'auto' settings are resolved when the model is built: the device, and the network family for the data.
+    assert model.config == cfg.replace(device=model.config.device, network="mlp")
     assert model.data_shape == (3,) and model.latent_dim == int(np.prod(model.latent_space.shape))
 
 
@@ -150,3 +151,47 @@ def test_tuned_presets_are_valid_configs_with_their_reason(name):
         assert over == {k: v for k, v in entry.items() if k != "why"}
         cfg.from_dict(over)  # a valid config
     assert cfg.tuned_preset("no_such_dataset") == {}
+
+
+# -- the same contract on images, with the convolutional networks (issue 13) --------------------------------
+IMAGES = DataConfig(dataset="fourier_torus", n=48, seed=0)
+
+
+def tiny_conv(name):
+    return {**tiny(name), "network": "conv", "conv_channels": 4}
+
+
+@pytest.fixture(scope="module")
+def trained_images():
+    out = {}
+    ds = make_dataset(IMAGES)
+    for name in MODELS.names():
+        init = {k: v.clone() for k, v in build_model(name, tiny_conv(name), ds, seed=0).state_dict().items()}
+        tr = start(name, IMAGES, tiny_conv(name), seed=0, dataset=ds)
+        tr.run()
+        out[name] = (init, finish(tr))
+    return out
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_a_convolutional_model_trains_samples_and_round_trips_on_images(trained_images, name, tmp_path):
+    from vdae_core.models.networks import ConvDecoder, ConvEncoder
+
+    init, run = trained_images[name]
+    model = run.model
+    assert model.data_shape == (1, 32, 32) and model.config.network == "conv"
+    kinds = {type(m) for m in model.modules()}
+    assert (ConvEncoder in kinds) == (model.has_encoder or name == "wgan_gp")  # WGAN's critic is an encoder
+    assert (ConvDecoder in kinds) == model.has_decoder
+    assert all(np.isfinite(v) for recs in run.history.records.values() for r in recs for v in r.values())
+    state = model.state_dict()
+    assert any(v.is_floating_point() and not torch.equal(v, state[k]) for k, v in init.items())
+    g = lambda: torch.Generator().manual_seed(2)  # noqa: E731
+    assert model.sample(6, g()).shape == (6, 32 * 32)
+    if model.has_encoder:
+        assert model.encode(run.dataset.X[:7]).shape == (7, *model.latent_space.shape)
+    back = load_run(save_run(run, str(tmp_path / name)))
+    assert back.model.config.network == "conv"
+    b = back.model.state_dict()
+    assert all(torch.equal(state[k], b[k]) for k in state)
+    np.testing.assert_array_equal(model.sample(6, g()), back.model.sample(6, g()))

@@ -27,7 +27,9 @@ from . import models as _models  # noqa: F401  (registers models)
 from .data import DataConfig, Dataset, make_dataset
 from .errors import UserInputError
 from .models.base import GenerativeModel, ModelConfig
+from .models.networks import resolve_network
 from .registry import DATASETS, MODELS
+from .runtime import choose_device
 from .training import History, Trainer
 
 RUN_FILES = ("run.json", "weights.pt", "history.json", "data.npz")
@@ -76,6 +78,9 @@ def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Opti
         data_shape = dataset.data_shape
         latent_dim = cls.latent_dim_for(cfg, dataset.suggested_dim, dataset.n)
         cls.check_data(cfg, dataset.n)
+    if data_shape is not None and cfg.network == "auto":  # the run records the family it was built with
+        device = str(choose_device(cfg.device))
+        cfg = cfg.replace(network=resolve_network("auto", tuple(np.atleast_1d(data_shape)), device))
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         return cls(cfg, data_shape, latent_dim or 0)

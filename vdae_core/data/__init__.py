@@ -1,5 +1,5 @@
 """Data sources. Importing this package registers every built-in dataset."""
-from . import images, manifolds, meshes  # noqa: F401  (registration side effects)
+from . import image_manifolds, images, manifolds, meshes  # noqa: F401  (registration side effects)
 from .base import DataConfig, Dataset, Mesh, check_points
 from .files import make_dataset, read_points
 

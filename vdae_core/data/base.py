@@ -63,8 +63,8 @@ class Dataset:
         Triangle mesh the points were sampled from, if any.
     face_index : ndarray (n,) or None
         For mesh samples, the face each point lies on.
-    images : ndarray (n, h, w) or None
-        For image sets, the images (``X`` is their flattened, [0, 1]-scaled pixels).
+    images : ndarray (n, h, w) or (n, h, w, 3), uint8, or None
+        For image sets, the images (``X`` is their [0, 1]-scaled pixels, flattened channel-first).
     labels : ndarray (n,) int or None
         Cluster or class labels, where the data has them.
     source : str
@@ -114,7 +114,13 @@ class Dataset:
 
     @property
     def data_shape(self) -> Tuple[int, ...]:
-        """The shape of one data point as models see it: ``(m,)`` (images are flattened into X)."""
+        """The shape of one data point as models see it: ``(C, H, W)`` for image sets (``X`` holds their
+        pixels flattened channel-first), ``(m,)`` otherwise."""
+        if self.images is not None:
+            h, w = self.images.shape[1:3]
+            c = self.images.shape[3] if self.images.ndim == 4 else 1
+            if c * h * w == self.ambient_dim:
+                return (c, h, w)
         return (self.ambient_dim,)
 
     def subset(self, idx: np.ndarray) -> "Dataset":

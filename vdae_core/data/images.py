@@ -20,8 +20,10 @@ MAX_SIDE = 64
 
 def image_dataset(images: np.ndarray, name: str, params: np.ndarray, param_names, periodic,
                   suggested_dim: int, labels: Optional[np.ndarray], source: str) -> Dataset:
-    """Wrap images (n, h, w) uint8 as a dataset whose X is pixels scaled to [0, 1], shape (n, h*w)."""
-    X = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    """Wrap images (n, h, w) or (n, h, w, 3) uint8 as a dataset whose X is pixels scaled to [0, 1],
+    flattened channel-first: shape (n, h*w) or (n, 3*h*w)."""
+    chw = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+    X = chw.reshape(len(images), -1).astype(np.float32) / 255.0
     return Dataset(name, X, params, tuple(param_names), tuple(periodic), intrinsic_dim=suggested_dim,
                    suggested_dim=suggested_dim, images=images, labels=labels, source=source)
 

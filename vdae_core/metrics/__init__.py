@@ -11,6 +11,8 @@ Every metric is a pure function, arrays in and plain numbers or arrays out, regi
     Squared maximum mean discrepancy, Gaussian kernel, median-heuristic bandwidth.
 ``circular_correlation``
     Fisher–Lee correlation of two angles (is a latent angle a homeomorphic image of the true one?).
+``angle_recovery``
+    |ρ_T| of each periodic true coordinate with the best latent angle (did the model find the loop?).
 ``trustworthiness`` / ``continuity``
     Neighbourhood preservation of latent codes (scikit-learn).
 
@@ -121,6 +123,7 @@ def subsample_indices(n: int, max_points: Optional[int], seed: int) -> np.ndarra
 
 from .bilipschitz import bilipschitz, bilipschitz_summary  # noqa: E402
 from .circular import circular_correlation, torus_alignment  # noqa: E402
+from .angle_recovery import angle_recovery, latent_angle_candidates  # noqa: E402
 from .gromov_wasserstein import gromov_wasserstein  # noqa: E402
 from .mmd import mmd  # noqa: E402
 from .trustworthiness import continuity, trustworthiness  # noqa: E402
@@ -131,6 +134,8 @@ __all__ = [
     "bilipschitz_summary",
     "circular_correlation",
     "torus_alignment",
+    "angle_recovery",
+    "latent_angle_candidates",
     "gromov_wasserstein",
     "mmd",
     "trustworthiness",

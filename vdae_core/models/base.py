@@ -115,8 +115,12 @@ class ModelConfig(Config):
     latent_dim: int = param(0, help="Latent dimension D; 0 uses the dataset's suggested dimension.", min=0, max=256)
     device: str = param("auto", help="Where to train: auto picks cuda > mps > cpu.",
                         choices=("auto", "cpu", "cuda", "mps"))
-    network: str = param("mlp", help="Network family of the encoder/decoder (from the network registry).",
+    network: str = param("auto", help="Network family of the encoder/decoder (from the network registry): "
+                         "auto = convolutional for images of at least 16 px a side, fully connected otherwise.",
                          advanced=True)
+    conv_channels: int = param(64, help="Channels of every convolutional layer (64: the VDAE paper's Appendix "
+                               "A.4.1). The cost grows with its square: 16 is the width for a CPU.",
+                               min=1, max=512, advanced=True)
 
     #: Overrides of the "quick" preset (the app's Try it and Quick buttons); empty: every training length
     #: scaled by :attr:`QUICK_SCALE`.

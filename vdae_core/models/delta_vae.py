@@ -296,7 +296,7 @@ class DeltaVAE(GenerativeModel):
         self.encoder = network(config, self.data_shape, p + self.n_times, (config.hidden,) * config.encoder_depth,
                                config.activation)
         self.decoder = network(config, (p,), self.data_dim, (config.hidden,) * config.decoder_depth,
-                               config.activation)
+                               config.activation, out_shape=self.data_shape)
         self.walk_scale = config.walk_noise
 
     @classmethod

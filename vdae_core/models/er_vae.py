@@ -267,7 +267,8 @@ class ERVAE(GenerativeModel):
         self.x_scale = Standardise(self.data_dim)
         self.encoder = network(config, self.data_shape, 2 * self.pre_dim, hidden, config.activation)
         self.embedding = mlp(self.pre_dim, (config.embed_hidden,) * config.embed_depth, self.latent_dim, "silu")
-        self.decoder = network(config, (self.latent_dim,), self.data_dim, hidden, config.activation)
+        self.decoder = network(config, (self.latent_dim,), self.data_dim, hidden, config.activation,
+                               out_shape=self.data_shape)
         # h of the embedding's MMD kernel, set at the start of the embedding phase (saved with the model).
         self.register_buffer("embed_bandwidth", torch.zeros(()))
         self.walk_scale = config.walk_noise

@@ -15,7 +15,7 @@ training set and rotates the outputs so that coordinate j is the j-th eigenvecto
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -94,12 +94,16 @@ class SpectralNet(nn.Module):
         Number of diffusion coordinates D (the constant eigenvector is not counted).
     hidden : sequence of int
     activation : str
+    net : nn.Module, optional
+        The network (B, n_in) -> (B, n_out) to use instead of an MLP of ``hidden`` (a convolutional
+        encoder for images, from the network registry); it receives standardised flat inputs.
     """
 
-    def __init__(self, n_in: int, n_out: int, hidden=(256, 256, 256), activation: str = "relu"):
+    def __init__(self, n_in: int, n_out: int, hidden=(256, 256, 256), activation: str = "relu",
+                 net: Optional[nn.Module] = None):
         super().__init__()
         self.standardise = Standardise(n_in)
-        self.net = mlp(n_in, hidden, n_out, activation)
+        self.net = net if net is not None else mlp(n_in, hidden, n_out, activation)
         # Frozen output map, set by finalise(): psi(x) = (net(x) - out_mean) @ out_matrix
         self.register_buffer("out_mean", torch.zeros(n_out))
         self.register_buffer("out_matrix", torch.eye(n_out))

@@ -113,7 +113,8 @@ class SVAE(GenerativeModel):
         p = self.latent_dim                      # ambient dimension d + 1
         self.x_scale = Standardise(self.data_dim)
         self.encoder = network(config, self.data_shape, p + 1, hidden, config.activation)
-        self.decoder = network(config, (p,), self.data_dim, hidden, config.activation)
+        self.decoder = network(config, (p,), self.data_dim, hidden, config.activation,
+                               out_shape=self.data_shape)
         self.walk_scale = config.walk_noise
 
     @classmethod

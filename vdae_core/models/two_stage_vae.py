@@ -103,7 +103,8 @@ class TwoStageVAE(GenerativeModel):
         k, hidden = self.latent_dim, (config.hidden,) * config.depth
         self.x_scale = Standardise(self.data_dim)
         self.encoder = network(config, self.data_shape, 2 * k, hidden, config.activation)
-        self.decoder = network(config, (k,), self.data_dim, hidden, config.activation)
+        self.decoder = network(config, (k,), self.data_dim, hidden, config.activation,
+                               out_shape=self.data_shape)
         self.log_gamma = nn.Parameter(torch.full((), math.log(config.gamma_init)))
         h2 = (config.stage2_hidden,) * 3
         self.encoder2 = mlp(k, h2, 2 * k, config.activation)

@@ -54,7 +54,8 @@ class BetaVAE(GenerativeModel):
         data_dim = self.data_dim
         self.x_scale = Standardise(data_dim)
         self.encoder = network(config, self.data_shape, 2 * latent_dim, hidden, config.activation)
-        self.decoder = network(config, (latent_dim,), data_dim, hidden, config.activation)
+        self.decoder = network(config, (latent_dim,), data_dim, hidden, config.activation,
+                               out_shape=self.data_shape)
         self.walk_scale = config.walk_noise
 
     def prepare(self, X: np.ndarray) -> None:

@@ -252,10 +252,12 @@ class VDAE(GenerativeModel):
                                  f"neighbourhood needs at least D+1={latent_dim + 1} points")
         D, h = latent_dim, config.hidden
         hidden = (h,) * config.depth
-        self.psi = SpectralNet(data_dim, D, hidden, config.activation)
+        self.psi = SpectralNet(data_dim, D, hidden, config.activation,
+                               net=network(config, self.data_shape, D, hidden, config.activation))
         self.x_scale = Standardise(data_dim)
         self.cov_net = mlp(D, (h, h), D * (D + 1) // 2, config.activation)
-        self.decoder = network(config, (D,), data_dim, hidden, config.activation)
+        self.decoder = network(config, (D,), data_dim, hidden, config.activation,
+                               out_shape=self.data_shape)
         self.register_buffer("z_scale", torch.ones(()))
         self.register_buffer("alpha_used", torch.zeros((), dtype=torch.float64))
         self.register_buffer("seed_points", torch.zeros(0, data_dim))

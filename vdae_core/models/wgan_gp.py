@@ -118,8 +118,9 @@ class WGANGP(GenerativeModel):
         super().__init__(config, data_shape, latent_dim)
         hidden = (config.hidden,) * config.depth
         self.x_scale = Standardise(self.data_dim)
-        self.generator = network(config, (self.latent_dim,), self.data_dim, hidden, config.activation)
-        self.critic = network(config, (self.data_dim,), 1, hidden, config.activation)
+        self.generator = network(config, (self.latent_dim,), self.data_dim, hidden, config.activation,
+                                 out_shape=self.data_shape)
+        self.critic = network(config, self.data_shape, 1, hidden, config.activation)
         self.walk_scale = config.walk_noise
 
     @property
