@@ -1,6 +1,7 @@
 """Issue 13: does a model find the circle or the torus of an image set? Measured on the shipped image sets.
 
-    python benchmarks/image_topology.py [--part loops|pictures|all] [--seeds 0,1,2] [--log docs/image_topology_log.jsonl]
+    python benchmarks/image_topology.py [--part loops|pictures|all] [--seeds 0,1,2] [--manifolds "flat torus,S²"]
+                                        [--log docs/image_topology_log.jsonl]
 
 ``loops``: ALOI object 32 (72 photographs) and the rendered bunny turntable (72 renders), each model at its
 defaults with the latent a loop can live in — VDAE (2 diffusion coordinates), β-VAE with a 2-D Gaussian
@@ -67,8 +68,10 @@ def loops(seeds, emit):
                       "rho": round(rec["min"], 4), "latent_angle": list(rec["latent"].values())[0]})
 
 
-def pictures(seeds, emit, n: int = 1000):
+def pictures(seeds, emit, manifolds, n: int = 1000):
     for label, over in PICTURE_MANIFOLDS.items():
+        if manifolds and label not in manifolds:
+            continue
         for seed in seeds:
             run, secs = train("delta_vae", "fourier_torus", n, over, seed)
             ds, m = run.dataset, run.model
@@ -88,6 +91,7 @@ def main():
     ap.add_argument("--part", default="all", choices=("loops", "pictures", "all"))
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--log", default=None)
+    ap.add_argument("--manifolds", default="", help="comma-separated subset of " + ", ".join(PICTURE_MANIFOLDS))
     a = ap.parse_args()
     torch.set_num_threads(1)
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -103,7 +107,7 @@ def main():
     if a.part in ("loops", "all"):
         loops(seeds, emit)
     if a.part in ("pictures", "all"):
-        pictures(seeds, emit)
+        pictures(seeds, emit, [m for m in a.manifolds.split(",") if m])
 
 
 if __name__ == "__main__":

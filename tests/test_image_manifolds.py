@@ -195,3 +195,43 @@ def test_angle_recovery_refuses_what_has_no_angle():
         angle_recovery(MANIFOLDS.build("euclidean", dim=2), np.zeros((5, 2)), np.zeros((5, 1)), ("x",), (False,))
     with pytest.raises(UserInputError, match="1-D Euclidean"):
         angle_recovery(MANIFOLDS.build("euclidean", dim=1), np.zeros((5, 1)), np.zeros((5, 1)), ("a",), (True,))
+
+
+# -- the CLI on images -----------------------------------------------------------------------------------------
+
+
+def test_cli_writes_images_encodes_a_zip_in_file_order_and_decodes_to_pngs(tmp_path, capsys):
+    import zipfile
+
+    from PIL import Image
+
+    from vdae_core.api import load_run
+    from vdae_core.cli import main
+
+    assert main(["data", "--dataset", "aloi", "--out", str(tmp_path / "aloi.npz")]) == 0
+    with np.load(tmp_path / "aloi.npz") as z:
+        assert z["images"].shape == (72, 36, 48) and z["params"].shape == (72, 1)
+    run_dir = str(tmp_path / "run")
+    assert main(["train", "--dataset", "fourier_torus", "--n", "120", "--model", "beta_vae", "--steps-scale", "0.01",
+                 "--quiet", "--out", run_dir]) == 0
+    ds = make_dataset(DataConfig(dataset="fourier_torus", n=10, seed=4)).subset(np.arange(9))
+    order = [3, 0, 8, 1, 7, 2, 6, 4, 5]  # written out of order, named so that file-name order is 0..8
+    with zipfile.ZipFile(tmp_path / "frames.zip", "w") as zf:
+        for i in order:
+            p = tmp_path / f"frame_{i:02d}.png"
+            Image.fromarray(ds.images[i]).save(p)
+            zf.write(p, p.name)
+    codes = tmp_path / "codes.npy"
+    assert main(["encode", "--run", run_dir, "--input", str(tmp_path / "frames.zip"), "--out", str(codes)]) == 0
+    model = load_run(run_dir).model
+    np.testing.assert_allclose(np.load(codes), model.encode(ds.X), atol=1e-6)
+    out = tmp_path / "decoded"
+    assert main(["decode", "--run", run_dir, "--input", str(codes), "--out", str(out)]) == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert files == [f"{i:06d}.png" for i in range(9)]
+    want = np.round(255 * np.clip(model.decode(np.load(codes)), 0, 1)).astype(np.uint8).reshape(9, 32, 32)
+    got = np.stack([np.asarray(Image.open(out / f)) for f in files])
+    np.testing.assert_array_equal(got, want)
+    # A second decode into the same folder is refused without --overwrite, and the PNGs stay.
+    assert main(["decode", "--run", run_dir, "--input", str(codes), "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and len(list(out.iterdir())) == 9

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -140,8 +141,14 @@ def cmd_data(a) -> None:
 
     out = _out_path(a, ".npz")
     ds = make_dataset(DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise))
-    _write_atomic(out, lambda fh: np.savez(fh, X=ds.X, params=ds.params, param_names=np.array(ds.param_names)))
-    print(f"wrote {out}: X {ds.X.shape}, params {list(ds.param_names)}; data: {ds.source}")
+    arrays = {"X": ds.X, "params": ds.params, "param_names": np.array(ds.param_names)}
+    if ds.images is not None:
+        arrays["images"] = ds.images  # uint8 (n, h, w): the pictures themselves, beside their ground truth
+    if ds.labels is not None:
+        arrays["labels"] = ds.labels
+    _write_atomic(out, lambda fh: np.savez(fh, **arrays))
+    extra = "".join(f", {k} {arrays[k].shape}" for k in ("images", "labels") if k in arrays)
+    print(f"wrote {out}: X {ds.X.shape}, params {list(ds.param_names)}{extra}; data: {ds.source}")
 
 
 def cmd_train(a) -> None:
@@ -192,10 +199,63 @@ def cmd_sample(a) -> None:
     print(f"wrote {out}: walk {walk.shape} (steps+1, n, dim)")
 
 
-def _read_array(path: str, what: str) -> np.ndarray:
+def _read_array(path: str, what: str, model=None) -> np.ndarray:
+    """Points from an array file, or, for a model of images, the images of a folder or ``.zip`` in file-name
+    order (resized to the model's image size)."""
     from .data import read_points
+    from .data.images import images_as_points
 
+    if os.path.isdir(path) or path.lower().endswith(".zip"):
+        if not os.path.exists(path):
+            raise UserInputError(f"not found: {path}")
+        if model is None or len(model.data_shape) != 3:
+            raise UserInputError(f"{os.path.basename(path.rstrip('/'))}: a folder or zip of images, but the run "
+                                 f"was not trained on images: give {what} as .npy/.csv/.npz")
+        X, names = images_as_points(path, model.data_shape)
+        print(f"read {len(names)} images in file-name order ({names[0]} … {names[-1]}), as "
+              f"{model.data_shape[1]}×{model.data_shape[2]} grayscale")
+        return X
     return read_points(path)
+
+
+def _decode_target(a, model) -> str:
+    """Where ``decode`` writes: a folder of PNGs for a model of images when ``--out`` has no extension or
+    ends with a slash, else an ``.npy`` file (checked by :func:`_out_path`)."""
+    out = a.out
+    to_folder = out.endswith(("/", os.sep)) or os.path.isdir(out) or not os.path.splitext(out)[1]
+    if not (to_folder and len(model.data_shape) == 3):
+        return _out_path(a, ".npy")
+    out = out.rstrip("/" + os.sep)
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise UserInputError(f"output folder does not exist: {parent}")
+    if os.path.exists(out) and (not os.path.isdir(out) or (os.listdir(out) and not a.overwrite)):
+        raise UserInputError(f"{out} already exists and is not an empty folder: pass --overwrite to replace it")
+    return out + os.sep
+
+
+def _write_pngs(folder: str, x: np.ndarray, shape) -> None:
+    """Write decoded pixels (n, C·H·W) as ``000000.png``… into ``folder``, atomically (a temporary folder
+    renamed into place, so a failure leaves what was there before)."""
+    from PIL import Image
+
+    folder = folder.rstrip(os.sep)
+    c, h, w = shape
+    imgs = np.round(255 * np.clip(x.reshape(len(x), c, h, w), 0, 1)).astype(np.uint8)
+    tmp = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(folder)), prefix=f".{os.path.basename(folder)}.")
+    try:
+        width = max(6, len(str(len(imgs) - 1)))
+        for i, im in enumerate(imgs):
+            Image.fromarray(im[0] if c == 1 else im.transpose(1, 2, 0)).save(os.path.join(tmp, f"{i:0{width}d}.png"))
+        if os.path.isdir(folder):
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserInputError(f"could not write {folder} ({e.strerror or e}); nothing was changed") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def cmd_encode(a) -> None:
@@ -205,7 +265,7 @@ def cmd_encode(a) -> None:
     run = load_run(a.run)
     if not run.model.has_encoder:
         raise UserInputError(run.model.lacks("has_encoder", "there are no codes of data points to write"))
-    z = run.model.encode(_read_array(a.input, "points"))
+    z = run.model.encode(_read_array(a.input, "points", run.model))
     if a.coords:
         z = run.model.latent_coords(z)
         print(f"intrinsic coordinates of {run.model.latent_space.label}: "
@@ -217,9 +277,13 @@ def cmd_encode(a) -> None:
 def cmd_decode(a) -> None:
     from .runs import load_run
 
-    out = _out_path(a, ".npy")
     run = load_run(a.run)
+    out = _decode_target(a, run.model)
     x = run.model.decode(_read_array(a.input, "latent codes"))
+    if out.endswith(os.sep):
+        _write_pngs(out, x, run.model.data_shape)
+        print(f"wrote {len(x)} images of {run.model.data_shape[1]}×{run.model.data_shape[2]} to {out}")
+        return
     _write_atomic(out, lambda fh: np.save(fh, x))
     print(f"wrote {out}: {x.shape}")
 
@@ -303,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
         s.add_argument("--noise", type=float, default=0.0, help="Gaussian noise std added to synthetic data")
 
-    s = sub.add_parser("data", help="write a dataset to .npz (keys X, params)")
+    s = sub.add_parser("data", help="write a dataset to .npz (keys X, params, param_names; images and labels "
+                                    "where the set has them)")
     data_args(s)
     s.add_argument("--out", required=True)
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
@@ -336,9 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_sample)
 
-    for name, fn, what in (("encode", cmd_encode, "points (.npy/.csv/.npz) to latent codes (.npy): points of the "
+    for name, fn, what in (("encode", cmd_encode, "points (.npy/.csv/.npz), or for a run on images a folder/.zip of "
+                                                  "images in file-name order, to latent codes (.npy): points of the "
                                                   "model's latent space in ambient coordinates, (n, *shape)"),
-                           ("decode", cmd_decode, "latent codes (.npy/.csv/.npz) to points (.npy)")):
+                           ("decode", cmd_decode, "latent codes (.npy/.csv/.npz) to points (.npy), or for a run on "
+                                                  "images to PNGs when --out is a folder (no extension)")):
         s = sub.add_parser(name, help=what)
         s.add_argument("--run", required=True)
         s.add_argument("--input", required=True)

@@ -54,3 +54,23 @@ def burst(model: GenerativeModel, x0: np.ndarray, n: int, seed: int = 0) -> np.n
 def prior_samples(model: GenerativeModel, n: int, seed: int = 0) -> np.ndarray:
     """``n`` samples by the model's own generative process: array (n, m)."""
     return model.sample(n, generator(seed))
+
+
+def class_conditional_walks(model: GenerativeModel, X: np.ndarray, labels: np.ndarray, per_class: int = 10,
+                            steps: int = 10, seed: int = 0):
+    """Walks started on each class (the VDAE paper's cluster-conditional sampling).
+
+    ``per_class`` training points of every label (drawn with ``seed``; all of a class if it has fewer) each
+    start one walker of ``steps`` steps.
+
+    Returns
+    -------
+    walk : ndarray (steps + 1, w, m)
+    start_labels : ndarray (w,)
+    """
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(X):
+        raise UserInputError(f"{len(labels)} labels for {len(X)} points")
+    rng = np.random.default_rng(seed)
+    starts = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)])
+    return model.random_walk(X[starts], steps, generator(seed)), labels[starts]

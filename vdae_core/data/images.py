@@ -126,17 +126,21 @@ def _read_bounded(fh, name: str, total: int) -> bytes:
     return data
 
 
-def load_image_collection(path: str, n: int, seed: int) -> Dataset:
-    """Read a folder or a ``.zip`` of images into a dataset (grayscale, resized to the first image's
-    size capped at 64 px a side).
+def read_image_files(path: str) -> Tuple[List[str], List[np.ndarray], List[str], List[str]]:
+    """Decode every image of a folder or a ``.zip``, in file-name order.
+
+    Returns
+    -------
+    names : list of str
+    arrays : list of (h, w) uint8 grayscale images
+    skipped : folders named like images (not read)
+    scaled : images of 16/32-bit or float pixels, scaled to 0-255 from their range
 
     Raises
     ------
     UserInputError
-        No images, a corrupt image (named), or mixed sizes that cannot be resized.
+        Not a folder or zip, fewer than 2 images, a corrupt image (named), a file or collection too large.
     """
-    from PIL import Image
-
     entries: List[Tuple[str, bytes]] = []
     skipped: List[str] = []
     total = 0
@@ -170,16 +174,46 @@ def load_image_collection(path: str, n: int, seed: int) -> Dataset:
     if len(entries) < 2:
         raise UserInputError(f"{os.path.basename(path)}: found {len(entries)} image(s); need at least 2 "
                              f"({', '.join(IMAGE_EXTS)})")
-    wide: List[str] = []
-    arrays = [_decode_image(b, name, wide) for name, b in entries]
+    scaled: List[str] = []
+    arrays = [_decode_image(b, name, scaled) for name, b in entries]
+    return [name for name, _ in entries], arrays, skipped, scaled
+
+
+def _resize(a: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Resize a (h, w) uint8 image to ``size`` = (w, h) (bilinear); unchanged when it already has that size."""
+    from PIL import Image
+
+    return a if a.shape[::-1] == tuple(size) else np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR))
+
+
+def images_as_points(path: str, image_shape: Tuple[int, ...]) -> Tuple[np.ndarray, List[str]]:
+    """Every image of a folder or ``.zip``, in file-name order, as pixels (n, C·H·W) in [0, 1] for a model
+    trained on images of ``image_shape`` (C, H, W) (grayscale, resized to H × W); and the file names."""
+    c, h, w = (int(v) for v in image_shape)
+    if c != 1:
+        raise UserInputError(f"the run was trained on {c}-channel images; folders and zips are read as grayscale")
+    names, arrays, _, _ = read_image_files(path)
+    imgs = np.stack([_resize(a, (w, h)) for a in arrays])
+    return imgs.reshape(len(imgs), -1).astype(np.float32) / 255.0, names
+
+
+def load_image_collection(path: str, n: int, seed: int) -> Dataset:
+    """Read a folder or a ``.zip`` of images into a dataset (grayscale, resized to the first image's
+    size capped at 64 px a side). ``params`` is each image's position in file-name order (``index``).
+
+    Raises
+    ------
+    UserInputError
+        No images, a corrupt image (named), or mixed sizes that cannot be resized.
+    """
+    names, arrays, skipped, wide = read_image_files(path)
     h, w = arrays[0].shape
     s = min(1.0, MAX_SIDE / max(h, w))
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    imgs = np.stack([np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR)) if a.shape[::-1] != size else a
-                     for a in arrays]).astype(np.uint8)
+    imgs = np.stack([_resize(a, size) for a in arrays]).astype(np.uint8)
     idx = _subsample(len(imgs), n, seed)
     note = f"; skipped {len(skipped)} folder(s) named like images: {', '.join(skipped[:3])}" if skipped else ""
     if wide:
         note += f"; {len(wide)} image(s) of 16/32-bit or float pixels scaled to 0-255 from their range"
     return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), idx[:, None].astype(float), ("index",),
-                         (False,), 8, None, f"{path} ({len(entries)} images, resized to {size[1]}x{size[0]}{note})")
+                         (False,), 8, None, f"{path} ({len(names)} images, resized to {size[1]}x{size[0]}{note})")

@@ -13,6 +13,8 @@ Every metric is a pure function, arrays in and plain numbers or arrays out, regi
     Fisher–Lee correlation of two angles (is a latent angle a homeomorphic image of the true one?).
 ``angle_recovery``
     |ρ_T| of each periodic true coordinate with the best latent angle (did the model find the loop?).
+``walk_class_retention``
+    Share of random-walk samples a kNN classifier gives the start's label (cluster-conditional sampling).
 ``trustworthiness`` / ``continuity``
     Neighbourhood preservation of latent codes (scikit-learn).
 
@@ -124,6 +126,7 @@ def subsample_indices(n: int, max_points: Optional[int], seed: int) -> np.ndarra
 from .bilipschitz import bilipschitz, bilipschitz_summary  # noqa: E402
 from .circular import circular_correlation, torus_alignment  # noqa: E402
 from .angle_recovery import angle_recovery, latent_angle_candidates  # noqa: E402
+from .class_retention import walk_class_retention  # noqa: E402
 from .gromov_wasserstein import gromov_wasserstein  # noqa: E402
 from .mmd import mmd  # noqa: E402
 from .trustworthiness import continuity, trustworthiness  # noqa: E402
@@ -136,6 +139,7 @@ __all__ = [
     "torus_alignment",
     "angle_recovery",
     "latent_angle_candidates",
+    "walk_class_retention",
     "gromov_wasserstein",
     "mmd",
     "trustworthiness",
