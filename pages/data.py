@@ -90,6 +90,14 @@ extras = ", ".join(k for k, v in (("a triangle mesh", ds.mesh), ("images", ds.im
                    if v is not None)
 st.caption(f"Source: {ds.source}" + (f" · comes with {extras}" if extras else ""))
 
+if upload_active and ds.images is not None:
+    orders = {"line": "a line — frames of a video or a sweep (the frame number is a coordinate)",
+              "circle": "a circle — a turntable or a loop (the last frame is next to the first: an angle)"}
+    st.radio("What is the order of the files (by name)?", list(orders), format_func=orders.get,
+             index=list(orders).index(ss["order"]), key=state.wkey("order"), on_change=state.from_widget("order"),
+             help="The studio uses it as the ground truth of the images: it colours every plot, and for a circle "
+                  "the Latent page scores how well a model's latent angle follows it (circular correlation).")
+
 colours = colour_options(ds.params, ds.param_names, ds.periodic)
 cname = st.selectbox("Colour by (ground truth)", list(colours), key="data.colour")
 cval, cper = colours[cname]

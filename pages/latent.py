@@ -66,6 +66,8 @@ else:
     st.caption("A map that respects the topology sends nearby points to nearby codes: the colours should vary "
                "smoothly, without tears (a colour jump between neighbours) or folds (far colours on top of each "
                "other).")
+    if any(ds.periodic):
+        widgets.angle_score(cache.angle_score(info.path), ds.n)
 
 if ds.images is not None and Z is not None:
     st.subheader("Images at their latent positions")

@@ -9,7 +9,7 @@ from vdae_core.ui import cache, frame, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
 from vdae_core.viz.images import montage_figure
 from vdae_core.viz.scatter import points_figure
-from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, walk_animation
+from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, retention_figure, walk_animation
 
 ss = st.session_state
 info, run = frame.analysis_page("walks", "Random walks")
@@ -132,6 +132,25 @@ with right:
                    "them. The dashed line is what that many independent exact samples of π would still show.")
     else:
         st.caption("Total variation between the walkers and the training data (regions of nearby points).")
+
+if ds.labels is not None:
+    st.subheader("Do walkers stay in their class? (cluster-conditional sampling)")
+    c = st.columns(2)
+    steps_c = c[0].slider("walk steps", 1, 20, 10, key="walks.class_steps")
+    per_class = c[1].slider("walkers per class", 2, 30, 10, key="walks.class_per")
+    try:
+        with st.spinner("Walking from every class…"):
+            cw = cache.class_walks(info.path, per_class, steps_c, seed)
+        widgets.figure(retention_figure(cw["per_step"], cw["chance"], "Share of samples that keep the start's class"),
+                       "walks.classes", f"{info.name}_class_retention")
+        at = min(5, steps_c)
+        st.caption(f"{per_class} walkers start on training points of each class; a 5-nearest-neighbour classifier "
+                   f"fitted on the real images labels every sample. After {at} steps **{cw['per_step'][at]:.0%}** "
+                   f"carry their start's label (chance: {cw['chance']:.0%}). A walk built to cross the whole "
+                   "manifold fast (the VDAE's default step, step_size 2) leaves its class within a few steps; a "
+                   "short step (step_size 0.3 on the digits) keeps it there (docs/RESULTS.md).")
+    except UserInputError as e:
+        widgets.error_box(e)
 
 st.subheader("Pick the start in the latent space")
 if not run.model.has_encoder:

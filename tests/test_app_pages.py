@@ -404,3 +404,68 @@ def test_paper_preset_fills_the_train_form_with_the_papers_settings(env):
     assert at.number_input(key="cfg.vdae.Paper.hidden").value == 512
     assert at.number_input(key="cfg.vdae.Paper.depth").value == 1
     assert any("Paper preset — VDAE paper" in c.value for c in at.caption)
+
+
+def _pending_app(tmp_path, monkeypatch, run_name):
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("VDAE_DEMO_STEPS_SCALE", "0.02")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["_pending_run"] = str(tmp_path / run_name)
+    at.run()
+    return at
+
+
+def test_latent_page_scores_the_loop_of_a_turntable_beside_its_floor(tmp_path, monkeypatch):
+    """Issue 13: on an image set with a true angle, the Latent page shows |ρ| and the permutation floor."""
+    from vdae_core.api import DataConfig, save_run, train_run
+    from vdae_core.metrics.angle_recovery import angle_recovery
+
+    run = train_run("vdae", DataConfig(dataset="aloi", n=72), dict(spectral_steps=60, vae_steps=10, hidden=32,
+                                                                     depth=2), seed=0, device="cpu")
+    save_run(run, str(tmp_path / "aloi_vdae"))
+    at = goto(_pending_app(tmp_path, monkeypatch, "aloi_vdae"), "latent")
+    metrics = {m.label: m.value for m in at.metric}
+    score = angle_recovery(run.model.latent_space, run.model.encode(run.dataset.X), run.dataset.params,
+                           run.dataset.param_names, run.dataset.periodic)["min"]
+    assert metrics["|ρ| latent angle vs true angle"] == f"{score:.3f}"
+    assert float(metrics["floor (no relation)"]) < 0.3
+    assert "300°" in texts(at)
+
+
+def test_walks_page_shows_whether_walkers_keep_their_class(tmp_path, monkeypatch):
+    from vdae_core.api import DataConfig, save_run, train_run
+
+    run = train_run("vdae", DataConfig(dataset="digits", n=400), dict(spectral_steps=20, vae_steps=10, hidden=32,
+                                                                        depth=2), seed=0, device="cpu")
+    save_run(run, str(tmp_path / "digits_vdae"))
+    at = goto(_pending_app(tmp_path, monkeypatch, "digits_vdae"), "walks")
+    assert "Do walkers stay in their class?" in texts(at)
+    cap = next(c.value for c in at.caption if "carry their start's label" in c.value)
+    assert "chance: 10%" in cap
+
+
+def test_an_uploaded_turntable_can_declare_its_file_order_a_circle(env, tmp_path):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from vdae_core.api import DataConfig, make_dataset
+
+    ds = make_dataset(DataConfig(dataset="turntable", n=24, seed=0))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i, im in enumerate(ds.images[np.argsort(ds.params[:, 0])]):
+            b = io.BytesIO()
+            Image.fromarray(im).save(b, format="PNG")
+            zf.writestr(f"view_{i:02d}.png", b.getvalue())
+    at = goto(app(), "data")
+    source(at).set_value("Upload a file").run()
+    at.file_uploader(key="w.upload").upload("spin.zip", buf.getvalue(), "application/zip").run()
+    at.run()
+    order = next(r for r in at.radio if r.label.startswith("What is the order of the files"))
+    assert order.value == "line"
+    order.set_value("circle").run()
+    assert not at.exception and at.session_state["order"] == "circle"
+    colour = next(s for s in at.selectbox if s.label == "Colour by (ground truth)")
+    assert "angle (file order)" in colour.options

@@ -296,6 +296,8 @@ def _write_run_files(run: Run, path: str) -> None:
         arrays["face_index"] = ds.face_index
     if run.heldout is not None:
         arrays["heldout_X"], arrays["heldout_params"] = run.heldout.X, run.heldout.params
+        if run.heldout.labels is not None:
+            arrays["heldout_labels"] = run.heldout.labels
     np.savez_compressed(os.path.join(path, "data.npz"), **arrays)
     with open(os.path.join(path, "history.json"), "w") as fh:
         json.dump(run.history.to_dict(), fh)
@@ -382,7 +384,7 @@ def _read_run(path: str) -> Run:
     heldout = None
     if "heldout_X" in z.files:
         heldout = dataclasses.replace(ds, X=z["heldout_X"], params=z["heldout_params"], face_index=None, images=None,
-                                      labels=None)
+                                      labels=z["heldout_labels"] if "heldout_labels" in z.files else None)
         if heldout.ambient_dim != ds.ambient_dim:
             raise UserInputError(f"{path}: the held-out points have {heldout.ambient_dim} coordinates, the training "
                                  f"points {ds.ambient_dim}; the folder is damaged")

@@ -153,6 +153,9 @@ class DataConfig(Config):
                    min=10, max=200_000)
     seed: int = param(0, help="Random seed for sampling the data.", min=0)
     noise: float = param(0.0, help="Std of isotropic Gaussian noise added to synthetic points.", min=0.0, max=10.0)
+    order: str = param("line", help="For a folder or zip of images, what the file-name order is: 'line' (frames of a "
+                       "video or a sweep: the frame number is a coordinate) or 'circle' (a turntable or a loop: the "
+                       "last frame is next to the first, so the order is an angle).", choices=("line", "circle"))
     holdout: float = param(0.2, help="Share of a file's points kept out of training to evaluate generated samples "
                            "against (built-in datasets draw fresh samples instead and train on all n).",
                            min=0.0, max=0.5)

@@ -101,7 +101,7 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         if os.path.isdir(name) or ext == ".zip":
             if not os.path.exists(name):
                 raise UserInputError(f"not found: {name}")
-            ds = load_image_collection(name, cfg.n, cfg.seed)
+            ds = load_image_collection(name, cfg.n, cfg.seed, cfg.order)
         elif ext in MESH_EXTS:
             ds = file_mesh_dataset(name, cfg.n, cfg.seed, cfg.noise)
         elif ext in IMAGE_EXTS:

@@ -197,9 +197,13 @@ def images_as_points(path: str, image_shape: Tuple[int, ...]) -> Tuple[np.ndarra
     return imgs.reshape(len(imgs), -1).astype(np.float32) / 255.0, names
 
 
-def load_image_collection(path: str, n: int, seed: int) -> Dataset:
+def load_image_collection(path: str, n: int, seed: int, order: str = "line") -> Dataset:
     """Read a folder or a ``.zip`` of images into a dataset (grayscale, resized to the first image's
-    size capped at 64 px a side). ``params`` is each image's position in file-name order (``index``).
+    size capped at 64 px a side).
+
+    ``params`` is each image's position in file-name order: with ``order='line'`` the frame number
+    (``frame``, 0 .. N−1), with ``order='circle'`` the angle 2π·i/N (``angle (file order)``, periodic), for
+    frames of a turntable or any loop whose last frame is next to its first.
 
     Raises
     ------
@@ -215,5 +219,10 @@ def load_image_collection(path: str, n: int, seed: int) -> Dataset:
     note = f"; skipped {len(skipped)} folder(s) named like images: {', '.join(skipped[:3])}" if skipped else ""
     if wide:
         note += f"; {len(wide)} image(s) of 16/32-bit or float pixels scaled to 0-255 from their range"
-    return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), idx[:, None].astype(float), ("index",),
-                         (False,), 8, None, f"{path} ({len(names)} images, resized to {size[1]}x{size[0]}{note})")
+    if order == "circle":
+        coord, cname, periodic, dim = 2 * np.pi * idx / len(imgs), "angle (file order)", True, 2
+        note += "; file order read as an angle (a loop)"
+    else:
+        coord, cname, periodic, dim = idx.astype(float), "frame", False, 8
+    return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), coord[:, None], (cname,), (periodic,), dim,
+                         None, f"{path} ({len(names)} images, resized to {size[1]}x{size[0]}{note})")

@@ -125,7 +125,7 @@ def subsample_indices(n: int, max_points: Optional[int], seed: int) -> np.ndarra
 
 from .bilipschitz import bilipschitz, bilipschitz_summary  # noqa: E402
 from .circular import circular_correlation, torus_alignment  # noqa: E402
-from .angle_recovery import angle_recovery, latent_angle_candidates  # noqa: E402
+from .angle_recovery import angle_recovery, angle_recovery_floor, latent_angle_candidates  # noqa: E402
 from .class_retention import walk_class_retention  # noqa: E402
 from .gromov_wasserstein import gromov_wasserstein  # noqa: E402
 from .mmd import mmd  # noqa: E402
@@ -138,6 +138,7 @@ __all__ = [
     "circular_correlation",
     "torus_alignment",
     "angle_recovery",
+    "angle_recovery_floor",
     "latent_angle_candidates",
     "walk_class_retention",
     "gromov_wasserstein",

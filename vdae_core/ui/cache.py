@@ -216,3 +216,41 @@ def warm_up() -> bool:
 
     threading.Thread(target=work, name="vdae-warm-up", daemon=True).start()
     return True
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _angle_score(path, mtime):
+    from ..metrics.angle_recovery import angle_recovery, angle_recovery_floor
+
+    run = _run(path, mtime)
+    ds, space = run.dataset, run.model.latent_space
+    Z = _latent(path, mtime)
+    out = angle_recovery(space, Z, ds.params, ds.param_names, ds.periodic)
+    return {**out, "floor": angle_recovery_floor(space, Z, ds.params, ds.param_names, ds.periodic)}
+
+
+def angle_score(path: str) -> dict:
+    """:func:`~vdae_core.metrics.angle_recovery.angle_recovery` of the run's codes against its data's periodic
+    ground truth, with the permutation floor (``floor``); cached per run."""
+    return _angle_score(os.path.abspath(path), _mtime(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _class_walks(path, mtime, per_class, steps, seed):
+    from ..metrics.class_retention import walk_class_retention
+    from ..sampling import class_conditional_walks
+
+    run = _run(path, mtime)
+    ds = run.dataset
+    walk, labels = class_conditional_walks(run.model, ds.X, ds.labels, per_class, steps, seed)
+    # The classifier knows every labelled real image (runs saved before held-out labels were kept: the training ones).
+    parts = [p for p in (ds, run.heldout) if p is not None and p.labels is not None]
+    out = walk_class_retention(walk, labels, np.concatenate([p.X for p in parts]),
+                               np.concatenate([p.labels for p in parts]))
+    return {**out, "walk": walk, "start_labels": labels}
+
+
+def class_walks(path: str, per_class: int, steps: int, seed: int) -> dict:
+    """Walks started on each class and the share of their samples a kNN classifier on the real images labels
+    like the start (the VDAE paper's cluster-conditional sampling); cached per run and settings."""
+    return _class_walks(os.path.abspath(path), _mtime(path), int(per_class), int(steps), int(seed))

@@ -44,6 +44,7 @@ def init() -> None:
     ss["seed"] = _int(qp.get("seed"), 0)
     ss["n"] = _int(qp.get("n"), DEFAULT_N, 10, 200_000)
     ss["noise"] = 0.0
+    ss["order"] = "line"  # what the file order of an uploaded image set means (DataConfig.order)
     ss["upload_path"] = None  # the file behind an uploaded dataset (this session only)
     ss["run_path"] = None
     ss["messages"] = []
@@ -62,7 +63,8 @@ def sync_query_params() -> None:
 def selection() -> Dict[str, Any]:
     ss = st.session_state
     return {"dataset": ss["dataset"], "model": ss["model"], "seed": int(ss["seed"]), "n": int(ss["n"]),
-            "noise": float(ss["noise"]), "upload_path": ss.get("upload_path")}
+            "noise": float(ss["noise"]), "order": str(ss.get("order", "line")),
+            "upload_path": ss.get("upload_path")}
 
 
 def wkey(field: str) -> str:
@@ -117,7 +119,7 @@ def data_config_dict() -> Dict[str, Any]:
     """The DataConfig (as a dict) of the current selection: a registered name or the uploaded file."""
     s = selection()
     src = s["upload_path"] if upload_active() else s["dataset"]
-    return {"dataset": src, "n": s["n"], "seed": s["seed"], "noise": s["noise"]}
+    return {"dataset": src, "n": s["n"], "seed": s["seed"], "noise": s["noise"], "order": s["order"]}
 
 
 # -- runs ------------------------------------------------------------------------------------------

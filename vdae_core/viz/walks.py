@@ -198,4 +198,15 @@ def convergence_figure(curves: Dict[str, np.ndarray], floor: Optional[float] = N
     return base_layout(fig, title, height)
 
 
-__all__ = ["WalkPanel", "walk_animation", "burst_figure", "convergence_figure"]
+def retention_figure(per_step, chance: float, title: str, height: int = 340) -> go.Figure:
+    """Share of walk samples labelled like their start (steps + 1,), per step, with the chance level."""
+    steps = list(range(len(per_step)))
+    fig = go.Figure(go.Scatter(x=steps, y=list(per_step), mode="lines+markers", name="kept the start's class"))
+    fig.add_hline(y=chance, line_dash="dot", annotation_text=f"chance {chance:.2f}", annotation_position="top left")
+    fig.update_xaxes(title_text="walk step", dtick=1 if len(steps) <= 21 else None)
+    fig.update_yaxes(title_text="share labelled like the start", range=[0, 1.05])
+    fig.update_layout(showlegend=False)
+    return base_layout(fig, title, height)
+
+
+__all__ = ["WalkPanel", "walk_animation", "burst_figure", "convergence_figure", "retention_figure"]
