@@ -7,7 +7,7 @@ from vdae_core.diagnostics import nearest_vertex
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, frame, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
-from vdae_core.viz.images import montage_figure
+from vdae_core.viz.images import filmstrip_steps, montage_figure
 from vdae_core.viz.scatter import points_figure
 from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, retention_figure, walk_animation
 
@@ -95,8 +95,11 @@ try:
         if ds.images is not None:
             h, w = ds.images.shape[1:]
             k = min(6, n_walkers)
-            strip = np.clip(walk[:, :k].transpose(1, 0, 2).reshape(-1, h, w), 0, 1)
-            widgets.figure(montage_figure(strip, ncols=walk.shape[0], title=f"{k} walkers (rows) step by step"),
+            shown = filmstrip_steps(walk.shape[0] - 1)  # at most 11 columns: thumbnails stay readable
+            strip = np.clip(walk[shown][:, :k].transpose(1, 0, 2).reshape(-1, h, w), 0, 1)
+            widgets.figure(montage_figure(strip, ncols=len(shown), title=f"{k} walkers (rows) step by step",
+                                          col_labels=[str(s) for s in shown],
+                                          row_labels=[f"walker {j + 1}" for j in range(k)], x_title="walk step"),
                            "walks.images", f"{info.name}_walk_images")
 except UserInputError as e:
     widgets.error_box(e)

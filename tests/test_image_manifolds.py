@@ -9,6 +9,7 @@ from vdae_core.data.image_manifolds import (RENDER_POINTS, _surface, fourier_pic
 from vdae_core.data.images import image_dataset
 from vdae_core.errors import UserInputError
 from vdae_core.metrics.angle_recovery import angle_recovery
+from vdae_core.metrics.class_retention import walk_class_retention
 from vdae_core.models.networks import ConvDecoder, ConvEncoder, conv_network, resolve_network
 
 TWO_PI = 2 * np.pi
@@ -235,3 +236,44 @@ def test_cli_writes_images_encodes_a_zip_in_file_order_and_decodes_to_pngs(tmp_p
     # A second decode into the same folder is refused without --overwrite, and the PNGs stay.
     assert main(["decode", "--run", run_dir, "--input", str(codes), "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err and len(list(out.iterdir())) == 9
+
+
+# -- cluster-conditional sampling ------------------------------------------------------------------------------
+
+
+def _blobs(rng, per=200):
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    X = np.concatenate([c + rng.standard_normal((per, 2)) for c in centres])
+    return X, np.repeat(np.arange(3), per), centres
+
+
+def test_class_retention_is_one_for_walks_that_stay_and_chance_for_walks_that_forget():
+    rng = np.random.default_rng(0)
+    X, y, centres = _blobs(rng)
+    starts = np.repeat(np.arange(3), 100)
+    stay = np.stack([centres[starts] + rng.standard_normal((300, 2)) for _ in range(4)])
+    out = walk_class_retention(stay, starts, X, y)
+    np.testing.assert_array_equal(out["per_step"], np.ones(4))
+    assert out["chance"] == pytest.approx(1 / 3)
+    forget = np.stack([centres[starts]] + [X[rng.integers(0, len(X), 300)] for _ in range(5)])
+    out = walk_class_retention(forget, starts, X, y)
+    assert out["per_step"][0] == 1.0
+    # Each later step keeps the class with probability 1/3: 300 walkers, 4 binomial sds is 0.11.
+    assert np.all(np.abs(out["per_step"][1:] - 1 / 3) < 0.11)
+
+
+def test_class_conditional_walks_start_per_class_on_points_of_that_class():
+    from vdae_core.sampling import class_conditional_walks
+
+    class Still:  # a "model" whose walk stays put: the starts are what we check
+        def random_walk(self, x0, steps, generator):
+            return np.repeat(x0[None], steps + 1, axis=0)
+
+    rng = np.random.default_rng(1)
+    X, y, _ = _blobs(rng, per=7)
+    walk, labels = class_conditional_walks(Still(), X, y, per_class=5, steps=3, seed=2)
+    assert walk.shape == (4, 15, 2) and np.bincount(labels).tolist() == [5, 5, 5]
+    rows = [np.flatnonzero((X == p).all(1))[0] for p in walk[0]]
+    np.testing.assert_array_equal(y[rows], labels)
+    with pytest.raises(UserInputError, match="labels for"):
+        class_conditional_walks(Still(), X, y[:-1])

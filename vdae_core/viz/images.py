@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -33,15 +33,33 @@ def montage(images: np.ndarray, ncols: int = 10, pad: int = 1) -> np.ndarray:
     return out
 
 
-def montage_figure(images: np.ndarray, ncols: int = 10, title: str = "", height: Optional[int] = None) -> go.Figure:
-    """A grayscale montage of images as one figure."""
+def montage_figure(images: np.ndarray, ncols: int = 10, title: str = "", height: Optional[int] = None,
+                   col_labels: Optional[Sequence[str]] = None, row_labels: Optional[Sequence[str]] = None,
+                   x_title: str = "", y_title: str = "") -> go.Figure:
+    """A grayscale montage of images (n, h, w) as one figure; optional labels under the columns and beside
+    the rows (a filmstrip's step numbers and walkers)."""
     M = montage(images, ncols)
     rgb = np.repeat(M[:, :, None], 3, axis=2)
     fig = go.Figure(go.Image(z=rgb, hoverinfo="skip"))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
+    h, w = np.asarray(images).shape[1:3]
+    centre = lambda i, size: 1 + i * (size + 1) + (size - 1) / 2  # noqa: E731  (pad 1, as montage)
+    for axis, labels, size, name in ((fig.update_xaxes, col_labels, w, x_title), (fig.update_yaxes, row_labels, h,
+                                                                                   y_title)):
+        if labels is None:
+            axis(visible=False)
+        else:
+            axis(tickmode="array", tickvals=[centre(i, size) for i in range(len(labels))], ticktext=list(labels),
+                 showgrid=False, zeroline=False, title_text=name, ticks="")
     h = height or int(min(640, 80 + 520 * M.shape[0] / max(M.shape[1], 1)))
     return base_layout(fig, title, h)
+
+
+def filmstrip_steps(steps: int, max_columns: int = 11) -> List[int]:
+    """The walk steps a filmstrip shows: all of 0..steps when they fit in ``max_columns``, else evenly spaced
+    ones from 0 to ``steps`` (both kept)."""
+    if steps + 1 <= max_columns:
+        return list(range(steps + 1))
+    return sorted(set(np.round(np.linspace(0, steps, max_columns)).astype(int).tolist()))
 
 
 def png_data_uri(img: np.ndarray) -> str:
