@@ -75,8 +75,17 @@ if ds.images is not None and Z is not None:
     C = Z.reshape(len(Z), -1) if not space.is_compact else run.model.latent_coords(Z)
     Z2 = C[:, :2] if C.shape[1] >= 2 else np.column_stack([C[:, 0], np.zeros(len(C))])
     idx = spread_indices(Z2, k)
-    widgets.figure(thumbnails_figure(Z2, ds.images, idx, cval, cname, cper), "latent.thumbnails",
-                   f"{info.name}_thumbnails")
+    left, right = st.columns([4, 1])
+    with left:
+        sel = widgets.figure(thumbnails_figure(Z2, ds.images, idx, cval, cname, cper), "latent.thumbnails",
+                             f"{info.name}_thumbnails", on_select="rerun", selection_mode=("points",))
+    picked = [p["point_index"] for p in (sel.selection.points if sel else []) if p.get("curve_number") == 0]
+    with right:
+        if picked:
+            i = int(picked[0])
+            right.image(ds.images[i], caption=f"point {i} · {cname} = {cval[i]:.3g}", width="stretch", clamp=True)
+        else:
+            right.caption("Click a point to see its image here, enlarged.")
 
 st.subheader("Generated next to real: one joint embedding")
 methods = [m for m in ("tsne", "umap") if m in EMBEDDERS] or EMBEDDERS.names()

@@ -277,3 +277,41 @@ def test_class_conditional_walks_start_per_class_on_points_of_that_class():
     np.testing.assert_array_equal(y[rows], labels)
     with pytest.raises(UserInputError, match="labels for"):
         class_conditional_walks(Still(), X, y[:-1])
+
+
+# -- SpectralNet's graph on principal components --------------------------------------------------------------
+
+
+def test_affinity_pca_builds_the_graph_in_principal_components_and_survives_a_save(tmp_path):
+    from vdae_core.api import load_run, save_run
+    from vdae_core.runs import build_model, finish, start
+
+    ds = make_dataset(DataConfig(dataset="fourier_torus", n=60, seed=0))
+    m = build_model("vdae", {"device": "cpu", "affinity_pca": 8}, ds)
+    m.prepare(ds.X)
+    B = m.psi.affinity_basis
+    assert B.shape == (8, 1024)
+    np.testing.assert_allclose((B @ B.T).numpy(), np.eye(8), atol=1e-5)
+    x = torch.as_tensor(ds.X[:5])
+    np.testing.assert_allclose(m.psi.affinity_coords(x).numpy(), (m.psi.standardise(x) @ B.T).numpy(), atol=1e-6)
+    assert build_model("vdae", {"device": "cpu"}, ds).psi.affinity_basis.numel() == 0
+    tiny = {"device": "cpu", "affinity_pca": 8, "spectral_steps": 3, "vae_steps": 3, "hidden": 16, "depth": 1}
+    tr = start("vdae", DataConfig(dataset="fourier_torus", n=60, seed=0), tiny, seed=0, dataset=ds)
+    tr.run()
+    back = load_run(save_run(finish(tr), str(tmp_path / "run")))
+    np.testing.assert_array_equal(back.model.psi.affinity_basis.numpy(), tr.model.psi.affinity_basis.numpy())
+
+
+def test_a_planar_loop_has_the_same_graph_on_its_two_principal_components():
+    # The circle lies in a plane of R³: its first two principal components keep every distance, so the
+    # SpectralNet loss is the same whether the graph is built on them or on the points.
+    from vdae_core.runs import build_model
+
+    ds = make_dataset(DataConfig(dataset="circle", n=300, seed=0))
+    a = build_model("vdae", {"device": "cpu"}, ds, seed=1)
+    b = build_model("vdae", {"device": "cpu", "affinity_pca": 2}, ds, seed=1)
+    a.prepare(ds.X)
+    b.prepare(ds.X)
+    x = torch.as_tensor(ds.X[:200])
+    la, lb = a.psi.batch_loss(x, 10)[0], b.psi.batch_loss(x, 10)[0]
+    assert float(la.detach()) == pytest.approx(float(lb.detach()), rel=1e-4)

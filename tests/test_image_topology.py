@@ -29,9 +29,9 @@ def _score(run):
     return angle_recovery(*args), angle_recovery_floor(*args)
 
 
-@pytest.mark.parametrize("dataset", ["aloi", "turntable"])
-def test_vdae_latent_is_the_turntable_loop(dataset):
-    run = _train("vdae", dataset, 72)
+@pytest.mark.parametrize("dataset,n", [("aloi", 72), ("turntable", 360)])
+def test_vdae_latent_is_the_turntable_loop(dataset, n):
+    run = _train("vdae", dataset, n)
     out, floor = _score(run)
     assert out["min"] >= 0.95, out
     assert floor < 0.2

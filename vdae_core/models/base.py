@@ -119,7 +119,8 @@ class ModelConfig(Config):
                          "auto = convolutional for images of at least 16 px a side, fully connected otherwise.",
                          advanced=True)
     conv_channels: int = param(64, help="Channels of every convolutional layer (64: the VDAE paper's Appendix "
-                               "A.4.1). The cost grows with its square: 16 is the width for a CPU.",
+                               "A.4.1). The cost grows with its square: one step on 72 images of 36×48 takes "
+                               "1.0 s at 64 and 0.10 s at 16 on a 2-core CPU.",
                                min=1, max=512, advanced=True)
 
     #: Overrides of the "quick" preset (the app's Try it and Quick buttons); empty: every training length

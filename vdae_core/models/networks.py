@@ -130,9 +130,10 @@ def resolve_network(name: str, data_shape: Tuple[int, ...], device: str = "cuda"
     """The family ``name`` stands for on data of shape ``data_shape`` trained on ``device``.
 
     ``auto`` is ``conv`` for images of at least :data:`MIN_CONV_SIDE` pixels a side on a GPU, and ``mlp``
-    otherwise: on the 2-core CPU one step of the convolutional encoder (32 channels, 58 images of 36×48)
-    takes 220 ms against 2 ms for the MLP (docs/BENCHMARKS.md, "Convolutional networks on a CPU"), so a
-    default VDAE would train for minutes instead of seconds. Other names are themselves.
+    otherwise: on the 2-core CPU one forward and backward pass of the paper's convolutional encoder (64
+    channels) on the 72 ALOI images (36×48) takes 1.0 s against 4 ms for the MLP (16 channels: 0.10 s;
+    ``benchmarks/bench_conv.py``, docs/BENCHMARKS.md), so a default VDAE (2,900 steps) would train for
+    most of an hour instead of a minute. Other names are themselves.
     """
     if name != "auto":
         return name

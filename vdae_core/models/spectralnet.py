@@ -109,6 +109,26 @@ class SpectralNet(nn.Module):
         self.register_buffer("out_matrix", torch.eye(n_out))
         self.register_buffer("eigenvalues", torch.zeros(n_out))
         self.register_buffer("finalised", torch.zeros((), dtype=torch.bool))
+        # Rows: an orthonormal basis the kNN graph is built in (principal axes of the standardised data);
+        # empty: the graph on the standardised inputs themselves.
+        self.register_buffer("affinity_basis", torch.zeros(0, n_in))
+
+    def fit_affinity_pca(self, X: np.ndarray, r: int, max_points: int = 5000, seed: int = 0) -> np.ndarray:
+        """Build the kNN graph in the first ``r`` principal components of the standardised data ``X`` (n, m)
+        (fitted on at most ``max_points`` points); returns the explained share of variance of each, (r,)."""
+        rng = np.random.default_rng(seed)
+        idx = np.arange(len(X)) if len(X) <= max_points else rng.choice(len(X), max_points, replace=False)
+        S = self.standardise(torch.as_tensor(X[idx], dtype=torch.float32)).double().numpy()
+        S = S - S.mean(0)
+        _, sv, Vt = np.linalg.svd(S, full_matrices=False)
+        r = int(min(r, Vt.shape[0]))
+        self.affinity_basis = torch.as_tensor(Vt[:r], dtype=torch.float32).to(self.out_mean.device)
+        return (sv[:r] ** 2) / max((sv ** 2).sum(), 1e-300)
+
+    def affinity_coords(self, x: torch.Tensor) -> torch.Tensor:
+        """Where the kNN graph is built: the standardised inputs, or their principal components. (B, m) -> (B, r)."""
+        s = self.standardise(x)
+        return s if self.affinity_basis.numel() == 0 else s @ self.affinity_basis.T
 
     def raw(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.standardise(x))
@@ -119,7 +139,7 @@ class SpectralNet(nn.Module):
 
     def batch_loss(self, x: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Dirichlet energy of the batch-orthonormalised outputs; returns (loss, per-coordinate energy)."""
-        W = batch_affinity(self.standardise(x), k)
+        W = batch_affinity(self.affinity_coords(x), k)
         d = W.sum(1)
         yo, _, _ = orthonormalise(self.raw(x), d)
         yo64, d64 = as_float64(yo), as_float64(d)
@@ -145,7 +165,7 @@ class SpectralNet(nn.Module):
         Xs = X[idx]
         dev = self.out_mean.device
         xs = torch.as_tensor(Xs, dtype=torch.float32, device=dev)
-        W, _ = knn_affinity(self.standardise(xs).cpu().numpy().astype(np.float64), k=min(k, len(Xs) - 1))
+        W, _ = knn_affinity(self.affinity_coords(xs).cpu().numpy().astype(np.float64), k=min(k, len(Xs) - 1))
         deg = np.asarray(W.sum(1)).ravel()
         y = self.raw(xs).double().cpu()
         _, mean, L = orthonormalise(y, torch.as_tensor(deg))

@@ -41,6 +41,9 @@ class VDAEConfig(ModelConfig):
     hidden: int = param(256, help="Width of every hidden layer.", min=8, max=4096)
     depth: int = param(3, help="Hidden layers of SpectralNet and of the decoder.", min=1, max=8)
     activation: str = param("relu", help="Activation of all networks.", choices=("relu", "tanh", "silu", "softplus"))
+    affinity_pca: int = param(0, help="Where SpectralNet's kNN graph is built: 0 on the standardised inputs; r > 0 on "
+                                      "their first r principal components (for images: distances between "
+                                      "pixel vectors on a few components are less noisy).", min=0, max=4096)
     spectral_steps: int = param(400, help="Gradient steps of the SpectralNet (ψ) phase.", min=1, max=100_000)
     spectral_batch: int = param(1024, help="Batch size of the SpectralNet phase (affinities are built per batch).",
                                 min=32, max=16384)
@@ -278,6 +281,8 @@ class VDAE(GenerativeModel):
     def prepare(self, X: np.ndarray) -> None:
         Xt = torch.as_tensor(X)
         self.psi.standardise.fit(Xt)
+        if 0 < self.config.affinity_pca < self.data_dim:
+            self.psi.fit_affinity_pca(X, self.config.affinity_pca)
         self.x_scale.fit(Xt)
         rng = np.random.default_rng(0)
         keep = np.sort(rng.choice(len(X), min(len(X), 2000), replace=False))
