@@ -45,8 +45,14 @@ def main():
     ap.add_argument("--sizes", action="append", default=None, help="DATASET:n1,n2,... (repeatable)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--log", default=None)
-    ap.add_argument("--figure", default=None, help="write a plotly HTML figure of time and memory against n")
+    ap.add_argument("--figure", default=None, help="write a figure of time and memory against n: .html (plotly), or "
+                                                   ".png (the same, rendered by headless Chromium)")
+    ap.add_argument("--from-log", default=None, help="draw --figure from the rows of this log instead of measuring")
     a = ap.parse_args()
+    if a.from_log:
+        with open(a.from_log) as fh:
+            write_figure([json.loads(line) for line in fh if line.strip()], a.figure)
+        return
     sizes = a.sizes or ["circle:2000,20000,100000", "mnist:1000,5000,10000"]
     env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": str(a.threads), "OMP_WAIT_POLICY": "PASSIVE"}
     rows = []
@@ -76,18 +82,38 @@ def write_figure(rows, path):
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training time", "peak memory of the process"))
-    for name in dict.fromkeys(r["dataset"] for r in rows):
+    palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+    for j, name in enumerate(dict.fromkeys(r["dataset"] for r in rows)):
         rr = [r for r in rows if r["dataset"] == name]
         n = [r["n"] for r in rr]
-        fig.add_trace(go.Scatter(x=n, y=[r["train_s"] for r in rr], mode="lines+markers", name=f"{name}: time"), 1, 1)
-        fig.add_trace(go.Scatter(x=n, y=[r["peak_rss_mb"] for r in rr], mode="lines+markers",
-                                 name=f"{name}: memory"), 1, 2)
+        style = dict(mode="lines+markers", line={"color": palette[j % len(palette)]}, legendgroup=name, name=name)
+        fig.add_trace(go.Scatter(x=n, y=[r["train_s"] for r in rr], **style), 1, 1)
+        fig.add_trace(go.Scatter(x=n, y=[r["peak_rss_mb"] for r in rr], showlegend=False, **style), 1, 2)
     fig.update_xaxes(type="log", title_text="training points n")
     fig.update_yaxes(type="log", title_text="seconds", row=1, col=1)
     fig.update_yaxes(type="log", title_text="MB", row=1, col=2)
-    fig.update_layout(title="VDAE (default settings) against n, CPU", height=420, width=980)
+    machine = rows[0].get("machine", "") if rows else ""
+    fig.update_layout(title=f"VDAE (default settings) against n, {rows[0].get('threads', '?')} threads, {machine}",
+                      height=420, width=980)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.write_html(path, include_plotlyjs="cdn")
+    if not path.endswith(".png"):
+        fig.write_html(path, include_plotlyjs=True)
+    else:  # no kaleido here: let Chromium draw the self-contained HTML and take its picture
+        import tempfile
+
+        from playwright.sync_api import sync_playwright
+
+        with tempfile.TemporaryDirectory() as d:
+            html = os.path.join(d, "figure.html")
+            fig.write_html(html, include_plotlyjs=True, full_html=True)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=os.environ.get("VDAE_CHROMIUM", "/usr/bin/chromium"),
+                                            args=["--no-sandbox"])
+                page = browser.new_page(viewport={"width": 1000, "height": 440})
+                page.goto("file://" + html)
+                page.wait_for_selector(".main-svg")
+                page.screenshot(path=path)
+                browser.close()
     print(f"wrote {path}")
 
 

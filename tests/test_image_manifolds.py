@@ -315,3 +315,22 @@ def test_a_planar_loop_has_the_same_graph_on_its_two_principal_components():
     x = torch.as_tensor(ds.X[:200])
     la, lb = a.psi.batch_loss(x, 10)[0], b.psi.batch_loss(x, 10)[0]
     assert float(la.detach()) == pytest.approx(float(lb.detach()), rel=1e-4)
+
+
+def test_cli_reads_a_turntable_folder_whose_file_order_is_an_angle(tmp_path):
+    from PIL import Image
+
+    from vdae_core.cli import main
+
+    frames = tmp_path / "spin"
+    frames.mkdir()
+    ds = make_dataset(DataConfig(dataset="turntable", n=12, seed=0))
+    for i, im in enumerate(ds.images):
+        Image.fromarray(im).save(frames / f"v{i:03d}.png")
+    for order, want_name, want in (("circle", "angle (file order)", TWO_PI * np.arange(12) / 12),
+                                   ("line", "frame", np.arange(12.0))):
+        out = tmp_path / f"{order}.npz"
+        assert main(["data", "--dataset", str(frames), "--order", order, "--n", "12", "--out", str(out)]) == 0
+        with np.load(out) as z:
+            assert z["param_names"].tolist() == [want_name]
+            np.testing.assert_allclose(z["params"][:, 0], want)

@@ -18,16 +18,21 @@ def tiny(name):
     return {**cfg.quick_preset(SCALE), "device": "cpu"}
 
 
-@pytest.fixture(scope="module")
-def trained():
+def train_every_model(data, settings):
+    """{model name: (initial weights, trained run)} for every registered model on ``data``."""
     out = {}
-    ds = make_dataset(DATA)
+    ds = make_dataset(data)
     for name in MODELS.names():
-        init = {k: v.clone() for k, v in build_model(name, tiny(name), ds, seed=0).state_dict().items()}
-        tr = start(name, DATA, tiny(name), seed=0, dataset=ds)
+        init = {k: v.clone() for k, v in build_model(name, settings(name), ds, seed=0).state_dict().items()}
+        tr = start(name, data, settings(name), seed=0, dataset=ds)
         tr.run()
         out[name] = (init, finish(tr))
     return out
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return train_every_model(DATA, tiny)
 
 
 @pytest.mark.parametrize("name", MODELS.names())
@@ -163,14 +168,7 @@ def tiny_conv(name):
 
 @pytest.fixture(scope="module")
 def trained_images():
-    out = {}
-    ds = make_dataset(IMAGES)
-    for name in MODELS.names():
-        init = {k: v.clone() for k, v in build_model(name, tiny_conv(name), ds, seed=0).state_dict().items()}
-        tr = start(name, IMAGES, tiny_conv(name), seed=0, dataset=ds)
-        tr.run()
-        out[name] = (init, finish(tr))
-    return out
+    return train_every_model(IMAGES, tiny_conv)
 
 
 @pytest.mark.parametrize("name", MODELS.names())

@@ -140,7 +140,7 @@ def cmd_data(a) -> None:
     from .data import DataConfig, make_dataset
 
     out = _out_path(a, ".npz")
-    ds = make_dataset(DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise))
+    ds = make_dataset(DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise, order=a.order))
     arrays = {"X": ds.X, "params": ds.params, "param_names": np.array(ds.param_names)}
     if ds.images is not None:
         arrays["images"] = ds.images  # uint8 (n, h, w): the pictures themselves, beside their ground truth
@@ -156,7 +156,7 @@ def cmd_train(a) -> None:
     from .runs import check_run_target, save_run, scaled_steps, train_run
 
     check_run_target(a.out, a.overwrite)  # before training: a bad --out must not cost the user the model
-    dc = DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise)
+    dc = DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise, order=a.order)
     last = {"phase": None}
 
     def report(p):
@@ -364,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                           ".ply/.obj/.off/.stl mesh, or a folder/.zip of images")
         s.add_argument("--n", type=whole(10, 200_000, "--n"), default=n_default,
                        help="number of points (default %(default)s)")
+        s.add_argument("--order", choices=("line", "circle"), default="line",
+                       help="for a folder/.zip of images: the file-name order is a line (a video's frames, the "
+                            "default) or a circle (a turntable: the angle 2πi/N becomes the ground truth)")
         s.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
         s.add_argument("--noise", type=float, default=0.0, help="Gaussian noise std added to synthetic data")
 

@@ -76,7 +76,8 @@ def angle_recovery(latent_space, Z: np.ndarray, params: np.ndarray, param_names,
         raise UserInputError(f"{len(Z)} codes for {len(params)} points")
     ang, names = latent_angle_candidates(latent_space, Z)
     truth = params[:, cols]
-    if len(cols) == 2 and ang.shape[1] == 2 and not any(n.startswith("angle in") for n in names):
+    own_angles = any(latent_space.coord_periodic)  # the candidates are the latent space's own coordinates
+    if len(cols) == 2 and ang.shape[1] == 2 and own_angles:
         out = torus_alignment(truth, ang)
         per = {param_names[c]: float(r) for c, r in zip(cols, out["per_angle"])}
         used = {param_names[c]: names[j] for c, j in zip(cols, out["pairing"])}
