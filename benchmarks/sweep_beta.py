@@ -43,16 +43,31 @@ def pick_within(scores, prefer, tol: float = 0.01):
     return prefer(k for k, v in scores.items() if v <= best + tol), best
 
 
-def choose(rows, betas):
-    """Per dataset: the β of smallest deficit, the larger β within 0.01 of it."""
+def choose_per_dataset(rows, key: str, prefer, tried: str):
+    """Per dataset: the value of ``key`` whose deficit :func:`pick_within` picks (``prefer`` among those within
+    0.01 of the best), with the reason; ``tried`` formats the values tried, e.g. ``"β in {}"``."""
     out = {}
     for d in dict.fromkeys(r["dataset"] for r in rows):
-        sc = {r["beta"]: deficit(r) for r in rows if r["dataset"] == d}
-        pick, best = pick_within(sc, max)
-        out[d] = {"beta": pick, "latent_dim": rows[0].get("latent_dim", 2),
-                  "why": f"validation (1 - precision) + (1 - coverage) = {sc[pick]:.3f} (best {best:.3f}) over "
-                         f"β in {sorted(sc)}; seeds {VALIDATION_SEED}/{VALIDATION_SEED + 1}"}
+        sc = {r[key]: deficit(r) for r in rows if r["dataset"] == d}
+        pick, best = pick_within(sc, prefer)
+        out[d] = {key: pick, "why": f"validation (1 - precision) + (1 - coverage) = {sc[pick]:.3f} (best {best:.3f}) "
+                                    f"over {tried.format(sorted(sc))}; seeds {VALIDATION_SEED}/{VALIDATION_SEED + 1}"}
     return out
+
+
+def write_choice(choice: dict, path) -> None:
+    """Write a sweep's choice per dataset (JSON) to ``path`` when one is given."""
+    if path:
+        with open(path, "w") as fh:
+            json.dump(choice, fh, indent=1)
+        print(f"wrote {path}")
+
+
+def choose(rows, betas):
+    """Per dataset: the β of smallest deficit, the larger β within 0.01 of it."""
+    out = choose_per_dataset(rows, "beta", max, "β in {}")
+    latent_dim = rows[0].get("latent_dim", 2)
+    return {d: {"beta": c["beta"], "latent_dim": latent_dim, "why": c["why"]} for d, c in out.items()}
 
 
 def main():
@@ -69,9 +84,7 @@ def main():
             logged = [json.loads(line) for line in fh if line.startswith('{"dataset"')]
         choice = choose(logged, betas)
         print(json.dumps(choice, indent=1))
-        if a.write:
-            with open(a.write, "w") as fh:
-                json.dump(choice, fh, indent=1)
+        write_choice(choice, a.write)
         return
     rows, choice = [], {}
     for d in a.datasets.split(","):
@@ -89,10 +102,7 @@ def main():
             print(json.dumps(rows[-1]), flush=True)
         choice[d] = choose([r for r in rows if r["dataset"] == d], betas)[d]
         print(json.dumps({d: choice[d]}), flush=True)
-    if a.write:
-        with open(a.write, "w") as fh:
-            json.dump(choice, fh, indent=1)
-        print(f"wrote {a.write}")
+    write_choice(choice, a.write)
 
 
 if __name__ == "__main__":

@@ -28,19 +28,12 @@ from vdae_core.data import DataConfig  # noqa: E402
 from vdae_core.evaluation import evaluate_run  # noqa: E402
 from vdae_core.runs import finish, start  # noqa: E402
 
-from sweep_beta import VALIDATION_SEED, deficit, pick_within  # noqa: E402  (the β sweep's seeds and criterion)
+from sweep_beta import VALIDATION_SEED, choose_per_dataset, deficit, write_choice  # noqa: E402  (the β sweep's)
 
 
 def choose(rows):
     """Per dataset (and overrides): the smallest budget whose deficit is within 0.01 of the best."""
-    out = {}
-    for d in dict.fromkeys(r["dataset"] for r in rows):
-        sc = {r["steps"]: deficit(r) for r in rows if r["dataset"] == d}
-        pick, best = pick_within(sc, min)
-        out[d] = {"steps": pick,
-                  "why": f"validation (1 - precision) + (1 - coverage) = {sc[pick]:.3f} (best {best:.3f}) over "
-                         f"{sorted(sc)} generator steps; seeds {VALIDATION_SEED}/{VALIDATION_SEED + 1}"}
-    return out
+    return choose_per_dataset(rows, "steps", min, "{} generator steps")
 
 
 def main():
@@ -81,10 +74,7 @@ def main():
             t0 += time.perf_counter() - t  # evaluation time is not training time
     choice = choose(rows)
     print(json.dumps(choice, indent=1))
-    if a.write:
-        with open(a.write, "w") as fh:
-            json.dump(choice, fh, indent=1)
-        print(f"wrote {a.write}")
+    write_choice(choice, a.write)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Image sets: the shipped ones (Frey faces, COIL-20, MNIST, sklearn digits) and user folders/zips."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import zipfile
@@ -197,6 +198,26 @@ def images_as_points(path: str, image_shape: Tuple[int, ...]) -> Tuple[np.ndarra
     return imgs.reshape(len(imgs), -1).astype(np.float32) / 255.0, names
 
 
+@dataclasses.dataclass(frozen=True)
+class FileOrder:
+    """What the file-name order of an image folder stands for (``DataConfig.order``)."""
+
+    name: str  # the ground-truth coordinate's name
+    periodic: bool
+    suggested_dim: int
+    scale: float  # coordinate of file i of N: scale * i / N (an angle), or i itself when 0
+    note: str
+
+    def coordinate(self, i: np.ndarray, total: int) -> np.ndarray:
+        return self.scale * i / total if self.scale else i.astype(float)
+
+
+FILE_ORDERS = {
+    "line": FileOrder("frame", False, 8, 0.0, ""),
+    "circle": FileOrder("angle (file order)", True, 2, 2 * np.pi, "; file order read as an angle (a loop)"),
+}
+
+
 def load_image_collection(path: str, n: int, seed: int, order: str = "line") -> Dataset:
     """Read a folder or a ``.zip`` of images into a dataset (grayscale, resized to the first image's
     size capped at 64 px a side).
@@ -219,10 +240,7 @@ def load_image_collection(path: str, n: int, seed: int, order: str = "line") -> 
     note = f"; skipped {len(skipped)} folder(s) named like images: {', '.join(skipped[:3])}" if skipped else ""
     if wide:
         note += f"; {len(wide)} image(s) of 16/32-bit or float pixels scaled to 0-255 from their range"
-    if order == "circle":
-        coord, cname, periodic, dim = 2 * np.pi * idx / len(imgs), "angle (file order)", True, 2
-        note += "; file order read as an angle (a loop)"
-    else:
-        coord, cname, periodic, dim = idx.astype(float), "frame", False, 8
-    return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), coord[:, None], (cname,), (periodic,), dim,
-                         None, f"{path} ({len(names)} images, resized to {size[1]}x{size[0]}{note})")
+    how = FILE_ORDERS[order]
+    return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), how.coordinate(idx, len(imgs))[:, None],
+                         (how.name,), (how.periodic,), how.suggested_dim, None,
+                         f"{path} ({len(names)} images, resized to {size[1]}x{size[0]}{note}{how.note})")
