@@ -67,7 +67,10 @@ else:
                "smoothly, without tears (a colour jump between neighbours) or folds (far colours on top of each "
                "other).")
     if any(ds.periodic):
-        widgets.angle_score(cache.angle_score(info.path), ds.n)
+        try:
+            widgets.angle_score(cache.angle_score(info.path), ds.n)
+        except UserInputError as e:  # e.g. a 1-D Euclidean latent: no angle to compare
+            st.caption(f"No loop score: {e}.")
 
 if ds.images is not None and Z is not None:
     st.subheader("Images at their latent positions")

@@ -469,3 +469,13 @@ def test_an_uploaded_turntable_can_declare_its_file_order_a_circle(env, tmp_path
     assert not at.exception and at.session_state["order"] == "circle"
     colour = next(s for s in at.selectbox if s.label == "Colour by (ground truth)")
     assert "angle (file order)" in colour.options
+
+
+def test_latent_page_says_why_a_line_latent_has_no_loop_score(tmp_path, monkeypatch):
+    from vdae_core.api import DataConfig, save_run, train_run
+
+    run = train_run("beta_vae", DataConfig(dataset="circle", n=200), {"latent_dim": 1, "steps": 20}, seed=0,
+                    device="cpu")
+    save_run(run, str(tmp_path / "line"))
+    at = goto(_pending_app(tmp_path, monkeypatch, "line"), "latent")
+    assert any("No loop score" in c.value and "1-D Euclidean" in c.value for c in at.caption)

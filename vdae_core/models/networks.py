@@ -5,7 +5,7 @@ A network family is registered in :data:`~vdae_core.registry.NETWORKS` as a buil
 of shape (B, *in_shape) to (B, out_dim); ``out_shape`` is the shape the flat output stands for (an image
 (C, H, W) for a decoder) and ``channels`` the width of convolutional layers. A model's config names the
 family (``network``); ``auto`` picks ``conv`` for images of at least :data:`MIN_CONV_SIDE` pixels a side
-and ``mlp`` otherwise, so a new architecture is one registration.
+on a GPU and ``mlp`` otherwise (:func:`resolve_network`), so a new architecture is one registration.
 """
 from __future__ import annotations
 

@@ -247,7 +247,7 @@ def _class_walks(path, mtime, per_class, steps, seed):
     parts = [p for p in (ds, run.heldout) if p is not None and p.labels is not None]
     out = walk_class_retention(walk, labels, np.concatenate([p.X for p in parts]),
                                np.concatenate([p.labels for p in parts]))
-    return {**out, "walk": walk, "start_labels": labels}
+    return out
 
 
 def class_walks(path: str, per_class: int, steps: int, seed: int) -> dict:
