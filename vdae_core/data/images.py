@@ -203,18 +203,17 @@ class FileOrder:
     """What the file-name order of an image folder stands for (``DataConfig.order``)."""
 
     name: str  # the ground-truth coordinate's name
-    periodic: bool
+    periodic: bool  # an angle: file i of N is at 2π·i/N; otherwise file i is at i
     suggested_dim: int
-    scale: float  # coordinate of file i of N: scale * i / N (an angle), or i itself when 0
     note: str
 
     def coordinate(self, i: np.ndarray, total: int) -> np.ndarray:
-        return self.scale * i / total if self.scale else i.astype(float)
+        return 2 * np.pi * i / total if self.periodic else i.astype(float)
 
 
 FILE_ORDERS = {
-    "line": FileOrder("frame", False, 8, 0.0, ""),
-    "circle": FileOrder("angle (file order)", True, 2, 2 * np.pi, "; file order read as an angle (a loop)"),
+    "line": FileOrder("frame", False, 8, ""),
+    "circle": FileOrder("angle (file order)", True, 2, "; file order read as an angle (a loop)"),
 }
 
 

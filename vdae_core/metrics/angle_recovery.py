@@ -75,10 +75,14 @@ def angle_recovery(latent_space, Z: np.ndarray, params: np.ndarray, param_names,
     if len(Z) != len(params):
         raise UserInputError(f"{len(Z)} codes for {len(params)} points")
     ang, names = latent_angle_candidates(latent_space, Z)
-    truth = params[:, cols]
-    own_angles = any(latent_space.coord_periodic)  # the candidates are the latent space's own coordinates
+    return _match(ang, names, any(latent_space.coord_periodic), params, param_names, cols)
+
+
+def _match(ang: np.ndarray, names, own_angles: bool, params: np.ndarray, param_names, cols) -> Dict[str, object]:
+    """Score the candidate latent angles ``ang`` (n, c) against the periodic truth columns ``cols`` of
+    ``params``; ``own_angles``: the candidates are the latent space's own coordinates (a torus pairs them)."""
     if len(cols) == 2 and ang.shape[1] == 2 and own_angles:
-        out = torus_alignment(truth, ang)
+        out = torus_alignment(params[:, cols], ang)
         per = {param_names[c]: float(r) for c, r in zip(cols, out["per_angle"])}
         used = {param_names[c]: names[j] for c, j in zip(cols, out["pairing"])}
     else:
@@ -97,8 +101,12 @@ def angle_recovery_floor(latent_space, Z: np.ndarray, params: np.ndarray, param_
 
     A score is only evidence of a found loop well above this floor (about 0.1 for 72 points).
     """
+    angle_recovery(latent_space, Z, params, param_names, periodic)  # the same checks and messages
     rng = np.random.default_rng(seed)
     params = np.asarray(params, dtype=np.float64)
-    null = [angle_recovery(latent_space, Z, params[rng.permutation(len(params))], param_names, periodic)["min"]
+    cols = [i for i, p in enumerate(periodic) if p]
+    ang, names = latent_angle_candidates(latent_space, Z)  # the codes are fixed: their angles are read once
+    own = any(latent_space.coord_periodic)
+    null = [_match(ang, names, own, params[rng.permutation(len(params))], param_names, cols)["min"]
             for _ in range(int(reps))]
     return float(np.quantile(null, 0.95))
