@@ -6,9 +6,10 @@
 Each size trains the default VDAE (CLI settings, ``device=cpu``) in a fresh process, which reports its wall
 time per phase (from the run's history), its total, and its own peak resident memory (``ru_maxrss``).
 Per-step costs are given per phase so that a step growing faster than linearly in n shows up directly: the
-spectral and variational steps use fixed batches, and the variational step searches x' over all n training
-codes (one (batch × n) product), so its cost grows linearly with n; the latent statistics are one kNN query
-of the n codes (a tree, n log n).
+spectral and variational steps use fixed batches, and the variational step searches x' among the n training
+codes: by a k-d tree for n ≥ 4,096 codes of ≤ 4 dimensions (log n per query), else by one (batch × n)
+product (linear in n; vdae_core/geometry/nearest_target.py); the latent statistics are one kNN query of
+the n codes (a tree, n log n). The figure draws the newest row of the log for each data set and n.
 """
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ def write_figure(rows, path):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    rows = list({(r["dataset"], r["n"]): r for r in rows}.values())  # the newest row per data set and size
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training time", "peak memory of the process"))
     palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
     for j, name in enumerate(dict.fromkeys(r["dataset"] for r in rows)):

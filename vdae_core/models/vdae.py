@@ -27,6 +27,7 @@ from torch import nn
 
 from ..config import param
 from ..errors import UserInputError
+from ..geometry.nearest_target import NearestTarget
 from ..registry import MODELS
 from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
 from .networks import Standardise, mlp, network
@@ -309,11 +310,11 @@ class VDAE(GenerativeModel):
         Zt = torch.as_tensor(Z, dtype=torch.float32, device=dev)
         self._stats = {
             "Z": Zt,
-            "Z_sqnorm": Zt.pow(2).sum(1),  # for nearest-latent search by addmm
             "L_T": torch.as_tensor(L_T, dtype=torch.float32, device=dev),
             "logdet_T": torch.as_tensor(2 * np.log(np.diagonal(L_T, axis1=1, axis2=2)).sum(1), dtype=torch.float32,
                                         device=dev),
             "X": data.X,
+            "target": NearestTarget(Zt),  # x' search (Eq. 5): exact, O(B log n) per step on the CPU
         }
         keep = np.arange(len(Z))
         if len(Z) > self.config.proj_anchors:
@@ -351,10 +352,7 @@ class VDAE(GenerativeModel):
         z_new = z + (L @ eps.unsqueeze(-1)).squeeze(-1)
         with torch.no_grad():
             if self.config.neighbour_pool == "all":
-                # |z' - z_j|² up to the per-row constant |z'|²: one matmul, no square roots.
-                d2 = torch.addmm(st["Z_sqnorm"], z_new, st["Z"].T, alpha=-2.0)
-                d2[torch.arange(len(idx), device=d2.device), idx] = float("inf")  # x' ∈ X \ {x}
-                x_target = st["X"][d2.argmin(1)]
+                x_target = st["X"][st["target"](z_new, idx)]  # x' ∈ X \ {x}
             else:
                 d2 = torch.cdist(z_new, z)
                 d2.fill_diagonal_(float("inf"))  # x' ∈ A \ {x}
