@@ -7,7 +7,8 @@ from vdae_core.errors import UserInputError
 from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
 from vdae_core.registry import EMBEDDERS
 from vdae_core.ui import cache, frame, widgets
-from vdae_core.viz.images import decoded_points_grid_figure, montage_figure, spread_indices, thumbnails_figure
+from vdae_core.viz.images import (decoded_points_grid_figure, images_from_points, montage_figure, spread_indices,
+                                  thumbnails_figure)
 from vdae_core.viz.latent_spaces import latent_view
 from vdae_core.viz.scatter import embedding_figure, points_figure
 
@@ -125,8 +126,8 @@ else:
     with st.spinner("Decoding the grid…"):
         grid_z, dec = cache.decoded_grid(info.path, g)
     if ds.images is not None:
-        h, w = ds.images.shape[1:]
-        imgs = np.asarray(dec).reshape(g, g, h, w)[::-1].reshape(-1, h, w)  # z2 upwards
+        imgs = images_from_points(np.asarray(dec), run.model.data_shape)
+        imgs = imgs.reshape((g, g) + imgs.shape[1:])[::-1].reshape(imgs.shape)  # z2 upwards
         widgets.figure(montage_figure(imgs, ncols=g, title="decoded images (z1 → right, z2 → up)"),
                        "latent.grid_img",
                        f"{info.name}_decoded_grid")

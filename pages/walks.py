@@ -7,7 +7,7 @@ from vdae_core.diagnostics import nearest_vertex
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, frame, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
-from vdae_core.viz.images import filmstrip_steps, montage_figure
+from vdae_core.viz.images import filmstrip_steps, images_from_points, montage_figure
 from vdae_core.viz.scatter import points_figure
 from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, retention_figure, walk_animation
 
@@ -93,10 +93,10 @@ try:
                    "curve below compares the walkers with the data distribution instead. " + where
                    + (" Points are drawn by their first three principal components." if ds.ambient_dim > 3 else ""))
         if ds.images is not None:
-            h, w = ds.images.shape[1:]
             k = min(6, n_walkers)
             shown = filmstrip_steps(walk.shape[0] - 1)  # at most 11 columns: thumbnails stay readable
-            strip = np.clip(walk[shown][:, :k].transpose(1, 0, 2).reshape(-1, h, w), 0, 1)
+            rows = walk[shown][:, :k].transpose(1, 0, 2)  # (walker, step, pixels)
+            strip = np.clip(images_from_points(rows.reshape(-1, rows.shape[-1]), run.model.data_shape), 0, 1)
             widgets.figure(montage_figure(strip, ncols=len(shown), title=f"{k} walkers (rows) step by step",
                                           col_labels=[str(s) for s in shown],
                                           row_labels=[f"walker {j + 1}" for j in range(k)], x_title="walk step"),

@@ -432,6 +432,32 @@ def test_latent_page_scores_the_loop_of_a_turntable_beside_its_floor(tmp_path, m
     assert "300°" in texts(at)
 
 
+def test_colour_image_runs_draw_their_thumbnails_grid_and_filmstrip_in_colour(tmp_path, monkeypatch):
+    """Issue 13: an RGB image set goes through the Latent and Walks pages (thumbnails, decoded mosaic, filmstrip)."""
+    import base64
+    import json
+
+    from vdae_core.api import DataConfig, save_run, train_run
+
+    run = train_run("beta_vae", DataConfig(dataset="turntable_rgb", n=40), dict(steps=5, latent_dim=2, hidden=32),
+                    seed=0, device="cpu")
+    save_run(run, str(tmp_path / "rgb_beta"))
+    at = goto(_pending_app(tmp_path, monkeypatch, "rgb_beta"), "latent")
+    assert not at.exception
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    mosaic = next(f for f in figs if f["layout"].get("title", {}).get("text", "").startswith("decoded images"))
+    z = mosaic["data"][0]["z"]  # plotly's binary array: base64 bytes, dtype and shape
+    z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(
+        [int(v) for v in z["shape"].split(",")])
+    assert z.ndim == 3 and z.shape[2] == 3 and np.ptp(z.astype(int), axis=2).max() > 0  # colour, not grey
+    thumbs = next(f for f in figs if f["layout"].get("images"))
+    assert thumbs["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
+    at = goto(at, "walks")
+    assert not at.exception
+    assert any("walkers (rows) step by step" in json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+               for c in at.get("plotly_chart"))
+
+
 def test_walks_page_shows_whether_walkers_keep_their_class(tmp_path, monkeypatch):
     from vdae_core.api import DataConfig, save_run, train_run
 

@@ -11,6 +11,7 @@ from vdae_core.errors import UserInputError
 from vdae_core.metrics.angle_recovery import angle_recovery
 from vdae_core.metrics.class_retention import walk_class_retention
 from vdae_core.models.networks import ConvDecoder, ConvEncoder, conv_network, resolve_network
+from vdae_core.viz.images import images_from_points
 
 TWO_PI = 2 * np.pi
 
@@ -18,6 +19,7 @@ SHAPES = {  # name -> (n asked, image shape, ground-truth columns, periodic)
     "aloi": (72, (36, 48), ("angle",), (True,)),
     "turntable": (40, (32, 32), ("azimuth",), (True,)),
     "turntable2d": (40, (32, 32), ("azimuth", "elevation"), (True, False)),
+    "turntable_rgb": (40, (32, 32, 3), ("azimuth",), (True,)),
     "fourier_torus": (50, (32, 32), ("shift_rows", "shift_cols"), (True, True)),
     "fourier_torus_n3": (50, (32, 32), ("shift_rows", "shift_cols"), (True, True)),
 }
@@ -28,15 +30,16 @@ def test_built_in_image_sets_load_offline_with_their_documented_shapes(name):
     n, hw, cols, periodic = SHAPES[name]
     ds = make_dataset(DataConfig(dataset=name, n=n, seed=3))
     assert ds.images.shape == (n, *hw) and ds.images.dtype == np.uint8
-    assert ds.data_shape == (1, *hw) and ds.X.shape == (n, hw[0] * hw[1])
-    np.testing.assert_array_equal(ds.X, ds.images.reshape(n, -1) / np.float32(255.0))
+    c = hw[2] if len(hw) == 3 else 1
+    assert ds.data_shape == (c, *hw[:2]) and ds.X.shape == (n, c * hw[0] * hw[1])
+    np.testing.assert_array_equal(images_from_points(ds.X, ds.data_shape), ds.images / np.float32(255.0))
     assert ds.param_names == cols and ds.periodic == periodic
     for j, p in enumerate(periodic):
         if p:
             assert ds.params[:, j].min() >= 0 and ds.params[:, j].max() < TWO_PI
     assert len(np.unique(ds.X, axis=0)) == n  # no two views alike
     spr = sprite(ds.images, ncols=10)
-    assert spr.ndim == 2 and spr.shape[1] == 10 * (hw[1] + 1) + 1
+    assert spr.shape[2:] == hw[2:] and spr.shape[1] == 10 * (hw[1] + 1) + 1
 
 
 def test_aloi_is_the_72_views_five_degrees_apart():
@@ -62,6 +65,23 @@ def test_rendered_turntable_has_its_nearest_neighbours_at_adjacent_angles():
     assert (_nn_angle_steps(imgs) == 1).all()
     # The views differ (a turning bunny is not rotationally symmetric) and fill part of the frame.
     assert 0.1 < (imgs > 0).mean() < 0.8
+
+
+def test_colour_renders_paint_each_side_and_keep_adjacent_views_nearest():
+    pts, nrm = _surface("bunny_libigl_3485v.off", RENDER_POINTS)
+    az = TWO_PI * np.arange(72) / 72
+    el = np.full(72, np.deg2rad(20.0))
+    rgb = render_views(pts, nrm, az, el, colour=True)
+    assert rgb.shape == (72, 32, 32, 3)
+    assert (_nn_angle_steps(rgb) == 1).all()
+    # The object's pixels have colour (channels differ), and the back of the bunny has another hue than its front.
+    lit = rgb.max(-1) > 40
+    assert (np.ptp(rgb.astype(int), axis=-1)[lit] > 10).mean() > 0.5
+    front, back = rgb[0][lit[0]].mean(0), rgb[36][lit[36]].mean(0)
+    assert np.abs(front / front.sum() - back / back.sum()).max() > 0.03
+    # Its luminance is the grayscale render's shading times an albedo ≤ 1: never brighter than the grey one.
+    grey = render_views(pts, nrm, az[:4], el[:4]).astype(int)
+    assert (rgb[:4].max(-1).astype(int) <= grey + 1).all()
 
 
 def test_aloi_photographs_have_their_nearest_neighbours_at_adjacent_angles():
@@ -334,3 +354,43 @@ def test_cli_reads_a_turntable_folder_whose_file_order_is_an_angle(tmp_path):
         with np.load(out) as z:
             assert z["param_names"].tolist() == [want_name]
             np.testing.assert_allclose(z["params"][:, 0], want)
+
+
+def test_colour_folders_load_as_rgb_and_grey_ones_as_grayscale_through_data_encode_and_decode(tmp_path):
+    from PIL import Image
+
+    from vdae_core.api import load_run
+    from vdae_core.cli import main
+    from vdae_core.data.images import images_as_points, load_image_collection
+
+    ds = make_dataset(DataConfig(dataset="turntable_rgb", n=10, seed=1))
+    col, grey = tmp_path / "col", tmp_path / "grey"
+    col.mkdir()
+    grey.mkdir()
+    for i, im in enumerate(ds.images):
+        Image.fromarray(im).save(col / f"v{i}.png")
+        Image.fromarray(im).convert("L").convert("RGB").save(grey / f"v{i}.png")  # RGB file, no colour in it
+    c = load_image_collection(str(col), 10, 0)
+    assert c.data_shape == (3, 32, 32) and "RGB" in c.source
+    np.testing.assert_array_equal(c.images, ds.images)  # exact: same size, no resampling
+    g = load_image_collection(str(grey), 10, 0)
+    assert g.data_shape == (1, 32, 32) and "grayscale" in g.source
+    luma = np.stack([np.asarray(Image.fromarray(im).convert("L")) for im in ds.images])
+    np.testing.assert_array_equal(g.images, luma)
+    # A grayscale model reads a colour folder by its luma; an RGB model reads a grey folder as three equal channels.
+    np.testing.assert_array_equal(images_as_points(str(col), (1, 32, 32))[0], luma.reshape(10, -1) / np.float32(255))
+    X3 = images_as_points(str(grey), (3, 32, 32))[0].reshape(10, 3, 32, 32)
+    assert (X3[:, 0] == X3[:, 1]).all() and (X3[:, 1] == X3[:, 2]).all()
+    # The CLI end to end on colour: train, encode the folder, decode to RGB PNGs.
+    run_dir = str(tmp_path / "run")
+    assert main(["train", "--dataset", "turntable_rgb", "--n", "40", "--model", "beta_vae", "--steps-scale", "0.01",
+                 "--quiet", "--out", run_dir]) == 0
+    model = load_run(run_dir).model
+    assert model.data_shape == (3, 32, 32)
+    codes, out = tmp_path / "codes.npy", tmp_path / "decoded"
+    assert main(["encode", "--run", run_dir, "--input", str(col), "--out", str(codes)]) == 0
+    np.testing.assert_allclose(np.load(codes), model.encode(ds.X), atol=1e-6)
+    assert main(["decode", "--run", run_dir, "--input", str(codes), "--out", str(out)]) == 0
+    got = np.stack([np.asarray(Image.open(out / f"{i:06d}.png")) for i in range(10)])
+    want = images_from_points(np.round(255 * np.clip(model.decode(np.load(codes)), 0, 1)), (3, 32, 32))
+    np.testing.assert_array_equal(got, want.astype(np.uint8))

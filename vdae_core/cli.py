@@ -213,7 +213,7 @@ def _read_array(path: str, what: str, model=None) -> np.ndarray:
                                  f"was not trained on images: give {what} as .npy/.csv/.npz")
         X, names = images_as_points(path, model.data_shape)
         print(f"read {len(names)} images in file-name order ({names[0]} … {names[-1]}), as "
-              f"{model.data_shape[1]}×{model.data_shape[2]} grayscale")
+              f"{model.data_shape[1]}×{model.data_shape[2]} {'RGB' if model.data_shape[0] == 3 else 'grayscale'}")
         return X
     return read_points(path)
 

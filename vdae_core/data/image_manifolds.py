@@ -95,12 +95,14 @@ def view_rotation(azimuth: float, elevation: float) -> np.ndarray:
 
 
 def render_views(points: np.ndarray, normals: np.ndarray, azimuth: np.ndarray, elevation: np.ndarray,
-                 size: int = 32, supersample: int = 2) -> np.ndarray:
+                 size: int = 32, supersample: int = 2, colour: bool = False) -> np.ndarray:
     """Render a surface (given as dense points with normals) by orthographic point splatting with a z-buffer.
 
     Each point is projected to the pixel under it; per pixel the point nearest the camera wins and is
     shaded by Lambert's law, 0.15 + 0.85 max(0, n · l) for the fixed light :data:`LIGHT`; the background is
-    black. The image is rendered ``supersample`` times larger and box-filtered down (antialiasing).
+    black. With ``colour`` the surface is painted by its normal in object coordinates, albedo
+    0.25 + 0.75 (n + 1)/2 per RGB channel, so each side of the object keeps its colour as it turns. The
+    image is rendered ``supersample`` times larger and box-filtered down (antialiasing).
 
     Parameters
     ----------
@@ -113,10 +115,11 @@ def render_views(points: np.ndarray, normals: np.ndarray, azimuth: np.ndarray, e
 
     Returns
     -------
-    images : ndarray (k, size, size) uint8
+    images : ndarray (k, size, size) uint8, or (k, size, size, 3) with ``colour``
     """
     big = size * supersample
-    out = np.zeros((len(azimuth), size, size), dtype=np.uint8)
+    ch = 3 if colour else 1
+    out = np.zeros((len(azimuth), size, size, ch), dtype=np.uint8)
     for i, (az, el) in enumerate(zip(np.asarray(azimuth, float), np.asarray(elevation, float))):
         R = view_rotation(az, el)
         p, nv = points @ R.T, normals @ R.T
@@ -125,22 +128,25 @@ def render_views(points: np.ndarray, normals: np.ndarray, azimuth: np.ndarray, e
         pix = row * big + col
         order = np.lexsort((-p[:, 2], pix))  # by pixel, nearest (largest z) first
         first = order[np.unique(pix[order], return_index=True)[1]]
-        img = np.zeros(big * big)
-        img[pix[first]] = 0.15 + 0.85 * np.clip(nv[first] @ LIGHT, 0.0, None)
-        img = img.reshape(size, supersample, size, supersample).mean((1, 3))
+        shade = 0.15 + 0.85 * np.clip(nv[first] @ LIGHT, 0.0, None)
+        albedo = 0.25 + 0.75 * (normals[first] + 1) / 2 if colour else np.ones((len(first), 1))
+        img = np.zeros((big * big, ch))
+        img[pix[first]] = shade[:, None] * albedo
+        img = img.reshape(size, supersample, size, supersample, ch).mean((1, 3))
         out[i] = np.round(255.0 * img).astype(np.uint8)
-    return out
+    return out if colour else out[..., 0]
 
 
 def _turntable(name: str, n: int, seed: int, noise: float, elevation_range: Tuple[float, float],
-               mesh_file: str = "bunny_libigl_3485v.off", size: int = 32) -> Dataset:
+               mesh_file: str = "bunny_libigl_3485v.off", size: int = 32, colour: bool = False) -> Dataset:
     rng = rng_for(seed)
     az = rng.uniform(0, TWO_PI, n)
     lo, hi = np.deg2rad(elevation_range)
     el = rng.uniform(lo, hi, n) if hi > lo else np.full(n, lo)
     pts, nrm = _surface(mesh_file, RENDER_POINTS)
-    imgs = _noisy(render_views(pts, nrm, az, el, size), noise, rng)
-    src = f"{mesh_file} rendered at {size}×{size} (n={n}, seed={seed}, noise={noise})"
+    imgs = _noisy(render_views(pts, nrm, az, el, size, colour=colour), noise, rng)
+    src = (f"{mesh_file} rendered at {size}×{size}{' in RGB, painted by its normals' if colour else ''} "
+           f"(n={n}, seed={seed}, noise={noise})")
     if hi > lo:
         return image_dataset(imgs, name, np.stack([az, el], 1), ("azimuth", "elevation"), (True, False), 3, None, src)
     return image_dataset(imgs, name, az[:, None], ("azimuth",), (True,), 2, None, src)
@@ -151,6 +157,13 @@ def _turntable(name: str, n: int, seed: int, noise: float, elevation_range: Tupl
 def turntable(n: int = 360, seed: int = 0, noise: float = 0.0) -> Dataset:
     """Renders of the bunny turning on a turntable: a circle of images with the exact angle known."""
     return _turntable("turntable", n, seed, noise, (20.0, 20.0))
+
+
+@DATASETS.register("turntable_rgb", help="The turntable in colour (32×32 RGB): the bunny painted by its surface "
+                                         "normal, so each side keeps its colour; coordinate: the azimuth (a circle).")
+def turntable_rgb(n: int = 360, seed: int = 0, noise: float = 0.0) -> Dataset:
+    """RGB renders of the painted bunny on a turntable: a circle of colour images with the exact angle known."""
+    return _turntable("turntable_rgb", n, seed, noise, (20.0, 20.0), colour=True)
 
 
 @DATASETS.register("turntable2d", help="The Stanford bunny rendered (32×32) at random azimuth × elevation in "

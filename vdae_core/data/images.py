@@ -83,8 +83,9 @@ MAX_TOTAL_BYTES = 512 * 1024**2
 
 
 def _decode_image(data: bytes, name: str, scaled: Optional[List[str]] = None) -> np.ndarray:
-    """One image as 8-bit grayscale (h, w) uint8. 16-bit and 32-bit integer images are scaled from their
-    range (0..65535 → 0..255), not clipped; float images from their [min, max]."""
+    """One image as 8-bit RGB (h, w, 3) uint8 (grayscale images with three equal channels). 16-bit and
+    32-bit integer images are scaled from their range (0..65535 → 0..255), not clipped; float images from
+    their [min, max]."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -105,15 +106,43 @@ def _decode_image(data: bytes, name: str, scaled: Optional[List[str]] = None) ->
         a = np.asarray(im).astype(np.float64)
         top = 65535.0 if a.max(initial=0) <= 65535 and a.min(initial=0) >= 0 else None
         lo, hi = (0.0, top) if top else (a.min(), a.max())
-        return np.round(255.0 * (a - lo) / max(hi - lo, 1e-12)).astype(np.uint8)
+        return _grey_rgb(np.round(255.0 * (a - lo) / max(hi - lo, 1e-12)).astype(np.uint8))
     if im.mode == "F":
         if scaled is not None:
             scaled.append(name)
         a = np.asarray(im).astype(np.float64)
         if not np.isfinite(a).all():
             raise UserInputError(f"{name}: the image holds NaN or inf values")
-        return np.round(255.0 * (a - a.min()) / max(a.max() - a.min(), 1e-12)).astype(np.uint8)
-    return np.asarray(im.convert("L"))
+        return _grey_rgb(np.round(255.0 * (a - a.min()) / max(a.max() - a.min(), 1e-12)).astype(np.uint8))
+    if im.mode in ("1", "L", "LA", "P") and (im.mode != "P" or _palette_is_grey(im)):
+        return _grey_rgb(np.asarray(im.convert("L")))
+    return np.asarray(im.convert("RGB"))
+
+
+def _grey_rgb(a: np.ndarray) -> np.ndarray:
+    return np.repeat(a[:, :, None], 3, axis=2)
+
+
+def _palette_is_grey(im) -> bool:
+    pal = np.asarray(im.convert("RGB"))
+    return bool((pal[..., 0] == pal[..., 1]).all() and (pal[..., 1] == pal[..., 2]).all())
+
+
+def is_colour(arrays: List[np.ndarray]) -> bool:
+    """Whether any of the RGB images (h, w, 3) has a pixel whose channels differ."""
+    return any(not ((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all()) for a in arrays)
+
+
+def to_channels(a: np.ndarray, c: int) -> np.ndarray:
+    """An RGB image (h, w, 3) uint8 as ``c`` channels: itself for 3, its luma (ITU-R 601, as PIL's 'L')
+    (h, w) for 1."""
+    if c == 3:
+        return a
+    if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all():
+        return a[..., 0]
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(a).convert("L"))
 
 
 def _read_bounded(fh, name: str, total: int) -> bytes:
@@ -133,7 +162,7 @@ def read_image_files(path: str) -> Tuple[List[str], List[np.ndarray], List[str],
     Returns
     -------
     names : list of str
-    arrays : list of (h, w) uint8 grayscale images
+    arrays : list of (h, w, 3) uint8 RGB images (grayscale ones with three equal channels)
     skipped : folders named like images (not read)
     scaled : images of 16/32-bit or float pixels, scaled to 0-255 from their range
 
@@ -181,21 +210,26 @@ def read_image_files(path: str) -> Tuple[List[str], List[np.ndarray], List[str],
 
 
 def _resize(a: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    """Resize a (h, w) uint8 image to ``size`` = (w, h) (bilinear); unchanged when it already has that size."""
+    """Resize a (h, w) or (h, w, 3) uint8 image to ``size`` = (w, h) (bilinear); unchanged when it already has
+    that size."""
     from PIL import Image
 
-    return a if a.shape[::-1] == tuple(size) else np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR))
+    return a if a.shape[1::-1] == tuple(size) else np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR))
 
 
 def images_as_points(path: str, image_shape: Tuple[int, ...]) -> Tuple[np.ndarray, List[str]]:
-    """Every image of a folder or ``.zip``, in file-name order, as pixels (n, C·H·W) in [0, 1] for a model
-    trained on images of ``image_shape`` (C, H, W) (grayscale, resized to H × W); and the file names."""
+    """Every image of a folder or ``.zip``, in file-name order, as pixels (n, C·H·W) in [0, 1], flattened
+    channel-first, for a model trained on images of ``image_shape`` (C, H, W): resized to H × W, as
+    grayscale (C = 1; colour images by their luma) or RGB (C = 3; grayscale images repeated); and the
+    file names."""
     c, h, w = (int(v) for v in image_shape)
-    if c != 1:
-        raise UserInputError(f"the run was trained on {c}-channel images; folders and zips are read as grayscale")
+    if c not in (1, 3):
+        raise UserInputError(f"the run was trained on {c}-channel images; folders and zips give 1 (grayscale) or 3 "
+                             f"(RGB) channels")
     names, arrays, _, _ = read_image_files(path)
-    imgs = np.stack([_resize(a, (w, h)) for a in arrays])
-    return imgs.reshape(len(imgs), -1).astype(np.float32) / 255.0, names
+    imgs = np.stack([_resize(to_channels(a, c), (w, h)) for a in arrays])
+    chw = imgs[:, None] if c == 1 else imgs.transpose(0, 3, 1, 2)
+    return chw.reshape(len(imgs), -1).astype(np.float32) / 255.0, names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,8 +252,8 @@ FILE_ORDERS = {
 
 
 def load_image_collection(path: str, n: int, seed: int, order: str = "line") -> Dataset:
-    """Read a folder or a ``.zip`` of images into a dataset (grayscale, resized to the first image's
-    size capped at 64 px a side).
+    """Read a folder or a ``.zip`` of images into a dataset (RGB when any image has colour, else grayscale;
+    resized to the first image's size capped at 64 px a side).
 
     ``params`` is each image's position in file-name order: with ``order='line'`` the frame number
     (``frame``, 0 .. N−1), with ``order='circle'`` the angle 2π·i/N (``angle (file order)``, periodic), for
@@ -231,10 +265,11 @@ def load_image_collection(path: str, n: int, seed: int, order: str = "line") -> 
         No images, a corrupt image (named), or mixed sizes that cannot be resized.
     """
     names, arrays, skipped, wide = read_image_files(path)
-    h, w = arrays[0].shape
+    h, w = arrays[0].shape[:2]
     s = min(1.0, MAX_SIDE / max(h, w))
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    imgs = np.stack([_resize(a, size) for a in arrays]).astype(np.uint8)
+    c = 3 if is_colour(arrays) else 1
+    imgs = np.stack([_resize(to_channels(a, c), size) for a in arrays]).astype(np.uint8)
     idx = _subsample(len(imgs), n, seed)
     note = f"; skipped {len(skipped)} folder(s) named like images: {', '.join(skipped[:3])}" if skipped else ""
     if wide:
@@ -242,4 +277,5 @@ def load_image_collection(path: str, n: int, seed: int, order: str = "line") -> 
     how = FILE_ORDERS[order]
     return image_dataset(imgs[idx], os.path.basename(path.rstrip("/")), how.coordinate(idx, len(imgs))[:, None],
                          (how.name,), (how.periodic,), how.suggested_dim, None,
-                         f"{path} ({len(names)} images, resized to {size[1]}x{size[0]}{note}{how.note})")
+                         f"{path} ({len(names)} {'RGB' if c == 3 else 'grayscale'} images, resized to "
+                         f"{size[1]}x{size[0]}{note}{how.note})")

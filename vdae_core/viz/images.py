@@ -13,20 +13,28 @@ from .common import base_layout, colour_spec, f32
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
-    """Images in [0, 1] floats or uint8 -> uint8 (n, h, w)."""
+    """Images in [0, 1] floats or uint8 -> uint8, same shape ((n, h, w) grayscale or (n, h, w, 3) RGB)."""
     a = np.asarray(images)
     if a.dtype == np.uint8:
         return a
     return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def images_from_points(X: np.ndarray, data_shape) -> np.ndarray:
+    """Pixels flattened channel-first (n, C·H·W), as models see them, back to images: (n, H, W) for one
+    channel, (n, H, W, C) otherwise (values unchanged)."""
+    c, h, w = (int(v) for v in data_shape)
+    imgs = np.asarray(X).reshape(len(X), c, h, w)
+    return imgs[:, 0] if c == 1 else imgs.transpose(0, 2, 3, 1)
+
+
 def montage(images: np.ndarray, ncols: int = 10, pad: int = 1) -> np.ndarray:
-    """Tile (n, h, w) images into one (H, W) array (white padding)."""
+    """Tile images (n, h, w) or (n, h, w, 3) into one (H, W) or (H, W, 3) array (white padding)."""
     imgs = to_uint8(images)
-    n, h, w = imgs.shape
+    n, h, w = imgs.shape[:3]
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), 255, dtype=np.uint8)
+    out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad) + imgs.shape[3:], 255, dtype=np.uint8)
     for i in range(n):
         r, c = divmod(i, ncols)
         out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = imgs[i]
@@ -36,10 +44,10 @@ def montage(images: np.ndarray, ncols: int = 10, pad: int = 1) -> np.ndarray:
 def montage_figure(images: np.ndarray, ncols: int = 10, title: str = "", height: Optional[int] = None,
                    col_labels: Optional[Sequence[str]] = None, row_labels: Optional[Sequence[str]] = None,
                    x_title: str = "", y_title: str = "") -> go.Figure:
-    """A grayscale montage of images (n, h, w) as one figure; optional labels under the columns and beside
-    the rows (a filmstrip's step numbers and walkers)."""
+    """A montage of images (n, h, w) or (n, h, w, 3) as one figure; optional labels under the columns and
+    beside the rows (a filmstrip's step numbers and walkers)."""
     M = montage(images, ncols)
-    rgb = np.repeat(M[:, :, None], 3, axis=2)
+    rgb = M if M.ndim == 3 else np.repeat(M[:, :, None], 3, axis=2)
     fig = go.Figure(go.Image(z=rgb, hoverinfo="skip"))
     h, w = np.asarray(images).shape[1:3]
     centre = lambda i, size: 1 + i * (size + 1) + (size - 1) / 2  # noqa: E731  (pad 1, as montage)
@@ -63,7 +71,7 @@ def filmstrip_steps(steps: int, max_columns: int = 11) -> List[int]:
 
 
 def png_data_uri(img: np.ndarray) -> str:
-    """A small grayscale image as a ``data:image/png;base64,...`` URI."""
+    """A small image (h, w) or (h, w, 3) as a ``data:image/png;base64,...`` URI."""
     from PIL import Image
 
     buf = io.BytesIO()
@@ -128,5 +136,5 @@ def decoded_points_grid_figure(grid_z: np.ndarray, decoded: np.ndarray, g: int, 
     return base_layout(fig, "decoded latent grid", height)
 
 
-__all__ = ["montage", "montage_figure", "thumbnails_figure", "spread_indices", "decoded_points_grid_figure",
+__all__ = ["images_from_points", "montage", "montage_figure", "thumbnails_figure", "spread_indices", "decoded_points_grid_figure",
            "png_data_uri", "to_uint8"]
