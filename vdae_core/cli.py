@@ -310,6 +310,31 @@ def cmd_evaluate(a) -> None:
     print(f"wrote {out}" + (f" and {npy}" if per_point is not None else ""))
 
 
+def cmd_topology(a) -> None:
+    from .runs import load_run
+    from .topology import topology_report
+
+    out = _out_path(a, ".json")
+    run = load_run(a.run)
+    t0 = time.perf_counter()
+    rep = topology_report(run, maxdim=a.maxdim, max_points=a.max_points, n=a.n, seed=a.seed, reps=a.reps)
+    rep["seconds"] = round(time.perf_counter() - t0, 2)
+    text = json.dumps(rep, indent=1, allow_nan=False).encode()
+    _write_atomic(out, lambda fh: fh.write(text))
+    for name, c in rep["clouds"].items():
+        if c is None:
+            print(f"{name:8s} —  {rep['latent_note']}")
+            continue
+        sub = (f", a farthest-point subsample of {c['n_used']} (cover radius {c['cover_radius']:.3g})"
+               if c["n_used"] < c["n_points"] else "")
+        taus = ", ".join(f"{t:.3g}" for t in c["tau"])
+        print(f"{name:8s} Betti {c['betti']} at persistence > τ = ({taus}) ({c['n_points']} points{sub})")
+    for k, line in enumerate(rep["summary"]):
+        b, (fm, fs) = rep["distances"]["bottleneck"][k], rep["floor"]["bottleneck"][k]
+        print(f"H{k}: {line}; bottleneck data–samples {b:.3g} (floor {fm:.3g} ± {fs:.3g})")
+    print(f"data = {rep['reference']}; wrote {out} ({rep['seconds']} s)")
+
+
 def cmd_compare(a) -> None:
     import csv
     import io
@@ -433,6 +458,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_evaluate)
+
+    s = sub.add_parser("topology", help="persistent homology (ripser) of a run's data, latent codes and samples: "
+                       "diagrams, Betti numbers at a stated threshold, bottleneck/Wasserstein distances data–samples "
+                       "with their noise floor (JSON)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--maxdim", type=whole(0, 2, "--maxdim"), default=1,
+                   help="highest homology dimension: 1 = components and loops (default), 2 adds voids (slower)")
+    s.add_argument("--max-points", type=whole(20, 2000, "--max-points"), default=400,
+                   help="farthest-point subsample size per cloud (default 400)")
+    s.add_argument("--n", type=whole(20, 100_000, "--n"), default=1000,
+                   help="generated samples, and the size of a fresh reference (default 1000)")
+    s.add_argument("--seed", type=SEED, default=0)
+    s.add_argument("--reps", type=whole(2, 20, "--reps"), default=3,
+                   help="independent law samples behind each noise floor (default 3)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    s.set_defaults(fn=cmd_topology)
 
     s = sub.add_parser("compare", help="train and evaluate models x datasets x seeds (cached, resumable, parallel); "
                                        "writes Markdown, CSV and JSON tables")

@@ -84,7 +84,8 @@ def embedding_figure(emb_real: np.ndarray, emb_gen: np.ndarray, method: str,
     """One joint 2-D embedding shown as two panels with shared axes: real points, then generated
     points over the real ones in grey (so holes and spurious clusters stand out)."""
     fig = make_subplots(rows=1, cols=2, shared_xaxes=True, shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=(f"real data ({len(emb_real)})", f"generated ({len(emb_gen)}) over real"))
+                        subplot_titles=(f"real data ({len(emb_real)})",
+                                        f"generated ({len(emb_gen)}, orange) over real (grey)"))
     R, G = f32(emb_real), f32(emb_gen)
     marker = {"size": 3, **colour_spec(color_real, periodic, color_name)}
     fig.add_trace(go.Scattergl(x=R[:, 0], y=R[:, 1], mode="markers", marker=marker, name="real",
@@ -95,7 +96,8 @@ def embedding_figure(emb_real: np.ndarray, emb_gen: np.ndarray, method: str,
                                name="generated", hovertemplate="generated %{pointNumber}<extra></extra>"), 1, 2)
     fig.update_xaxes(title_text=f"{method} 1")
     fig.update_yaxes(title_text=f"{method} 2", col=1)
-    return base_layout(fig, "", height)
+    fig = base_layout(fig, "", height)
+    return fig.update_layout(showlegend=False)  # the panel titles name the colours; a legend would cover them
 
 
 def diffusion_pair_figure(P: np.ndarray, dm: np.ndarray, color: Optional[np.ndarray], color_name: str,

@@ -1,0 +1,160 @@
+"""Persistent homology of a point cloud (ripser), Betti numbers at a stated threshold, diagram distances (persim).
+
+A Vietoris–Rips filtration of ``max_points`` or fewer points: clouds above that size are replaced by a
+farthest-point subsample (seeded), whose covering radius r (every dropped point lies within r of a kept
+one) is reported — by the stability theorem the subsample's diagram is within bottleneck distance 2r of the
+whole cloud's (Chazal et al. 2009, with the filtration indexed by edge length as ripser does).
+
+**Which bars count.** A bar [b, d) of dimension k counts as a feature when its persistence d − b exceeds
+
+    τ_k = κ_k · δ,   δ = the 90th percentile of the finite H0 death times of the (sub)sampled cloud,
+
+with κ = :data:`KAPPA` = (4, 2, 2) for k = 0, 1, 2. The finite H0 deaths are the edge lengths of the cloud's
+minimum spanning tree, so δ is the scale of the gaps between neighbouring points: bars that live only a
+few such gaps are sampling noise, a loop or a void of the shape lives much longer. An H0 bar *is* one such
+gap, and the largest of n random gaps is about ln n times the typical one (on 1,000 uniform points of a
+curve, 2.4 δ was seen), hence the larger κ_0; loops and voids of noise lived at most 1.1 δ in the
+closed-answer tests (circle, sphere, torus, nine blobs, figure eight, with stated noise), where the shapes'
+features lived at least 2.3 δ. The rule is scale-free (data, latent codes and samples each get their own
+τ). The one H0 bar that never dies counts as one component.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from ..errors import UserInputError
+from ..geometry.farthest_points import farthest_point_indices
+from ..registry import METRICS
+
+#: Bars of dimension k count when they live more than KAPPA[k] gaps between neighbouring points (module docstring).
+KAPPA = (4.0, 2.0, 2.0)
+#: Points kept for the Rips filtration (ripser's cost grows about as the cube of the points).
+MAX_POINTS = 400
+#: Names of the homology dimensions for people.
+FEATURE_NAMES = {0: ("component", "components"), 1: ("loop", "loops"), 2: ("void", "voids")}
+
+
+@dataclasses.dataclass
+class Persistence:
+    """Persistence diagrams of one cloud and what they say.
+
+    Attributes
+    ----------
+    diagrams : list of ndarray (m_k, 2)
+        Birth and death of each bar of dimension k = 0 .. maxdim (death ``inf`` for the bar that never dies).
+    tau : list of float
+        Per dimension, the persistence above which a bar counts as a feature.
+    delta : float
+        The gap scale δ (90th percentile of the finite H0 deaths).
+    betti : list of int
+        Bars of each dimension longer than ``tau`` (H0 counts its infinite bar).
+    n_points, n_used : int
+        Points given, and points in the filtration (fewer when subsampled).
+    cover_radius : float
+        Largest distance from a given point to the nearest used one (0 when nothing was dropped).
+    """
+
+    diagrams: List[np.ndarray]
+    tau: List[float]
+    delta: float
+    betti: List[int]
+    n_points: int
+    n_used: int
+    cover_radius: float
+
+    @property
+    def subsampled(self) -> bool:
+        return self.n_used < self.n_points
+
+    def long_bars(self, dim: int) -> np.ndarray:
+        """The bars (j, 2) of dimension ``dim`` that count, longest first (infinite first of all)."""
+        d = self.diagrams[dim]
+        life = d[:, 1] - d[:, 0]
+        keep = life > self.tau[dim]
+        return d[keep][np.argsort(-life[keep], kind="stable")]
+
+    def describe(self) -> str:
+        """'1 component, 1 loop' — the Betti numbers in words."""
+        return ", ".join(f"{b} {FEATURE_NAMES[k][b != 1]}" for k, b in enumerate(self.betti))
+
+    def to_dict(self) -> Dict[str, object]:
+        return {"betti": list(self.betti), "tau": self.tau, "delta": self.delta, "kappa": list(KAPPA[:len(self.diagrams)]),
+                "n_points": self.n_points, "n_used": self.n_used, "cover_radius": self.cover_radius,
+                "diagrams": [[[float(b), None if not np.isfinite(d) else float(d)] for b, d in dg]
+                             for dg in self.diagrams]}
+
+
+def _checked(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        X = X.reshape(len(X), -1)
+    if len(X) < 3:
+        raise UserInputError(f"persistent homology needs at least 3 points, got {len(X)}")
+    if not np.isfinite(X).all():
+        raise UserInputError("the points hold NaN or inf values")
+    return X
+
+
+@METRICS.register("persistence", help="Persistence diagrams (ripser) and Betti numbers: bars longer than 4 (H0) "
+                                      "or 2 (H1, H2) neighbour gaps.")
+def persistence(X: np.ndarray, maxdim: int = 1, max_points: int = MAX_POINTS, seed: int = 0,
+                kappa=KAPPA) -> Persistence:
+    """Persistence diagrams H0..H``maxdim`` of the cloud ``X`` (n, m) and its Betti numbers.
+
+    Parameters
+    ----------
+    X : ndarray (n, m) (or (n, ...), flattened)
+    maxdim : int
+        Highest homology dimension (1: components and loops; 2 adds voids, slower).
+    max_points : int
+        Above this many points a farthest-point subsample of this size (first point drawn with ``seed``) is used.
+    kappa : sequence of float
+        τ_k = kappa[k] · δ (module docstring).
+
+    Returns
+    -------
+    Persistence
+    """
+    from ripser import ripser
+
+    X = _checked(X)
+    if maxdim not in (0, 1, 2):
+        raise UserInputError(f"maxdim={maxdim}: choose 0, 1 or 2")
+    n = len(X)
+    cover = 0.0
+    if n > max_points:
+        idx = farthest_point_indices(X, max_points, seed)
+        P = X[idx]
+        cover = float(_cover_radius(X, P))
+    else:
+        P = X
+    dgms = [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in ripser(P, maxdim=maxdim)["dgms"]]
+    finite0 = dgms[0][np.isfinite(dgms[0][:, 1]), 1]
+    delta = float(np.quantile(finite0, 0.9)) if len(finite0) else 0.0
+    if delta <= 0:
+        raise UserInputError("all points coincide: no scale to read persistence on")
+    tau = [float(kappa[k] * delta) for k in range(len(dgms))]
+    betti = [int(((d[:, 1] - d[:, 0]) > t).sum()) for d, t in zip(dgms, tau)]
+    return Persistence(dgms, tau, delta, betti, n, len(P), cover)
+
+
+def _cover_radius(X: np.ndarray, P: np.ndarray) -> float:
+    from sklearn.neighbors import NearestNeighbors
+
+    return float(NearestNeighbors(n_neighbors=1).fit(P).kneighbors(X)[0].max())
+
+
+def diagram_distances(a: Persistence, b: Persistence) -> Dict[str, List[Optional[float]]]:
+    """Bottleneck and 1-Wasserstein distances (persim) between the diagrams of two clouds in the same space,
+    per dimension; the never-dying H0 bar is left out of both (each cloud has exactly one)."""
+    import persim
+
+    out: Dict[str, List[Optional[float]]] = {"bottleneck": [], "wasserstein": []}
+    for da, db in zip(a.diagrams, b.diagrams):
+        da, db = da[np.isfinite(da[:, 1])], db[np.isfinite(db[:, 1])]
+        out["bottleneck"].append(float(persim.bottleneck(da, db)))
+        out["wasserstein"].append(float(persim.wasserstein(da, db)))
+    return out
