@@ -91,6 +91,7 @@ PAGES = {
     "walks": st.Page("pages/walks.py", title="Random walks", icon=":material/timeline:", url_path="walks"),
     "bilipschitz": st.Page("pages/bilipschitz.py", title="Bi-Lipschitz", icon=":material/thermostat:",
                            url_path="bilipschitz"),
+    "audit": st.Page("pages/audit.py", title="Topology audit", icon=":material/donut_large:", url_path="audit"),
     "compare": st.Page("pages/compare.py", title="Compare", icon=":material/table_chart:", url_path="compare"),
 }
 nav.PAGES.clear()

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "app.py")
 TIMEOUT = 120
-PAGES = ["data", "train", "latent", "walks", "bilipschitz", "compare"]
+PAGES = ["data", "train", "latent", "walks", "bilipschitz", "audit", "compare"]
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +92,12 @@ def test_every_page_renders(env, page):
                "latent": lambda: [m.label for m in at.multiselect] + [b.label for b in at.button],
                "walks": lambda: [n.label for n in at.number_input] + [s.label for s in at.slider],
                "bilipschitz": lambda: [r.label for r in at.radio] + [s.label for s in at.slider],
+               "audit": lambda: [r.label for r in at.radio] + [s.label for s in at.select_slider],
                "compare": lambda: [m.label for m in at.multiselect] + [b.label for b in at.button]}[page]()
     expected = {"data": ["Dataset", "Points n", "Seed"], "train": ["Model", "Start training"],
                 "latent": ["Latent coordinates", "Compute"], "walks": ["Start vertex", "walkers", "steps", "trail"],
-                "bilipschitz": ["Version", "neighbours k"], "compare": ["Datasets", "Models"]}[page]
+                "bilipschitz": ["Version", "neighbours k"], "audit": ["Homology up to", "points per cloud"],
+                "compare": ["Datasets", "Models"]}[page]
     for w in expected:
         assert w in widgets, (w, widgets)
     if page != "train":  # every view offers its figures as HTML

@@ -113,3 +113,22 @@ def test_topology_cli_writes_diagrams_betti_numbers_distances_and_floors(tmp_pat
     # a second run into the same file is refused without --overwrite
     assert main(["topology", "--run", run, "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_the_figure_names_what_each_cloud_has_and_says_why_a_cloud_is_missing():
+    from vdae_core.viz.topology import distance_rows, persistence_figure
+
+    circle, eight = persistence(_data("circle", 300, 0.0)), persistence(_eight(300, 0.0, touching=True))
+    rep = {"clouds": {"data": circle.to_dict(), "latent": None, "samples": eight.to_dict()},
+           "latent_note": "WGAN-GP has no encoder", "distances": diagram_distances(circle, eight),
+           "floor": {"bottleneck": [[0.1, 0.01], [0.2, 0.02]], "wasserstein": [[0.3, 0.03], [0.4, 0.04]]}}
+    fig = persistence_figure(rep)
+    titles = [a.text for a in fig.layout.annotations]
+    assert "data: 1 component, 1 loop" in titles and "samples: 1 component, 2 loops" in titles
+    assert "WGAN-GP has no encoder" in titles and "latent codes: none" in titles
+    # counted bars are drawn in their dimension's colour: one red segment for the circle, two for the eight
+    red = [t for t in fig.data if t.mode == "lines" and t.line.color == "#d62728"]
+    assert [sum(v is None for v in t.x) for t in red] == [1, 2]
+    rows = distance_rows(rep)
+    assert [r["homology"] for r in rows] == ["H0 (components)", "H1 (loops)"]
+    assert rows[1]["bottleneck floor (law vs law)"] == "0.2 ± 0.02"

@@ -159,6 +159,18 @@ def bilip(path: str, k: int, n_points: int, seed: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def _topology(path, mtime, maxdim, max_points, n, seed):
+    from ..topology import topology_report
+
+    return topology_report(_run(path, mtime), maxdim=maxdim, max_points=max_points, n=n, seed=seed)
+
+
+def topology(path: str, maxdim: int, max_points: int, n: int = 1000, seed: int = 0) -> dict:
+    """:func:`vdae_core.topology.topology_report` of a saved run, cached per run and settings."""
+    return _topology(os.path.abspath(path), _mtime(path), int(maxdim), int(max_points), int(n), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _embedding(path, mtime, method, n, seed):
     from ..analysis import joint_embedding_for_model
 

@@ -1,0 +1,112 @@
+"""Persistence diagrams and barcodes of data, latent codes and samples side by side (issue 14)."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..metrics.persistence import FEATURE_NAMES
+from .common import base_layout
+
+DIM_COLOURS = ("#1f77b4", "#d62728", "#2ca02c")  # H0, H1, H2
+CLOUDS = (("data", "data"), ("latent", "latent codes"), ("samples", "samples"))
+
+
+def _describe(c: Dict[str, Any]) -> str:
+    return ", ".join(f"{b} {FEATURE_NAMES[k][b != 1]}" for k, b in enumerate(c["betti"]))
+
+
+def persistence_figure(report: Dict[str, Any], height: int = 720) -> go.Figure:
+    """Diagrams (top row) and barcodes (bottom row) of the clouds of a :func:`vdae_core.topology.topology_report`.
+
+    Diagram: each bar as a point (birth, death), dimension by colour; the dashed line is death = birth + τ₁
+    (points above it are counted loops); bars that never die are drawn at the top edge. Barcode: the 40
+    longest bars of each dimension, counted ones in colour, the rest in grey.
+    """
+    clouds = report["clouds"]
+    titles = []
+    for key, label in CLOUDS:
+        c = clouds.get(key)
+        titles.append(f"{label}: {_describe(c)}" if c else f"{label}: none")
+    titles += ["" for _ in CLOUDS]
+    fig = make_subplots(rows=2, cols=3, subplot_titles=titles, vertical_spacing=0.14, horizontal_spacing=0.06,
+                        row_heights=[0.55, 0.45])
+    shown = set()
+    for j, (key, label) in enumerate(CLOUDS, start=1):
+        c = clouds.get(key)
+        if c is None:
+            fig.add_annotation(text=report.get("latent_note") or "not available", row=1, col=j, showarrow=False,
+                               x=0.5, y=0.5, xref="x domain", yref="y domain")
+            continue
+        dgms = [np.array([[b, np.inf if d is None else d] for b, d in dg], dtype=float).reshape(-1, 2)
+                for dg in c["diagrams"]]
+        finite = np.concatenate([d[np.isfinite(d[:, 1]), 1] for d in dgms] + [np.zeros(1)])
+        top = float(finite.max()) * 1.1 or 1.0
+        for k, d in enumerate(dgms):
+            if not len(d):
+                continue
+            death = np.where(np.isfinite(d[:, 1]), d[:, 1], top)
+            name = f"H{k} ({FEATURE_NAMES[k][1]})"
+            fig.add_trace(go.Scatter(x=d[:, 0], y=death, mode="markers", name=name, legendgroup=name,
+                                     showlegend=name not in shown,
+                                     marker={"size": 6, "color": DIM_COLOURS[k], "opacity": 0.75},
+                                     hovertemplate=f"H{k}: born %{{x:.3g}}, dies %{{y:.3g}}<extra></extra>"),
+                          row=1, col=j)
+            shown.add(name)
+        tau1 = c["tau"][1] if len(c["tau"]) > 1 else c["tau"][0]
+        fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"color": "#888", "width": 1},
+                                 hoverinfo="skip", showlegend=False), row=1, col=j)
+        fig.add_trace(go.Scatter(x=[0, top - tau1], y=[tau1, top], mode="lines", showlegend=j == 1,
+                                 name="counted above (τ₁)", line={"color": "#888", "dash": "dash", "width": 1},
+                                 hoverinfo="skip"), row=1, col=j)
+        pad = 0.03 * top  # markers at birth 0 and at the top edge stay whole
+        fig.update_xaxes(title_text="birth", range=[-pad, top + pad], row=1, col=j)
+        fig.update_yaxes(title_text="death (top edge: never dies)" if j == 1 else None, range=[-pad, top + pad],
+                         row=1, col=j)
+        _barcode(fig, dgms, c["tau"], top, j)
+    fig.update_yaxes(showticklabels=False, row=2)
+    fig.update_xaxes(title_text="filtration scale (edge length)", row=2)
+    fig = base_layout(fig, "", height)
+    return fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.08, "xanchor": "center",
+                                     "x": 0.5})
+
+
+def _barcode(fig: go.Figure, dgms, tau, top: float, col: int, per_dim: int = 40) -> None:
+    """The ``per_dim`` longest bars of each dimension, stacked (H0 at the bottom); counted ones in colour."""
+    y = 0
+    for k, d in enumerate(dgms):
+        if not len(d):
+            continue
+        end = np.where(np.isfinite(d[:, 1]), d[:, 1], top)
+        life = end - d[:, 0]
+        order = np.argsort(life, kind="stable")[-per_dim:]  # shortest first: the longest end on top
+        for counted, colour, width in ((False, "#c9ced6", 2), (True, DIM_COLOURS[k], 4)):
+            xs, ys = [], []
+            for pos, i in enumerate(order):
+                if (life[i] > tau[k]) == counted:
+                    xs += [d[i, 0], end[i], None]
+                    ys += [y + pos, y + pos, None]
+            if xs:
+                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": colour, "width": width},
+                                         hoverinfo="skip", showlegend=False), row=2, col=col)
+        y += len(order) + 2  # a gap between dimensions
+    fig.update_xaxes(range=[0, top], row=2, col=col)
+
+
+def distance_rows(report: Dict[str, Any]) -> list:
+    """Rows (one per homology dimension) of the data–samples diagram distances beside their noise floor."""
+    rows = []
+    for k in range(len(report["distances"]["bottleneck"])):
+        fb, fw = report["floor"]["bottleneck"][k], report["floor"]["wasserstein"][k]
+        rows.append({"homology": f"H{k} ({FEATURE_NAMES[k][1]})",
+                     "bottleneck data–samples": report["distances"]["bottleneck"][k],
+                     "bottleneck floor (law vs law)": f"{fb[0]:.3g} ± {fb[1]:.2g}",
+                     "Wasserstein data–samples": report["distances"]["wasserstein"][k],
+                     "Wasserstein floor (law vs law)": f"{fw[0]:.3g} ± {fw[1]:.2g}"})
+    return rows
+
+
+__all__ = ["persistence_figure", "distance_rows"]
+
