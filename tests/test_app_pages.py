@@ -460,6 +460,21 @@ def test_colour_image_runs_draw_their_thumbnails_grid_and_filmstrip_in_colour(tm
                for c in at.get("plotly_chart"))
 
 
+def test_audit_page_finds_the_tear_of_a_circle_laid_on_a_line(tmp_path, monkeypatch):
+    """Issue 14: the Audit page's persistence summary and tear counts for a 1-D latent on the circle."""
+    from vdae_core.api import DataConfig, save_run, train_run
+    from vdae_core.metrics.tears import tears_and_folds
+
+    run = train_run("beta_vae", DataConfig(dataset="circle", n=500), dict(steps=400, latent_dim=1), seed=0,
+                    device="cpu")
+    save_run(run, str(tmp_path / "line"))
+    at = goto(_pending_app(tmp_path, monkeypatch, "line"), "audit")
+    assert "1 loop found in the data" in texts(at)
+    want = tears_and_folds(run.dataset.X, run.model.encode(run.dataset.X)).summary()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["torn edges"] == str(want["torn_edges"]) and want["torn_edges"] > 0
+
+
 def test_walks_page_shows_whether_walkers_keep_their_class(tmp_path, monkeypatch):
     from vdae_core.api import DataConfig, save_run, train_run
 

@@ -335,6 +335,31 @@ def cmd_topology(a) -> None:
     print(f"data = {rep['reference']}; wrote {out} ({rep['seconds']} s)")
 
 
+def cmd_audit(a) -> None:
+    from .runs import load_run
+    from .topology import tear_report
+
+    out = _out_path(a, ".json")
+    npz = os.path.splitext(out)[0] + "_per_point.npz"
+    if os.path.lexists(npz) and not a.overwrite:
+        raise UserInputError(f"{npz} already exists: pass --overwrite to replace it, or choose another --out")
+    run = load_run(a.run)
+    t0 = time.perf_counter()
+    summary, r, _, _ = tear_report(run, k=a.k, factor=a.factor, max_points=a.max_points, seed=a.seed)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    text = json.dumps({"tears_folds": summary, "per_point_file": os.path.basename(npz)}, indent=1).encode()
+    pp = r.per_point()
+    _write_atomic(npz, lambda fh: np.savez(fh, index=r.idx, tears=pp["tears"], folds=pp["folds"],
+                                           torn_edges=r.idx[r.torn], folded_edges=r.idx[r.folded]))
+    _write_atomic(out, lambda fh: fh.write(text))
+    print(f"tears: {summary['torn_edges']} of {summary['data_edges']} data-neighbour edges longer than "
+          f"{summary['factor']:g} typical edges in the latent ({summary['points_at_a_tear']} points); folds: "
+          f"{summary['folded_edges']} of {summary['latent_edges']} latent-neighbour edges longer than "
+          f"{summary['factor']:g} typical edges in the data ({summary['points_at_a_fold']} points); "
+          f"{summary['n_points']} points, k = {summary['k']}")
+    print(f"wrote {out} and {npz} (per point: tears, folds; edges as training-point indices)")
+
+
 def cmd_compare(a) -> None:
     import csv
     import io
@@ -475,6 +500,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_topology)
+
+    s = sub.add_parser("audit", help="tears (data neighbours cut apart in the latent) and folds (latent neighbours "
+                       "from far apart in the data) of a run's encoder (JSON, and per-point counts in .npz)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours in both kNN graphs (default 10)")
+    s.add_argument("--factor", type=positive(1e6, "--factor"), default=10.0,
+                   help="length, in typical edges, above which an edge is torn or folded (default 10)")
+    s.add_argument("--max-points", type=whole(50, 100_000, "--max-points"), default=2000,
+                   help="seeded random subset above this many training points (default 2000)")
+    s.add_argument("--seed", type=SEED, default=0)
+    s.add_argument("--out", required=True)
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    s.set_defaults(fn=cmd_audit)
 
     s = sub.add_parser("compare", help="train and evaluate models x datasets x seeds (cached, resumable, parallel); "
                                        "writes Markdown, CSV and JSON tables")

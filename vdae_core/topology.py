@@ -83,3 +83,24 @@ def topology_report(run, maxdim: int = 1, max_points: int = MAX_POINTS, n: int =
             "distances": dist, "floor": floor, "floor_betti": [p.betti for p in law],
             "reference": pool.description, "latent_note": latent_note, "summary": summary,
             "settings": {"maxdim": maxdim, "max_points": max_points, "n": int(R.n), "seed": seed, "reps": reps}}
+
+
+def tear_report(run, k: int = 10, factor: Optional[float] = None, max_points: int = 2000, seed: int = 0):
+    """Tears and folds (:func:`vdae_core.metrics.tears.tears_and_folds`) of a run's encoder on its training points.
+
+    Returns
+    -------
+    (summary dict, TearsFolds, X used (n, m), Z used (n, d)); raises :class:`UserInputError` for a model
+    without an encoder.
+    """
+    from .errors import UserInputError
+    from .metrics.tears import FACTOR, tears_and_folds
+
+    model = run.model
+    if not model.has_encoder:
+        raise UserInputError(model.lacks("has_encoder", "tears and folds are read off the codes of the data, and "
+                                                        "this model has none"))
+    X = np.asarray(run.dataset.X, dtype=np.float64)
+    Z = np.asarray(model.encode(run.dataset.X), dtype=np.float64).reshape(len(X), -1)
+    r = tears_and_folds(X, Z, k=k, factor=FACTOR if factor is None else factor, max_points=max_points, seed=seed)
+    return r.summary(), r, X[r.idx], Z[r.idx]

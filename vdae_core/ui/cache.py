@@ -171,6 +171,19 @@ def topology(path: str, maxdim: int, max_points: int, n: int = 1000, seed: int =
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def _tears(path, mtime, k, factor):
+    from ..topology import tear_report
+
+    summary, r, _, _ = tear_report(_run(path, mtime), k=k, factor=factor)
+    return summary, r
+
+
+def tears(path: str, k: int, factor: float):
+    """:func:`vdae_core.topology.tear_report` of a saved run (summary, TearsFolds), cached per run and settings."""
+    return _tears(os.path.abspath(path), _mtime(path), int(k), float(factor))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _embedding(path, mtime, method, n, seed):
     from ..analysis import joint_embedding_for_model
 

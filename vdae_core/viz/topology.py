@@ -108,5 +108,59 @@ def distance_rows(report: Dict[str, Any]) -> list:
     return rows
 
 
-__all__ = ["persistence_figure", "distance_rows"]
 
+
+def _segments(P: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Polyline coordinates (3e, d) of edges (e, 2) between rows of P, NaN-separated."""
+    if not len(edges):
+        return np.zeros((0, P.shape[1]))
+    seg = np.stack([P[edges[:, 0]], P[edges[:, 1]], np.full((len(edges), P.shape[1]), np.nan)], 1)
+    return seg.reshape(-1, P.shape[1])
+
+
+def tears_figure(X3: np.ndarray, Z2: np.ndarray, torn: np.ndarray, folded: np.ndarray, height: int = 520,
+                 latent_names=("z1", "z2")) -> go.Figure:
+    """Torn edges drawn on the data (left, 3-D) and folded pairs drawn on the latent (right, 2-D).
+
+    Parameters
+    ----------
+    X3 : ndarray (n, 3)
+        The points in data space (or its display projection).
+    Z2 : ndarray (n, 2)
+        Their codes (two coordinates shown).
+    torn, folded : ndarray (e, 2)
+        Edges as row indices.
+    """
+    X3 = np.asarray(X3, dtype=np.float64)
+    Z2 = np.asarray(Z2, dtype=np.float64)
+    fig = make_subplots(rows=1, cols=2, specs=[[{"type": "scene"}, {"type": "xy"}]], horizontal_spacing=0.05,
+                        subplot_titles=(f"data: {len(torn)} torn edge{'s' * (len(torn) != 1)} (red)",
+                                        f"latent: {len(folded)} folded pair{'s' * (len(folded) != 1)} (orange)"))
+    grey = {"size": 2, "color": "#b8bec8"}
+    fig.add_trace(go.Scatter3d(x=X3[:, 0], y=X3[:, 1], z=X3[:, 2], mode="markers", marker=grey, name="points",
+                               hovertemplate="point %{pointNumber}<extra></extra>", showlegend=False), 1, 1)
+    # A torn edge joins neighbours, so it is short on the data: its ends are marked as well as the edge drawn.
+    s = _segments(X3, torn)
+    fig.add_trace(go.Scatter3d(x=s[:, 0], y=s[:, 1], z=s[:, 2], mode="lines", line={"color": "#d62728", "width": 6},
+                               name="torn (neighbours in the data, far apart in the latent)", hoverinfo="skip"), 1, 1)
+    ends = np.unique(torn.ravel()) if len(torn) else np.zeros(0, dtype=int)
+    fig.add_trace(go.Scatter3d(x=X3[ends, 0], y=X3[ends, 1], z=X3[ends, 2], mode="markers", showlegend=False,
+                               marker={"size": 4, "color": "#d62728"},
+                               hovertemplate="torn at point %{pointNumber}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Scattergl(x=Z2[:, 0], y=Z2[:, 1], mode="markers", marker={"size": 3, "color": "#b8bec8"},
+                               hovertemplate="point %{pointNumber}<extra></extra>", showlegend=False), 1, 2)
+    s = _segments(Z2, folded)
+    fig.add_trace(go.Scattergl(x=s[:, 0], y=s[:, 1], mode="lines", line={"color": "#ff7f0e", "width": 2},
+                               name="folded (neighbours in the latent, far apart in the data)", hoverinfo="skip"), 1, 2)
+    ends = np.unique(folded.ravel()) if len(folded) else np.zeros(0, dtype=int)
+    fig.add_trace(go.Scattergl(x=Z2[ends, 0], y=Z2[ends, 1], mode="markers", showlegend=False,
+                               marker={"size": 6, "color": "#ff7f0e"}, hoverinfo="skip"), 1, 2)
+    fig.update_xaxes(title_text=latent_names[0], row=1, col=2)
+    fig.update_yaxes(title_text=latent_names[1], row=1, col=2)
+    fig.update_layout(scene={"aspectmode": "data"})
+    fig = base_layout(fig, "", height)
+    return fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "center", "x": 0.5},
+                             margin={"b": 90})
+
+
+__all__ = ["persistence_figure", "distance_rows", "tears_figure"]

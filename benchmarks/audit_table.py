@@ -1,0 +1,58 @@
+"""Issue 14: what the topology audit finds for every model of the Table 1 sweep on circle, torus and bunny.
+
+    python benchmarks/audit_table.py --runs table1.runs [--seeds 0] [--log docs/audit_table_log.jsonl]
+
+Reads the runs that ``python -m vdae_core compare ... --cache table1.runs`` trained (one folder per dataset,
+model and seed) and, for each, the persistence report (H0 + H1: Betti numbers of data, codes and samples,
+bottleneck distance of the samples' H1 diagram to the data's beside its floor) and the tears and folds of its
+encoder. Prints a Markdown table; one JSON row per run goes to ``--log``.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vdae_core.errors import UserInputError  # noqa: E402
+from vdae_core.runs import load_run  # noqa: E402
+from vdae_core.topology import tear_report, topology_report  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", required=True)
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--log", default=None)
+    a = ap.parse_args()
+    seeds = {f"s{s}" for s in a.seeds.split(",")}
+    print("| dataset | model | Betti data | Betti codes | Betti samples | H1 bottleneck data–samples (floor) | torn edges | "
+          "folded edges | audit time |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for folder in sorted(os.listdir(a.runs)):
+        dataset, model, seed = folder.split("__")[:3]
+        if seed not in seeds:
+            continue
+        run = load_run(os.path.join(a.runs, folder, "run"))
+        t = time.perf_counter()
+        rep = topology_report(run)
+        try:
+            tears, _, _, _ = tear_report(run)
+        except UserInputError:
+            tears = None
+        secs = time.perf_counter() - t
+        b = {c: (v["betti"] if v else None) for c, v in rep["clouds"].items()}
+        bn, (fm, fs) = rep["distances"]["bottleneck"][1], rep["floor"]["bottleneck"][1]
+        row = {"dataset": dataset, "model": model, "seed": int(seed[1:]), "betti": b, "h1_bottleneck": bn,
+               "h1_floor": [fm, fs], "tears": tears, "seconds": round(secs, 1), "date": time.strftime("%Y-%m-%d")}
+        fmt = lambda v: "–" if v is None else str(tuple(v))  # noqa: E731
+        print(f"| {dataset} | {model} | {fmt(b['data'])} | {fmt(b['latent'])} | {fmt(b['samples'])} | {bn:.3g} "
+              f"({fm:.3g} ± {fs:.2g}) | {'–' if tears is None else tears['torn_edges']} | "
+              f"{'–' if tears is None else tears['folded_edges']} | {secs:.1f} s |", flush=True)
+        if a.log:
+            with open(a.log, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
