@@ -31,9 +31,11 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for folder in sorted(os.listdir(a.runs)):
         dataset, model, seed = folder.split("__")[:3]
-        if seed not in seeds:
-            continue
-        run = load_run(os.path.join(a.runs, folder, "run"))
+        path = os.path.join(a.runs, folder)
+        path = os.path.join(path, "run") if os.path.isdir(os.path.join(path, "run")) else path
+        if seed not in seeds or not os.path.exists(os.path.join(path, "run.json")):
+            continue  # another seed, or a row whose run was not kept
+        run = load_run(path)
         t = time.perf_counter()
         rep = topology_report(run)
         try:
