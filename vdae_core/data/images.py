@@ -123,14 +123,18 @@ def _grey_rgb(a: np.ndarray) -> np.ndarray:
     return np.repeat(a[:, :, None], 3, axis=2)
 
 
+def _is_grey(a: np.ndarray) -> bool:
+    """Whether every pixel of an RGB image (h, w, 3) has three equal channels."""
+    return bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
+
+
 def _palette_is_grey(im) -> bool:
-    pal = np.asarray(im.convert("RGB"))
-    return bool((pal[..., 0] == pal[..., 1]).all() and (pal[..., 1] == pal[..., 2]).all())
+    return _is_grey(np.asarray(im.convert("RGB")))
 
 
 def is_colour(arrays: List[np.ndarray]) -> bool:
     """Whether any of the RGB images (h, w, 3) has a pixel whose channels differ."""
-    return any(not ((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all()) for a in arrays)
+    return not all(_is_grey(a) for a in arrays)
 
 
 def to_channels(a: np.ndarray, c: int) -> np.ndarray:
@@ -138,7 +142,7 @@ def to_channels(a: np.ndarray, c: int) -> np.ndarray:
     (h, w) for 1."""
     if c == 3:
         return a
-    if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all():
+    if _is_grey(a):
         return a[..., 0]
     from PIL import Image
 
