@@ -360,6 +360,37 @@ def cmd_audit(a) -> None:
     print(f"wrote {out} and {npz} (per point: tears, folds; edges as training-point indices)")
 
 
+def cmd_stability(a) -> None:
+    from .stability import seed_stability
+    from .sweep import progress_bar
+
+    out = a.out.rstrip("/" + os.sep)
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise UserInputError(f"output folder does not exist: {parent}")
+    files = [os.path.join(out, f) for f in ("stability.json", "per_point.npz")]
+    if any(os.path.lexists(f) for f in files) and not a.overwrite:
+        raise UserInputError(f"{out} already holds a stability result: pass --overwrite to replace it")
+    os.makedirs(out, exist_ok=True)
+    workers = a.workers if a.workers is not None else (os.cpu_count() or 1)
+    t0 = time.perf_counter()
+    st = seed_stability(a.dataset, a.model, seeds=a.seeds, n_points=a.n, k=a.k, cache=os.path.join(out, "runs"),
+                        workers=workers, steps_scale=a.steps_scale,
+                        progress=lambda d, t, row: print(progress_bar(d, t, row), file=sys.stderr, flush=True))
+    summary = {**st.summary(), "seconds": round(time.perf_counter() - t0, 1)}
+    text = json.dumps(summary, indent=1, default=float).encode()
+    _write_atomic(files[1], lambda fh: np.savez(fh, points=st.points, bilip=st.bilip, torn=st.torn,
+                                                bilip_cv=st.bilip_cv, tear_share=st.tear_share))
+    _write_atomic(files[0], lambda fh: fh.write(text))
+    print(f"{a.model} on {a.dataset}, seeds {summary['seeds']}: per-point bi-Lipschitz CV median "
+          f"{summary['bilip_cv_median']:.3g} (90th percentile {summary['bilip_cv_p90']:.3g}); torn points per seed "
+          f"{summary['torn_points_per_seed']}: {summary['points_torn_by_every_seed']} torn by every seed, "
+          f"{summary['points_torn_by_some_seeds']} by some")
+    for key, m in summary["metrics"].items():
+        print(f"  {key}: {m['mean']:.4g} ± {m['std']:.2g} (min {m['min']:.4g}, max {m['max']:.4g})")
+    print(f"wrote {files[0]} and {files[1]} (runs cached in {os.path.join(out, 'runs')})")
+
+
 def cmd_compare(a) -> None:
     import csv
     import io
@@ -513,6 +544,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_audit)
+
+    s = sub.add_parser("stability", help="train one model on one dataset with several seeds (cached, parallel) and "
+                       "report per-point variability of its bi-Lipschitz constant and tear map, and the spread of "
+                       "each summary metric")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--model", required=True)
+    s.add_argument("--seeds", type=whole(2, 100, "--seeds"), default=5, help="seeds 0..K-1 (default 5)")
+    s.add_argument("--n", type=whole(50, 20_000, "--n"), default=1000,
+                   help="common points every run is read on (a fresh sample of the law; default 1000)")
+    s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours (default 10)")
+    s.add_argument("--workers", type=whole(1, 256, "--workers"), default=None, help="processes (default: cores)")
+    s.add_argument("--steps-scale", type=STEPS_SCALE, default=1.0, help="multiply every training length")
+    s.add_argument("--out", required=True, help="a folder: stability.json, per_point.npz, runs/")
+    s.add_argument("--overwrite", action="store_true", help="replace the results in --out")
+    s.set_defaults(fn=cmd_stability)
 
     s = sub.add_parser("compare", help="train and evaluate models x datasets x seeds (cached, resumable, parallel); "
                                        "writes Markdown, CSV and JSON tables")
