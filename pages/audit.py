@@ -90,4 +90,6 @@ widgets.figure(tears_figure(X3, np.c_[Zs[:, 0], np.zeros(len(Zs))] if one_d else
 st.caption(f"{summary['n_points']} training points" + (" (a seeded random subset)" if summary["n_points"] < ds.n else "")
            + f"; the latent panel shows its first two coordinates. A continuous map with a continuous inverse has "
              f"neither; a circle on a line must tear once. The same from a terminal: `python -m vdae_core audit --run "
-             f"RUN_FOLDER --out audit.json`. Not built yet: the prior-hole map and seed stability.")
+             f"RUN_FOLDER --out audit.json`. Seed stability (is a tear the model family's or one run's?) is a terminal command "
+             f"for now: `python -m vdae_core stability --dataset D --model M --seeds 5 --out DIR`. Not built yet: the "
+             f"prior-hole map.")

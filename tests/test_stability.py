@@ -53,4 +53,16 @@ def test_stability_cli_trains_the_seeds_and_writes_its_results(tmp_path):
     assert rep["seeds"] == [0, 1] and rep["n_points"] == 200 and "gw" in rep["metrics"]
     with np.load(out / "per_point.npz") as z:
         assert z["bilip"].shape == (2, 200) and z["tear_share"].shape == (200,)
+    assert "coefficient of variation" in (out / "stability.html").read_text()
     assert main(["stability", "--dataset", "circle", "--model", "beta_vae", "--seeds", "2", "--out", str(out)]) == 2
+
+
+def test_the_stability_figure_colours_each_point_by_its_cv_and_tear_share():
+    from vdae_core.viz.topology import stability_figure
+
+    rng = np.random.default_rng(0)
+    P, cv, share = rng.random((50, 3)), rng.random(50), rng.integers(0, 3, 50) / 2
+    fig = stability_figure(P, cv, share)
+    np.testing.assert_allclose(np.asarray(fig.data[0].marker.color), cv)
+    np.testing.assert_allclose(np.asarray(fig.data[1].marker.color), share)
+    assert fig.data[1].marker.cmax == 1.0

@@ -382,13 +382,22 @@ def cmd_stability(a) -> None:
     _write_atomic(files[1], lambda fh: np.savez(fh, points=st.points, bilip=st.bilip, torn=st.torn,
                                                 bilip_cv=st.bilip_cv, tear_share=st.tear_share))
     _write_atomic(files[0], lambda fh: fh.write(text))
+    from .analysis import DisplayProjection
+    from .viz.export import figure_html
+    from .viz.topology import stability_figure
+
+    P3 = np.asarray(DisplayProjection(st.points)(st.points), dtype=np.float64)
+    P3 = np.c_[P3, np.zeros((len(P3), max(0, 3 - P3.shape[1])))]
+    fig = stability_figure(P3, st.bilip_cv, st.tear_share, f"{a.model} on {a.dataset}, seeds {summary['seeds']}")
+    html = figure_html(fig, "seed stability").encode()
+    _write_atomic(os.path.join(out, "stability.html"), lambda fh: fh.write(html))
     print(f"{a.model} on {a.dataset}, seeds {summary['seeds']}: per-point bi-Lipschitz CV median "
           f"{summary['bilip_cv_median']:.3g} (90th percentile {summary['bilip_cv_p90']:.3g}); torn points per seed "
           f"{summary['torn_points_per_seed']}: {summary['points_torn_by_every_seed']} torn by every seed, "
           f"{summary['points_torn_by_some_seeds']} by some")
     for key, m in summary["metrics"].items():
         print(f"  {key}: {m['mean']:.4g} ± {m['std']:.2g} (min {m['min']:.4g}, max {m['max']:.4g})")
-    print(f"wrote {files[0]} and {files[1]} (runs cached in {os.path.join(out, 'runs')})")
+    print(f"wrote {files[0]}, {files[1]} and stability.html (runs cached in {os.path.join(out, 'runs')})")
 
 
 def cmd_compare(a) -> None:
@@ -556,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours (default 10)")
     s.add_argument("--workers", type=whole(1, 256, "--workers"), default=None, help="processes (default: cores)")
     s.add_argument("--steps-scale", type=STEPS_SCALE, default=1.0, help="multiply every training length")
-    s.add_argument("--out", required=True, help="a folder: stability.json, per_point.npz, runs/")
+    s.add_argument("--out", required=True, help="a folder: stability.json, per_point.npz, stability.html, runs/")
     s.add_argument("--overwrite", action="store_true", help="replace the results in --out")
     s.set_defaults(fn=cmd_stability)
 

@@ -163,4 +163,25 @@ def tears_figure(X3: np.ndarray, Z2: np.ndarray, torn: np.ndarray, folded: np.nd
                              margin={"b": 90})
 
 
-__all__ = ["persistence_figure", "distance_rows", "tears_figure"]
+def stability_figure(points3: np.ndarray, bilip_cv: np.ndarray, tear_share: np.ndarray, title: str = "",
+                     height: int = 520) -> go.Figure:
+    """Seed stability on the common points (n, 3): the per-point coefficient of variation of the bi-Lipschitz
+    constant over the seeds (left) and the share of seeds that tear at each point (right)."""
+    P = np.asarray(points3, dtype=np.float64)
+    fig = make_subplots(rows=1, cols=2, specs=[[{"type": "scene"}, {"type": "scene"}]], horizontal_spacing=0.02,
+                        subplot_titles=("bi-Lipschitz: coefficient of variation over seeds",
+                                        "share of seeds torn at the point"))
+    cv = np.nan_to_num(np.asarray(bilip_cv, dtype=np.float64), nan=0.0)
+    for col, values, scale, cmax, bar_x, name in ((1, cv, "Viridis", max(float(np.quantile(cv, 0.99)), 1e-9), 0.44,
+                                                   "CV"),
+                                                  (2, tear_share, "Reds", 1.0, 1.0, "torn share")):
+        fig.add_trace(go.Scatter3d(x=P[:, 0], y=P[:, 1], z=P[:, 2], mode="markers", showlegend=False,
+                                   marker={"size": 2.5, "color": values, "colorscale": scale, "cmin": 0, "cmax": cmax,
+                                           "colorbar": {"title": {"text": name}, "x": bar_x, "len": 0.8}},
+                                   hovertemplate=f"point %{{pointNumber}}: {name} %{{marker.color:.3g}}<extra></extra>"),
+                      1, col)
+    fig.update_scenes(aspectmode="data")
+    return base_layout(fig, title, height)
+
+
+__all__ = ["persistence_figure", "distance_rows", "tears_figure", "stability_figure"]
