@@ -181,7 +181,9 @@ def stability_figure(points3: np.ndarray, bilip_cv: np.ndarray, tear_share: np.n
                                    hovertemplate=f"point %{{pointNumber}}: {name} %{{marker.color:.3g}}<extra></extra>"),
                       1, col)
     fig.update_scenes(aspectmode="data")
-    return base_layout(fig, title, height)
+    fig = base_layout(fig, title, height)
+    # the figure's title above the panels' titles, not on them
+    return fig.update_layout(margin={"t": 80 if title else 40}, title={"y": 0.98, "yanchor": "top"} if title else None)
 
 
 __all__ = ["persistence_figure", "distance_rows", "tears_figure", "stability_figure"]
