@@ -132,3 +132,22 @@ def test_the_figure_names_what_each_cloud_has_and_says_why_a_cloud_is_missing():
     rows = distance_rows(rep)
     assert [r["homology"] for r in rows] == ["H0 (components)", "H1 (loops)"]
     assert rows[1]["bottleneck floor (law vs law)"] == "0.2 ± 0.02"
+
+
+def test_runs_on_the_same_data_share_the_datas_diagrams_and_floor(monkeypatch):
+    import vdae_core.topology as topo
+    from vdae_core.api import train_run
+
+    runs = [train_run("beta_vae", DataConfig(dataset="circle", n=300, seed=0), dict(steps=20), seed=s, device="cpu")
+            for s in (0, 1)]
+    calls = []
+    real = topo.persistence
+    monkeypatch.setattr(topo, "persistence", lambda *a, **k: calls.append(1) or real(*a, **k))
+    topo._LAW_CACHE.clear()
+    first = topo.topology_report(runs[0], n=200, reps=2)
+    assert len(calls) == 1 + 2 + 2  # data, two floor samples; codes, samples
+    calls.clear()
+    second = topo.topology_report(runs[1], n=200, reps=2)
+    assert len(calls) == 2  # only this run's codes and samples
+    assert first["floor"] == second["floor"] and first["clouds"]["data"] == second["clouds"]["data"]
+    assert first["floor_betti"] == second["floor_betti"]

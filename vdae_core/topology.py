@@ -10,10 +10,14 @@
 and the bottleneck and Wasserstein distances between the data's diagrams and the samples'. Each distance
 comes with its **noise floor**: the same distance between the reference and ``reps`` independent samples of
 the data's law (:class:`vdae_core.evaluation.ReferencePool`), mean ± sd — a model whose distance is within
-the floor generates the data's topology as well as a second sample of the data would.
+the floor generates the data's topology as well as a second sample of the data would. The data's diagrams do
+not depend on the model, so they are computed once per reference and settings (in this process) and shared
+by every run on that data.
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -29,6 +33,28 @@ def _found(k: int, counts: Dict[str, Optional[int]]) -> str:
     first = counts[next(iter(counts))]
     head = f"{first} {FEATURE_NAMES[k][first != 1]} found in the data" if first is not None else parts[0]
     return ", ".join([head] + parts[1:])
+
+
+#: The data's own diagrams (reference and floor samples), which do not depend on the model: key -> result.
+_LAW_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
+
+
+def _law(pool, R, maxdim: int, max_points: int, seed: int, reps: int):
+    """The reference's diagrams, ``reps`` floor samples' diagrams and their distances to the reference; kept
+    for the last 8 references (every model of a dataset shares them), keyed by the reference's points, the
+    data's config and the settings."""
+    key = (hashlib.sha1(np.ascontiguousarray(R.X).tobytes()).hexdigest(), repr(pool.config), pool.seed, int(R.n),
+           maxdim, max_points, seed, int(reps))
+    if key in _LAW_CACHE:
+        _LAW_CACHE.move_to_end(key)
+        return _LAW_CACHE[key]
+    data = persistence(R.X, maxdim, max_points, seed)
+    law = [persistence(pool.floor_sample(R.n, j).X, maxdim, max_points, seed) for j in range(int(reps))]
+    out = (data, law, [diagram_distances(data, p) for p in law])
+    _LAW_CACHE[key] = out
+    while len(_LAW_CACHE) > 8:
+        _LAW_CACHE.popitem(last=False)
+    return out
 
 
 def topology_report(run, maxdim: int = 1, max_points: int = MAX_POINTS, n: int = 1000, seed: int = 0,
@@ -60,7 +86,8 @@ def topology_report(run, maxdim: int = 1, max_points: int = MAX_POINTS, n: int =
 
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     R = pool.reference(n)
-    clouds: Dict[str, Optional[Persistence]] = {"data": persistence(R.X, maxdim, max_points, seed)}
+    data, law, null = _law(pool, R, maxdim, max_points, seed, reps)
+    clouds: Dict[str, Optional[Persistence]] = {"data": data}
     model = run.model
     latent_note = ""
     if model.has_encoder:
@@ -72,8 +99,6 @@ def topology_report(run, maxdim: int = 1, max_points: int = MAX_POINTS, n: int =
     G = np.asarray(model.sample(int(R.n), torch.Generator().manual_seed(int(seed))))
     clouds["samples"] = persistence(G, maxdim, max_points, seed)
     dist = diagram_distances(clouds["data"], clouds["samples"])
-    law = [persistence(pool.floor_sample(R.n, j).X, maxdim, max_points, seed) for j in range(int(reps))]
-    null = [diagram_distances(clouds["data"], p) for p in law]
     floor = {key: [[float(np.mean([d[key][k] for d in null])), float(np.std([d[key][k] for d in null], ddof=1))
                     if len(null) > 1 else 0.0] for k in range(maxdim + 1)] for key in ("bottleneck", "wasserstein")}
     names = {"data": "data", "latent": "latent codes", "samples": "samples"}
