@@ -460,6 +460,7 @@ def test_colour_image_runs_draw_their_thumbnails_grid_and_filmstrip_in_colour(tm
                for c in at.get("plotly_chart"))
 
 
+@pytest.mark.slow  # ~20 s; the page itself renders in the default suite (test_every_page_renders[audit])
 def test_audit_page_finds_the_tear_of_a_circle_laid_on_a_line(tmp_path, monkeypatch):
     """Issue 14: the Audit page's persistence summary and tear counts for a 1-D latent on the circle."""
     from vdae_core.api import DataConfig, save_run, train_run
