@@ -80,8 +80,7 @@ m[3].metric("longest edge (× typical)", f"{summary['max_stretch']:.1f}",
             help="The longest data-neighbour edge in the latent, in typical latent edges (the median).")
 proj = cache.display_projection(info.path)
 Z = cache.latent_codes(info.path)
-X3 = np.asarray(proj(ds.X[tf.idx]), dtype=np.float64)
-X3 = np.c_[X3, np.zeros((len(X3), max(0, 3 - X3.shape[1])))]  # data of fewer than 3 coordinates lie flat
+X3 = proj(ds.X[tf.idx])
 Zs = Z.reshape(len(Z), -1)[tf.idx]
 one_d = Zs.shape[1] < 2
 widgets.figure(tears_figure(X3, np.c_[Zs[:, 0], np.zeros(len(Zs))] if one_d else Zs[:, :2], tf.torn, tf.folded,

@@ -386,9 +386,7 @@ def cmd_stability(a) -> None:
     from .viz.export import figure_html
     from .viz.topology import stability_figure
 
-    P3 = np.asarray(DisplayProjection(st.points)(st.points), dtype=np.float64)
-    P3 = np.c_[P3, np.zeros((len(P3), max(0, 3 - P3.shape[1])))]
-    fig = stability_figure(P3, st.bilip_cv, st.tear_share, f"{a.model} on {a.dataset}, seeds {summary['seeds']}")
+    fig = stability_figure(DisplayProjection(st.points)(st.points), st.bilip_cv, st.tear_share, f"{a.model} on {a.dataset}, seeds {summary['seeds']}")
     html = figure_html(fig, "seed stability").encode()
     _write_atomic(os.path.join(out, "stability.html"), lambda fh: fh.write(html))
     print(f"{a.model} on {a.dataset}, seeds {summary['seeds']}: per-point bi-Lipschitz CV median "

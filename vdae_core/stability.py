@@ -90,7 +90,7 @@ def stability_of_runs(runs: List[Any], rows: List[Dict[str, Any]], points: np.nd
         if not np.array_equal(b.idx, np.arange(len(P))):
             raise RuntimeError("per_point_bilipschitz did not keep the common points in order")
         bilip.append(np.asarray(b.scale_free, dtype=np.float64))
-        tf = tears_and_folds(P, run.model.encode(P), k=k, max_points=len(P))
+        tf = tears_and_folds(P, b.z, k=k, max_points=len(P))  # b.z: the codes of P, in order
         torn.append(tf.per_point()["tears"] > 0)
     metrics = {}
     for key in METRIC_COLUMNS:

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import HEAT, LEARNED, START, TRUTH, base_layout, f32, finite_range, scene_layout
+from .common import HEAT, LEARNED, START, TRUTH, as_3d, base_layout, f32, finite_range, scene_layout
 
 POST_SCRIPT_LINKED_HOVER = """
 var gd = document.getElementById('{plot_id}');
@@ -64,9 +64,7 @@ def bilip_data_figure(X3: np.ndarray, values: np.ndarray, label: str, cmax: Opti
     """3-D heatmap on the data points (``X3`` (n, 3)); worst points ringed, selected points in blue."""
     if cmax is None:
         cmax = colour_limits(values)[1]
-    X3 = np.asarray(X3, dtype=np.float64)
-    if X3.shape[1] < 3:
-        X3 = np.column_stack([X3, np.zeros((len(X3), 3 - X3.shape[1]))])
+    X3 = as_3d(X3)
     custom, tmpl, text = _hover(values)
     fig = go.Figure()
     if mesh is not None:

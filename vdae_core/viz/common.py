@@ -152,3 +152,9 @@ def finite_range(values: np.ndarray, upper_pct: float = 99.0, floor: Optional[fl
     if hi <= lo:
         hi = lo + 1e-6 if v.max() <= lo else float(v.max())
     return lo, hi
+
+
+def as_3d(P: np.ndarray) -> np.ndarray:
+    """Points (n, m) with m <= 3 as (n, 3) float64 for a 3-D scene: missing coordinates are 0 (the points lie flat)."""
+    P = np.asarray(P, dtype=np.float64)
+    return np.column_stack([P, np.zeros((len(P), 3 - P.shape[1]))]) if P.shape[1] < 3 else P

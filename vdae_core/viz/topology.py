@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..metrics.persistence import FEATURE_NAMES
-from .common import base_layout
+from .common import as_3d, base_layout
 
 DIM_COLOURS = ("#1f77b4", "#d62728", "#2ca02c")  # H0, H1, H2
 CLOUDS = (("data", "data"), ("latent", "latent codes"), ("samples", "samples"))
@@ -124,14 +124,14 @@ def tears_figure(X3: np.ndarray, Z2: np.ndarray, torn: np.ndarray, folded: np.nd
 
     Parameters
     ----------
-    X3 : ndarray (n, 3)
-        The points in data space (or its display projection).
+    X3 : ndarray (n, m ≤ 3)
+        The points in data space (or its display projection); fewer than 3 coordinates lie flat.
     Z2 : ndarray (n, 2)
         Their codes (two coordinates shown).
     torn, folded : ndarray (e, 2)
         Edges as row indices.
     """
-    X3 = np.asarray(X3, dtype=np.float64)
+    X3 = as_3d(X3)
     Z2 = np.asarray(Z2, dtype=np.float64)
     fig = make_subplots(rows=1, cols=2, specs=[[{"type": "scene"}, {"type": "xy"}]], horizontal_spacing=0.05,
                         subplot_titles=(f"data: {len(torn)} torn edge{'s' * (len(torn) != 1)} (red)",
@@ -165,9 +165,9 @@ def tears_figure(X3: np.ndarray, Z2: np.ndarray, torn: np.ndarray, folded: np.nd
 
 def stability_figure(points3: np.ndarray, bilip_cv: np.ndarray, tear_share: np.ndarray, title: str = "",
                      height: int = 520) -> go.Figure:
-    """Seed stability on the common points (n, 3): the per-point coefficient of variation of the bi-Lipschitz
+    """Seed stability on the common points (n, m ≤ 3): the per-point coefficient of variation of the bi-Lipschitz
     constant over the seeds (left) and the share of seeds that tear at each point (right)."""
-    P = np.asarray(points3, dtype=np.float64)
+    P = as_3d(points3)
     fig = make_subplots(rows=1, cols=2, specs=[[{"type": "scene"}, {"type": "scene"}]], horizontal_spacing=0.02,
                         subplot_titles=("bi-Lipschitz: coefficient of variation over seeds",
                                         "share of seeds torn at the point"))
