@@ -114,6 +114,25 @@ def test_codes_samples_and_walks_have_the_right_shapes(trained, name):
 
 
 @pytest.mark.parametrize("name", MODELS.names())
+def test_samples_are_the_decoded_prior_codes(trained, name):
+    """has_prior: sample(n, g) is decode(prior_codes(n, g)) for the same generator state, and the codes lie on
+    the latent space (the prior-hole map reads them); without it, prior_codes refuses with the model's name."""
+    _, run = trained[name]
+    model = run.model
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    if not model.has_prior:
+        with pytest.raises(ValueError, match=model.title):
+            model.prior_codes(5, g())
+        return
+    z = model.prior_codes(25, g())
+    assert z.shape == (25, *model.latent_space.shape) and np.isfinite(z).all()
+    if model.latent_space.name != "euclidean":
+        assert bool(model.latent_space.belongs(torch.as_tensor(z, dtype=torch.float64), atol=1e-4).all())
+    np.testing.assert_allclose(model.decode(z), model.sample(25, g()), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(z, model.prior_codes(25, torch.Generator().manual_seed(4)))
+
+
+@pytest.mark.parametrize("name", MODELS.names())
 def test_paper_preset_is_a_valid_config_that_differs_from_the_defaults(name):
     """A declared 'paper' preset names its source, builds, and changes something; none: a clear message."""
     from vdae_core.errors import UserInputError

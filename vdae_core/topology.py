@@ -129,3 +129,46 @@ def tear_report(run, k: int = 10, factor: Optional[float] = None, max_points: in
     Z = np.asarray(model.encode(run.dataset.X), dtype=np.float64).reshape(len(X), -1)
     r = tears_and_folds(X, Z, k=k, factor=FACTOR if factor is None else factor, max_points=max_points, seed=seed)
     return r.summary(), r, X[r.idx], Z[r.idx]
+
+
+def prior_hole_report(run, n: int = 2000, k: Optional[int] = None, t: Optional[float] = None, seed: int = 0,
+                      reps: int = 3):
+    """The prior-hole map (:func:`vdae_core.metrics.prior_holes.prior_holes`) of a run.
+
+    The aggregate posterior is the codes of (up to ``n``) training points; ``n`` prior codes are drawn with
+    :meth:`GenerativeModel.prior_codes` (VDAE: its walk's codes after ``sample_steps`` steps) and decoded; the
+    decoded points are judged against the run's held-out reference, as every sample metric.
+
+    Returns
+    -------
+    (summary dict, PriorHoles, Z_data (N, D) codes used, Z_prior (M, D), X_decoded (M, m), R (n_ref, m));
+    raises :class:`UserInputError` for a model without an encoder or without prior codes.
+    """
+    import torch
+
+    from .errors import UserInputError
+    from .evaluation import ReferencePool
+    from .metrics import subsample_indices
+    from .metrics.prior_holes import T_SPACINGS, prior_holes
+
+    model = run.model
+    for cap, why in (("has_encoder", "the hole map compares the prior with the codes of the data, and this model "
+                                     "encodes nothing"),
+                     ("has_prior", "the hole map needs the codes the model's samples are decoded from")):
+        if not getattr(model, cap):
+            raise UserInputError(model.lacks(cap, why))
+    X = run.dataset.X[subsample_indices(run.dataset.n, n, seed)]
+    Zd = np.asarray(model.encode(X), dtype=np.float64).reshape(len(X), -1)
+    g = torch.Generator().manual_seed(int(seed))
+    Zp = np.asarray(model.prior_codes(int(n), g), dtype=np.float64)
+    Xs = np.asarray(model.decode(Zp), dtype=np.float64).reshape(len(Zp), -1)
+    Zp = Zp.reshape(len(Zp), -1)
+    null = [np.asarray(model.prior_codes(len(Zd), g), dtype=np.float64).reshape(len(Zd), -1) for _ in range(reps)]
+    pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
+    R = pool.reference(n)
+    floors = [pool.floor_sample(len(Xs), j).X for j in range(int(reps))]
+    r = prior_holes(Zd, Zp, null, Xs, R.X, floors, dim=int(model.latent_space.dim), k=k,
+                    t=T_SPACINGS if t is None else float(t))
+    summary = {**r.summary(), "reference": pool.description, "prior": model.sampler_description,
+               "n_data_codes": int(len(Zd))}
+    return summary, r, Zd, Zp, Xs, np.asarray(R.X, dtype=np.float64).reshape(R.n, -1)

@@ -17,6 +17,12 @@ Every metric is a pure function, arrays in and plain numbers or arrays out, regi
     Share of random-walk samples a kNN classifier gives the start's label (cluster-conditional sampling).
 ``trustworthiness`` / ``continuity``
     Neighbourhood preservation of latent codes (scikit-learn).
+``persistence``
+    Persistence diagrams (ripser) and Betti numbers read off at a stated threshold.
+``tears_folds``
+    Data neighbours cut apart by an encoder, latent neighbours glued from far apart.
+``prior_holes``
+    Prior mass with no encoded data behind it, and how far its decodings land from the data.
 
 :func:`evaluate_model` runs them all on a trained model. Invalid input (wrong shape, NaN/inf,
 too few points, all points identical, mismatched lengths) raises
@@ -130,6 +136,9 @@ from .class_retention import walk_class_retention  # noqa: E402
 from .gromov_wasserstein import gromov_wasserstein  # noqa: E402
 from .mmd import mmd  # noqa: E402
 from .trustworthiness import continuity, trustworthiness  # noqa: E402
+from .persistence import persistence  # noqa: E402
+from .prior_holes import prior_holes  # noqa: E402
+from .tears import tears_and_folds  # noqa: E402
 from .evaluate import evaluate_model, evaluation_subset  # noqa: E402
 
 __all__ = [

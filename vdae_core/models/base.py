@@ -219,6 +219,8 @@ CAPABILITIES: Dict[str, str] = {
     "has_decoder": "maps latent codes to data (decode)",
     "native_walk": "its random walk is its own generative process, not encode-perturb-decode",
     "has_elbo": "trains on an evidence lower bound (reconstruction + KL)",
+    "has_prior": "makes its samples by decoding codes it draws on its latent space (prior_codes): a fixed prior, "
+                 "a pushed-forward one, or a walk's stationary law",
 }
 
 
@@ -241,6 +243,9 @@ class GenerativeModel(nn.Module):
     #: True when ``random_walk`` is the model's own generative process (not encode-perturb-decode).
     native_walk: ClassVar[bool] = False
     has_elbo: ClassVar[bool] = False
+    #: True when ``sample`` decodes codes drawn by ``_prior_codes`` (and ``sample(n, g)`` equals
+    #: ``decode(prior_codes(n, g))`` for the same generator state).
+    has_prior: ClassVar[bool] = False
     #: How this model trains, in a few sentences for the Train page.
     training_notes: ClassVar[str] = ""
 
@@ -280,7 +285,8 @@ class GenerativeModel(nn.Module):
         """One sentence for a page or command that needs ``capability`` (e.g. "WGAN-GP has no encoder:
         showing the generator's latent instead")."""
         what = {"has_encoder": "has no encoder", "has_decoder": "has no decoder",
-                "native_walk": "has no random walk of its own", "has_elbo": "has no ELBO"}[capability]
+                "native_walk": "has no random walk of its own", "has_elbo": "has no ELBO",
+                "has_prior": "draws no latent codes of its own to decode"}[capability]
         return f"{cls.title} {what}" + (f": {instead}" if instead else ".")
 
     @classmethod
@@ -367,6 +373,14 @@ class GenerativeModel(nn.Module):
         return self._sample(int(n), generator).cpu().numpy()
 
     @torch.no_grad()
+    def prior_codes(self, n: int, generator: torch.Generator) -> np.ndarray:
+        """The ``n`` latent codes that :meth:`sample` would decode with the same generator state, shape
+        (n, *latent_space.shape): draws of the model's prior (or of its walk's stationary law for VDAE)."""
+        if not self.has_prior:
+            raise UserInputError(self.lacks("has_prior"))
+        return self._prior_codes(int(n), generator).cpu().numpy()
+
+    @torch.no_grad()
     def random_walk(self, x0: np.ndarray, steps: int, generator: torch.Generator) -> np.ndarray:
         """Walk from ``x0`` (n, m) for ``steps`` steps; returns the trajectory (steps + 1, n, m)."""
         x = self._t(x0, self.data_dim, "walk start points")
@@ -390,6 +404,12 @@ class GenerativeModel(nn.Module):
         raise NotImplementedError
 
     def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Default for models with a prior: decode its codes."""
+        if not self.has_prior:
+            raise NotImplementedError
+        return self._decode(self._prior_codes(n, generator))
+
+    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
     def _walk_step(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

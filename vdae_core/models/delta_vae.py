@@ -278,6 +278,7 @@ class DeltaVAE(GenerativeModel):
     title = "ΔVAE"
     config_class = DeltaVAEConfig
     has_elbo = True
+    has_prior = True
     training_notes = ("The encoder gives a point z(x) on the latent manifold (its last layer projected onto the "
                       "manifold) and a diffusion time t(x); a posterior sample is a random walk of `walk_steps` small "
                       "projected steps from z(x) (total variance t), it is decoded, and the loss is the reconstruction "
@@ -429,7 +430,6 @@ class DeltaVAE(GenerativeModel):
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self._f(z))
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        z = self.latent_space.prior_sample(n, generator, dtype=torch.float32).to(self.device)
-        return self._decode(z)
+    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.latent_space.prior_sample(n, generator, dtype=torch.float32).to(self.device)
 

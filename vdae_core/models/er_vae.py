@@ -253,6 +253,7 @@ class ERVAE(GenerativeModel):
     title = "ER-VAE"
     config_class = ERVAEConfig
     has_elbo = True
+    has_prior = True
     training_notes = ("Two phases. **Embedding**: a small network g maps a Gaussian u ∈ R^k onto the latent "
                       "manifold M and is trained alone, with an MMD loss, until g(u) for u ~ N(0, I) is spread "
                       "uniformly over M; it is then frozen. **VAE**: the encoder gives q(u|x) = N(μ(x), σ²(x)), "
@@ -434,5 +435,5 @@ class ERVAE(GenerativeModel):
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self.decoder(z.reshape(len(z), -1)))
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self._decode(self.embed(randn((n, self.pre_dim), generator, self.device)))
+    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.embed(randn((n, self.pre_dim), generator, self.device))

@@ -102,6 +102,7 @@ class SVAE(GenerativeModel):
     title = "SVAE"
     config_class = SVAEConfig
     has_elbo = True
+    has_prior = True
     training_notes = ("One phase: the encoder gives a von Mises–Fisher posterior vMF(μ(x), κ(x)) on the sphere "
                       "S^d; a reparameterised sample (Wood's rejection sampler) is decoded, and the loss is the "
                       "reconstruction error plus β·KL(vMF ‖ uniform on S^d), computed exactly. The latent sphere's "
@@ -187,6 +188,5 @@ class SVAE(GenerativeModel):
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self.decoder(z.reshape(len(z), -1)))
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        z = self.latent_space.prior_sample(n, generator, dtype=torch.float32).to(self.device)
-        return self._decode(z)
+    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.latent_space.prior_sample(n, generator, dtype=torch.float32).to(self.device)

@@ -93,6 +93,7 @@ class TwoStageVAE(GenerativeModel):
     config_class = TwoStageVAEConfig
     has_elbo = True
     native_walk = True
+    has_prior = True
     training_notes = ("Two phases, one after the other (Dai & Wipf 2019, §4). `stage1`: a VAE whose decoder variance γ "
                       "is learned (floored), so it fits the data manifold tightly. `stage2`: a small VAE trained on "
                       "codes drawn from stage 1's posterior, so that its own latent u is close to N(0, I). Sampling "
@@ -181,9 +182,9 @@ class TwoStageVAE(GenerativeModel):
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self.decoder(z))
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        u = randn((n, self.latent_dim), generator, self.device)
-        return self._decode(self.decoder2(u))
+    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Stage 2's pushforward of N(0, I): z = decoder2(u)."""
+        return self.decoder2(randn((n, self.latent_dim), generator, self.device))
 
     def _walk_step(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         u = self._posterior2(self._encode(x))[0]

@@ -45,6 +45,7 @@ class BetaVAE(GenerativeModel):
     title = "β-VAE"
     config_class = BetaVAEConfig
     has_elbo = True
+    has_prior = True
     training_notes = ("One phase: the encoder gives q(z|x) = N(μ(x), diag σ²(x)); a reparameterised sample is decoded "
                       "and the loss is the reconstruction error plus β·KL(q ‖ N(0, I)).")
 
@@ -84,5 +85,5 @@ class BetaVAE(GenerativeModel):
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self.decoder(z))
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self._decode(randn((n, self.latent_dim), generator, self.device))
+    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return randn((n, self.latent_dim), generator, self.device)

@@ -236,6 +236,7 @@ class VDAE(GenerativeModel):
     title = "VDAE"
     config_class = VDAEConfig
     native_walk = True
+    has_prior = True
     training_notes = (
         "The trainer runs the phases the model declares. For the VDAE: **spectral** (SpectralNet learns the "
         "diffusion map ψ on kNN graphs built inside each batch), **latent statistics** (ψ is frozen; the local "
@@ -432,19 +433,34 @@ class VDAE(GenerativeModel):
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self.decoder(self.project_latent(z)))
 
-    def _walk_step(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def _walk_code(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """z' = ψ(x) + L(ψ(x)) ε, ε ~ N(0, I): the latent point of one walk step (Algorithm 2), (B, D)."""
         z = self.psi(x)
         L = self.cov_factor(z)
         eps = randn(z.shape, generator, z.device)
-        return self._decode(z + (L @ eps.unsqueeze(-1)).squeeze(-1))
+        return z + (L @ eps.unsqueeze(-1)).squeeze(-1)
+
+    def _walk_step(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return self._decode(self._walk_code(x, generator))
 
     @property
     def sampler_description(self) -> str:
         return f"{self.config.sample_steps} walk steps from random training points (Algorithm 2)"
 
     def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        if self.config.sample_steps == 0:  # the seed points themselves
+            idx = torch.randint(len(self.seed_points), (n,), generator=generator)
+            return self.seed_points[idx.to(self.seed_points.device)]
+        return self._decode(self._prior_codes(n, generator))
+
+    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """The codes of the walk's last step: VDAE has no fixed prior, its samples are the walk's (approximately
+        stationary) law after ``sample_steps`` steps from random training points. With 0 steps: ψ of the
+        seed points."""
         idx = torch.randint(len(self.seed_points), (n,), generator=generator)
         x = self.seed_points[idx.to(self.seed_points.device)]
-        for _ in range(self.config.sample_steps):
+        if self.config.sample_steps == 0:
+            return self.psi(x)
+        for _ in range(self.config.sample_steps - 1):
             x = self._walk_step(x, generator)
-        return x
+        return self._walk_code(x, generator)

@@ -107,6 +107,7 @@ class WGANGP(GenerativeModel):
     title = "WGAN-GP"
     config_class = WGANGPConfig
     has_encoder = False
+    has_prior = True
     has_decoder = True
     training_notes = ("One phase, alternating: `n_critic` critic updates (Wasserstein estimate plus gradient "
                       "penalty λ(‖∇D‖ − 1)² on points between real and generated ones), then one generator update "
@@ -161,8 +162,8 @@ class WGANGP(GenerativeModel):
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self.generator(z.reshape(len(z), -1)))
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self._decode(self.noise(n, generator))
+    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.noise(n, generator)
 
     def latent_pairs(self, X: np.ndarray, n: int, generator: torch.Generator) -> Tuple[np.ndarray, np.ndarray]:
         """(noise (n, D), generated points (n, m)): the generator's own pairs, for bi-Lipschitz on noise-space
