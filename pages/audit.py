@@ -7,7 +7,12 @@ import streamlit as st
 
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, frame, widgets
-from vdae_core.viz.topology import distance_rows, persistence_figure, tears_figure
+from vdae_core.stability import stability_candidates
+from vdae_core.topology import latent_plane
+from vdae_core.ui import state
+from vdae_core.viz.images import images_from_points, montage_figure
+from vdae_core.viz.topology import (distance_rows, persistence_figure, prior_holes_figure, stability_figure,
+                                    tears_figure)
 
 info, run = frame.analysis_page("audit", "Topology audit")
 ds = run.dataset
@@ -53,42 +58,138 @@ st.download_button("Download the report (JSON)", json.dumps(rep, indent=1).encod
                    "application/json", key="audit.json", icon=":material/download:")
 st.caption("The same from a terminal: `python -m vdae_core topology --run RUN_FOLDER --out topo.json`.")
 
-st.header("Tears and folds")
-st.markdown("A **tear**: two neighbours in the data whose codes lie far apart — the encoder cut the data between "
-            "them (red, on the data). A **fold**: two neighbours in the latent whose data points lie far apart — the "
-            "encoder glued distant parts together (orange, on the latent). *Far* means longer than a number of "
-            "typical edges, so a map that shrinks or stretches everything evenly shows neither.")
-c = st.columns(2)
-k = c[0].slider("neighbours k", 3, 30, 10, key="audit.k")
-factor = c[1].slider("typical edges that make a tear", 3.0, 30.0, 10.0, 1.0, key="audit.factor",
-                     help="An edge is torn (folded) when its length in the latent (data) exceeds this many times "
-                          "the median over all edges.")
-if not run.model.has_encoder:
-    st.info(run.model.lacks("has_encoder", "tears and folds are read off the codes of the data, and it has none."))
-    st.stop()
-try:
-    with st.spinner("Two kNN graphs and their edge lengths…"):
-        summary, tf = cache.tears(info.path, k, factor)
-except UserInputError as e:
-    widgets.error_box(e)
-    st.stop()
-m = st.columns(4)
-m[0].metric("torn edges", f"{summary['torn_edges']}", help=f"of {summary['data_edges']} data-neighbour edges")
-m[1].metric("points at a tear", f"{summary['points_at_a_tear']}", help=f"of {summary['n_points']} points")
-m[2].metric("folded edges", f"{summary['folded_edges']}", help=f"of {summary['latent_edges']} latent-neighbour edges")
-m[3].metric("longest edge (× typical)", f"{summary['max_stretch']:.1f}",
-            help="The longest data-neighbour edge in the latent, in typical latent edges (the median).")
-proj = cache.display_projection(info.path)
-Z = cache.latent_codes(info.path)
-X3 = proj(ds.X[tf.idx])
-Zs = Z.reshape(len(Z), -1)[tf.idx]
-one_d = Zs.shape[1] < 2
-widgets.figure(tears_figure(X3, np.c_[Zs[:, 0], np.zeros(len(Zs))] if one_d else Zs[:, :2], tf.torn, tf.folded,
-                            latent_names=("z1", "(a 1-D latent)") if one_d else ("z1", "z2")),
-               "audit.tears", f"{info.name}_tears_folds")
-st.caption(f"{summary['n_points']} training points" + (" (a seeded random subset)" if summary["n_points"] < ds.n else "")
-           + f"; the latent panel shows its first two coordinates. A continuous map with a continuous inverse has "
-             f"neither; a circle on a line must tear once. The same from a terminal: `python -m vdae_core audit --run "
-             f"RUN_FOLDER --out audit.json`. Seed stability (is a tear the model family's or one run's?) is a terminal command "
-             f"for now: `python -m vdae_core stability --dataset D --model M --seeds 5 --out DIR`. Not built yet: the "
-             f"prior-hole map.")
+st.header("Prior holes")
+st.markdown("A generative model samples by decoding codes drawn from its **prior**. Where the prior puts codes that "
+            "no training point was encoded near — a **hole** — the decoder was never taught anything, and its "
+            "samples there often land off the data. Left: prior codes coloured by how dense the data's codes are "
+            "there relative to the prior (red: less than a tenth — a hole). Right: the same codes decoded, same "
+            "colours, beside held-out data (grey); big points decode beyond one data spacing.")
+if not (run.model.has_encoder and run.model.has_prior):
+    st.info(run.model.lacks("has_encoder" if not run.model.has_encoder else "has_prior",
+                            "the hole map compares the codes the model samples from with the codes of the data."))
+else:
+    try:
+        with st.spinner("Density ratio of prior codes and data codes, and distances of the decoded codes…"):
+            hs, ph, Zd2, Zp2, Xs, Rh, names = cache.prior_holes(info.path)
+    except UserInputError as e:
+        widgets.error_box(e)
+    else:
+        hf, of = hs["hole_share_floor"], hs["off_share_floor"]
+        m = st.columns(3)
+        m[0].metric("prior codes in a hole", f"{hs['hole_share']:.1%}",
+                    help=f"Data's density below {hs['hole_ratio']:g} of the prior's. Floor {hf[0]:.1%} ± {hf[1]:.1%}: "
+                         "the same with a second prior draw in place of the data's codes (a perfect match).")
+        m[1].metric("decoded off the data", f"{hs['off_share']:.1%}",
+                    help=f"Farther than {hs['t_spacings']:g} data spacing from held-out data. Floor {of[0]:.1%} ± "
+                         f"{of[1]:.1%}: fresh samples of the data itself.")
+        inside = hs["off_share_in_holes"]
+        m[2].metric("of the hole codes, decoded off", "—" if inside is None else f"{inside:.1%}",
+                    help="A hole matters when its codes decode off the data; VDAE's decoder projects its walk's "
+                         "codes back onto the data's codes, so its holes decode on the data.")
+        proj = cache.display_projection(info.path)
+        widgets.figure(prior_holes_figure(Zd2, Zp2, ph.log_ratio, proj(Rh), proj(Xs), ph.off, hs["t_spacings"],
+                                          hs["hole_ratio"], latent_names=names),
+                       "audit.holes", f"{info.name}_prior_holes")
+        st.caption(f"Floors: holes {hf[0]:.1%} ± {hf[1]:.1%}, off the data {of[0]:.1%} ± {of[1]:.1%}. Prior: "
+                   f"{hs['prior']}; {hs['n_prior']} codes against the codes of {hs['n_data_codes']} training "
+                   f"points. Density ratio by k = {hs['k']} nearest neighbours in {hs['dim']} dimension"
+                   f"{'s' * (hs['dim'] != 1)} (k = the cube root of the sample size, within 5–30); a data spacing "
+                   f"= the median distance from a held-out point to its 10th neighbour ({hs['spacing']:.3g}). "
+                   f"Data = {hs['reference']}.")
+        if len(run.model.data_shape) > 1:
+            worst = np.argsort(-ph.off)[:20]
+            imgs = np.clip(images_from_points(Xs[worst], run.model.data_shape), 0, 1)
+            widgets.figure(montage_figure(imgs, ncols=10, title="the 20 decoded prior codes farthest from the data"),
+                           "audit.holes_images", f"{info.name}_prior_holes_images")
+
+def tears_section():
+    st.header("Tears and folds")
+    st.markdown("A **tear**: two neighbours in the data whose codes lie far apart — the encoder cut the data between "
+                "them (red, on the data). A **fold**: two neighbours in the latent whose data points lie far apart — the "
+                "encoder glued distant parts together (orange, on the latent). *Far* means longer than a number of "
+                "typical edges, so a map that shrinks or stretches everything evenly shows neither.")
+    c = st.columns(2)
+    k = c[0].slider("neighbours k", 3, 30, 10, key="audit.k")
+    factor = c[1].slider("typical edges that make a tear", 3.0, 30.0, 10.0, 1.0, key="audit.factor",
+                         help="An edge is torn (folded) when its length in the latent (data) exceeds this many times "
+                              "the median over all edges.")
+    if not run.model.has_encoder:
+        st.info(run.model.lacks("has_encoder", "tears and folds are read off the codes of the data, and it has none."))
+        return
+    try:
+        with st.spinner("Two kNN graphs and their edge lengths…"):
+            summary, tf = cache.tears(info.path, k, factor)
+    except UserInputError as e:
+        widgets.error_box(e)
+        return
+    m = st.columns(4)
+    m[0].metric("torn edges", f"{summary['torn_edges']}", help=f"of {summary['data_edges']} data-neighbour edges")
+    m[1].metric("points at a tear", f"{summary['points_at_a_tear']}", help=f"of {summary['n_points']} points")
+    m[2].metric("folded edges", f"{summary['folded_edges']}", help=f"of {summary['latent_edges']} latent-neighbour edges")
+    m[3].metric("longest edge (× typical)", f"{summary['max_stretch']:.1f}",
+                help="The longest data-neighbour edge in the latent, in typical latent edges (the median).")
+    proj = cache.display_projection(info.path)
+    Z = cache.latent_codes(info.path)
+    X3 = proj(ds.X[tf.idx])
+    (Zs,), names = latent_plane(run.model, Z[tf.idx])
+    widgets.figure(tears_figure(X3, Zs, tf.torn, tf.folded, latent_names=names), "audit.tears", f"{info.name}_tears_folds")
+    st.caption(f"{summary['n_points']} training points" + (" (a seeded random subset)" if summary["n_points"] < ds.n else "")
+               + "; the latent panel shows two coordinates of the codes (both when there are two, else the latent's "
+                 "intrinsic coordinates or two principal axes). A continuous map with a continuous inverse has "
+                 "neither; a circle on a line must tear once. The same from a terminal, with the prior holes: "
+                 "`python -m vdae_core audit --run RUN_FOLDER --out audit.json`.")
+
+
+def stability_section():
+    st.header("Seed stability")
+    st.markdown("Is a tear a property of the model family or of one unlucky run? The same model trained on the same "
+                "data with other seeds, every run read at the same fresh points: per point, how much the "
+                "bi-Lipschitz constant varies over the seeds (coefficient of variation) and how many seeds tear "
+                "there. A tear every seed makes is the family's; one seed's tear is luck.")
+    if not run.model.has_encoder:
+        st.info(run.model.lacks("has_encoder", "its per-point maps are read at the codes of common points."))
+        return
+    cands = stability_candidates(state.saved_runs(), info)
+    seeds = [c.seed for c in cands]
+    if len(cands) < 2:
+        st.info(f"This model on this data (latent dimension {info.latent_dim}, {info.n} points) is saved with seed"
+                f"{'s' * (len(seeds) != 1)} {', '.join(map(str, seeds)) or 'none'} only: stability needs at least 2 "
+                f"seeds. Train seeds 0–4 on the **Compare** page (this dataset, this model, 5 seeds); its runs use "
+                f"the comparison's settings, so they join this run's group when it was trained with them. From a "
+                f"terminal: `python -m vdae_core stability --dataset {info.dataset} --model {info.model} --seeds 5 "
+                f"--out DIR`.")
+        return
+    chosen = st.multiselect("seeds to compare", seeds, default=seeds[:5], key="audit.stab_seeds",
+                            help="Runs of this model on this dataset with the same latent dimension and number of "
+                                 "points (the newest per seed; runs stopped early are left out).")
+    if len(chosen) < 2 or not st.toggle(f"Measure the stability of {len(chosen)} seeds", key="audit.stab_on",
+                                        help="About 2 s per seed, then cached."):
+        return
+    try:
+        with st.spinner(f"Reading {len(chosen)} runs at the same 1,000 fresh points…"):
+            stab = cache.stability([c.path for c in cands if c.seed in chosen])
+    except UserInputError as e:
+        widgets.error_box(e)
+        return
+    s = stab.summary()
+    m = st.columns(3)
+    m[0].metric("points torn by every seed", s["points_torn_by_every_seed"], help=f"of {s['n_points']} common points")
+    m[1].metric("points torn by some seeds", s["points_torn_by_some_seeds"])
+    m[2].metric("median CV of bi-Lipschitz", f"{s['bilip_cv_median']:.2f}",
+                help=f"90th percentile {s['bilip_cv_p90']:.2f}; 0 = every seed distorts each point alike.")
+    proj = cache.display_projection(info.path)
+    widgets.figure(stability_figure(proj(stab.points), stab.bilip_cv, stab.tear_share,
+                                    f"{run.model.title} on {info.dataset}, seeds {', '.join(map(str, s['seeds']))}"),
+                   "audit.stability", f"{info.name}_stability")
+    rows = [{"seed": sd, "points at a tear": t} for sd, t in zip(s["seeds"], s["torn_points_per_seed"])]
+    for key, v in s["metrics"].items():
+        for row, val in zip(rows, v["values"]):
+            row[key] = val
+    widgets.table(pd.DataFrame(rows), "audit.stability_table", f"{info.name}_stability")
+    if not s["metrics"]:
+        st.caption("The evaluation metrics' spread appears here once every chosen run has been evaluated on the "
+                   "Compare page (1,000 samples, k = 10).")
+
+
+tears_section()
+stability_section()

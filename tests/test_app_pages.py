@@ -462,7 +462,7 @@ def test_colour_image_runs_draw_their_thumbnails_grid_and_filmstrip_in_colour(tm
 
 @pytest.mark.slow  # ~20 s; the page itself renders in the default suite (test_every_page_renders[audit])
 def test_audit_page_finds_the_tear_of_a_circle_laid_on_a_line(tmp_path, monkeypatch):
-    """Issue 14: the Audit page's persistence summary and tear counts for a 1-D latent on the circle."""
+    """Issue 14: the Audit page's persistence summary, tear counts and prior holes for a 1-D latent on the circle."""
     from vdae_core.api import DataConfig, save_run, train_run
     from vdae_core.metrics.tears import tears_and_folds
 
@@ -474,6 +474,12 @@ def test_audit_page_finds_the_tear_of_a_circle_laid_on_a_line(tmp_path, monkeypa
     want = tears_and_folds(run.dataset.X, run.model.encode(run.dataset.X)).summary()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["torn edges"] == str(want["torn_edges"]) and want["torn_edges"] > 0
+    # The prior-hole map shows the library's numbers for the saved run.
+    from vdae_core.api import load_run
+    from vdae_core.topology import prior_hole_report
+    holes = prior_hole_report(load_run(str(tmp_path / "line")))[0]
+    assert metrics["prior codes in a hole"] == f"{holes['hole_share']:.1%}"
+    assert metrics["decoded off the data"] == f"{holes['off_share']:.1%}"
 
 
 def test_walks_page_shows_whether_walkers_keep_their_class(tmp_path, monkeypatch):
@@ -523,3 +529,27 @@ def test_latent_page_says_why_a_line_latent_has_no_loop_score(tmp_path, monkeypa
     save_run(run, str(tmp_path / "line"))
     at = goto(_pending_app(tmp_path, monkeypatch, "line"), "latent")
     assert any("No loop score" in c.value and "1-D Euclidean" in c.value for c in at.caption)
+
+
+def test_audit_page_measures_seed_stability_of_the_saved_seeds(tmp_path, monkeypatch):
+    """Issue 14, part 4 in the app: with one seed saved the page says how to get more; with two it reads both at
+    the same fresh points and shows the library's numbers (tiny runs: this checks the wiring, not the result)."""
+    from vdae_core.api import DataConfig, save_run, train_run
+    from vdae_core.stability import stability_of_paths
+
+    for seed in (0, 1):
+        run = train_run("beta_vae", DataConfig(dataset="circle", n=300, seed=seed), dict(steps=60, latent_dim=1),
+                        seed=seed, device="cpu")
+        save_run(run, str(tmp_path / f"s{seed}"))
+        if seed == 0:
+            at = goto(_pending_app(tmp_path, monkeypatch, "s0"), "audit")
+            assert not at.exception
+            assert any("stability needs at least 2 seeds" in i.value for i in at.info)
+    at = goto(_pending_app(tmp_path, monkeypatch, "s0"), "audit")
+    assert at.multiselect(key="audit.stab_seeds").value == [0, 1]
+    at.toggle(key="audit.stab_on").set_value(True).run()
+    assert not at.exception
+    want = stability_of_paths([str(tmp_path / "s0"), str(tmp_path / "s1")]).summary()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["points torn by every seed"] == str(want["points_torn_by_every_seed"])
+    assert metrics["median CV of bi-Lipschitz"] == f"{want['bilip_cv_median']:.2f}"

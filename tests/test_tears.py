@@ -81,11 +81,23 @@ def test_audit_cli_writes_counts_and_per_point_arrays_and_refuses_a_model_withou
     assert rep["torn_edges"] == len(torn) > 0
     assert np.abs(codes[torn[:, 0]] - codes[torn[:, 1]]).min() > 10 * typical
     assert "tears:" in capsys.readouterr().out
+    # The prior-hole map beside it: per prior code its code, density ratio and distance off the data; the distances
+    # are those of the saved codes decoded again (the file is the measurement, not a summary of it).
+    ph = json.loads(out.read_text())["prior_holes"]
+    with np.load(tmp_path / "audit_per_point.npz") as z:
+        Zp, off, lr = z["prior_codes"], z["decoded_spacings_off"], z["log10_density_ratio"]
+    assert Zp.shape == (2000, 1) and off.shape == lr.shape == (2000,)
+    assert ph["off_share"] == pytest.approx(np.mean(off > ph["t_spacings"]))
+    from vdae_core.evaluation import ReferencePool
+    from vdae_core.metrics.prior_holes import spacings_from
+    R = ReferencePool(r.dataset, r.data_config, r.heldout, seed=0).reference(2000).X
+    np.testing.assert_allclose(spacings_from(r.model.decode(Zp), R, ph["spacing"]), off, rtol=1e-5)
     wgan = str(tmp_path / "wgan")
     assert main(["train", "--dataset", "circle", "--n", "300", "--model", "wgan_gp", "--steps-scale", "0.01",
                  "--quiet", "--out", wgan]) == 0
     assert main(["audit", "--run", wgan, "--out", str(tmp_path / "w.json")]) == 2
-    assert "has no encoder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nothing to audit" in err and "has no encoder" in err and "Traceback" not in err
 
 
 @pytest.mark.slow

@@ -337,27 +337,54 @@ def cmd_topology(a) -> None:
 
 def cmd_audit(a) -> None:
     from .runs import load_run
-    from .topology import tear_report
+    from .topology import prior_hole_report, tear_report
 
     out = _out_path(a, ".json")
     npz = os.path.splitext(out)[0] + "_per_point.npz"
     if os.path.lexists(npz) and not a.overwrite:
         raise UserInputError(f"{npz} already exists: pass --overwrite to replace it, or choose another --out")
     run = load_run(a.run)
+    report, arrays, skipped = {"per_point_file": os.path.basename(npz)}, {}, []
     t0 = time.perf_counter()
-    summary, r, _, _ = tear_report(run, k=a.k, factor=a.factor, max_points=a.max_points, seed=a.seed)
-    summary["seconds"] = round(time.perf_counter() - t0, 2)
-    text = json.dumps({"tears_folds": summary, "per_point_file": os.path.basename(npz)}, indent=1).encode()
-    pp = r.per_point()
-    _write_atomic(npz, lambda fh: np.savez(fh, index=r.idx, tears=pp["tears"], folds=pp["folds"],
-                                           torn_edges=r.idx[r.torn], folded_edges=r.idx[r.folded]))
+    try:
+        summary, r, _, _ = tear_report(run, k=a.k, factor=a.factor, max_points=a.max_points, seed=a.seed)
+        pp = r.per_point()
+        arrays.update(index=r.idx, tears=pp["tears"], folds=pp["folds"], torn_edges=r.idx[r.torn],
+                      folded_edges=r.idx[r.folded])
+        report["tears_folds"] = summary
+    except UserInputError as e:
+        report["tears_folds"] = {"skipped": str(e)}
+        skipped.append(f"tears and folds: {e}")
+    try:
+        summary, h, _, Zp, _, _ = prior_hole_report(run, n=a.n_prior, seed=a.seed)
+        arrays.update(prior_codes=Zp, log10_density_ratio=h.log_ratio, decoded_spacings_off=h.off)
+        report["prior_holes"] = summary
+    except UserInputError as e:
+        report["prior_holes"] = {"skipped": str(e)}
+        skipped.append(f"prior holes: {e}")
+    if not arrays:
+        raise UserInputError("nothing to audit: " + "; ".join(skipped))
+    report["seconds"] = round(time.perf_counter() - t0, 2)
+    text = json.dumps(report, indent=1).encode()
+    _write_atomic(npz, lambda fh: np.savez(fh, **arrays))
     _write_atomic(out, lambda fh: fh.write(text))
-    print(f"tears: {summary['torn_edges']} of {summary['data_edges']} data-neighbour edges longer than "
-          f"{summary['factor']:g} typical edges in the latent ({summary['points_at_a_tear']} points); folds: "
-          f"{summary['folded_edges']} of {summary['latent_edges']} latent-neighbour edges longer than "
-          f"{summary['factor']:g} typical edges in the data ({summary['points_at_a_fold']} points); "
-          f"{summary['n_points']} points, k = {summary['k']}")
-    print(f"wrote {out} and {npz} (per point: tears, folds; edges as training-point indices)")
+    tf, ph = report["tears_folds"], report["prior_holes"]
+    if "skipped" not in tf:
+        print(f"tears: {tf['torn_edges']} of {tf['data_edges']} data-neighbour edges longer than "
+              f"{tf['factor']:g} typical edges in the latent ({tf['points_at_a_tear']} points); folds: "
+              f"{tf['folded_edges']} of {tf['latent_edges']} latent-neighbour edges longer than "
+              f"{tf['factor']:g} typical edges in the data ({tf['points_at_a_fold']} points); "
+              f"{tf['n_points']} points, k = {tf['k']}")
+    if "skipped" not in ph:
+        hf, of = ph["hole_share_floor"], ph["off_share_floor"]
+        print(f"prior holes: {ph['hole_share']:.1%} of {ph['n_prior']} prior codes where the data's density is "
+              f"below {ph['hole_ratio']:g} of the prior's (floor {hf[0]:.1%} ± {hf[1]:.1%}); "
+              f"{ph['off_share']:.1%} decode beyond {ph['t_spacings']:g} data spacing of the data "
+              f"(floor {of[0]:.1%} ± {of[1]:.1%})")
+    for line in skipped:
+        print(f"skipped {line}")
+    print(f"wrote {out} and {npz} (per point: tears, folds, edges as training-point indices; per prior code: "
+          f"codes, log10 density ratio, distance off the data in spacings) in {report['seconds']} s")
 
 
 def cmd_stability(a) -> None:
@@ -540,13 +567,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_topology)
 
     s = sub.add_parser("audit", help="tears (data neighbours cut apart in the latent) and folds (latent neighbours "
-                       "from far apart in the data) of a run's encoder (JSON, and per-point counts in .npz)")
+                       "from far apart in the data) of a run's encoder, and its prior holes (prior codes where the "
+                       "data's codes are sparse, and how far they decode from the data); JSON, per-point arrays "
+                       "in .npz")
     s.add_argument("--run", required=True)
     s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours in both kNN graphs (default 10)")
     s.add_argument("--factor", type=positive(1e6, "--factor"), default=10.0,
                    help="length, in typical edges, above which an edge is torn or folded (default 10)")
     s.add_argument("--max-points", type=whole(50, 100_000, "--max-points"), default=2000,
                    help="seeded random subset above this many training points (default 2000)")
+    s.add_argument("--n-prior", type=whole(50, 100_000, "--n-prior"), default=2000,
+                   help="prior codes drawn for the hole map, and training codes it compares them with (default 2000)")
     s.add_argument("--seed", type=SEED, default=0)
     s.add_argument("--out", required=True)
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")

@@ -119,3 +119,32 @@ def seed_stability(dataset: str, model: str, seeds: int = 5, n_points: int = 100
     runs = [load_run(r["path"]) for r in rows]
     P = make_dataset(DataConfig(dataset=dataset, n=int(n_points), seed=COMMON_SEED)).X
     return stability_of_runs(runs, rows, P, k=k)
+
+
+def stability_candidates(infos: List[Any], info: Any) -> List[Any]:
+    """The runs among ``infos`` (:class:`vdae_core.run_index.RunInfo`) that train the same model as ``info`` on the
+    same dataset with the same latent dimension and number of points, one per seed (the newest), none that stopped
+    early, ordered by seed — the runs a seed-stability reading of ``info`` can compare."""
+    best: Dict[int, Any] = {}
+    for r in infos:
+        if (r.model, r.dataset, r.latent_dim, r.n) == (info.model, info.dataset, info.latent_dim, info.n) \
+                and not r.stopped_early and (r.seed not in best or r.mtime > best[r.seed].mtime):
+            best[r.seed] = r
+    return [best[s] for s in sorted(best)]
+
+
+def stability_of_paths(paths: List[str], n_points: int = 1000, k: int = 10, n_samples: int = 1000) -> Stability:
+    """:func:`stability_of_runs` of saved runs (one model, one built-in dataset, one per seed) on a fresh common
+    point set; the metric spread uses each run's cached evaluation (``n_samples``, ``k``, its own seed: the
+    Compare page's defaults) where every run has one."""
+    from .data import DataConfig, make_dataset
+    from .runs import has_fresh_samples, load_run, read_cached_evaluation
+
+    runs = [load_run(p) for p in paths]
+    name = runs[0].data_config.dataset
+    if not has_fresh_samples(name):
+        raise UserInputError(f"seed stability reads every seed on fresh points of the data's law, and '{name}' is a "
+                             f"file: it has none")
+    rows = [dict(read_cached_evaluation(p, n_samples, k, r.seed) or {}) for p, r in zip(paths, runs)]
+    P = make_dataset(DataConfig(dataset=name, n=int(n_points), seed=COMMON_SEED)).X
+    return stability_of_runs(runs, rows, P, k=k)

@@ -184,6 +184,35 @@ def tears(path: str, k: int, factor: float):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def _prior_holes(path, mtime, n):
+    from ..topology import latent_plane, prior_hole_report
+
+    run = _run(path, mtime)
+    summary, r, Zd, Zp, Xs, R = prior_hole_report(run, n=n)
+    (Zd2, Zp2), names = latent_plane(run.model, Zd, Zp)
+    return summary, r, Zd2, Zp2, Xs, R, names
+
+
+def prior_holes(path: str, n: int = 2000):
+    """:func:`vdae_core.topology.prior_hole_report` of a saved run with the codes in two display coordinates:
+    (summary, PriorHoles, data codes (N, 2), prior codes (M, 2), decoded (M, m), reference (n, m), axis names)."""
+    return _prior_holes(os.path.abspath(path), _mtime(path), int(n))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _stability(paths, mtimes):
+    from ..stability import stability_of_paths
+
+    return stability_of_paths(list(paths))
+
+
+def stability(paths) -> "object":
+    """:func:`vdae_core.stability.stability_of_paths` of saved runs (one per seed), cached per set of runs."""
+    paths = tuple(os.path.abspath(p) for p in paths)
+    return _stability(paths, tuple(_mtime(p) for p in paths))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _embedding(path, mtime, method, n, seed):
     from ..analysis import joint_embedding_for_model
 

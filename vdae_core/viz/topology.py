@@ -160,7 +160,7 @@ def tears_figure(X3: np.ndarray, Z2: np.ndarray, torn: np.ndarray, folded: np.nd
     fig.update_layout(scene={"aspectmode": "data"})
     fig = base_layout(fig, "", height)
     return fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "center", "x": 0.5},
-                             margin={"b": 90})
+                             margin={"b": 90, "t": 50})
 
 
 def stability_figure(points3: np.ndarray, bilip_cv: np.ndarray, tear_share: np.ndarray, title: str = "",
@@ -186,4 +186,55 @@ def stability_figure(points3: np.ndarray, bilip_cv: np.ndarray, tear_share: np.n
     return fig.update_layout(margin={"t": 80 if title else 40}, title={"y": 0.98, "yanchor": "top"} if title else None)
 
 
-__all__ = ["persistence_figure", "distance_rows", "tears_figure", "stability_figure"]
+def prior_holes_figure(Zd2: np.ndarray, Zp2: np.ndarray, log_ratio: np.ndarray, R3: np.ndarray, D3: np.ndarray,
+                       off: np.ndarray, t: float, ratio: float, latent_names=("z1", "z2"),
+                       height: int = 540) -> go.Figure:
+    """The prior-hole map: prior codes on the latent coloured by the data's density over the prior's (left) and
+    the same codes decoded, with the same colours, beside the held-out data (right).
+
+    Parameters
+    ----------
+    Zd2 : ndarray (N, 2)
+        Codes of the data (grey), two display coordinates.
+    Zp2 : ndarray (M, 2)
+        Prior codes, same coordinates; ``log_ratio`` (M,) log10 q̂/p̂ at each.
+    R3 : ndarray (n, m ≤ 3)
+        Held-out data (or its display projection), grey.
+    D3 : ndarray (M, m ≤ 3)
+        The decoded prior codes, same coordinates; ``off`` (M,) their distance to the data in spacings.
+    t, ratio : float
+        The off-manifold cut (spacings) and the hole cut (ratio) of the shares.
+    """
+    R3, D3 = as_3d(R3), as_3d(D3)
+    lr = np.clip(np.asarray(log_ratio, dtype=np.float64), -3, 1)
+    cut = float(np.log10(ratio))
+    hole = lr < cut
+    offm = np.asarray(off) > t
+    fig = make_subplots(rows=1, cols=2, specs=[[{"type": "xy"}, {"type": "scene"}]], horizontal_spacing=0.14,
+                        subplot_titles=(f"latent: {hole.mean():.0%} of prior codes in a hole (red)",
+                                        f"data: {offm.mean():.0%} of them decode beyond {t:g} spacing"
+                                        f"{'s' * (t != 1)} of the data"))
+    # red where the data's density is under the hole cut, white at ratio 1, blue where the data is denser
+    colours = {"color": lr, "colorscale": "RdBu", "cmin": -3, "cmax": 1, "cmid": 0}
+    fig.add_trace(go.Scattergl(x=Zd2[:, 0], y=Zd2[:, 1], mode="markers", marker={"size": 3, "color": "#9aa2ad"},
+                               name="codes of the data", hoverinfo="skip"), 1, 1)
+    text = [f"q/p = {10 ** v:.2g}, decodes {o:.2g} spacings off" for v, o in zip(log_ratio, off)]
+    fig.add_trace(go.Scattergl(x=Zp2[:, 0], y=Zp2[:, 1], mode="markers", showlegend=False, text=text,
+                               marker={**colours, "size": 4, "colorbar": {
+                                   "title": {"text": "data / prior<br>density", "side": "top"}, "x": 0.445, "len": 0.8,
+                                   "tickvals": [-3, -2, -1, 0, 1], "ticktext": ["≤ 0.001", "0.01", "0.1", "1", "≥ 10"]}},
+                               hovertemplate="prior code %{pointNumber}: %{text}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Scatter3d(x=R3[:, 0], y=R3[:, 1], z=R3[:, 2], mode="markers", name="held-out data",
+                               marker={"size": 2, "color": "#9aa2ad"}, hoverinfo="skip"), 1, 2)
+    fig.add_trace(go.Scatter3d(x=D3[:, 0], y=D3[:, 1], z=D3[:, 2], mode="markers", showlegend=False, text=text,
+                               marker={**colours, "size": np.where(offm, 4, 2.5)},
+                               hovertemplate="decoded prior code %{pointNumber}: %{text}<extra></extra>"), 1, 2)
+    fig.update_xaxes(title_text=latent_names[0], row=1, col=1)
+    fig.update_yaxes(title_text=latent_names[1], row=1, col=1)
+    fig.update_scenes(aspectmode="data")
+    fig = base_layout(fig, "", height)
+    return fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "center", "x": 0.5},
+                             margin={"b": 70, "t": 50})
+
+
+__all__ = ["persistence_figure", "distance_rows", "tears_figure", "stability_figure", "prior_holes_figure"]
