@@ -144,6 +144,7 @@ st.subheader("Mean ± std over seeds (floor)")
 TITLES = {**{m.key: m.title for m in METRICS}, **dict(TABLE_METRICS)}
 table = floor_table(rows)
 better = {m.key: m.better for m in METRICS}
+floor_agg = aggregate_metrics(rows, metrics=[f"{m.key}_floor" for m in METRICS if m.better == "match"])
 for col in [c for c in table.columns if c in METRIC_COLUMNS]:  # ★ the best mean of each dataset, per column
     if f"{col}_mean" not in agg:
         continue
@@ -153,6 +154,8 @@ for col in [c for c in table.columns if c in METRIC_COLUMNS]:  # ★ the best me
         if vals.notna().sum() < 2:
             continue
         target = 1.0 if col.startswith(("bilip", "memorisation")) else None
+        if better.get(col) == "match" and f"{col}_floor_mean" in floor_agg:  # a Betti number: the data's own
+            target = floor_agg.loc[sel, f"{col}_floor_mean"].astype(float)
         score = (vals - target).abs() if target is not None else (-vals if better.get(col) == "higher" else vals)
         best = score.idxmin()
         table.loc[(table["dataset"] == d) & (table["model"] == agg.loc[best, "model"]), col] += " ★"
@@ -162,7 +165,8 @@ if any(paper):
     table.insert(5, "bi-Lip raw (paper)", [f"{p['bilip']:g}" if p else "" for p in paper])
 table = table.rename(columns=TITLES)
 widgets.table(table, "cmp.agg", "compare_mean_std")
-st.caption("★ best mean of its dataset in that column (for bi-Lipschitz and memorisation: nearest 1). "
+st.caption("★ best mean of its dataset in that column (for bi-Lipschitz and memorisation: nearest 1; for Betti "
+           "numbers: nearest the data's, the floor). "
            + (PAPER_GW_NOTE if any(paper) else ""))
 d = st.columns(3)
 d[0].download_button("Table (Markdown)", _markdown(table), "compare.md", "text/markdown", key="cmp.dl.md",

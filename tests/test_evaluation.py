@@ -116,7 +116,7 @@ def test_cell_masses_sum_to_one_and_follow_the_law():
 
 # ----------------------------------------------------------------------------------- the protocol
 def test_exact_sampler_is_not_flagged_copy_is_memorised_lumps_are_lumpy():
-    exact = evaluate_run(fake_run(exact_circle), n_samples=1000, reps=8, with_gw=False)
+    exact = evaluate_run(fake_run(exact_circle), n_samples=1000, reps=8, with_gw=False, with_topology=False)
     assert "fresh samples" in exact["reference"]
     m = exact["metrics"]
     for key in ("memorisation", "lump_top10", "mmd2_h20", "precision", "coverage", "ks_theta"):
@@ -125,12 +125,41 @@ def test_exact_sampler_is_not_flagged_copy_is_memorised_lumps_are_lumpy():
 
     run = fake_run(None)
     run.model = FakeModel(lambda n, g: run.dataset.X[:n])   # the training set itself
-    copy = evaluate_run(run, n_samples=1000, reps=8, with_gw=False)["metrics"]
+    copy = evaluate_run(run, n_samples=1000, reps=8, with_gw=False, with_topology=False)["metrics"]
     assert copy["memorisation"]["value"] == 0.0 and copy["memorisation"]["flagged"]
 
-    lumpy = evaluate_run(fake_run(lumpy_circle), n_samples=1000, reps=8, with_gw=False)["metrics"]
+    lumpy = evaluate_run(fake_run(lumpy_circle), n_samples=1000, reps=8, with_gw=False, with_topology=False)["metrics"]
     assert lumpy["lump_top10"]["flagged"] and lumpy["lump_top10"]["value"] > 0.25
     assert not lumpy["memorisation"]["flagged"]          # lumpy, but not copied
+
+
+def test_topology_columns_the_exact_sampler_keeps_the_loop_and_an_arc_loses_it():
+    """Betti numbers of the samples with the data's own as floor: the exact sampler has b0 = b1 = 1 like the
+    data and is not flagged; a sampler that leaves out half the circle (a model that tore it open) has b1 = 0,
+    is flagged, and its H1 bottleneck distance is beyond 3 floor sds. One that leaves out a quarter still has
+    b1 = 1 — the Rips complex closes the 90° gap at the scale of its chord, a loop born late that lives long
+    enough to count — and only the bottleneck distance sees it (the birth is 1.4 instead of ~0). One that
+    collapses to a single point has b0 = 1, b1 = 0 and is flagged too (no error)."""
+    exact = evaluate_run(fake_run(exact_circle), n_samples=600, reps=3, with_gw=False)["metrics"]
+    for key in ("betti0", "betti1", "bottleneck_h1"):
+        assert not exact[key]["flagged"], (key, exact[key])
+    assert exact["betti1"]["value"] == exact["betti1"]["floor_mean"] == 1.0
+
+    def arc(share):
+        def sampler(n, g):
+            seed = 30_000 + int(torch.randint(0, 999, (1,), generator=g))
+            ds = make_dataset(DataConfig(dataset="circle", n=3 * n, seed=seed))
+            return ds.X[ds.params[:, 0] < share * 2 * np.pi][:n]
+        return sampler
+
+    torn = evaluate_run(fake_run(arc(0.5)), n_samples=600, reps=3, with_gw=False)["metrics"]
+    assert torn["betti1"]["value"] == 0.0 and torn["betti1"]["flagged"]
+    assert torn["bottleneck_h1"]["flagged"] and torn["bottleneck_h1"]["value"] > exact["bottleneck_h1"]["value"]
+    gap = evaluate_run(fake_run(arc(0.75)), n_samples=600, reps=3, with_gw=False)["metrics"]
+    assert gap["betti1"]["value"] == 1.0 and gap["bottleneck_h1"]["flagged"]
+    point = evaluate_run(fake_run(lambda n, g: np.repeat(exact_circle(10, g)[:1], n, 0)), n_samples=600, reps=3,
+                         with_gw=False)["metrics"]
+    assert (point["betti0"]["value"], point["betti1"]["value"]) == (1.0, 0.0) and point["bottleneck_h1"]["flagged"]
 
 
 def test_reference_is_never_the_training_set():
@@ -173,6 +202,8 @@ def test_flag_rule_sides():
     assert flagged("gw", 1.0, 0.5, 0.1) and not flagged("gw", 0.7, 0.5, 0.1)
     assert flagged("memorisation", 0.5, 1.0, 0.05) and not flagged("memorisation", 1.3, 1.0, 0.05)
     assert flagged("density", 1.5, 1.0, 0.05) and flagged("density", 0.5, 1.0, 0.05)
+    # a Betti number must match the data's: one unit off is flagged even when every floor sample agreed (sd 0)
+    assert flagged("betti1", 0.0, 1.0, 0.0) and flagged("betti1", 2.0, 1.0, 0.0) and not flagged("betti1", 1.0, 1.0, 0.0)
 
 
 def test_generated_points_with_nan_are_refused():

@@ -12,6 +12,7 @@ from .runs import Run, scaled_steps
 #: carry their noise floor in the table; encoder metrics have 1 as their ideal.
 TABLE_METRICS = (("gw", "GW"), ("mmd2_h20", "MMD² (h/20)"), ("coverage", "coverage"),
                  ("memorisation", "memorisation"), ("lump_top10", "lumpiness (top 10%)"),
+                 ("betti1", "Betti₁ of samples (floor: data's)"), ("bottleneck_h1", "bottleneck H1"),
                  ("bilip_scale_free_median", "bi-Lip median (scale-free)"), ("bilip_median", "bi-Lip median (raw)"))
 
 
@@ -136,7 +137,7 @@ def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples:
 
 #: Every number of :func:`vdae_core.evaluation.evaluate` a comparison page can show (sample metrics first).
 METRIC_COLUMNS = ("gw", "mmd2_h", "mmd2_h5", "mmd2_h20", "precision", "recall", "density", "coverage", "memorisation",
-                  "lump_top10", "lump_max", "bilip_median", "bilip_mean", "bilip_scale_free_median",
+                  "lump_top10", "lump_max", "betti0", "betti1", "bottleneck_h0", "bottleneck_h1", "bilip_median", "bilip_mean", "bilip_scale_free_median",
                   "bilip_scale_free_mean", "trustworthiness", "continuity")
 
 

@@ -56,7 +56,7 @@ REF_SEED_BASE = 1_000_003
 @dataclasses.dataclass(frozen=True)
 class MetricSpec:
     """One protocol metric: ``key``, column ``title``, and which side is bad (``lower``/``higher`` is better,
-    ``one``: both sides are bad)."""
+    ``one``: both sides are bad; ``match``: it should equal its floor, the data's own value)."""
 
     key: str
     title: str
@@ -78,6 +78,17 @@ METRICS: Tuple[MetricSpec, ...] = (
     MetricSpec("lump_top10", "lumpiness (top 10%)", "lower",
                "Share of samples in the densest cells that hold 10% of the data's mass (0.10 is even)."),
     MetricSpec("lump_max", "lumpiness (max)", "lower", "Largest observed/expected cell mass ratio."),
+    MetricSpec("betti0", "Betti₀ (components)", "match",
+               "Components of the samples' persistence diagram (bars longer than 4 neighbour gaps); the floor is the "
+               "data's own count."),
+    MetricSpec("betti1", "Betti₁ (loops)", "match",
+               "Loops of the samples' persistence diagram (bars longer than 2 neighbour gaps); the floor is the data's "
+               "own count. A gap narrower than the loop still closes a late-born loop: the H1 bottleneck sees it."),
+    MetricSpec("bottleneck_h0", "bottleneck H0", "lower",
+               "Bottleneck distance between the components' diagrams of samples and held-out data (data units)."),
+    MetricSpec("bottleneck_h1", "bottleneck H1", "lower",
+               "Bottleneck distance between the loops' diagrams of samples and held-out data (a missing loop costs "
+               "half its life)."),
 )
 _SPEC = {m.key: m for m in METRICS}
 
@@ -221,8 +232,9 @@ class CoordinateLookup:
 # ----------------------------------------------------------------------------------- the protocol
 def sample_metrics(G: np.ndarray, R: Dataset, centres: np.ndarray, masses: np.ndarray, lookup: CoordinateLookup,
                    memo: Tuple[np.ndarray, np.ndarray], h: float, k: int, seed: int,
-                   with_gw: bool = True) -> Dict[str, float]:
-    """Every protocol metric of one sample ``G`` (M, m) against the reference ``R``."""
+                   with_gw: bool = True, with_topology: bool = True) -> Dict[str, float]:
+    """Every protocol metric of one sample ``G`` (M, m) against the reference ``R`` (the persistence ones only
+    ``with_topology``: about 1 s per sample of a circle)."""
     from .metrics.coverage import memorisation_ratio, prdc
     from .metrics.gromov_wasserstein import gromov_wasserstein
     from .metrics.mmd import mmd
@@ -236,7 +248,24 @@ def sample_metrics(G: np.ndarray, R: Dataset, centres: np.ndarray, masses: np.nd
     out["memorisation"] = memorisation_ratio(G, *memo)
     out.update(lumpiness(G, centres, masses))
     out.update(lookup.ks(G, R))
+    if with_topology:
+        out.update(topology_metrics(G, R.X, seed))
     return out
+
+
+def topology_metrics(G: np.ndarray, R: np.ndarray, seed: int) -> Dict[str, float]:
+    """Betti numbers (H0, H1) of the sample ``G`` (M, m) and the bottleneck distances of its diagrams to those of
+    the reference ``R`` (n, m), by :mod:`vdae_core.metrics.persistence` (farthest-point subsamples of
+    :data:`~vdae_core.metrics.persistence.MAX_POINTS`; the reference's diagrams are computed once)."""
+    from .metrics.persistence import (diagram_distances, persistence, persistence_cached,
+                                      point_persistence)
+
+    try:
+        pg = persistence(G, 1, seed=seed)
+    except UserInputError:  # every sample the same point: one component, no loop
+        pg = point_persistence(len(G))
+    d = diagram_distances(persistence_cached(R, 1, seed=seed), pg, kinds=("bottleneck",))["bottleneck"]
+    return {"betti0": float(pg.betti[0]), "betti1": float(pg.betti[1]), "bottleneck_h0": d[0], "bottleneck_h1": d[1]}
 
 
 def _floor(values: List[Dict[str, float]]) -> Dict[str, Tuple[float, float]]:
@@ -245,7 +274,8 @@ def _floor(values: List[Dict[str, float]]) -> Dict[str, Tuple[float, float]]:
 
 
 def flagged(key: str, value: float, mean: float, sd: float) -> bool:
-    """Whether ``value`` lies more than 3 floor sds on the bad side of the floor's mean (KS: higher is bad)."""
+    """Whether ``value`` lies more than 3 floor sds on the bad side of the floor's mean (KS: higher is bad; a
+    ``match`` metric, a Betti number, on either side, and at least half a unit away)."""
     better = _SPEC[key].better if key in _SPEC else "lower"
     tol = 3.0 * max(sd, 1e-12)
     if not np.isfinite(value):
@@ -254,6 +284,8 @@ def flagged(key: str, value: float, mean: float, sd: float) -> bool:
         return value > mean + tol
     if better == "higher":
         return value < mean - tol
+    if better == "match":
+        return abs(value - mean) > max(tol, 0.5)
     return abs(value - mean) > tol
 
 
@@ -262,7 +294,7 @@ _FLOOR_CACHE: Dict[tuple, Dict[str, Tuple[float, float]]] = {}
 
 
 #: Bump when a metric or its floor changes, so that floors stored on disk by older code are not reused.
-FLOOR_VERSION = 1
+FLOOR_VERSION = 2  # 2: Betti numbers and bottleneck distances
 
 
 def _floor_path(floor_dir: Optional[str], fkey: tuple) -> Optional[str]:
@@ -300,7 +332,8 @@ def _write_floor(floor_dir: Optional[str], fkey: tuple, floor: Dict[str, Tuple[f
 
 
 def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: int = 5, k: int = 5, seed: int = 0,
-                     with_gw: bool = True, floor_dir: Optional[str] = None) -> Dict[str, Any]:
+                     with_gw: bool = True, floor_dir: Optional[str] = None,
+                     with_topology: bool = True) -> Dict[str, Any]:
     """Protocol metrics of the generated points ``G`` (M, m), each with its floor.
 
     Floors do not depend on the model, so they are kept per process and, with ``floor_dir``, in that folder
@@ -341,17 +374,17 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
         held, memo_floor_sample = R.X[:m], R.X[half:]
     train_sub = pool.train.X[np.random.default_rng([seed, 1]).choice(pool.train.n, m, replace=False)]
     memo = (train_sub, held)
-    value = sample_metrics(G, R, centres, masses, lookup, memo, h, k, seed, with_gw)
+    value = sample_metrics(G, R, centres, masses, lookup, memo, h, k, seed, with_gw, with_topology)
     # The floor does not depend on the model: runs of one dataset, seed and size (a comparison's models) share it.
     fkey = (pool.train.content_hash, pool.description, pool.seed, int(len(G)), int(reps), int(k), int(seed),
-            bool(with_gw), int(n))
+            bool(with_gw), int(n), bool(with_topology))
     if fkey not in _FLOOR_CACHE:
         stored = _read_floor(floor_dir, fkey)
         if stored is None:
             floors = []
             for j in range(reps):
                 E = pool.floor_sample(len(G), j).X
-                floors.append(sample_metrics(E, R, centres, masses, lookup, memo, h, k, seed, with_gw))
+                floors.append(sample_metrics(E, R, centres, masses, lookup, memo, h, k, seed, with_gw, with_topology))
             stored = _floor(floors)
             _write_floor(floor_dir, fkey, stored)
         if len(_FLOOR_CACHE) >= 64:
@@ -386,7 +419,7 @@ def _pdist_sample(X: np.ndarray, seed: int, n: int = 1000) -> np.ndarray:
 
 
 def evaluate_run(run, n_samples: int = 1000, reps: int = 5, k: int = 5, seed: int = 0,
-                 with_gw: bool = True, floor_dir: Optional[str] = None) -> Dict[str, Any]:
+                 with_gw: bool = True, floor_dir: Optional[str] = None, with_topology: bool = True) -> Dict[str, Any]:
     """The protocol on a trained run: ``n_samples`` points of ``run.model.sample`` against its reference.
 
     Returns the dict of :func:`evaluate_samples` plus ``sampler`` (how the model generated them).
@@ -396,7 +429,7 @@ def evaluate_run(run, n_samples: int = 1000, reps: int = 5, k: int = 5, seed: in
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     G = run.model.sample(int(n_samples), torch.Generator().manual_seed(int(seed)))
     out = evaluate_samples(np.asarray(G), pool, n=n_samples, reps=reps, k=k, seed=seed, with_gw=with_gw,
-                           floor_dir=floor_dir)
+                           floor_dir=floor_dir, with_topology=with_topology)
     out["sampler"] = getattr(run.model, "sampler_description", "the model's own sampler")
     return out
 

@@ -21,6 +21,8 @@ features lived at least 2.3 δ. The rule is scale-free (data, latent codes and s
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from collections import OrderedDict
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -147,14 +149,38 @@ def _cover_radius(X: np.ndarray, P: np.ndarray) -> float:
     return float(NearestNeighbors(n_neighbors=1).fit(P).kneighbors(X)[0].max())
 
 
-def diagram_distances(a: Persistence, b: Persistence) -> Dict[str, List[Optional[float]]]:
+def diagram_distances(a: Persistence, b: Persistence, kinds=("bottleneck", "wasserstein")
+                      ) -> Dict[str, List[Optional[float]]]:
     """Bottleneck and 1-Wasserstein distances (persim) between the diagrams of two clouds in the same space,
-    per dimension; the never-dying H0 bar is left out of both (each cloud has exactly one)."""
+    per dimension; the never-dying H0 bar is left out of both (each cloud has exactly one). ``kinds``: which."""
     import persim
 
-    out: Dict[str, List[Optional[float]]] = {"bottleneck": [], "wasserstein": []}
+    out: Dict[str, List[Optional[float]]] = {k: [] for k in kinds}
     for da, db in zip(a.diagrams, b.diagrams):
         da, db = da[np.isfinite(da[:, 1])], db[np.isfinite(db[:, 1])]
-        out["bottleneck"].append(float(persim.bottleneck(da, db)))
-        out["wasserstein"].append(float(persim.wasserstein(da, db)))
+        for k in kinds:
+            out[k].append(float(getattr(persim, k)(da, db)))
     return out
+
+
+def point_persistence(n_points: int, maxdim: int = 1) -> Persistence:
+    """The diagrams of a cloud whose points all coincide (a collapsed generator): one component, nothing else."""
+    dgms = [np.array([[0.0, np.inf]])] + [np.zeros((0, 2)) for _ in range(maxdim)]
+    return Persistence(dgms, [0.0] * (maxdim + 1), 0.0, [1] + [0] * maxdim, int(n_points), 1, 0.0)
+
+
+_CACHE: "OrderedDict[tuple, Persistence]" = OrderedDict()
+
+
+def persistence_cached(X: np.ndarray, maxdim: int = 1, max_points: int = MAX_POINTS, seed: int = 0) -> Persistence:
+    """:func:`persistence`, kept for the last 16 clouds by content (a reference shared by many models' samples and
+    their floor samples is computed once)."""
+    X = _checked(X)
+    key = (hashlib.sha1(np.ascontiguousarray(X).tobytes()).hexdigest(), X.shape, int(maxdim), int(max_points),
+           int(seed))
+    if key not in _CACHE:
+        _CACHE[key] = persistence(X, maxdim, max_points, seed)
+        while len(_CACHE) > 16:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    return _CACHE[key]
