@@ -4,8 +4,9 @@
 
 Reads the runs that ``python -m vdae_core compare ... --cache table1.runs`` trained (one folder per dataset,
 model and seed) and, for each, the persistence report (H0 + H1: Betti numbers of data, codes and samples,
-bottleneck distance of the samples' H1 diagram to the data's beside its floor) and the tears and folds of its
-encoder. Prints a Markdown table; one JSON row per run goes to ``--log``.
+bottleneck distance of the samples' H1 diagram to the data's beside its floor), the tears and folds of its
+encoder and its prior holes (share of prior codes in a hole, share decoded off the data, each with its floor),
+with the time of each part. Prints a Markdown table; one JSON row per run goes to ``--log``.
 """
 import argparse
 import json
@@ -16,7 +17,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vdae_core.errors import UserInputError  # noqa: E402
 from vdae_core.runs import load_run  # noqa: E402
-from vdae_core.topology import tear_report, topology_report  # noqa: E402
+from vdae_core.topology import prior_hole_report, tear_report, topology_report  # noqa: E402
+
+
+def share(h, key):
+    """'12% (0% ± 0%)' or '–' for a model without the capability."""
+    if h is None:
+        return "–"
+    m, sd = h[key + "_floor"]
+    return f"{h[key]:.0%} ({m:.0%} ± {sd:.0%})"
 
 
 def main():
@@ -27,8 +36,8 @@ def main():
     a = ap.parse_args()
     seeds = {f"s{s}" for s in a.seeds.split(",")}
     print("| dataset | model | Betti data | Betti codes | Betti samples | H1 bottleneck data–samples (floor) | torn edges | "
-          "folded edges | audit time |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "folded edges | prior codes in a hole (floor) | decoded off the data (floor) | audit time |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for folder in sorted(os.listdir(a.runs)):
         dataset, model, seed = folder.split("__")[:3]
         path = os.path.join(a.runs, folder)
@@ -38,19 +47,29 @@ def main():
         run = load_run(path)
         t = time.perf_counter()
         rep = topology_report(run)
+        t_topo = time.perf_counter() - t
         try:
             tears, _, _, _ = tear_report(run)
         except UserInputError:
             tears = None
+        t_tears = time.perf_counter() - t - t_topo
+        try:
+            holes = prior_hole_report(run)[0]
+            holes.pop("reference"), holes.pop("prior")
+        except UserInputError:
+            holes = None
         secs = time.perf_counter() - t
         b = {c: (v["betti"] if v else None) for c, v in rep["clouds"].items()}
         bn, (fm, fs) = rep["distances"]["bottleneck"][1], rep["floor"]["bottleneck"][1]
         row = {"dataset": dataset, "model": model, "seed": int(seed[1:]), "betti": b, "h1_bottleneck": bn,
-               "h1_floor": [fm, fs], "tears": tears, "seconds": round(secs, 1), "date": time.strftime("%Y-%m-%d")}
+               "h1_floor": [fm, fs], "tears": tears, "holes": holes, "seconds": round(secs, 1),
+               "seconds_parts": {"topology": round(t_topo, 2), "tears": round(t_tears, 2),
+                                 "holes": round(secs - t_topo - t_tears, 2)}, "date": time.strftime("%Y-%m-%d")}
         fmt = lambda v: "–" if v is None else str(tuple(v))  # noqa: E731
         print(f"| {dataset} | {model} | {fmt(b['data'])} | {fmt(b['latent'])} | {fmt(b['samples'])} | {bn:.3g} "
               f"({fm:.3g} ± {fs:.2g}) | {'–' if tears is None else tears['torn_edges']} | "
-              f"{'–' if tears is None else tears['folded_edges']} | {secs:.1f} s |", flush=True)
+              f"{'–' if tears is None else tears['folded_edges']} | {share(holes, 'hole_share')} | "
+              f"{share(holes, 'off_share')} | {secs:.1f} s |", flush=True)
         if a.log:
             with open(a.log, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
