@@ -159,8 +159,32 @@ def diagram_distances(a: Persistence, b: Persistence, kinds=("bottleneck", "wass
     for da, db in zip(a.diagrams, b.diagrams):
         da, db = da[np.isfinite(da[:, 1])], db[np.isfinite(db[:, 1])]
         for k in kinds:
-            out[k].append(float(getattr(persim, k)(da, db)))
+            if k == "bottleneck" and not (da[:, 0].any() or db[:, 0].any()):
+                out[k].append(bottleneck_born_at_zero(da[:, 1], db[:, 1]))  # H0 of a Rips filtration
+            else:
+                out[k].append(float(getattr(persim, k)(da, db)))
     return out
+
+
+def bottleneck_born_at_zero(a: np.ndarray, b: np.ndarray) -> float:
+    """The bottleneck distance between two diagrams whose points are all born at 0 (H0 of a Rips filtration),
+    given their deaths ``a`` (p,) and ``b`` (q,); equal to persim's, in O(n log n) instead of persim's general
+    matching (0.23 s per pair of 400-point H0 diagrams, a third of a first audit's distance time).
+
+    With the L∞ ground metric, matching deaths a and b costs |a − b| and leaving one unmatched costs half of
+    it. Some optimal matching pairs the m largest deaths of each side in sorted order and leaves the rest
+    unmatched (exchange: an unmatched death above a matched one can take its place, or both partners can go
+    unmatched, at no higher cost; sorted pairs minimise the largest gap), so the distance is
+    min over m of max(max_{i<m} |a_(i) − b_(i)|, a_(m)/2, b_(m)/2), deaths sorted in decreasing order and
+    a_(m) = 0 past the end.
+    """
+    a = np.sort(np.asarray(a, dtype=np.float64))[::-1]
+    b = np.sort(np.asarray(b, dtype=np.float64))[::-1]
+    n = min(len(a), len(b))
+    gap = np.concatenate([[0.0], np.maximum.accumulate(np.abs(a[:n] - b[:n]))])  # gap[m]: largest of the first m
+    rest_a = np.concatenate([a[:n + 1], np.zeros(max(0, n + 1 - len(a)))])[:n + 1] / 2
+    rest_b = np.concatenate([b[:n + 1], np.zeros(max(0, n + 1 - len(b)))])[:n + 1] / 2
+    return float(np.min(np.maximum(gap, np.maximum(rest_a, rest_b))))
 
 
 def point_persistence(n_points: int, maxdim: int = 1) -> Persistence:
