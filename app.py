@@ -12,7 +12,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="VDAE Studio", page_icon=":material/cyclone:", layout="wide")
+# The favicon is a local file: a material icon as page_icon is fetched from Google's font CDN (the app runs offline).
+st.set_page_config(page_title="VDAE Studio", layout="wide",
+                   page_icon=os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "favicon.png"))
 
 from vdae_core.ui import frame, nav, state  # noqa: E402  (light imports only)
 
