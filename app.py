@@ -55,8 +55,9 @@ def home() -> None:
             "**The views.** *Data*: pick or upload a dataset, see it next to its exact diffusion map. *Train*: "
             "any model, live losses, pause/stop. *Latent space*: codes coloured by the ground truth, t-SNE/UMAP "
             "of generated vs real. *Random walks*: learned walkers animated on the mesh beside the true "
-            "diffusion walk. *Bi-Lipschitz*: where the decoder stretches or folds. *Compare*: metrics across "
-            "saved runs. Every figure downloads as HTML, every table as CSV.")
+            "diffusion walk. *Bi-Lipschitz*: where the decoder stretches or folds. *Topology audit*: the holes of "
+            "data, codes and samples, prior holes, tears and folds, and how stable they are over seeds. "
+            "*Compare*: metrics across saved runs. Every figure downloads as HTML, every table as CSV.")
     with c2:
         st.subheader("Saved runs")
         infos = state.saved_runs()

@@ -5,7 +5,7 @@ import streamlit as st
 from vdae_core.compare import (METRIC_COLUMNS, PAPER_DATASETS, PAPER_GW_NOTE, PAPER_MODELS, PAPER_TABLE1, TABLE_METRICS,
                                aggregate_metrics, floor_table)
 from vdae_core.registry import DATASETS, MODELS
-from vdae_core.evaluation import METRICS
+from vdae_core.evaluation import METRICS, column_title
 from vdae_core.runs import read_cached_evaluation
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, frame, nav, state, sweeps, widgets
@@ -89,7 +89,13 @@ own_seed = c[4].toggle("run seeds", value=True, key="cmp.own_seed",
                        help="Evaluate each run with its own seed, as the `compare` command does (its runs then show "
                             "without recomputing); off: one evaluation seed for every run.")
 eval_seed = c[5].number_input("eval seed", 0, 2**31 - 1, 0, key="cmp.seed", disabled=own_seed)
-runs = [r for r in infos if r.dataset in pick_d and r.model in pick_m]
+chosen = [r for r in infos if r.dataset in pick_d and r.model in pick_m]
+stopped = [r for r in chosen if r.stopped_early]
+include_stopped = st.toggle(f"Include {len(stopped)} run(s) that stopped early", value=False, key="cmp.stopped",
+                            disabled=not stopped,
+                            help="A run stopped before its phases finished is half-trained: left out of the means "
+                                 "unless you include it on purpose (it is then marked in the per-run table).")
+runs = [r for r in chosen if include_stopped or not r.stopped_early]
 
 
 def seed_of(r) -> int:
@@ -124,6 +130,7 @@ for r in runs:
     if s is None:
         continue
     rows.append({"dataset": r.dataset, "model": r.model, "seed": r.seed, "D": r.latent_dim, "run": r.name,
+                 "finished": "stopped early" if r.stopped_early else "yes",
                  **{key: v for key, v in s.items() if key.split("_floor")[0].split("_flagged")[0] in METRIC_COLUMNS}})
 if not rows:
     st.info("Nothing evaluated yet for these settings: press Evaluate.", icon=":material/info:")
@@ -141,7 +148,8 @@ def _markdown(df: pd.DataFrame) -> str:
 
 agg = aggregate_metrics(rows)
 st.subheader("Mean ± std over seeds (floor)")
-TITLES = {**{m.key: m.title for m in METRICS}, **dict(TABLE_METRICS)}
+TITLES = {key: column_title(key, {**{m.key: m.title for m in METRICS}, **dict(TABLE_METRICS)}.get(key, ""))
+          for key in METRIC_COLUMNS}
 table = floor_table(rows)
 better = {m.key: m.better for m in METRICS}
 floor_agg = aggregate_metrics(rows, metrics=[f"{m.key}_floor" for m in METRICS if m.better == "match"])
@@ -183,7 +191,8 @@ if f"{metric}_mean" not in agg:
 else:
     floor_agg = aggregate_metrics(rows, metrics=[f"{metric}_floor"])
     floors = floor_agg[f"{metric}_floor_mean"] if f"{metric}_floor_mean" in floor_agg else None
-    widgets.figure(metric_bars(labels, agg[f"{metric}_mean"], agg[f"{metric}_std"], metric, floors=floors),
+    widgets.figure(metric_bars(labels, agg[f"{metric}_mean"], agg[f"{metric}_min"], agg[f"{metric}_max"],
+                               TITLES.get(metric, metric), floors=floors, runs=agg["runs"]),
                    "cmp.bars", f"compare_{metric}")
 st.subheader("Per run")
 widgets.table(per_run[[c for c in per_run.columns if not c.endswith(("_floor_sd", "_flagged"))]], "cmp.runs",

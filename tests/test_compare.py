@@ -40,3 +40,5 @@ def test_floor_table_shows_value_floor_and_flags():
     assert t.loc["vdae", "memorisation"] == "0.8167 ± 0.13 (floor 1) ⚑ 2/3"
     assert t.loc["vdae", "bilip_median"] == "1.2 ± 0"          # an encoder metric: no floor
     assert "gw" not in t.columns                                 # absent metrics are not shown
+    one = floor_table(rows[:1]).set_index("model")
+    assert one.loc["vdae", "memorisation"] == "0.7 (n = 1) (floor 1) ⚑ 1/1"  # one run: no "± 0"

@@ -101,7 +101,13 @@ def test_loss_curves_panels():
     assert "spectral (running)" in titles and "not started yet" in titles
     empty = curves.loss_curves({})  # no records yet: one placeholder panel
     assert [a.text for a in empty.layout.annotations][-1] == "not started yet"
-    assert len(curves.metric_bars(["a", "b"], [1, 2], [0.1, 0.2], "gw").data) == 1
+    fig = curves.metric_bars(["a", "b"], [0.01, 2], [0.0, 1.5], [0.05, 2.2], "gw", runs=[3, 1])
+    bars = fig.data[0]
+    assert len(fig.data) == 1
+    # the whisker is the range over runs, so it never reaches below the smallest value (never below zero here)
+    lows = np.asarray(bars.y) - np.asarray(bars.error_y.arrayminus)
+    np.testing.assert_allclose(lows, [0.0, 1.5]) and np.testing.assert_allclose(
+        np.asarray(bars.y) + np.asarray(bars.error_y.array), [0.05, 2.2])
 
 
 def test_bilip_figures_share_a_colour_scale_and_handle_inf():

@@ -79,7 +79,7 @@ def markdown_table(agg: List[Dict], paper: Optional[Dict] = None) -> str:
         ref = (paper or {}).get(r["dataset"], {}).get(r["model"], {})
         cells = []
         for k, _ in TABLE_METRICS:
-            cell = f"{r[k]:.4g} ± {r[k + '_std']:.2g}" if k in r else "—"
+            cell = mean_sd_text(r[k], r[k + "_std"], r["seeds"]) if k in r else "—"
             if f"{k}_floor" in r:
                 cell += f" (floor {r[k + '_floor']:.3g})"
             if k == "gw" and ref:
@@ -141,6 +141,13 @@ METRIC_COLUMNS = ("gw", "mmd2_h", "mmd2_h5", "mmd2_h20", "precision", "recall", 
                   "bilip_scale_free_mean", "trustworthiness", "continuity")
 
 
+def mean_sd_text(mean: float, std: float, n: int) -> str:
+    """"mean ± std" over n > 1 runs; "value (n = 1)" for one run (a single run has no spread to show)."""
+    if not np.isfinite(mean):
+        return "inf"
+    return f"{mean:.4g} ± {std:.2g}" if n > 1 else f"{mean:.4g} (n = 1)"
+
+
 def aggregate_metrics(rows: List[Dict], group: Sequence[str] = ("dataset", "model"),
                       metrics: Sequence[str] = METRIC_COLUMNS):
     """Mean ± std over seeds of each metric, per group.
@@ -152,7 +159,8 @@ def aggregate_metrics(rows: List[Dict], group: Sequence[str] = ("dataset", "mode
     Returns
     -------
     pandas.DataFrame with the group columns, ``runs``, ``seeds``, and ``<metric>`` (formatted
-    "mean ± std"), ``<metric>_mean``, ``<metric>_std`` (std with ddof=1; 0 for one run).
+    "mean ± std", or "value (n = 1)" for a single run), ``<metric>_mean``, ``<metric>_std`` (std with ddof=1; 0
+    for one run), ``<metric>_min`` and ``<metric>_max``.
     """
     import pandas as pd
 
@@ -172,7 +180,8 @@ def aggregate_metrics(rows: List[Dict], group: Sequence[str] = ("dataset", "mode
             mean = float(np.mean(v))
             std = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
             rec[f"{m}_mean"], rec[f"{m}_std"] = mean, std
-            rec[m] = f"{mean:.4g} ± {std:.2g}" if np.isfinite(mean) else "inf"
+            rec[f"{m}_min"], rec[f"{m}_max"] = float(np.min(v)), float(np.max(v))
+            rec[m] = mean_sd_text(mean, std, len(v))
         out.append(rec)
     return pd.DataFrame(out)
 

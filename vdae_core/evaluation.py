@@ -92,6 +92,24 @@ METRICS: Tuple[MetricSpec, ...] = (
 )
 _SPEC = {m.key: m for m in METRICS}
 
+#: What each direction means in a column header.
+DIRECTION_WORDS = {"lower": "lower is better", "higher": "higher is better", "one": "1 is best",
+                   "match": "best = the data's"}
+
+
+def column_title(key: str, title: str = "") -> str:
+    """A table header in words with its direction: "GW (lower is better)"; encoder metrics ("bilip…") are best
+    at 1, trustworthiness and continuity at their highest."""
+    spec = _SPEC.get(key)
+    name = title or (spec.title if spec else key.replace("_", " "))
+    if spec is not None:
+        return f"{name} ({DIRECTION_WORDS[spec.better]})"
+    if key.startswith("bilip"):
+        return f"{name} (1 is best)"
+    if key in ("trustworthiness", "continuity"):
+        return f"{name} (higher is better, at most 1)"
+    return name
+
 
 # ----------------------------------------------------------------------------------- references
 class ReferencePool:

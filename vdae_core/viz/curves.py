@@ -57,17 +57,27 @@ def loss_curves(records: Dict[str, List[Dict[str, float]]], phase_order: Optiona
     return fig
 
 
-def metric_bars(labels: Sequence[str], means: Sequence[float], stds: Sequence[float], metric: str,
-                height: int = 320, floors: Optional[Sequence[float]] = None) -> go.Figure:
-    """Mean ± std of one metric per group (model · dataset); with ``floors``, each group's noise floor as a
-    black bar marker (the value independent samples of the data's law get)."""
-    fig = go.Figure(go.Bar(x=list(labels), y=list(means), error_y={"type": "data", "array": list(stds)},
-                           marker_color=PALETTE[0], name=metric, hovertemplate="%{x}<br>%{y:.4g}<extra></extra>"))
+def metric_bars(labels: Sequence[str], means: Sequence[float], lows: Sequence[float], highs: Sequence[float],
+                metric: str, height: int = 320, floors: Optional[Sequence[float]] = None,
+                runs: Optional[Sequence[int]] = None) -> go.Figure:
+    """Mean of one metric per group (model · dataset) with the range over its runs (min to max) as the error bar —
+    never below zero for a non-negative metric, unlike mean ± std; with ``floors``, each group's noise floor as a
+    black bar marker (the value independent samples of the data's law get); ``runs`` (the count per group)
+    appears in the hover."""
+    means = np.asarray(means, dtype=np.float64)
+    up = np.maximum(np.asarray(highs, dtype=np.float64) - means, 0)
+    down = np.maximum(means - np.asarray(lows, dtype=np.float64), 0)
+    n = list(runs) if runs is not None else [None] * len(means)
+    fig = go.Figure(go.Bar(x=list(labels), y=list(means), marker_color=PALETTE[0], name=metric,
+                           error_y={"type": "data", "symmetric": False, "array": list(up), "arrayminus": list(down)},
+                           customdata=np.c_[lows, highs, [k if k is not None else np.nan for k in n]],
+                           hovertemplate="%{x}<br>mean %{y:.4g}<br>range %{customdata[0]:.4g} – %{customdata[1]:.4g}"
+                                         "<br>n = %{customdata[2]}<extra></extra>"))
     if floors is not None:
         fig.add_trace(go.Scatter(x=list(labels), y=list(floors), mode="markers", name="noise floor",
                                  marker={"symbol": "line-ew", "size": 36, "line": {"width": 3, "color": "black"}},
                                  hovertemplate="floor %{y:.4g}<extra></extra>"))
-    fig.update_yaxes(title_text=metric)
+    fig.update_yaxes(title_text=f"{metric} (bar: mean; whisker: min–max over runs)")
     fig.update_xaxes(title_text="dataset · model")
     return base_layout(fig, "", height)
 
