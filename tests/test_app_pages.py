@@ -587,3 +587,27 @@ def test_compare_leaves_a_run_that_stopped_early_out_of_its_means_unless_asked(e
         assert (mean_table["runs"] == 2).any()  # now averaged in, on purpose
     finally:
         shutil.rmtree(half)
+
+
+def test_a_link_reopens_the_same_run_and_walk_view_in_a_fresh_session(env):
+    """Issue 15: the URL carries the run's id (its folder name) and the walk view; a fresh session given that link
+    opens the same run with the same start, walkers, steps and seed. A link to a run that is not here says so."""
+    at = goto(app(), "walks")
+    run_name = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    assert run_name == "torus_vdae_s0_fixture"
+    fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    fresh.query_params.update({"dataset": "torus", "model": "vdae", "seed": "0", "run": run_name, "start": "17",
+                               "walkers": "50", "steps": "5", "walk_seed": "3"})
+    fresh.run()
+    goto(fresh, "walks")
+    assert not fresh.exception and not fresh.warning
+    path = fresh.session_state["run_path"]
+    assert path.endswith(run_name) and fresh.session_state["walk.starts"][path] == 17
+    assert (fresh.slider(key="walks.n").value, fresh.slider(key="walks.steps").value) == (50, 5)
+    assert fresh.number_input(key="walks.seed").value == 3
+    fresh.slider(key="walks.steps").set_value(6).run()  # the view's settings stay after the link was read
+    assert fresh.session_state["walk.starts"][path] == 17 and fresh.slider(key="walks.n").value == 50
+    gone = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    gone.query_params.update({"dataset": "torus", "model": "vdae", "seed": "0", "run": "no_such_run"})
+    gone.run()
+    assert any("no_such_run" in w.value and "not on this server" in w.value for w in gone.warning)

@@ -69,6 +69,7 @@ def analysis_page(name: str, title: str, loading: str = "Loading the run…"):
     st.title(title)
     state.show_flashes()
     info = state.active_run()
+    state.sync_query_params()  # the run just chosen for the selection goes into the link now
     if info is None:
         no_run_notice()
         st.stop()

@@ -7,8 +7,10 @@ change (picking a run, a link, an upload) bumps the generation, so every widget 
 created afresh with the new value: a widget on screen keeps its own value in the browser, so deleting its
 key would not update it.
 
-URL query parameters ``dataset``, ``model`` and ``seed`` are read once when a session starts and
-written back on every run, so a copied link reproduces the view.
+URL query parameters ``dataset``, ``model``, ``seed`` and ``run`` (the run folder's name, its stable id) are read
+once when a session starts and written back on every run, so a copied link reopens the same run — or says that
+it is not on this server. Pages add their view's state (:func:`view_value`, :func:`show_view_in_url`: the walks'
+start, walkers and steps, a colour-by), read once from a pasted link.
 """
 from __future__ import annotations
 
@@ -48,6 +50,57 @@ def init() -> None:
     ss["upload_path"] = None  # the file behind an uploaded dataset (this session only)
     ss["run_path"] = None
     ss["messages"] = []
+    ss["_url_view"] = {k: v for k, v in qp.items() if k not in ("dataset", "model", "seed", "n", "run")}
+    name = str(qp.get("run") or "")
+    if name and not goto:
+        _request_run_by_name(name)
+
+
+def _request_run_by_name(name: str) -> None:
+    """Select the run a link names (a folder directly under the runs root), or say why it cannot be shown."""
+    path = os.path.join(runs_root(), name)
+    if os.path.basename(name) != name or name.startswith(".") or not os.path.isfile(os.path.join(path, "run.json")):
+        flash("warning", f"The run **{name}** in this link is not on this server (it was deleted, or the link comes "
+                         "from another studio); showing the link's dataset, model and seed instead.")
+        return
+    request_run(path)  # select_run checks that this browser may see it, and says so if not
+
+
+def url_value(param: str, cast, default, lo=None, hi=None):
+    """The link's ``param`` the first time this session asks (cast and clipped to [lo, hi]); ``default`` when
+    the link has none, or an unreadable one (said so in a message)."""
+    pending = st.session_state.get("_url_view") or {}
+    if param not in pending:
+        return default
+    raw = pending.pop(param)
+    try:
+        v = cast(raw)
+    except (TypeError, ValueError):
+        flash("warning", f"The link's {param}={raw!r} is not valid here: using {default!r}.")
+        return default
+    if lo is not None:
+        v = max(lo, v)
+    if hi is not None:
+        v = min(hi, v)
+    return v
+
+
+def widget_start(key: str, param: str, cast, default, lo=None, hi=None) -> Dict[str, Any]:
+    """Keyword arguments for a view widget with ``key``: its value from the link (once), else none when the
+    session already holds one (a default beside a session value makes Streamlit warn), else ``default``."""
+    ss = st.session_state
+    pending = ss.get("_url_view") or {}
+    if param in pending:
+        ss[key] = url_value(param, cast, ss.get(key, default), lo, hi)
+        return {}
+    return {} if key in ss else {"value": default}
+
+
+def show_view_in_url(**params) -> None:
+    """Write a page's view settings into the URL (only those that changed)."""
+    for k, v in params.items():
+        if st.query_params.get(k) != str(v):
+            st.query_params[k] = str(v)
 
 
 def sync_query_params() -> None:
@@ -58,6 +111,14 @@ def sync_query_params() -> None:
     if have != want:
         for k, v in want.items():
             st.query_params[k] = v
+    # the run's id only while it is the run of the selection (else a link would reopen a run the page left)
+    info = read_run_info(ss["run_path"]) if ss.get("run_path") else None
+    run = (os.path.basename(info.path) if info is not None and (info.dataset, info.model, info.seed) ==
+           (ss["dataset"], ss["model"], int(ss["seed"])) and not upload_active() else None)
+    if run and st.query_params.get("run") != run:
+        st.query_params["run"] = run
+    elif not run and "run" in st.query_params:
+        del st.query_params["run"]
 
 
 def selection() -> Dict[str, Any]:
