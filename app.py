@@ -5,6 +5,9 @@ page content is on screen: torch and the models load when first needed (the devi
 trains or analyses), and a background thread warms them up after the first render.
 """
 import os
+import time
+
+_STARTED = time.perf_counter()  # this script run's server time, for benchmarks/bench_display.py
 
 # Before torch loads: OpenMP threads that sleep instead of spin when idle. On a busy machine (other
 # processes, several sessions training) spinning threads slowed training more than tenfold.
@@ -109,6 +112,9 @@ try:
     current.run()
 finally:
     st.session_state.pop("_framed", None)
+    from vdae_core.ui import timing
+
+    timing.record(f"page:{current.url_path or 'home'}", time.perf_counter() - _STARTED)
 
 from vdae_core.ui import cache  # noqa: E402
 

@@ -5,7 +5,7 @@ import streamlit as st
 from vdae_core.analysis import colour_options, latent_plane
 from vdae_core.diagnostics import nearest_vertex
 from vdae_core.errors import UserInputError
-from vdae_core.ui import cache, frame, state, widgets
+from vdae_core.ui import cache, frame, state, timing, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
 from vdae_core.viz.images import filmstrip_steps, images_from_points, montage_figure
 from vdae_core.viz.scatter import points_figure
@@ -57,31 +57,37 @@ state.show_view_in_url(start=start, walkers=n_walkers, steps=steps, walk_seed=se
 
 
 def display_controls():
-    """Trail, speed and up axis: they change the drawing only, so they live in the fragments below and a change
-    reruns the figures, not the page (the walks themselves are cached)."""
-    d = st.columns([1, 1, 1.4] if has_mesh else [1, 1])
-    trail = d[0].slider("trail", 0, 30, 5, key="walks.trail", help="Steps of history drawn behind each walker.")
-    frame_ms = d[1].slider("ms / frame", 50, 1000, 200, step=50, key="walks.ms")
-    up = (d[2].radio("up axis", ["z", "y", "x"], index=["z", "y", "x"].index(up_axis(ds.name)), horizontal=True,
-                     key=f"walks.up.{ds.name}", help="Which axis of the mesh is drawn upwards.") if has_mesh else "z")
-    return trail, frame_ms, up
+    """The trail: it changes the drawing only, so it lives in the fragments below and a change reruns the
+    figures, not the page (the walks are cached). Speed and up axis are buttons inside the figure."""
+    trail = st.slider("trail", 0, 30, 5, key="walks.trail", help="Steps of history drawn behind each walker.")
+    return trail, FRAME_MS, up_axis(ds.name)
+
+
+#: Milliseconds per step of ▶ Play (the figure's buttons play 4× slower or faster).
+FRAME_MS = 200
 
 
 @st.fragment
 def mesh_views(wc):
     """The two animated walks and the burst: every control here is display-only or cached."""
+    with timing.timed("fragment:walks"):
+        _mesh_views(wc)
+
+
+def _mesh_views(wc):
     trail, frame_ms, up = display_controls()
     V, F = ds.mesh.vertices, ds.mesh.faces
     fig = walk_animation([WalkPanel("learned walk (model)", wc.learned, LEARNED),
                           WalkPanel(f"true diffusion walk on the mesh graph ({wc.substeps} graph steps / step)",
                                     wc.truth, TRUTH)],
-                         mesh=(V, F), trail=trail, frame_ms=frame_ms, start=wc.start, up=up,
-                         uirevision=f"walk-{info.path}-{up}")
+                         mesh=(V, F), trail=trail, frame_ms=frame_ms, start=wc.start, up=up, up_buttons=True,
+                         uirevision=f"walk-{info.path}")
     widgets.figure(fig, "walks.anim", f"{info.name}_walk_v{start}")
     st.caption("Press ▶ Play or drag the step slider: the animation runs in your browser (all steps are in the "
                "figure), so the camera stays where you put it. Both panels start at the black diamond. "
                f"Learned walkers are on average {wc.off_surface[1:].mean():.2f} edge lengths off the surface. "
-               "Trail, speed and up axis redraw only this part of the page.")
+               "Speed and the up axis are buttons in the figure (they act in your browser); the trail redraws only "
+               "this part of the page.")
     burst_and_convergence(wc, up)
 
 
@@ -105,6 +111,11 @@ except UserInputError as e:
 
 @st.fragment
 def point_views():
+    with timing.timed("fragment:walks"):
+        _point_views()
+
+
+def _point_views():
     trail, frame_ms, _ = display_controls()
     fig = walk_animation([WalkPanel("learned walk (model)", proj(walk, pad3=True), LEARNED)], trail=trail,
                          frame_ms=frame_ms, start=proj(ds.X[start], pad3=True), uirevision=f"walk-{info.path}",

@@ -40,7 +40,7 @@ def test_walk_animation_200x30_on_bunny_is_small_and_complete(bunny):
     last = fig.frames[-1].data[1]
     assert np.allclose(np.asarray(last.x, dtype=np.float64), learned[30, :, 0], atol=1e-5)
     # play/pause and a step slider, a fixed camera revision, fixed axis ranges
-    assert {b.label for b in fig.layout.updatemenus[0].buttons} == {"▶ Play", "❚❚ Pause"}
+    assert {b.label for b in fig.layout.updatemenus[0].buttons} == {"▶ Play", "▶ ×4 slower", "▶ ×4 faster", "❚❚ Pause"}
     assert len(fig.layout.sliders[0].steps) == 31
     assert fig.layout.scene.uirevision and fig.layout.scene.xaxis.autorange is False
 
@@ -148,3 +148,21 @@ def test_figure_html_is_standalone_and_keeps_frames():
     html = figure_html(fig, "walk")
     assert "<title>walk</title>" in html and "Plotly.newPlot" in html and "addFrames" in html
     assert len(html) > 1_000_000  # plotly.js inlined: opens offline
+
+
+def test_walk_animation_speed_and_up_axis_act_in_the_browser():
+    """Issue 15: speed and up axis are figure buttons (no server rerun): the speeds play at 4x the frame time
+    and a quarter of it, and each up button turns every panel's camera to that axis."""
+    from vdae_core.viz.common import camera
+    from vdae_core.viz.walks import WalkPanel, walk_animation
+
+    tr = np.random.default_rng(0).normal(size=(4, 6, 3))
+    fig = walk_animation([WalkPanel("a", tr, "red"), WalkPanel("b", tr, "blue")], frame_ms=200, up="y",
+                         up_buttons=True)
+    play, ups = fig.layout.updatemenus
+    durations = [b.args[1]["frame"]["duration"] for b in play.buttons if b.method == "animate" and b.args[0] is None]
+    assert durations == [200, 800, 50]
+    assert [b.label for b in ups.buttons] == ["x up", "y up", "z up"] and ups.active == 1
+    for b, axis in zip(ups.buttons, "xyz"):
+        assert b.method == "relayout" and b.args[0] == {"scene.camera": camera(axis), "scene2.camera": camera(axis)}
+    assert len(fig.frames) == 4 and list(fig.frames[2].traces) == [0, 1, 2, 3]
