@@ -59,7 +59,8 @@ state.show_view_in_url(start=start, walkers=n_walkers, steps=steps, walk_seed=se
 def display_controls():
     """The trail: it changes the drawing only, so it lives in the fragments below and a change reruns the
     figures, not the page (the walks are cached). Speed and up axis are buttons inside the figure."""
-    trail = st.slider("trail", 0, 30, 5, key="walks.trail", help="Steps of history drawn behind each walker.")
+    trail = st.columns([1, 2])[0].slider("trail", 0, 30, 5, key="walks.trail",
+                                         help="Steps of history drawn behind each walker.")
     return trail, FRAME_MS, up_axis(ds.name)
 
 
