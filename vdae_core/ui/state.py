@@ -9,8 +9,8 @@ key would not update it.
 
 URL query parameters ``dataset``, ``model``, ``seed`` and ``run`` (the run folder's name, its stable id) are read
 once when a session starts and written back on every run, so a copied link reopens the same run — or says that
-it is not on this server. Pages add their view's state (:func:`view_value`, :func:`show_view_in_url`: the walks'
-start, walkers and steps, a colour-by), read once from a pasted link.
+it is not on this server. Pages add their view's state (:func:`url_value`, :func:`widget_start`,
+:func:`show_view_in_url`: the walks' start, walkers, steps and walk seed), read once from a pasted link.
 """
 from __future__ import annotations
 
