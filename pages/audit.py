@@ -7,8 +7,8 @@ import streamlit as st
 
 from vdae_core.errors import UserInputError
 from vdae_core.ui import cache, frame, widgets
+from vdae_core.analysis import latent_plane
 from vdae_core.stability import stability_candidates
-from vdae_core.topology import latent_plane
 from vdae_core.ui import state
 from vdae_core.viz.images import images_from_points, montage_figure
 from vdae_core.viz.topology import (distance_rows, persistence_figure, prior_holes_figure, stability_figure,
@@ -131,7 +131,7 @@ def tears_section():
     proj = cache.display_projection(info.path)
     Z = cache.latent_codes(info.path)
     X3 = proj(ds.X[tf.idx])
-    (Zs,), names = latent_plane(run.model, Z[tf.idx])
+    Zs, names = latent_plane(run.model, Z[tf.idx])
     widgets.figure(tears_figure(X3, Zs, tf.torn, tf.folded, latent_names=names), "audit.tears", f"{info.name}_tears_folds")
     st.caption(f"{summary['n_points']} training points" + (" (a seeded random subset)" if summary["n_points"] < ds.n else "")
                + "; the latent panel shows two coordinates of the codes (both when there are two, else the latent's "

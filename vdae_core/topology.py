@@ -173,27 +173,3 @@ def prior_hole_report(run, n: int = 2000, k: Optional[int] = None, t: Optional[f
                "n_data_codes": int(len(Zd))}
     return summary, r, Zd, Zp, Xs, np.asarray(R.X, dtype=np.float64).reshape(R.n, -1)
 
-
-def latent_plane(model, *codes: np.ndarray):
-    """Two display coordinates for codes of ``model`` and their axis names: the codes themselves when they have
-    at most 2 coordinates (a 1-D latent lies on a line), the latent's intrinsic coordinates (angles, ...) when the
-    space is at most 2-dimensional, else the first two principal axes of the first array.
-
-    Returns
-    -------
-    (list of ndarray (n_i, 2), (x name, y name))
-    """
-    flat = [np.asarray(Z, dtype=np.float64).reshape(len(Z), -1) for Z in codes]
-    w = flat[0].shape[1]
-    if w <= 2:
-        out = [np.c_[F, np.zeros((len(F), 2 - w))] for F in flat]
-        return out, (("z1", "z2") if w == 2 else ("z1", "(a 1-D latent)"))
-    if model.latent_space.dim <= 2:
-        shape = model.latent_space.shape
-        out = [np.asarray(model.latent_coords(F.reshape(len(F), *shape)), dtype=np.float64) for F in flat]
-        out = [np.c_[C, np.zeros((len(C), 2 - C.shape[1]))] for C in out]
-        return out, (("intrinsic coordinate 1", "intrinsic coordinate 2") if model.latent_space.dim == 2
-                     else ("intrinsic coordinate", "(a 1-D latent)"))
-    mu = flat[0].mean(0)
-    _, _, Vt = np.linalg.svd(flat[0] - mu, full_matrices=False)
-    return [(F - mu) @ Vt[:2].T for F in flat], ("principal axis 1 of the codes", "principal axis 2")

@@ -185,11 +185,14 @@ def tears(path: str, k: int, factor: float):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _prior_holes(path, mtime, n):
-    from ..topology import latent_plane, prior_hole_report
+    from ..analysis import latent_plane
+    from ..topology import prior_hole_report
 
     run = _run(path, mtime)
     summary, r, Zd, Zp, Xs, R = prior_hole_report(run, n=n)
-    (Zd2, Zp2), names = latent_plane(run.model, Zd, Zp)
+    shape = run.model.latent_space.shape
+    Zd2, names = latent_plane(run.model, Zd.reshape(len(Zd), *shape))
+    Zp2, _ = latent_plane(run.model, Zp.reshape(len(Zp), *shape))
     return summary, r, Zd2, Zp2, Xs, R, names
 
 
