@@ -182,8 +182,8 @@ def prior_holes(Z_data: np.ndarray, Z_prior: np.ndarray, Z_prior_null: np.ndarra
     dim : int
         Intrinsic dimension of the latent space.
     """
-    lr = log10_density_ratio(Z_data, Z_prior, dim, k)
     k = knn_k(len(Z_data), len(Z_prior)) if k is None else int(k)
+    lr = log10_density_ratio(Z_data, Z_prior, dim, k)
     cut = math.log10(ratio)
     hole_floor = np.array([np.mean(log10_density_ratio(Zn, Z_prior, dim, k) < cut) for Zn in Z_prior_null])
     s = data_spacing(R)
