@@ -39,8 +39,9 @@ def home() -> None:
     c1, c2 = st.columns([3, 2], gap="large")
     with c1:
         st.subheader("Try it")
-        st.markdown("One click trains a VDAE on a torus (1,500 points, small networks) right here, then the "
-                    "Train page shows the loss curves live. About 10–20 seconds on a laptop CPU.")
+        st.markdown("One click trains a VDAE on a torus (1,500 points, the live preset) right here, then the "
+                    "Train page shows the loss curves live, with the time left. "
+                    + jobs.demo_time_text(state.saved_runs()))
         job = jobs.get_job()
         busy = job is not None and job.active
         if st.button("Try it: torus + VDAE", type="primary", icon=":material/play_arrow:", disabled=busy,

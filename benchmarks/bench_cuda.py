@@ -1,6 +1,7 @@
 """Train every registered model once on CUDA (default settings) and once on the CPU, on the same machine.
 
-    python benchmarks/bench_cuda.py [--dataset circle] [--n 2000] [--cpu-models vdae,svae] [--out cuda.json]
+    python benchmarks/bench_cuda.py [--datasets circle,torus:3000,bunny] [--n 2000] [--cpu-models vdae,svae]
+        [--preset live] [--out cuda.json]
 
 For each model: wall time of the whole training (build, phases, finish), the devices its parameters were on
 during training (a check that it really ran on CUDA, not silently on the CPU; ``finish`` moves the model
@@ -42,9 +43,10 @@ def code_angle(model, Z):
     return np.arctan2(Z[:, 1], Z[:, 0])
 
 
-def one(name, dataset, n, device, seed=0, quick=False):
+def one(name, dataset, n, device, seed=0, quick=False, preset=None):
     cls = MODELS.get(name)
     over = {**(cls.config_class.quick_preset() if quick else {}),
+            **(cls.config_class.preset(preset) if preset else {}),
             **(CIRCLE_LATENT.get(name, {}) if dataset == "circle" else {}), "device": device}
     if device == "cuda":
         torch.cuda.synchronize()
@@ -61,7 +63,9 @@ def one(name, dataset, n, device, seed=0, quick=False):
     if device == "cuda":
         torch.cuda.synchronize()
     secs = time.perf_counter() - t
-    row = {"model": name, "device": device, "quick": quick, "dataset": dataset, "n": n, "train_s": round(secs, 2),
+    row = {"model": name, "device": device, "quick": quick, "preset": preset or "default", "dataset": dataset, "n": n,
+           "train_s": round(secs, 2), "phase_s": {k: round(v, 3) for k, v in run.history.phase_seconds.items()},
+           "stop_reasons": getattr(run.history, "stop_reasons", {}),
            "trained_on": run.info["device"], "param_devices_in_training": sorted(seen)}
     if device == "cuda":
         row["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -75,6 +79,8 @@ def one(name, dataset, n, device, seed=0, quick=False):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="circle")
+    ap.add_argument("--datasets", default=None, help="comma list of DATASET or DATASET:N (overrides --dataset/--n)")
+    ap.add_argument("--preset", action="append", default=[], help="also train with this named preset (e.g. live)")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--models", default=",".join(MODELS.names()))
     ap.add_argument("--cpu-models", default="")
@@ -88,16 +94,22 @@ def main():
     print(json.dumps({k: out[k] for k in ("gpu", "torch", "cpu_threads")}), flush=True)
     warm = start("beta_vae", DataConfig(dataset=a.dataset, n=200, seed=0), {"device": "auto", "steps": 5}, seed=0)
     warm.run()
+    if "vdae" in a.models.split(","):  # the VDAE's own first calls (cuSOLVER, the sparse eigensolver) as well
+        start("vdae", DataConfig(dataset=a.dataset, n=300, seed=0), {"device": "auto", "spectral_fit_steps": 2,
+                                                                      "decoder_fit_steps": 1, "vae_steps": 2}, seed=0).run()
     out["auto_picks"] = str(warm.device)  # the default device setting must choose the GPU
     print(json.dumps({"auto_picks": out["auto_picks"]}), flush=True)
-    jobs = [(name, "cuda") for name in a.models.split(",")] + [(name, "cpu") for name in a.cpu_models.split(",") if name]
-    for name, device in jobs:
+    sets = [(d.partition(":")[0], int(d.partition(":")[2] or a.n)) for d in (a.datasets or a.dataset).split(",")]
+    devices = [(name, "cuda") for name in a.models.split(",")] + [(name, "cpu") for name in a.cpu_models.split(",") if name]
+    jobs = [(name, device, ds, n, preset) for ds, n in sets for preset in [None] + a.preset for name, device in devices]
+    for name, device, ds, n, preset in jobs:
         try:
-            out["rows"].append(one(name, a.dataset, a.n, device, quick=a.quick))
+            out["rows"].append(one(name, ds, n, device, quick=a.quick, preset=preset))
         except Exception as exc:  # report and go on: one broken model must not hide the others' figures
             import traceback
             traceback.print_exc()
-            out["rows"].append({"model": name, "device": device, "error": f"{type(exc).__name__}: {exc}"})
+            out["rows"].append({"model": name, "device": device, "dataset": ds, "preset": preset,
+                                "error": f"{type(exc).__name__}: {exc}"})
             print(json.dumps(out["rows"][-1]), flush=True)
     if a.out:
         with open(a.out, "w") as fh:

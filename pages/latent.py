@@ -99,14 +99,28 @@ method = e[0].radio("Method", methods, horizontal=True, key="latent.method",
 n_emb = e[1].slider("points per side", 100, 2000, 500, step=100, key="latent.emb_n",
                     help="Real points (a seeded subsample) and as many generated ones, embedded together.")
 emb_seed = e[2].number_input("seed", 0, 2**31 - 1, 0, key="latent.emb_seed")
-req = (info.path, method, int(n_emb), int(emb_seed))
+p = st.columns(3)
+if method == "tsne":
+    params = {"perplexity": float(p[0].slider(
+        "perplexity", 5, 100, 30, key="latent.perplexity",
+        help="t-SNE's effective number of neighbours: small values show local clusters, large ones the global "
+             "shape (scikit-learn's default 30)."))}
+elif method == "umap":
+    params = {"n_neighbors": int(p[0].slider("n_neighbors", 2, 100, 15, key="latent.n_neighbors",
+                                             help="UMAP's neighbourhood size: small keeps local detail, large the "
+                                                  "global layout (default 15).")),
+              "min_dist": float(p[1].slider("min_dist", 0.0, 0.99, 0.1, step=0.01, key="latent.min_dist",
+                                            help="How tightly UMAP packs points (default 0.1)."))}
+else:
+    params = {}
+req = (info.path, method, int(n_emb), int(emb_seed), tuple(sorted(params.items())))
 asked = ss.setdefault("latent.emb_requests", set())
 if e[3].button("Compute", key="latent.emb_go", icon=":material/play_arrow:", type="primary"):
     asked.add(req)
 if req in asked:
     try:
         with st.spinner(f"{method.upper()} of {2 * n_emb} points (a few seconds; UMAP's first run compiles)…"):
-            er, eg, ir = cache.embedding(info.path, method, n_emb, emb_seed)
+            er, eg, ir = cache.embedding(info.path, method, n_emb, emb_seed, **params)
     except UserInputError as err:
         widgets.error_box(err)
     else:

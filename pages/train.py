@@ -25,7 +25,11 @@ if ss["model"] not in models:
     state.set_selection(model=models[0])
 
 cfg = state.data_config_dict()
-st.markdown(f"**Data:** `{ss['dataset']}` · n = {ss['n']:,} · noise {ss['noise']:g} · seed {ss['seed']} — "
+try:  # the points training will see: an image set or upload may hold fewer than the n asked for
+    n_points = f"{cache.dataset(cfg).n:,}"
+except UserInputError:
+    n_points = f"{ss['n']:,} (asked)"
+st.markdown(f"**Data:** `{ss['dataset']}` · n = {n_points} · noise {ss['noise']:g} · seed {ss['seed']} — "
             "change it on the Data page.")
 nav.link("data", "Data page", ":material/scatter_plot:")
 
@@ -39,6 +43,8 @@ c[1].number_input("Seed", 0, 2**31 - 1, int(ss["seed"]), step=1, key=state.wkey(
                        "threads (kept in the run), same numbers on CPU; another thread count changes the last digits.")
 model_cls = api.MODELS.get(ss["model"])
 PRESETS = ["Quick (small networks, few steps)", "Studio defaults (measured best)"]
+if model_cls.config_class.LIVE:
+    PRESETS[0] = "Live (seconds; measured cost in quality)"
 if model_cls.config_class.PAPER:
     PRESETS.append("Paper (as published)")
 if ss.get("train.preset") not in PRESETS:
@@ -50,7 +56,9 @@ preset = c[2].radio("Preset", PRESETS, horizontal=True, key="train.preset",
 if preset.startswith("Paper") or (preset.startswith("Studio") and model_cls.config_class.PAPER_SOURCE
                                   and not model_cls.config_class.PAPER):
     st.caption(f"Paper preset — {model_cls.config_class.PAPER_SOURCE}.")
-values = (jobs.demo_overrides(ss["model"]) if preset.startswith("Quick")
+if preset.startswith("Live"):
+    widgets.live_preset_table(model_cls.config_class)
+values = (jobs.demo_overrides(ss["model"]) if preset.startswith(("Quick", "Live"))
           else model_cls.config_class.paper_preset() if preset.startswith("Paper") else {})
 busy = job is not None and job.active
 with st.form("train.form", border=True):

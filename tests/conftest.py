@@ -19,4 +19,5 @@ torch.set_num_threads(2)
 @pytest.fixture
 def tiny_vdae():
     """Config overrides for a VDAE that trains in about a second."""
-    return dict(spectral_steps=30, vae_steps=40, hidden=32, depth=2, spectral_batch=256, batch_size=128)
+    return dict(spectral_fit_steps=40, spectral_steps=30, decoder_fit_steps=20, vae_steps=40, hidden=32, depth=2,
+                spectral_batch=256, batch_size=128)

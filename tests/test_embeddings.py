@@ -72,3 +72,17 @@ def test_joint_embedding_bad_input_raises(real, gen, method):
 def test_tsne_bad_thread_count_raises(clouds):
     with pytest.raises(ValueError, match="n_threads"):
         tsne_embedding(clouds[0], n_threads=0)
+
+
+@pytest.mark.parametrize("method, a, b", [("tsne", {"perplexity": 5.0}, {"perplexity": 35.0}),
+                                          ("umap", {"n_neighbors": 5, "min_dist": 0.0},
+                                           {"n_neighbors": 40, "min_dist": 0.9})])
+def test_the_latent_pages_embedder_parameters_reach_the_embedder(clouds, method, a, b):
+    """The Latent page exposes perplexity (t-SNE) and n_neighbors/min_dist (UMAP): they must change the picture,
+    and equal the direct call with the same parameters."""
+    real, gen = clouds
+    ea = joint_embedding(real, gen, method=method, seed=3, **KW[method], **a)[0]
+    eb = joint_embedding(real, gen, method=method, seed=3, **KW[method], **b)[0]
+    assert not np.allclose(ea, eb)
+    embed = EMBEDDERS.get(method)
+    np.testing.assert_array_equal(ea, embed(np.vstack([real, gen]), seed=3, **KW[method], **a)[:70])

@@ -150,7 +150,26 @@ def test_paper_preset_is_a_valid_config_that_differs_from_the_defaults(name):
     assert paper != cfg()
     model = build_model(name, {**cfg.preset("paper"), **cfg.scaled_steps(cfg.preset("paper"), SCALE)},
                         make_dataset(DATA), seed=0)
-    assert model.config.to_dict().items() >= cfg.PAPER.items()
+    lengths = set(cfg.training_length_fields())  # scaled down by this test; a 0 (a phase that is off) stays 0
+    assert model.config.to_dict().items() >= {k: v for k, v in cfg.PAPER.items() if k not in lengths}.items()
+    assert all(model.config.training_length(k) == 0 for k, v in cfg.PAPER.items() if k in lengths and v == 0)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_live_preset_is_shorter_and_measured_or_absent_with_a_message(name):
+    """A declared 'live' preset trains for fewer steps than the defaults and ships its measured cost; none: a clear
+    message (the CLI's --preset live and the Train page's radio rely on both)."""
+    from vdae_core.errors import UserInputError
+
+    cfg = MODELS.get(name).config_class
+    if not cfg.LIVE:
+        with pytest.raises(UserInputError, match="no 'live' preset"):
+            cfg.preset("live")
+        return
+    live, default = cfg.from_dict(cfg.preset("live")), cfg()
+    lengths = cfg.training_length_fields()
+    assert sum(live.training_length(f) for f in lengths) < sum(default.training_length(f) for f in lengths)
+    assert cfg.LIVE_MEASURED and cfg.live_measured() is not None
 
 
 @pytest.mark.parametrize("name", MODELS.names())
@@ -212,3 +231,21 @@ def test_a_convolutional_model_trains_samples_and_round_trips_on_images(trained_
     b = back.model.state_dict()
     assert all(torch.equal(state[k], b[k]) for k in state)
     np.testing.assert_array_equal(model.sample(6, g()), back.model.sample(6, g()))
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_fields_whose_zero_is_a_setting_say_so_in_the_form(name):
+    """A field whose help says what 0 does ("0 uses…", "0: …", "0 derives…") names it, and the form's label
+    shows it ("latent dim (0 = auto)"), so a 0 in a form never reads as a quantity."""
+    import dataclasses
+    import re
+
+    from vdae_core.ui.forms import field_label
+
+    cfg = MODELS.get(name).config_class
+    says = re.compile(r"(^|[;.(] )0(:| means| uses| derives| picks| on the)")
+    for f in dataclasses.fields(cfg):
+        if says.search(f.metadata.get("help", "")):
+            assert f.metadata.get("zero"), f"{name}.{f.name}: help explains 0 but the form would not"
+            assert field_label(f).endswith(f"(0 = {f.metadata['zero']})")
+    assert field_label(next(f for f in dataclasses.fields(cfg) if f.name == "latent_dim")) == "latent dim (0 = auto)"

@@ -98,10 +98,12 @@ def test_trainer_phases_progress_and_stop(tiny_vdae):
     model = build_model("vdae", tiny_vdae, ds)
     seen = []
     tr = Trainer(model, ds.X, seed=0, device="cpu", callbacks=[seen.append], report_every=5)
-    assert [p.name for p in tr.phases] == ["spectral", "latent statistics", "variational"]
+    assert [p.name for p in tr.phases] == ["diffusion fit", "spectral", "latent statistics", "decoder fit",
+                                           "variational"]
+    tr.advance(max_steps=tiny_vdae["spectral_fit_steps"])
     p = tr.advance(max_steps=10)
     assert p.phase == "spectral" and p.step == 10 and 0 < p.fraction < 1
-    tr.advance(max_steps=30)  # crosses into the variational phase
+    tr.advance(max_steps=20 + tiny_vdae["decoder_fit_steps"] + 5)  # through the decoder's warm start
     assert tr.progress().phase == "variational"
     tr.request_stop()
     tr.advance(max_steps=5)

@@ -99,6 +99,8 @@ def test_loss_curves_panels():
     fig = curves.loss_curves(rec, ["spectral", "variational"], current_phase="spectral")
     titles = [a.text for a in fig.layout.annotations]
     assert "spectral (running)" in titles and "not started yet" in titles
+    # the first panel's y axis is titled, and no axis uses SI prefixes ("100μ" for a loss of 1e-4)
+    assert fig.layout.yaxis.title.text == "loss terms" and fig.layout.yaxis.exponentformat == "power"
     empty = curves.loss_curves({})  # no records yet: one placeholder panel
     assert [a.text for a in empty.layout.annotations][-1] == "not started yet"
     fig = curves.metric_bars(["a", "b"], [0.01, 2], [0.0, 1.5], [0.05, 2.2], "gw", runs=[3, 1])

@@ -500,9 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                                        "(e.g. --set latent_dim=3 --set alpha=100)")
     s.add_argument("--steps-scale", type=STEPS_SCALE, default=1.0,
                    help="multiply every training step count (quick runs)")
-    s.add_argument("--preset", choices=("quick", "paper"), default=None,
-                   help="start from a preset: 'quick' (a short demo run) or 'paper' (the model's paper literally: "
-                        "architecture and loss weighting; --set overrides it)")
+    s.add_argument("--preset", choices=("quick", "paper", "live"), default=None,
+                   help="start from a preset: 'quick' (a short demo run), 'paper' (the model's paper literally: "
+                        "architecture and loss weighting) or 'live' (seconds on a laptop CPU, at a measured cost "
+                        "in quality; VDAE); --set overrides it")
     s.add_argument("--quiet", action="store_true", help="no progress line")
     s.add_argument("--out", required=True, help="run folder to write")
     s.add_argument("--overwrite", action="store_true", help="replace the run already at --out (atomically)")

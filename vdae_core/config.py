@@ -19,10 +19,11 @@ C = TypeVar("C", bound="Config")
 
 
 def param(default: Any, help: str = "", min: Optional[float] = None, max: Optional[float] = None,
-          choices: Optional[Sequence[Any]] = None, advanced: bool = False) -> Any:
-    """A dataclass field with UI/validation metadata."""
+          choices: Optional[Sequence[Any]] = None, advanced: bool = False, zero: str = "") -> Any:
+    """A dataclass field with UI/validation metadata; ``zero`` names what a value of 0 means when it is a
+    setting of its own ("auto", "off", "none"): forms label the field with it."""
     md = {"help": help, "min": min, "max": max, "choices": tuple(choices) if choices else None,
-          "advanced": advanced}
+          "advanced": advanced, "zero": zero}
     if isinstance(default, (list, dict)):
         raise TypeError("use tuples for sequence defaults in frozen configs")
     return dataclasses.field(default=default, metadata=md)

@@ -9,7 +9,7 @@ import copy
 import dataclasses
 import math
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -41,6 +41,8 @@ class History:
     phase_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
     stopped_early: bool = False
     message: str = ""
+    #: Why each phase ended: its fixed steps, its convergence rule (with the figures), or its cap.
+    stop_reasons: Dict[str, str] = dataclasses.field(default_factory=dict)
 
     def add(self, phase: str, step: int, t: float, losses: Dict[str, float]) -> None:
         self.records.setdefault(phase, []).append({"step": step, "time": t, **losses})
@@ -99,8 +101,39 @@ class Trainer:
         self._t0: Optional[float] = None
         self._phase_t0 = 0.0
         self._good_state = None
-        self.total_steps = sum(p.steps for p in self.phases)
         self.steps_done = 0
+
+    @property
+    def total_steps(self) -> int:
+        """Steps of all phases; a phase that converges shortens itself, and this with it."""
+        return sum(p.steps for p in self.phases)
+
+    def eta_seconds(self) -> Optional[Tuple[float, bool]]:
+        """Seconds left, from the step rates measured so far, and whether that is an upper bound.
+
+        Each phase's remaining steps are priced at its own rate once it has run 5 steps, before that at the
+        rate of the phases already run. The bound is loose where a phase may stop at convergence before
+        its cap (then ``True``: "at most"). ``None`` before any rate is known.
+        """
+        if self.done:
+            return 0.0, False
+        rates = {}
+        for name, secs in self.history.phase_seconds.items():
+            recs = self.history.records.get(name) or []
+            if recs and recs[-1]["step"] > 0:
+                rates[name] = secs / recs[-1]["step"]
+        i = self._phase_i
+        ph = self.phases[i]
+        if self._started and self._step >= 5:
+            rates[ph.name] = (time.perf_counter() - self._phase_t0) / self._step
+        if not rates:
+            return None
+        fallback = float(np.mean(list(rates.values())))
+        left = (ph.steps - self._step) * rates.get(ph.name, fallback)
+        left += sum(p.steps * rates.get(p.name, fallback) for p in self.phases[i + 1:])
+        capped = any(getattr(p, "convergence", None) is not None and p.steps == getattr(p, "cap", p.steps)
+                     for p in self.phases[i:])
+        return float(left), capped
 
     # -- control --------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -183,6 +216,7 @@ class Trainer:
     def _end_phase(self, ph: Phase) -> None:
         ph.end(self.model, self.data)
         self.history.phase_seconds[ph.name] = time.perf_counter() - self._phase_t0
+        self.history.stop_reasons[ph.name] = getattr(ph, "stop_reason", f"ran its {ph.steps} steps")
         self._phase_i += 1
         self._step = 0
         self._started = False

@@ -72,47 +72,137 @@ class Phase:
         pass
 
 
-class OptimiserPhase(Phase):
-    """A phase that minimises ``loss_fn(batch, generator)['loss']`` with Adam and cosine decay.
+def adam(params, lr: float, **kw) -> torch.optim.Adam:
+    """Adam with the fused kernel (one update for all tensors; on a 2-core CPU 0.9 ms a step against 2.0 ms
+    for ``foreach`` and more for the default loop, benchmarks/bench_presets.py), ``foreach`` where the
+    device has no fused kernel."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True, **kw)
+    except RuntimeError:
+        return torch.optim.Adam(params, lr=lr, foreach=True, **kw)
 
-    Subclasses with another kind of batch loss override :meth:`batch_terms`.
+
+@dataclasses.dataclass(frozen=True)
+class Convergence:
+    """When a phase has converged: its loss stopped falling, judged on window means (the loss is noisy).
+
+    Every ``window`` steps (from ``min_steps`` on) the mean loss of the last window is compared with the
+    mean of the window before; when it fell by less than ``rel_tol`` of the earlier mean, the phase has
+    converged. It then anneals its learning rate to its final fraction over ``tail`` steps (a cosine) and
+    ends; without convergence it anneals over the last ``tail`` steps of its cap.
+    """
+
+    window: int = 100
+    rel_tol: float = 0.01
+    min_steps: int = 300
+    tail: int = 150
+
+    def improvement(self, losses: Sequence[float]) -> Optional[float]:
+        """Relative fall (prev - last) / |prev| of the last window's mean against the one before; ``None``
+        before two full windows (or ``min_steps``) are in ``losses``."""
+        w = self.window
+        if len(losses) < max(2 * w, self.min_steps) or len(losses) % w:
+            return None
+        prev, last = float(np.mean(losses[-2 * w:-w])), float(np.mean(losses[-w:]))
+        return (prev - last) / max(abs(prev), 1e-300)
+
+
+class OptimiserPhase(Phase):
+    """A phase that minimises ``loss_fn(batch, generator)['loss']`` with Adam.
+
+    After ``warmup`` steps of a linear ramp from lr/warmup, the learning rate follows a cosine from ``lr`` to
+    ``lr * final_lr_fraction`` over the phase's steps;
+    with a :class:`Convergence` rule it stays at ``lr`` until the loss has converged (or the cap's last
+    ``tail`` steps), then follows the cosine over ``tail`` steps, and the phase ends there.
+    ``stop_reason`` says which of these ended it. Subclasses with another kind of batch loss override
+    :meth:`batch_terms`.
     """
 
     def __init__(self, name: str, steps: int, params_fn, loss_fn, batch_size: int, lr: float,
-                 final_lr_fraction: float = 0.05):
+                 final_lr_fraction: float = 0.05, convergence: Optional[Convergence] = None, warmup: int = 0):
         super().__init__(steps)
+        self.warmup = int(warmup)
         self.final_lr_fraction = final_lr_fraction
         self.name = name
         self.params_fn = params_fn
         self.loss_fn = loss_fn
         self.batch_size = batch_size
         self.lr = lr
+        self.convergence = convergence
+        self.cap = int(steps)
+        self.stop_reason = f"ran its {self.cap} steps"
 
     def start(self, model, data):
-        # foreach: one fused update over all tensors (on CPU the default loops over them one by one).
-        self.opt = torch.optim.Adam(self.params_fn(), lr=self.lr, foreach=True)
-        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, max(1, self.steps),
-                                                                eta_min=self.lr * self.final_lr_fraction)
+        self.opt = adam(self.params_fn(), self.lr)
+        self._losses: List[float] = []
+        c = self.convergence
+        # Step at which the cosine starts, and its length (the whole phase without a convergence rule).
+        self._anneal_at, self._anneal_len = (0, max(1, self.steps)) if c is None else \
+            (max(0, self.steps - c.tail), max(1, min(c.tail, self.steps)))
+
+    def lr_at(self, i: int) -> float:
+        """Learning rate of step ``i`` (0-based)."""
+        if i < self.warmup:
+            # Adam's first updates are ±lr on every weight whatever the gradient's size (m̂/√v̂ = sign g): a
+            # linear ramp keeps them from undoing a warm-started network.
+            return self.lr * (i + 1) / self.warmup
+        if i < self._anneal_at:
+            return self.lr
+        t = min(1.0, (i - self._anneal_at) / self._anneal_len)
+        lo = self.lr * self.final_lr_fraction
+        return lo + 0.5 * (self.lr - lo) * (1.0 + math.cos(math.pi * t))
 
     def batch_terms(self, model: "GenerativeModel", data: TrainData, idx: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Named loss terms of the batch ``idx`` (indices into ``data.X``); ``loss`` is minimised."""
         return self.loss_fn(data.X[idx], data.generator)
 
+    def draw_batch(self, data: TrainData) -> torch.Tensor:
+        """Indices of the next batch (distinct, into ``data.X``; a phase may index something else)."""
+        return data.batch_indices(self.batch_size)
+
+    def set_lr(self, i: int) -> None:
+        """Put step ``i``'s learning rate (:meth:`lr_at`) into the optimiser."""
+        for g in self.opt.param_groups:
+            g["lr"] = self.lr_at(i)
+
     def step(self, model, data, i):
-        idx = data.batch_indices(self.batch_size).to(data.device)
+        self.set_lr(i)
+        idx = self.draw_batch(data).to(data.device)
         terms = self.batch_terms(model, data, idx)
         self.opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         self.opt.step()
-        self.sched.step()
-        return {k: float(v.detach()) for k, v in terms.items()}
+        out = {k: float(v.detach()) for k, v in terms.items()}
+        self._check_convergence(i, out["loss"])
+        return out
+
+    def _check_convergence(self, i: int, loss: float) -> None:
+        c = self.convergence
+        if c is None or i >= self._anneal_at:
+            return
+        self._losses.append(loss)
+        fall = c.improvement(self._losses)
+        if fall is None:
+            return
+        if fall < c.rel_tol:
+            self._anneal_at = i + 1
+            self._anneal_len = max(1, c.tail)
+            self.steps = min(self.cap, i + 1 + c.tail)
+            self.stop_reason = (f"converged at step {i + 1}: the mean loss of the last {c.window} steps fell "
+                                f"{fall:.2%} (< {c.rel_tol:.2%}) below the {c.window} before; then {self.steps - i - 1} "
+                                f"annealing steps")
+        else:
+            self.stop_reason = (f"reached its cap of {self.cap} steps (the loss still fell {fall:.2%} per "
+                                f"{c.window} steps, above {c.rel_tol:.2%})")
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig(Config):
     """Fields every model config has, and the presets a model offers (quick runs, scaled step counts)."""
 
-    latent_dim: int = param(0, help="Latent dimension D; 0 uses the dataset's suggested dimension.", min=0, max=256)
+    latent_dim: int = param(0, help="Latent dimension D; 0 uses the dataset's suggested dimension.", min=0, max=256,
+                            zero="auto")
     device: str = param("auto", help="Where to train: auto picks cuda > mps > cpu.",
                         choices=("auto", "cpu", "cuda", "mps"))
     network: str = param("auto", help="Network family of the encoder/decoder (from the network registry): "
@@ -131,6 +221,11 @@ class ModelConfig(Config):
     #: ``PAPER_SOURCE`` names where each value comes from.
     PAPER: ClassVar[Dict[str, Any]] = {}
     PAPER_SOURCE: ClassVar[str] = ""
+    #: Overrides of the "live" preset (seconds to train on a 2-core CPU); empty: none declared.
+    LIVE: ClassVar[Dict[str, Any]] = {}
+    #: File in ``vdae_core/models/tuned/`` with the live preset's measured times and quality beside the
+    #: defaults' (written by ``benchmarks/bench_presets.py --write-measured``); empty: none.
+    LIVE_MEASURED: ClassVar[str] = ""
     #: File in ``vdae_core/models/tuned/`` with per-dataset settings from a documented validation sweep
     #: (the β-VAE's β: ``benchmarks/sweep_beta.py``); empty: none.
     TUNED_FILE: ClassVar[str] = ""
@@ -148,11 +243,14 @@ class ModelConfig(Config):
 
     @classmethod
     def scaled_steps(cls, overrides: Optional[Dict[str, Any]], scale: float) -> Dict[str, int]:
-        """Overrides multiplying every training length of ``overrides``' config by ``scale`` (at least 1)."""
+        """Overrides multiplying every training length of ``overrides``' config by ``scale`` (at least 1; a length
+        of 0, a phase that is off, stays 0)."""
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
             raise UserInputError(f"the steps scale must be a finite number > 0, got {scale!r}")
         base = cls.from_dict(dict(overrides or {}))
-        return {name: max(1, int(round(base.training_length(name) * scale))) for name in cls.training_length_fields()}
+        # A length of 0 means "no such phase" (e.g. decoder_fit_steps = 0) and stays 0.
+        return {name: max(1, int(round(base.training_length(name) * scale))) if base.training_length(name) > 0 else 0
+                for name in cls.training_length_fields()}
 
     def training_length(self, name: str) -> int:
         """The steps that training length field ``name`` stands for (a field whose 0 means "the default of
@@ -194,9 +292,35 @@ class ModelConfig(Config):
         return {k: v for k, v in (table.get(dataset) or {}).items() if k in names}
 
     @classmethod
+    def live_preset(cls) -> Dict[str, Any]:
+        """The "live" preset (:attr:`LIVE`): trains while an audience watches (seconds on a 2-core CPU), at a
+        measured cost in quality (:attr:`LIVE_MEASURED`).
+
+        Raises
+        ------
+        UserInputError
+            When the model declares none.
+        """
+        if not cls.LIVE:
+            raise UserInputError(f"{cls.__name__.replace('Config', '')} has no 'live' preset")
+        return dict(cls.LIVE)
+
+    @classmethod
+    def live_measured(cls) -> Optional[Dict[str, Any]]:
+        """The live preset's measured times and quality beside the defaults' (:attr:`LIVE_MEASURED`), or None.
+
+        ``{"machine": str, "date": str, "datasets": {name: {"default": {...}, "live": {...}}}}``, each inner dict
+        holding means over seeds of ``train_s``, ``cc_mean``, ``memorisation``, ``lump_top10``,
+        ``off_manifold_spacings`` and ``mixing_step`` (benchmarks/bench_presets.py --write-measured).
+        """
+        from ..preset_costs import read_measured
+
+        return read_measured(cls.LIVE_MEASURED) if cls.LIVE_MEASURED else None
+
+    @classmethod
     def preset(cls, name: str) -> Dict[str, Any]:
-        """Overrides of a named preset: ``quick`` or ``paper``."""
-        presets = {"quick": cls.quick_preset, "paper": cls.paper_preset}
+        """Overrides of a named preset: ``quick``, ``paper`` or ``live``."""
+        presets = {"quick": cls.quick_preset, "paper": cls.paper_preset, "live": cls.live_preset}
         if name not in presets:
             raise UserInputError(f"unknown preset {name!r}: choose one of {sorted(presets)}")
         return presets[name]()

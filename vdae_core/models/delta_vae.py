@@ -139,7 +139,8 @@ class DeltaVAEConfig(ModelConfig):
                              min=1e-6, max=100.0)
     t_min: float = param(1e-4, help="Smallest diffusion time t of the posterior.", min=1e-8, max=10.0)
     t_max: float = param(0.0, help="Largest diffusion time t (keeps the asymptotic KL accurate); 0 picks the "
-                         "manifold's own: 0.05, 0.2 on SO(3), 0.5 on the flat torus and the circle.", min=0.0, max=10.0)
+                         "manifold's own: 0.05, 0.2 on SO(3), 0.5 on the flat torus and the circle.", min=0.0, max=10.0,
+                         zero="auto")
     walk_steps: int = param(10, help="Steps N of the random walk that samples the posterior (reparameterisation).",
                             min=1, max=1000)
     restarts: int = param(8, help="Initialisations tried: each trains restart_steps steps and the one with the lowest "
@@ -147,7 +148,7 @@ class DeltaVAEConfig(ModelConfig):
                           min=1, max=64)
     restart_steps: int = param(0, help="Gradient steps given to each initialisation before the choice; 0 picks the "
                                "latent manifold's own (the steps its codes take to settle their topology: 300 on the "
-                               "flat torus, 100 elsewhere).", min=0, max=100_000)
+                               "flat torus, 100 elsewhere).", min=0, max=100_000, zero="auto")
     steps: int = param(1500, help="Gradient steps of the chosen initialisation.", min=1, max=200_000)
     batch_size: int = param(256, help="Batch size.", min=8, max=16384)
     lr: float = param(1e-3, help="Learning rate.", min=1e-6, max=1.0)

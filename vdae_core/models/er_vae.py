@@ -118,7 +118,7 @@ class ERVAEConfig(ModelConfig):
     latent_manifold_dim: int = param(1, help="Dimension d of M when it is a sphere S^d or RP^d (1: the circle).",
                                      min=1, max=16)
     pre_dim: int = param(0, help="Dimension k of the Euclidean pre-image u; 0: dim M + 1 (4 on the flat torus); "
-                                 "dim M is the paper's choice.", min=0, max=64)
+                                 "dim M is the paper's choice.", min=0, max=64, zero="auto")
     embed_steps: int = param(1000, help="Gradient steps of the embedding phase (MMD to M's uniform law).",
                              min=1, max=200_000)
     embed_batch: int = param(256, help="Samples of g(u) and of the uniform law per embedding step.", min=16,
@@ -217,11 +217,11 @@ class EmbeddingPhase(OptimiserPhase):
         super().start(model, data)
 
     def step(self, model: "ERVAE", data: TrainData, i: int) -> Dict[str, float]:
+        self.set_lr(i)
         terms = model.embedding_loss(self.batch_size, data.generator)
         self.opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         self.opt.step()
-        self.sched.step()
         return {k: float(v.detach()) for k, v in terms.items()}
 
     def end(self, model: "ERVAE", data: TrainData) -> None:

@@ -3,6 +3,11 @@
 Three parts: ψ (a SpectralNet, trained first and then frozen), a covariance network C_φ(ψ(x)) giving a
 full positive-definite covariance through its Cholesky factor, and a decoder ψ⁻¹_θ.
 
+Phases: "diffusion fit" (ψ regressed onto the exact diffusion map of ≤ 4,000 points), "spectral"
+(SpectralNet's own loss; 0 steps by default after the fit), "latent statistics" (Σ* for every point),
+"decoder fit" (ψ⁻¹ regressed onto the pairs (ψ(x), x): a warm start), "variational" (Algorithm 1, until
+its loss converges). docs/METHODS.md ("Training in seconds") gives the measurements behind each.
+
 Variational phase, per batch A (Algorithm 1):
     z = ψ(x),  z' = z + L_φ(z) ε,  ε ~ N(0, I)
     x' = the point y ∈ A \\ {x} whose ψ(y) is nearest z'         (Eq. 6: neighbourhood, not self)
@@ -27,9 +32,10 @@ from torch import nn
 
 from ..config import param
 from ..errors import UserInputError
+from ..geometry.diffusion_maps import diffusion_map
 from ..geometry.nearest_target import NearestTarget
 from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
+from .base import Convergence, GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
 from .networks import Standardise, mlp, network
 from .spectralnet import SpectralNet
 
@@ -39,28 +45,42 @@ class VDAEConfig(ModelConfig):
     """Hyperparameters of the VDAE (defaults tuned on circle, sphere, torus and 9 blobs)."""
 
     knn: int = param(20, help="Neighbours in the kNN Gaussian graph of the diffusion map.", min=3, max=200)
-    hidden: int = param(256, help="Width of every hidden layer.", min=8, max=4096)
+    hidden: int = param(128, help="Width of every hidden layer.", min=8, max=4096)
     depth: int = param(3, help="Hidden layers of SpectralNet and of the decoder.", min=1, max=8)
     activation: str = param("relu", help="Activation of all networks.", choices=("relu", "tanh", "silu", "softplus"))
     affinity_pca: int = param(0, help="Where SpectralNet's kNN graph is built: 0 on the standardised inputs; r > 0 on "
                                       "their first r principal components (for images: distances between "
-                                      "pixel vectors on a few components are less noisy).", min=0, max=4096)
-    spectral_steps: int = param(400, help="Gradient steps of the SpectralNet (ψ) phase.", min=1, max=100_000)
+                                      "pixel vectors on a few components are less noisy).", min=0, max=4096, zero="off")
+    spectral_fit_points: int = param(4000, help="ψ starts as a least-squares fit to the exact diffusion map of this "
+                                                "many training points (a random subset when there are more; "
+                                                "Diffusion Nets, Mishne et al. 2015); 0: no fit, SpectralNet from "
+                                                "a random start (the paper).", min=0, max=20_000, zero="off")
+    spectral_fit_steps: int = param(200, help="Gradient steps of the least-squares fit of ψ to the exact diffusion map.",
+                                    min=1, max=100_000)
+    spectral_fit_lr: float = param(3e-3, help="Learning rate of the least-squares fit of ψ (torus, 200 steps: CC 0.994 "
+                                              "at 3e-3 against 0.985 at 1e-3).", min=1e-6, max=1.0)
+    spectral_steps: int = param(0, help="Gradient steps of the SpectralNet (ψ) phase on its Dirichlet energy, after the "
+                                        "fit if any (the fit alone is as accurate: docs/BENCHMARKS.md, issue 16).",
+                                min=0, max=100_000, zero="none")
     spectral_batch: int = param(1024, help="Batch size of the SpectralNet phase (affinities are built per batch).",
                                 min=32, max=16384)
     spectral_lr: float = param(1e-3, help="Learning rate of the SpectralNet phase.", min=1e-6, max=1.0)
     step_size: float = param(2.0, help="Walk step length: RMS latent step relative to the RMS radius of the latent "
                                        "cloud. Sets α when alpha is 0.", min=1e-3, max=10.0)
     alpha: float = param(0.0, help="Explicit α (the walk covariance targets α·Σ*(x)); 0 derives α from step_size.",
-                         min=0.0, max=1e12)
+                         min=0.0, max=1e12, zero="auto")
     cov_k: int = param(0, help="Σ*(x) is the covariance of the latent ball holding cov_k points on average; "
                                 "0 means max(2(D+1), 16).",
-                       min=0, max=1000)
+                       min=0, max=1000, zero="auto")
     ridge: float = param(0.05, help="Ridge added to Σ*(x), as a fraction of its mean eigenvalue.", min=0.0, max=10.0)
+    decoder_fit_steps: int = param(100, help="Gradient steps of a least-squares fit of the decoder to the training pairs "
+                                             "(ψ(x), x) before the variational phase (a warm start: its targets "
+                                             "have no walk noise, so it gets precise fast); 0: none (the paper).",
+                                   min=0, max=100_000, zero="none")
     vae_steps: int = param(2500, help="Gradient steps of the variational phase (covariance net + decoder).",
                            min=1, max=200_000)
     batch_size: int = param(256, help="Batch size of the variational phase.", min=8, max=16384)
-    lr: float = param(1e-3, help="Learning rate of the variational phase.", min=1e-6, max=1.0)
+    lr: float = param(2e-3, help="Learning rate of the variational phase (and of the decoder fit).", min=1e-6, max=1.0)
     neighbour_pool: str = param("all", help="Where x' is searched: 'batch' (the paper's A = batch) or 'all' training "
                                             "points (A = X: deterministic targets, a more precise decoder).",
                                 choices=("all", "batch"))
@@ -76,6 +96,10 @@ class VDAEConfig(ModelConfig):
                               min=2, max=1_000_000, advanced=True)
     proj_width: float = param(4.0, help="Kernel width of the tangent/projected decoder input, in median nearest-neighbour "
                                         "distances of ψ(X).", min=0.01, max=1000.0, advanced=True)
+    converge_tol: float = param(0.05, help="The variational phase ends when the mean loss of its last 50 steps fell by "
+                                           "less than this fraction below the 50 before (from step 250; then 100 "
+                                           "annealing steps), vae_steps at most; 0: always vae_steps steps.",
+                                min=0.0, max=1.0, zero="off")
     final_lr_fraction: float = param(0.0, help="Learning rate at the end of the cosine schedule, as a fraction of lr.",
                                      min=0.0, max=1.0, advanced=True)
     recon_var: float = param(0.5, help="Decoder variance c in p(x'|z') = N(ψ⁻¹(z'), cI), in standardised units.",
@@ -85,19 +109,27 @@ class VDAEConfig(ModelConfig):
     diffusion_time: float = param(0.0, help="Diffusion time t of the map ψ_t = (μ_i^t φ_i): each coordinate scaled by "
                                             "its random-walk eigenvalue to the power t (0: unscaled, the studio's "
                                             "default; the paper's diffusion map has t > 0).", min=0.0, max=1e6,
-                                  advanced=True)
+                                  advanced=True, zero="off")
     kl_weight: float = param(1.0, help="Weight of the KL term (1: the Gaussian KL with its ½; 2: Eq. 6 as printed, "
                                        "which has no ½).", min=0.0, max=100.0, advanced=True)
 
-    QUICK = dict(hidden=128, depth=2, spectral_steps=400, spectral_batch=512, vae_steps=800, batch_size=256)
+    #: Live: trains circle, sphere and torus in about 5 s on a 2-core CPU; its cost in quality beside the
+    #: defaults is measured by benchmarks/bench_presets.py (LIVE_MEASURED) and shown in the app.
+    LIVE = dict(spectral_fit_steps=120, decoder_fit_steps=60, vae_steps=250, converge_tol=0.0, batch_size=128)
+    LIVE_MEASURED = "vdae_presets.json"
+    QUICK = LIVE
     PAPER = dict(hidden=512, depth=1, activation="tanh", decoder_input="raw", neighbour_pool="batch", kl_weight=2.0,
-                 recon_var=0.5)
-    PAPER_SOURCE = ("VDAE paper §6.1-6.2: one hidden layer of 512 tanh units for all networks; Eq. 5: x' searched "
+                 recon_var=0.5, spectral_fit_points=0, spectral_steps=400, decoder_fit_steps=0)
+    PAPER_SOURCE = ("VDAE paper §6.1-6.2: one hidden layer of 512 tanh units for all networks; ψ a SpectralNet "
+                    "trained on its own loss from a random start, no warm start of the decoder; Eq. 5: x' searched "
                     "in the training batch A; Eq. 6: the KL without its ½ (kl_weight 2) beside a plain squared "
                     "reconstruction error (recon_var 0.5: |x̂ − x'|² / 2c with c = ½); the decoder reads z' as is")
 
     def validate(self) -> None:
         super().validate()
+        if self.spectral_fit_points == 0 and self.spectral_steps == 0:
+            raise UserInputError("ψ would stay random: set spectral_fit_points > 0 (fit to the exact diffusion map) "
+                                 "or spectral_steps > 0 (SpectralNet)")
 
 
 def tril_from_vector(v: torch.Tensor, D: int, diag_floor: float = 1e-6) -> torch.Tensor:
@@ -175,6 +207,45 @@ def auto_alpha(Z: np.ndarray, S: np.ndarray, step_size: float) -> float:
     return step_size ** 2 * global_var / max(local_var, 1e-300)
 
 
+class DiffusionFitPhase(OptimiserPhase):
+    """Fit ψ's network to the exact diffusion map of (a subset of) the training points, by least squares.
+
+    The targets are the first D non-trivial right eigenvectors φ_1..φ_D of P = D⁻¹W on the kNN graph that
+    SpectralNet builds (same inputs, same k; ``geometry.diffusion_maps``), and the loss is
+    mean_i |net(x_i) − φ(x_i)|² over batches of the subset (Mishne et al., "Diffusion Nets", 2015). Any
+    invertible linear map of the outputs is undone by ``SpectralNet.finalise``, so only the span matters.
+    A sparse eigensolver on ≤ 4,000 points takes a fraction of a second, and the regression converges in a
+    few hundred steps where the Dirichlet energy needs thousands from a random start.
+    """
+
+    def __init__(self, model: "VDAE"):
+        cfg = model.config
+        # The batch of the variational phase: a regression needs no graph inside its batch, unlike SpectralNet.
+        super().__init__("diffusion fit", cfg.spectral_fit_steps, model.psi.parameters, None, cfg.batch_size,
+                         cfg.spectral_fit_lr)
+
+    def start(self, model: "VDAE", data: TrainData) -> None:
+        super().start(model, data)
+        n_fit = min(model.config.spectral_fit_points, data.n)
+        seed = int(torch.randint(2 ** 31 - 1, (1,), generator=data.generator))
+        keep = np.arange(data.n) if n_fit >= data.n else \
+            np.sort(np.random.default_rng(seed).choice(data.n, n_fit, replace=False))
+        self.keep = torch.as_tensor(keep, device=data.device)
+        with torch.no_grad():
+            A = model.psi.affinity_coords(data.X[self.keep]).cpu().numpy().astype(np.float64)
+        dm = diffusion_map(A, model.latent_dim, k=min(model.config.knn, n_fit - 1))
+        self.target = torch.as_tensor(dm.coords, dtype=torch.float32, device=data.device)
+
+    def draw_batch(self, data: TrainData) -> torch.Tensor:
+        """Positions in the fitted subset (not indices into ``data.X``)."""
+        m = len(self.keep)
+        return torch.randperm(m, generator=data.generator)[:min(self.batch_size, m)]
+
+    def batch_terms(self, model: "VDAE", data: TrainData, pos: torch.Tensor) -> Dict[str, torch.Tensor]:
+        err = model.psi.raw(data.X[self.keep[pos]]) - self.target[pos]
+        return {"loss": err.pow(2).sum(1).mean()}
+
+
 class SpectralPhase(OptimiserPhase):
     """Train ψ on the batch Dirichlet energy; at the end freeze it and order its coordinates."""
 
@@ -215,6 +286,38 @@ class LatentStatsPhase(Phase):
         model.compute_latent_stats(data)
 
 
+#: The variational phase's convergence rule (its tolerance from the config): the loss falls by 60-70% per 50 steps
+#: at first and by 0-5% (noise ±3%) once converged; with the 100 annealing steps the circle and sphere end at
+#: 450-550 steps and the torus at 800-850 (benchmarks/bench_presets.py).
+VARIATIONAL_CONVERGENCE = Convergence(window=50, rel_tol=0.05, min_steps=250, tail=100)
+
+
+#: Steps of the variational phase's learning-rate ramp after the decoder's warm start (without it Adam's first
+#: sign-sized updates moved the fitted decoder's output by 0.3 on the unit circle: tests/test_vdae_warm_start.py).
+VARIATIONAL_WARMUP = 20
+
+
+class DecoderFitPhase(OptimiserPhase):
+    """Warm start of ψ⁻¹: least squares on the training pairs, mean_i |ψ⁻¹(ψ(x_i)) − x_i|² in standardised units.
+
+    Algorithm 1's reconstruction target x′ is a random neighbour one walk step away, so its gradient
+    carries noise on the scale of a step, and the decoder reaches the precision of a data spacing only
+    after many annealed steps. The map it converges to is, near ψ(X), the same inverse ψ⁻¹ this fit learns
+    from noise-free pairs in a few hundred steps; the variational phase then fits the walk (C_φ) and
+    refines ψ⁻¹ on its own loss.
+    """
+
+    def __init__(self, model: "VDAE"):
+        cfg = model.config
+        super().__init__("decoder fit", cfg.decoder_fit_steps, model.decoder.parameters, None, cfg.batch_size,
+                         cfg.lr)
+
+    def batch_terms(self, model: "VDAE", data: TrainData, idx: torch.Tensor) -> Dict[str, torch.Tensor]:
+        st = model._stats
+        x_hat = model.decoder(model.project_latent(st["Z"][idx]))
+        return {"loss": (x_hat - model.x_scale(st["X"][idx])).pow(2).sum(1).mean()}
+
+
 class VariationalPhase(OptimiserPhase):
     """Covariance network and decoder on the loss of Algorithm 1 (ψ frozen)."""
 
@@ -222,7 +325,10 @@ class VariationalPhase(OptimiserPhase):
         cfg = model.config
         super().__init__("variational", cfg.vae_steps,
                          lambda: list(model.cov_net.parameters()) + list(model.decoder.parameters()),
-                         None, cfg.batch_size, cfg.lr, final_lr_fraction=cfg.final_lr_fraction)
+                         None, cfg.batch_size, cfg.lr, final_lr_fraction=cfg.final_lr_fraction,
+                         convergence=dataclasses.replace(VARIATIONAL_CONVERGENCE, rel_tol=cfg.converge_tol)
+                         if cfg.converge_tol > 0 else None,
+                         warmup=VARIATIONAL_WARMUP if cfg.decoder_fit_steps > 0 else 0)
 
     def batch_terms(self, model: "VDAE", data: TrainData, idx: torch.Tensor) -> Dict[str, torch.Tensor]:
         return model.variational_loss(idx, data.generator)
@@ -291,7 +397,9 @@ class VDAE(GenerativeModel):
         self.seed_points = torch.as_tensor(X[keep]).clone()
 
     def phases(self) -> List[Phase]:
-        return [SpectralPhase(self), LatentStatsPhase(), VariationalPhase(self)]
+        fit = [DiffusionFitPhase(self)] if self.config.spectral_fit_points > 0 else []
+        warm = [DecoderFitPhase(self)] if self.config.decoder_fit_steps > 0 else []
+        return fit + [SpectralPhase(self), LatentStatsPhase()] + warm + [VariationalPhase(self)]
 
     def cov_k(self) -> int:
         """Neighbourhood size of Σ*: the config's, else max(2(D+1), 16)."""

@@ -35,7 +35,7 @@ import torch
 
 from ..config import param
 from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, Phase, randn
+from .base import GenerativeModel, ModelConfig, Phase, adam, randn
 from .networks import Standardise, network
 
 
@@ -77,8 +77,8 @@ class WGANPhase(Phase):
     def start(self, model, data):
         c = model.config
         betas = (c.beta1, 0.9)
-        self.opt_d = torch.optim.Adam(model.critic.parameters(), lr=c.lr, betas=betas)
-        self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=c.lr, betas=betas)
+        self.opt_d = adam(model.critic.parameters(), c.lr, betas=betas)
+        self.opt_g = adam(model.generator.parameters(), c.lr, betas=betas)
 
     def step(self, model, data, i):
         c, g = model.config, data.generator

@@ -216,15 +216,17 @@ def stability(paths) -> "object":
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _embedding(path, mtime, method, n, seed):
+def _embedding(path, mtime, method, n, seed, params):
     from ..analysis import joint_embedding_for_model
 
     run = _run(path, mtime)
-    return joint_embedding_for_model(run.model, run.dataset.X, method, n=n, seed=seed)
+    return joint_embedding_for_model(run.model, run.dataset.X, method, n=n, seed=seed, **dict(params))
 
 
-def embedding(path: str, method: str, n: int, seed: int):
-    return _embedding(os.path.abspath(path), _mtime(path), str(method), int(n), int(seed))
+def embedding(path: str, method: str, n: int, seed: int, **params):
+    """Joint t-SNE/UMAP of real and generated points, cached per run, method, size, seed and embedder parameters."""
+    return _embedding(os.path.abspath(path), _mtime(path), str(method), int(n), int(seed),
+                      tuple(sorted(params.items())))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -268,6 +270,11 @@ def warm_up() -> bool:
         try:
             from .. import analysis, api  # noqa: F401
             from ..viz import bilip, curves, images, scatter, walks  # noqa: F401
+            import torch
+
+            # torch.optim imports torch._dynamo on the first optimiser it builds: 2.1 s on a 2-core CPU that
+            # the first training would otherwise pay (benchmarks/bench_presets.py, docs/BENCHMARKS.md).
+            torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
         except Exception:  # pragma: no cover - warming is best effort
             pass
 

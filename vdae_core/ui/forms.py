@@ -13,8 +13,10 @@ from typing import Any, Dict, Iterable, Optional
 import streamlit as st
 
 
-def _label(name: str) -> str:
-    return name.replace("_", " ")
+def field_label(f: dataclasses.Field) -> str:
+    """A field's label: its name in words, and what 0 means where 0 is a setting of its own ("0 = auto")."""
+    zero = (f.metadata or {}).get("zero")
+    return f.name.replace("_", " ") + (f" (0 = {zero})" if zero else "")
 
 
 def field_widget(f: dataclasses.Field, value: Any, key: str) -> Any:
@@ -22,7 +24,7 @@ def field_widget(f: dataclasses.Field, value: Any, key: str) -> Any:
     md = f.metadata or {}
     help_ = md.get("help") or None
     lo, hi, choices = md.get("min"), md.get("max"), md.get("choices")
-    label = _label(f.name)
+    label = field_label(f)
     if choices:
         opts = list(choices)
         idx = opts.index(value) if value in opts else 0

@@ -32,6 +32,7 @@ _JOBS_LOCK = threading.Lock()
 
 DEMO_DATA = dict(dataset="torus", n=1500)
 DEMO_MODEL = "vdae"
+DEMO_MEASURED = "vdae_presets.json"  # the demo model's LIVE_MEASURED (a test checks they agree)
 DEMO_SCALE_ENV = "VDAE_DEMO_STEPS_SCALE"  # tests and benchmarks shrink the demo further
 
 
@@ -41,6 +42,30 @@ def demo_overrides(model_name: str) -> Dict[str, Any]:
     from ..registry import MODELS
 
     return MODELS.get(model_name).config_class.quick_preset(float(os.environ.get(DEMO_SCALE_ENV, "1") or 1))
+
+
+def demo_time_text(infos) -> str:
+    """What the Home page promises for the demo: the live preset's measured torus time (n = 3,000, an upper
+    bound for the demo's 1,500 points) and, when this studio has trained the demo before, how long that took.
+
+    Parameters
+    ----------
+    infos : list of RunInfo
+        The saved runs this browser sees.
+    """
+    from ..preset_costs import read_measured
+
+    measured = read_measured(DEMO_MEASURED) or {}  # by file: the Home page imports no torch
+    ref = ((measured.get("datasets") or {}).get(DEMO_DATA["dataset"]) or {}).get("live") or {}
+    parts = []
+    if ref.get("train_s"):
+        parts.append(f"About {ref['train_s']:.0f} s of training on a 2-core CPU (the torus at 3,000 points, measured "
+                     f"{measured.get('date', '')}; 1,500 points take no longer)")
+    mine = [r for r in infos if r.model == DEMO_MODEL and r.dataset == DEMO_DATA["dataset"] and r.n == DEMO_DATA["n"]]
+    if mine:
+        last = max(mine, key=lambda r: r.mtime)
+        parts.append(f"the last such run on this machine took {last.train_seconds:.1f} s")
+    return ("; ".join(parts) + ".") if parts else "A few seconds on a laptop CPU."
 
 
 @dataclasses.dataclass
@@ -219,8 +244,11 @@ def _progress_text(job: TrainingJob) -> str:
     if job.status in ("done", "stopped"):
         return f"Finished in {job.train_seconds:.0f} s"
     phase_no = f"phase {p.phase_index + 1}/{p.n_phases}"
+    eta = job.trainer.eta_seconds() if job.status == "running" else None
+    left = "" if eta is None else (f" · at most {eta[0]:.0f} s left (less if the loss converges)" if eta[1]
+                                   else f" · about {eta[0]:.0f} s left")
     return (f"{phase_no}: **{p.phase}** · step {p.step}/{p.phase_steps} · {job.trainer.steps_done}/"
-            f"{job.trainer.total_steps} steps · {job.train_seconds:.0f} s")
+            f"{job.trainer.total_steps} steps · {job.train_seconds:.0f} s{left}")
 
 
 def _draw(job: TrainingJob, detailed: bool) -> None:

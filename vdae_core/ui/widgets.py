@@ -80,3 +80,18 @@ def angle_score(score: dict, n: int) -> None:
     st.caption("The score checks that the latent angle runs with the true one; a loop torn at one point and laid "
                "out as an arc of 300° still scores 0.96, so look at the plot above for the tear.")
 
+
+
+def live_preset_table(config_class) -> None:
+    """The live preset's measured times and quality beside the defaults' (nothing when none were measured)."""
+    import pandas as pd
+
+    from ..preset_costs import live_cost_rows
+
+    measured = config_class.live_measured()
+    if not measured:
+        st.caption("Live preset: short training; its cost in quality has not been measured for this model.")
+        return
+    st.caption(f"Live preset: the same model trained for fewer steps. Measured on {measured.get('machine', '?')} "
+               f"({measured.get('date', '?')}, means over seeds; `benchmarks/bench_presets.py`):")
+    table(pd.DataFrame(live_cost_rows(measured)), "train.live_cost", "live_preset_cost")

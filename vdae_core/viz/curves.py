@@ -50,6 +50,8 @@ def loss_curves(records: Dict[str, List[Dict[str, float]]], phase_order: Optiona
         if log_y and finite.size and (finite > 0).all() and np.log10(finite.max() / finite.min()) > 1.0:
             fig.update_yaxes(type="log", dtick=1, row=1, col=c)
         fig.update_xaxes(title_text="step", row=1, col=c)
+        # Powers of ten, not SI prefixes: a loss of 1e-4 reads "10⁻⁴", never "100μ".
+        fig.update_yaxes(title_text="loss terms" if c == 1 else None, exponentformat="power", row=1, col=c)
     base_layout(fig, "", height)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left",
                                                "yanchor": "top"},
