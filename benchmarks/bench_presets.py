@@ -164,6 +164,11 @@ def write_measured(log: str, out: str) -> dict:
                 "mixing_step": (float(np.mean(mix)) if all(m is not None for m in mix) else None)}
     any_row = next(iter(rows.values()))
     doc = {"machine": any_row["machine"].split(", torch")[0], "date": any_row["date"][:10], "datasets": datasets}
+    try:  # keep what other benchmarks stored there (bench_demo.py's "demo")
+        with open(out) as fh:
+            doc = {**{k: v for k, v in json.load(fh).items() if k not in doc}, **doc}
+    except (OSError, ValueError):
+        pass
     with open(out, "w") as fh:
         json.dump(doc, fh, indent=1)
     return doc
