@@ -108,6 +108,7 @@ def test_trainer_phases_progress_and_stop(tiny_vdae):
     tr.request_stop()
     tr.advance(max_steps=5)
     assert tr.done and tr.history.stopped_early
+    assert tr.history.stop_reasons["variational"].startswith("stopped by request at step")
     assert bool(model.psi.finalised)
     walk = model.random_walk(ds.X[:4], 3, torch.Generator().manual_seed(0))
     assert walk.shape == (4, 4, 3) and np.isfinite(walk).all()

@@ -237,6 +237,9 @@ class Trainer:
             if not self._started:
                 ph.start(self.model, self.data)
             ph.end(self.model, self.data)
+            if ph.steps > 0:
+                self.history.stop_reasons[ph.name] = (f"stopped by request at step {self._step} of {ph.steps}"
+                                                      if self._started else "not run: stopped by request before it")
             self._phase_i += 1
             self._started = False
             self._step = 0
