@@ -630,3 +630,23 @@ def test_train_page_states_the_points_training_will_see_and_the_live_presets_cos
     assert "Live preset: the same model trained for fewer steps" in texts(at)
     table = at.dataframe[0].value
     assert set(table["settings"]) == {"defaults", "live"} and {"circle", "sphere", "torus"} <= set(table["dataset"])
+
+
+def test_the_timer_counts_wall_time_without_the_pauses(monkeypatch):
+    """The progress line's timer is wall time since the start, less the time spent paused (issue 15)."""
+    from vdae_core.ui import jobs
+
+    clock = [1000.0]
+    monkeypatch.setattr(jobs.time, "time", lambda: clock[0])
+    job = jobs.TrainingJob("vdae", {}, {}, 0, dataset=None, model=None, trainer=None, started=clock[0])
+    clock[0] += 10
+    assert job.wall_seconds() == 10
+    jobs.set_paused(job, True)
+    clock[0] += 30                      # paused: the timer stands still
+    assert job.wall_seconds() == 10
+    jobs.set_paused(job, False)
+    clock[0] += 5
+    assert job.wall_seconds() == 15
+    job.finished = clock[0]
+    clock[0] += 100                     # finished: the timer stops
+    assert job.wall_seconds() == 15

@@ -92,6 +92,15 @@ class TrainingJob:
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
     thread: Optional[threading.Thread] = dataclasses.field(default=None, repr=False, compare=False)
     finished: Optional[float] = None
+    #: Seconds spent paused so far, and since when the job is paused (None: not paused).
+    paused_total: float = 0.0
+    paused_since: Optional[float] = None
+
+    def wall_seconds(self, now: Optional[float] = None) -> float:
+        """Wall time since the start, pauses left out: what the progress line's timer shows."""
+        end = self.finished if self.finished is not None else (now if now is not None else time.time())
+        paused = self.paused_total + ((end - self.paused_since) if self.paused_since is not None else 0.0)
+        return max(0.0, end - self.started - paused)
 
     @property
     def label(self) -> str:
@@ -216,6 +225,12 @@ def set_paused(job: TrainingJob, paused: bool) -> None:
     """Pause or resume; returns once the slice in progress (if any) has ended."""
     with job.lock:
         if job.active:
+            now = time.time()
+            if paused and job.paused_since is None:
+                job.paused_since = now
+            elif not paused and job.paused_since is not None:
+                job.paused_total += now - job.paused_since
+                job.paused_since = None
             job.status = "paused" if paused else "running"
 
 
@@ -242,13 +257,13 @@ def discard(job: TrainingJob) -> None:
 def _progress_text(job: TrainingJob) -> str:
     p = job.progress or job.trainer.progress()
     if job.status in ("done", "stopped"):
-        return f"Finished in {job.train_seconds:.0f} s"
+        return f"Finished in {job.wall_seconds():.0f} s ({job.train_seconds:.0f} s of it training)"
     phase_no = f"phase {p.phase_index + 1}/{p.n_phases}"
     eta = job.trainer.eta_seconds() if job.status == "running" else None
     left = "" if eta is None else (f" · at most {eta[0]:.0f} s left (less if the loss converges)" if eta[1]
                                    else f" · about {eta[0]:.0f} s left")
     return (f"{phase_no}: **{p.phase}** · step {p.step}/{p.phase_steps} · {job.trainer.steps_done}/"
-            f"{job.trainer.total_steps} steps · {job.train_seconds:.0f} s{left}")
+            f"{job.trainer.total_steps} steps · {job.wall_seconds():.0f} s{left}")
 
 
 def _draw(job: TrainingJob, detailed: bool) -> None:
