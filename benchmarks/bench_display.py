@@ -12,19 +12,13 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench_common import free_port, wait_for_server  # noqa: E402  (this script's folder is on sys.path)
 
 
 OBSERVE = """() => {
@@ -97,12 +91,7 @@ def main():
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if a.busy else None
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_for_server(url)
         meta = json.load(open(os.path.join(a.run, "run.json")))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=os.environ.get("VDAE_CHROMIUM", "/usr/bin/chromium"),

@@ -76,6 +76,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench_common import cpu_model  # noqa: E402  (this script's folder is on sys.path)
+
 SIZES = {"circle": 2000, "sphere": 3000, "torus": 3000}
 PEER_VERSION = "1.1.0"
 INSTALL_LINE = f"pip install --no-deps spectralnet=={PEER_VERSION} annoy munkres matplotlib"
@@ -83,15 +85,6 @@ PEER_HIDDENS = [1024, 1024, 512]  # the package's default spectral_hiddens, less
 
 
 # -- machine ------------------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo ("unknown CPU" where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            return next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
-
-
 def thread_settings() -> dict:
     """Torch's thread counts and the OpenMP wait policy of this process."""
     import torch

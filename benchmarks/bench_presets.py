@@ -39,13 +39,9 @@ FLOOR_DIR = os.path.join(os.environ.get("TMPDIR", "/tmp"), "vdae_bench_presets_f
 def machine() -> str:
     import torch
 
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    from bench_common import cpu_model
+
+    return (f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}, Python {platform.python_version()}")
 
 
