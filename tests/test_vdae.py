@@ -325,3 +325,17 @@ def test_diffusion_time_scales_each_coordinate_by_its_eigenvalue_power(tiny_vdae
     assert mu_t.max() < 1 and mu_t[0] > mu_t[-1]                       # slow coordinates shrink least
     z0, zt = base.model.encode(base.dataset.X), timed.model.encode(base.dataset.X)
     np.testing.assert_allclose(zt, z0 * mu_t[None, :].astype(np.float32), rtol=1e-4, atol=1e-6)
+
+
+def test_decoder_width_follows_hidden_unless_decoder_hidden_is_set():
+    def widths(net):
+        return [m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear)][:-1]
+
+    same = build_model("vdae", {"hidden": 48, "depth": 2}, data_shape=(3,), latent_dim=2)
+    wide = build_model("vdae", {"hidden": 48, "depth": 2, "decoder_hidden": 96}, data_shape=(3,), latent_dim=2)
+    assert widths(same.decoder) == [48, 48] and widths(wide.decoder) == [96, 96]
+    assert widths(wide.psi) == widths(same.psi) == [48, 48]   # ψ keeps `hidden`
+    # The live preset keeps 128-wide networks (its measured times, shown in the app, are for them).
+    from vdae_core.models.vdae import VDAEConfig
+
+    assert VDAEConfig.LIVE["hidden"] == 128 and VDAEConfig.LIVE["hidden"] < VDAEConfig().hidden

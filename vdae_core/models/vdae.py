@@ -45,7 +45,11 @@ class VDAEConfig(ModelConfig):
     """Hyperparameters of the VDAE (defaults tuned on circle, sphere, torus and 9 blobs)."""
 
     knn: int = param(20, help="Neighbours in the kNN Gaussian graph of the diffusion map.", min=3, max=200)
-    hidden: int = param(128, help="Width of every hidden layer.", min=8, max=4096)
+    hidden: int = param(256, help="Width of every hidden layer (of the decoder too unless decoder_hidden is set). "
+                                   "256: torus samples 0.14-0.15 data spacings off the torus against 0.19-0.20 at "
+                                   "128, for ~1.1x the time (docs/BENCHMARKS.md, issue 16).", min=8, max=4096)
+    decoder_hidden: int = param(0, help="Width of the decoder's hidden layers; 0: hidden.", min=0, max=4096,
+                                zero="same as hidden")
     depth: int = param(3, help="Hidden layers of SpectralNet and of the decoder.", min=1, max=8)
     activation: str = param("relu", help="Activation of all networks.", choices=("relu", "tanh", "silu", "softplus"))
     affinity_pca: int = param(0, help="Where SpectralNet's kNN graph is built: 0 on the standardised inputs; r > 0 on "
@@ -115,7 +119,7 @@ class VDAEConfig(ModelConfig):
 
     #: Live: trains circle, sphere and torus in about 5 s on a 2-core CPU; its cost in quality beside the
     #: defaults is measured by benchmarks/bench_presets.py (LIVE_MEASURED) and shown in the app.
-    LIVE = dict(spectral_fit_steps=120, decoder_fit_steps=60, vae_steps=250, converge_tol=0.0, batch_size=128)
+    LIVE = dict(hidden=128, spectral_fit_steps=120, decoder_fit_steps=60, vae_steps=250, converge_tol=0.0, batch_size=128)
     LIVE_MEASURED = "vdae_presets.json"
     QUICK = LIVE
     PAPER = dict(hidden=512, depth=1, activation="tanh", decoder_input="raw", neighbour_pool="batch", kl_weight=2.0,
@@ -367,7 +371,8 @@ class VDAE(GenerativeModel):
                                net=network(config, self.data_shape, D, hidden, config.activation))
         self.x_scale = Standardise(data_dim)
         self.cov_net = mlp(D, (h, h), D * (D + 1) // 2, config.activation)
-        self.decoder = network(config, (D,), data_dim, hidden, config.activation,
+        dec_hidden = (config.decoder_hidden or h,) * config.depth
+        self.decoder = network(config, (D,), data_dim, dec_hidden, config.activation,
                                out_shape=self.data_shape)
         self.register_buffer("z_scale", torch.ones(()))
         self.register_buffer("alpha_used", torch.zeros((), dtype=torch.float64))
