@@ -26,8 +26,9 @@ maxdim = c[0].radio("Homology up to", [1, 2], horizontal=True, key="audit.maxdim
                     format_func=lambda d: {1: "H1 (loops)", 2: "H2 (voids, slower)"}[d])
 max_points = c[1].select_slider("points per cloud", [150, 200, 300, 400, 600], 400 if maxdim == 1 else 200,
                                 key=f"audit.points{maxdim}",
-                                help="Larger clouds are replaced by a farthest-point subsample of this size (its "
-                                     "cover radius is shown). Time grows about as the cube.")
+                                help="Clouds are replaced by a farthest-point subsample of at most this size, fewer "
+                                     "once every point is within 1% of the median distance of a kept one (a curve "
+                                     "needs ~250); its cover radius is shown. Time grows about as the cube.")
 c[2].caption("A bar counts as a feature when it lives longer than τ: 4 (components) or 2 (loops, voids) times "
              "the typical gap between neighbouring points of that cloud (the 90th percentile of its minimum "
              "spanning tree's edges), so each cloud is judged on its own scale.")

@@ -6,7 +6,7 @@ import pytest
 
 from vdae_core.api import DataConfig, make_dataset
 from vdae_core.errors import UserInputError
-from vdae_core.metrics.persistence import KAPPA, diagram_distances, persistence
+from vdae_core.metrics.persistence import COVER_FRACTION, KAPPA, diagram_distances, persistence
 
 
 def _data(name, n, noise, seed=0):
@@ -27,9 +27,48 @@ def _eight(n, noise, seed=0, touching=False):
 # Noise: Gaussian, std relative to the shape's size (unit circle and sphere, torus R=2, r=0.7; blobs 5×5 grid).
 @pytest.mark.parametrize("noise", [0.0, 0.05])
 def test_a_circle_has_one_component_and_one_loop(noise):
-    p = persistence(_data("circle", 1000, noise), maxdim=1)
+    X = _data("circle", 1000, noise)
+    p = persistence(X, maxdim=1)
     assert p.betti == [1, 1]
-    assert p.subsampled and p.n_used == 400 and 0 < p.cover_radius < 0.1
+    # A curve is covered before 400 points: the subsample stops at COVER_FRACTION of the median distance.
+    from scipy.spatial.distance import pdist
+
+    assert p.subsampled and (p.n_used < 400 if noise == 0 else p.n_used <= 400)  # noise thickens the curve
+    if noise == 0:  # stopped by the radius (a median over a random 1,000-point subset, hence the 5%)
+        assert 0 < p.cover_radius <= COVER_FRACTION * np.median(pdist(X)) * 1.05
+
+
+def test_a_subsample_that_stops_at_its_cover_radius_keeps_the_diagram_within_twice_that_radius():
+    # Stability (Chazal et al. 2009): bottleneck(whole, subsample) <= 2 r. The whole 300 points through ripser.
+    from ripser import ripser
+
+    X = _data("circle", 300, 0.02)
+    p = persistence(X, maxdim=1)
+    assert p.n_used < 300
+    whole = ripser(X, maxdim=1)["dgms"]
+
+    def finite(d):
+        return d[np.isfinite(d[:, 1])]
+
+    from persim import bottleneck
+
+    from vdae_core.metrics.persistence import bottleneck_born_at_zero  # exact for H0; persim's takes minutes here
+
+    assert bottleneck_born_at_zero(finite(whole[0])[:, 1], finite(p.diagrams[0])[:, 1]) <= 2 * p.cover_radius + 1e-9
+    assert bottleneck(finite(whole[1]), finite(p.diagrams[1])) <= 2 * p.cover_radius + 1e-9
+
+
+def test_farthest_points_stop_once_everything_is_within_the_radius_and_not_before():
+    from scipy.spatial.distance import cdist
+
+    from vdae_core.geometry.farthest_points import farthest_point_indices
+
+    X = _data("circle", 500, 0.0)
+    idx = farthest_point_indices(X, 400, seed=0, stop_radius=0.05)
+    assert 10 < len(idx) < 400
+    assert cdist(X, X[idx]).min(1).max() <= 0.05          # covered
+    assert cdist(X, X[idx[:-1]]).min(1).max() > 0.05      # and not one point sooner
+    assert len(farthest_point_indices(X, 400, seed=0)) == 400  # no radius: the count asked for
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.05])
@@ -68,7 +107,7 @@ def test_the_threshold_is_kappa_gaps_and_scales_with_the_cloud():
     finite = p.diagrams[0][np.isfinite(p.diagrams[0][:, 1]), 1]
     assert p.tau == pytest.approx([KAPPA[0] * np.quantile(finite, 0.9), KAPPA[1] * np.quantile(finite, 0.9)])
     assert q.tau == pytest.approx([10 * t for t in p.tau]) and q.betti == p.betti
-    assert not p.subsampled and p.cover_radius == 0.0
+    assert q.n_used == p.n_used and q.cover_radius == pytest.approx(10 * p.cover_radius)  # the subsample too
     # Every counted bar is longer than tau, every other bar shorter: long_bars agrees with betti.
     assert [len(p.long_bars(k)) for k in range(2)] == p.betti
 

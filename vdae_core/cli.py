@@ -557,7 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--maxdim", type=whole(0, 2, "--maxdim"), default=1,
                    help="highest homology dimension: 1 = components and loops (default), 2 adds voids (slower)")
     s.add_argument("--max-points", type=whole(20, 2000, "--max-points"), default=400,
-                   help="farthest-point subsample size per cloud (default 400)")
+                   help="farthest-point subsample size per cloud, at most (default 400; fewer once the cloud is covered to "
+                        "1%% of its median distance)")
     s.add_argument("--n", type=whole(20, 100_000, "--n"), default=1000,
                    help="generated samples, and the size of a fresh reference (default 1000)")
     s.add_argument("--seed", type=SEED, default=0)
