@@ -79,13 +79,14 @@ def _mesh_views(wc):
     trail, frame_ms, up = display_controls()
     V, F = ds.mesh.vertices, ds.mesh.faces
     fig = walk_animation([WalkPanel("learned walk (model)", wc.learned, LEARNED),
-                          WalkPanel(f"true diffusion walk on the mesh graph ({wc.substeps} graph steps / step)",
+                          WalkPanel(f"true diffusion walk on the mesh graph<br>({wc.substeps} graph steps / step)",
                                     wc.truth, TRUTH)],
                          mesh=(V, F), trail=trail, frame_ms=frame_ms, start=wc.start, up=up, up_buttons=True,
                          uirevision=f"walk-{info.path}")
-    widgets.figure(fig, "walks.anim", f"{info.name}_walk_v{start}")
+    widgets.linked_figure(fig, "walks.anim", f"{info.name}_walk_v{start}", camera_key=f"{info.path}|{up}")
     st.caption("Press ▶ Play or drag the step slider: the animation runs in your browser (all steps are in the "
-               "figure), so the camera stays where you put it. Both panels start at the black diamond. "
+               "figure). The two panels share one camera: rotate or zoom one and the other follows, and it stays "
+               "where you put it when the page redraws. Both panels start at the black diamond. "
                f"Learned walkers are on average {wc.off_surface[1:].mean():.2f} edge lengths off the surface. "
                "Speed and the up axis are buttons in the figure (they act in your browser); the trail redraws only "
                "this part of the page.")

@@ -80,15 +80,27 @@ def test_train_then_random_walks_in_chromium(server):
             page.screenshot(path=os.path.join(ARTIFACTS, "e2e_train.png"), full_page=True)
 
             page.get_by_role("link", name="Random walks").first.click()
-            page.wait_for_selector("text=▶ Play", timeout=120_000)
-            page.wait_for_selector(".js-plotly-plot .gl-container canvas", timeout=60_000)
+            # The two 3-D walk views are one figure in an embedded frame (their cameras are linked there).
+            walk = page.frame_locator("iframe").first
+            walk.locator("text=▶ Play").wait_for(timeout=120_000)
+            walk.locator(".js-plotly-plot .gl-container canvas").first.wait_for(timeout=60_000)
             time.sleep(2)
-            page.locator("text=▶ Play").first.click()
+            walk.locator("text=▶ Play").first.click()
             time.sleep(4)
             page.screenshot(path=os.path.join(ARTIFACTS, "e2e_walks.png"), full_page=False)
             page.screenshot(path=os.path.join(ARTIFACTS, "e2e_walks_full.png"), full_page=True)
             assert page.locator('[data-testid="stException"]').count() == 0
-            assert page.locator("text=learned walk (model)").count() >= 1
+            assert walk.locator("text=learned walk (model)").count() >= 1
+            # One camera: rotating the left scene moves the right one to the same eye.
+            frame = next(f for f in page.frames if f != page.main_frame and f.query_selector(".js-plotly-plot"))
+            cams = frame.evaluate("""() => new Promise(done => {
+                const gd = document.querySelector('.js-plotly-plot');
+                const eye = {x: 0.3, y: -2.1, z: 0.9};
+                Plotly.relayout(gd, {'scene.camera.eye': eye}).then(() => setTimeout(() => done(
+                    [gd._fullLayout.scene.camera.eye, gd._fullLayout.scene2.camera.eye]), 300));
+            })""")
+            assert cams[0] == pytest.approx({"x": 0.3, "y": -2.1, "z": 0.9}) and cams[1] == pytest.approx(cams[0])
+            assert frame.evaluate("() => !!document.querySelector('script[src$=\"/app/static/plotly.min.js\"]')")
             assert "dataset=torus" in page.url and "model=vdae" in page.url and "seed=0" in page.url
         except Exception:
             page.screenshot(path=os.path.join(ARTIFACTS, "e2e_failure.png"), full_page=True)

@@ -35,6 +35,62 @@ def figure(fig, key: str, filename: str, on_select: Any = "ignore", selection_mo
     return out
 
 
+#: Where the app serves its own copy of plotly.js (``static/`` beside app.py; Streamlit's static file serving).
+STATIC_PLOTLY = "plotly.min.js"
+
+
+def static_plotly_url() -> Optional[str]:
+    """The URL path of plotly.js served by this app, copied once from the installed plotly package into
+    ``static/`` (gitignored); ``None`` when static serving is off or the copy cannot be made."""
+    import shutil
+
+    import plotly
+
+    if not st.get_option("server.enableStaticServing"):
+        return None
+    src = os.path.join(os.path.dirname(plotly.__file__), "package_data", STATIC_PLOTLY)
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "static")
+    dst = os.path.join(folder, STATIC_PLOTLY)
+    try:
+        if not os.path.isfile(dst) or os.path.getsize(dst) != os.path.getsize(src):
+            os.makedirs(folder, exist_ok=True)
+            tmp = dst + f".{os.getpid()}.partial"
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+    except OSError:
+        return None
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return ("/" + base if base else "") + f"/app/static/{STATIC_PLOTLY}"
+
+
+def linked_figure(fig, key: str, filename: str, camera_key: str = "", download: bool = True):
+    """Show a figure of several 3-D scenes whose cameras move together (drag one, the others follow), in an
+    embedded frame running plotly.js with :data:`~vdae_core.viz.export.LINKED_CAMERAS_JS`; the camera is kept
+    in the browser's session storage under ``key`` and ``camera_key`` (hashed: e.g. the run and the up axis, so
+    another run or another up axis starts from its own default view), so a redraw (a rerun) keeps it. Below it,
+    the same figure as standalone HTML, cameras linked too."""
+    import hashlib
+
+    import plotly.graph_objects as go
+    import streamlit.components.v1 as components
+
+    from ..viz.export import embedded_figure_html, figure_html, linked_cameras_script
+
+    store = "vdae." + hashlib.sha1(f"{key}|{camera_key}".encode()).hexdigest()[:16]
+    # Streamlit's chart styles its figures in the browser; a figure drawn by plotly.js itself gets the same
+    # font here (plotly's default is larger, and its buttons would cover the panel titles).
+    fig = go.Figure(fig).update_layout(font={"family": '"Source Sans Pro", "Source Sans 3", sans-serif', "size": 12,
+                                             "color": "#31333f"})
+    components.html(embedded_figure_html(fig, static_plotly_url(), linked_cameras_script(store)),
+                    height=int(fig.layout.height or 600) + 16, scrolling=False)
+    if download:
+        title = _fname(filename)
+        st.download_button("Download figure (HTML)",
+                           data=lambda: figure_html(fig, title, linked_cameras_script(None)),
+                           file_name=f"{title}.html", mime="text/html", key=f"dl.{key}", on_click="ignore",
+                           icon=":material/download:", type="tertiary")
+
+
 def table(df, key: str, filename: str, hide_index: bool = True, height: Optional[int] = None,
           column_config: Optional[dict] = None):
     """Show a DataFrame and a CSV download of it."""

@@ -134,14 +134,15 @@ def walk_animation(panels: Sequence[WalkPanel], mesh=None, trail: int = 5, frame
                           {"label": "▶ ×4 faster", "method": "animate", "args": [None, play(max(20, frame_ms // 4))]},
                           {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]}]}]
     if up_buttons:
+        # above the panel titles (pad), never over them
         menus.append({"type": "buttons", "direction": "left", "x": 0.0, "y": 1.0, "xanchor": "left",
-                      "yanchor": "bottom", "pad": {"b": 4}, "showactive": True,
+                      "yanchor": "bottom", "pad": {"b": 34}, "showactive": True,
                       "active": ["x", "y", "z"].index(up),
                       "buttons": [{"label": f"{a} up", "method": "relayout",
                                    "args": [{f"{sc}.camera": camera(a) for sc in scenes}]} for a in ("x", "y", "z")]})
     fig.update_layout(
         updatemenus=menus,
-        sliders=[{"active": 0, "x": 0.3, "len": 0.7, "y": 0.0, "yanchor": "top", "pad": {"t": 20},
+        sliders=[{"active": 0, "x": 0.38, "len": 0.62, "y": 0.0, "yanchor": "top", "pad": {"t": 20},
                   "currentvalue": {"prefix": "step ", "visible": True},
                   "steps": [{"label": str(t), "method": "animate",
                              "args": [[str(t)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
@@ -159,7 +160,7 @@ def walk_animation(panels: Sequence[WalkPanel], mesh=None, trail: int = 5, frame
         fig.update_layout({key: {**scene_layout(("x", "y", "z"), uirevision, up), **axes, "aspectmode": "manual",
                                  "aspectratio": {"x": float(ratio[0]), "y": float(ratio[1]), "z": float(ratio[2])}}})
     base_layout(fig, title, height, uirevision)
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 40, "b": 60})
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 40 + (45 if up_buttons else 0), "b": 60})
     return fig
 
 
