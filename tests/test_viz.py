@@ -101,6 +101,11 @@ def test_loss_curves_panels():
     assert "spectral (running)" in titles and "not started yet" in titles
     # the first panel's y axis is titled, and no axis uses SI prefixes ("100μ" for a loss of 1e-4)
     assert fig.layout.yaxis.title.text == "loss terms" and fig.layout.yaxis.exponentformat == "power"
+    # three phases, five lines: five colours (the same colour in two panels would read as one curve)
+    rec3 = {"fit": [{"step": 1, "time": 0, "loss": 2.0}], "decoder": [{"step": 1, "time": 0, "loss": 1.0}],
+            "walk": [{"step": 1, "time": 0, "loss": 3.0, "recon": 1.0, "kl": 2.0}]}
+    colours = [t.line.color for t in curves.loss_curves(rec3).data]
+    assert len(colours) == 5 and len(set(colours)) == 5
     empty = curves.loss_curves({})  # no records yet: one placeholder panel
     assert [a.text for a in empty.layout.annotations][-1] == "not started yet"
     fig = curves.metric_bars(["a", "b"], [0.01, 2], [0.0, 1.5], [0.05, 2.2], "gw", runs=[3, 1])
@@ -168,3 +173,16 @@ def test_walk_animation_speed_and_up_axis_act_in_the_browser():
     for b, axis in zip(ups.buttons, "xyz"):
         assert b.method == "relayout" and b.args[0] == {"scene.camera": camera(axis), "scene2.camera": camera(axis)}
     assert len(fig.frames) == 4 and list(fig.frames[2].traces) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("lo,hi", [(0.0, 0.05), (0.0, 0.2), (0.0, 0.5), (0.0, 0.9), (0.0, 1.3), (0.2, 3.0), (-3.0, 2.0)])
+def test_log_ticks_are_round_values_inside_the_range(lo, hi):
+    from vdae_core.viz.common import log_ticks
+
+    vals, text = log_ticks(lo, hi)
+    assert 3 <= len(vals) <= 7
+    assert all(lo - 1e-9 <= v <= hi + 1e-9 for v in vals) and vals == sorted(vals)
+    k = np.array([float(t) for t in text])
+    assert np.allclose(np.log10(k), vals, atol=1e-3)  # the labels are the values the ticks stand at
+    # round: each label has at most three significant digits (1, 1.05, 2.5, 20, 500 …)
+    assert all(len(f"{x:.6e}".split("e")[0].rstrip("0").rstrip(".").replace(".", "").lstrip("-")) <= 3 for x in k)

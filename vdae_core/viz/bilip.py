@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import HEAT, LEARNED, START, TRUTH, as_3d, base_layout, f32, finite_range, scene_layout
+from .common import HEAT, LEARNED, START, TRUTH, as_3d, base_layout, f32, finite_range, log_ticks, scene_layout
 
 POST_SCRIPT_LINKED_HOVER = """
 var gd = document.getElementById('{plot_id}');
@@ -43,9 +43,8 @@ def _colour_values(values: np.ndarray, cmax: float) -> np.ndarray:
 
 
 def _colourbar(cmax: float, label: str) -> dict:
-    ticks = np.linspace(0, cmax, 5)
-    return {"title": {"text": label}, "thickness": 12, "len": 0.8, "tickvals": ticks.tolist(),
-            "ticktext": [f"{10 ** t:.3g}" for t in ticks]}
+    vals, text = log_ticks(0.0, cmax)  # round values of K (1, 1.2, 1.4 … or 1, 2, 5, 10 …), not 10^(cmax/4)
+    return {"title": {"text": label}, "thickness": 12, "len": 0.8, "tickvals": vals, "ticktext": text}
 
 
 def _hover(values: np.ndarray) -> Tuple[np.ndarray, str, list]:
@@ -170,8 +169,8 @@ def bilip_histogram(values: np.ndarray, label: str, height: int = 320, log_x: bo
                               annotation_font_color=col)
     if log_x:
         lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
-        ticks = np.linspace(lo, max(hi, lo + 1e-3), 6)
-        fig.update_xaxes(tickvals=ticks.tolist(), ticktext=[f"{10 ** t:.3g}" for t in ticks])
+        vals, text = log_ticks(lo, max(hi, lo + 1e-3), target=6)
+        fig.update_xaxes(tickvals=vals, ticktext=text)
     fig.update_xaxes(title_text=f"{label} (log scale)" if log_x else label)
     fig.update_yaxes(title_text="points")
     title = f"{fin.size} finite values" + (f", {n_inf} infinite (decoder not injective there)" if n_inf else "")

@@ -158,3 +158,33 @@ def as_3d(P: np.ndarray) -> np.ndarray:
     """Points (n, m) with m <= 3 as (n, 3) float64 for a 3-D scene: missing coordinates are 0 (the points lie flat)."""
     P = np.asarray(P, dtype=np.float64)
     return np.column_stack([P, np.zeros((len(P), 3 - P.shape[1]))]) if P.shape[1] < 3 else P
+
+
+def log_ticks(lo: float, hi: float, target: int = 5):
+    """Round tick values for an axis or colour bar drawn in log10 units from ``lo`` to ``hi``.
+
+    Over a decade or more: the 1-2-5 series (1, 2, 5, 10, 20, …; only powers of ten when that gives more than
+    seven); over a factor of 3 to 10: 1, 2, 3, 5 × 10^k. Over less: evenly spaced round values (steps of 1, 2, 2.5 or 5 × 10^k, about ``target`` of them),
+    so a colour bar from K = 1 to 1.6 reads 1, 1.2, 1.4, 1.6 rather than 1, 1.13, 1.26, ….
+
+    Returns
+    -------
+    (tickvals, ticktext) : list of float (log10 of each value), list of str
+    """
+    a, b = 10.0 ** lo, 10.0 ** max(hi, lo + 1e-9)
+    if b / a >= 3.0:
+        ks = range(int(np.floor(lo)) - 1, int(np.ceil(hi)) + 1)
+        series = (1, 2, 5) if b / a >= 10.0 else (1, 2, 3, 5)
+        vals = [m * 10.0 ** k for k in ks for m in series if a * (1 - 1e-9) <= m * 10.0 ** k <= b * (1 + 1e-9)]
+        if len(vals) > 7:
+            vals = [v for v in vals if abs(np.log10(v) - round(np.log10(v))) < 1e-9]
+    else:
+        raw = (b - a) / max(1, target - 1)
+        mag = 10.0 ** np.floor(np.log10(raw))
+        step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
+        vals = list(np.arange(np.ceil(a / step - 1e-9) * step, b * (1 + 1e-9), step))
+    if len(vals) < 2:
+        vals = sorted(set(vals) | {a, b})
+    decimals = max(0, int(-np.floor(np.log10(min(np.diff(vals)) if len(vals) > 1 else a))) + 1)
+    text = [f"{round(v, decimals):g}" for v in vals]
+    return [float(np.log10(v)) for v in vals], text

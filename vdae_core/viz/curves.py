@@ -26,6 +26,7 @@ def loss_curves(records: Dict[str, List[Dict[str, float]]], phase_order: Optiona
     phases = [p for p in phases if records.get(p) or p in (phase_order or [])] or ["training"]
     fig = make_subplots(rows=1, cols=len(phases), subplot_titles=[
         (f"{p} (running)" if p == current_phase else p) for p in phases], horizontal_spacing=0.07)
+    colour = 0  # one colour per (phase, term) line: the legend never shows two lines in the same colour
     for c, ph in enumerate(phases, start=1):
         rows = records.get(ph) or []
         if not rows:
@@ -40,10 +41,10 @@ def loss_curves(records: Dict[str, List[Dict[str, float]]], phase_order: Optiona
         for i, term in enumerate(terms):
             y = np.array([r.get(term, np.nan) for r in rows], dtype=np.float64)
             fig.add_trace(go.Scatter(x=steps, y=y, mode="lines", name=f"{ph}: {term}",
-                                     line={"color": PALETTE[i % len(PALETTE)], "width": 2.5 if term == "loss" else 1.3},
+                                     line={"color": PALETTE[colour % len(PALETTE)], "width": 2.5 if term == "loss" else 1.3},
                                      hovertemplate=f"{term}" + " %{y:.4g} at step %{x}<extra>" + ph + "</extra>"),
                           row=1, col=c)
-            # log axis only where the whole panel is positive
+            colour += 1
         vals = np.array([[r.get(t, np.nan) for t in terms] for r in rows], dtype=np.float64)
         finite = vals[np.isfinite(vals)]
         # log scale (ticks at whole decades) only where the panel spans more than a decade
@@ -55,7 +56,7 @@ def loss_curves(records: Dict[str, List[Dict[str, float]]], phase_order: Optiona
     base_layout(fig, "", height)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left",
                                                "yanchor": "top"},
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
+                      margin={"l": 10, "r": 10, "t": 60, "b": 10})  # the toolbar sits above the panel titles
     return fig
 
 
