@@ -39,6 +39,8 @@ def main():
           "folded edges | prior codes in a hole (floor) | decoded off the data (floor) | audit time |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for folder in sorted(os.listdir(a.runs)):
+        if folder.count("__") < 2:
+            continue  # the sweep's own folders (.floors), not runs
         dataset, model, seed = folder.split("__")[:3]
         path = os.path.join(a.runs, folder)
         path = os.path.join(path, "run") if os.path.isdir(os.path.join(path, "run")) else path
