@@ -52,11 +52,17 @@ def test_walk_json_uses_compact_typed_arrays(bunny):
     assert "bdata" in json.dumps(d["frames"][0]["data"][1]["x"])
 
 
-def test_walk_trails_are_separated_by_gaps():
-    traj = _walk(np.zeros(3), 3, 4, 0)
-    xyz = walks._trail_xyz(traj.astype(np.float32), 4, 2)
-    assert xyz.shape == (3 * 4, 3)
-    assert np.isnan(xyz[3::4]).all() and np.isfinite(xyz[0:3]).all()
+def test_walk_trails_are_the_previous_positions_fading_with_age():
+    traj = _walk(np.zeros(3), 4, 6, 0).astype(np.float32)   # (7 steps, 4 walkers, 3)
+    xyz, fade = walks._trail_points(traj, 5, 3)
+    assert xyz.shape == (3 * 4, 3) and fade.shape == (12,)
+    # oldest first: steps 2, 3, 4 of every walker (no step t itself, no line between them)
+    assert np.array_equal(xyz.reshape(3, 4, 3), traj[[2, 3, 4]])
+    assert np.all(np.diff(fade.reshape(3, 4)[:, 0]) > 0) and fade.max() == 1.0 and fade.min() > 0
+    early, _ = walks._trail_points(traj, 1, 3)                # before step 3 the start repeats
+    assert np.array_equal(early.reshape(3, 4, 3), traj[[0, 0, 0]])
+    fig = walks.walk_animation([walks.WalkPanel("w", traj)], trail=3)
+    assert all(t.mode != "lines" for t in fig.data)           # no chords through the shape
 
 
 def test_walk_animation_rejects_mismatched_panels():

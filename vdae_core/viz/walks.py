@@ -27,14 +27,29 @@ class WalkPanel:
     color: str = LEARNED
 
 
-def _trail_xyz(traj: np.ndarray, t: int, trail: int) -> np.ndarray:
-    """Polyline of the last ``trail`` steps of every walker, separated by NaN rows: ((trail+2)·n, 3)."""
+def _trail_points(traj: np.ndarray, t: int, trail: int):
+    """Where every walker was in the ``trail`` steps before step ``t``, oldest first, and how old each point is.
+
+    A walk step of a model jumps across the shape, so a line from one position to the next is a chord through
+    the body; the trail is drawn as points that fade with their age instead (older: fainter).
+
+    Returns
+    -------
+    xyz : ndarray (trail·n, 3) float32 (early steps repeat the start)
+    fade : ndarray (trail·n,) float32, in (0, 1): 1 for the step just before ``t``, towards 0 for the oldest
+    """
     T1, n, _ = traj.shape
-    lo = t - trail
-    idx = np.clip(np.arange(lo, t + 1), 0, T1 - 1)  # early steps repeat the start (zero-length segments)
-    seg = traj[idx].transpose(1, 0, 2)  # (n, trail+1, 3)
-    gap = np.full((n, 1, 3), np.nan, dtype=np.float32)
-    return np.concatenate([seg, gap], axis=1).reshape(-1, 3)
+    ages = np.arange(trail, 0, -1)                       # trail, ..., 1 steps ago
+    idx = np.clip(t - ages, 0, T1 - 1)
+    xyz = traj[idx].reshape(-1, 3)
+    fade = np.repeat(1.0 - (ages - 1) / max(trail, 1), n).astype(np.float32)
+    return xyz.astype(np.float32), fade
+
+
+def _fade_scale(color: str):
+    """A colour scale from almost transparent to ``color`` at 70% opacity (the trail's markers)."""
+    r, g, b = (int(color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)) if color.startswith("#") else (90, 90, 90)
+    return [[0.0, f"rgba({r},{g},{b},0.08)"], [1.0, f"rgba({r},{g},{b},0.7)"]]
 
 
 def _bounds(trajs: Sequence[np.ndarray], mesh=None, pad: float = 0.05):
@@ -63,7 +78,7 @@ def walk_animation(panels: Sequence[WalkPanel], mesh=None, trail: int = 5, frame
     mesh : (vertices (V, 3), faces (F, 3)), optional
         Drawn translucent under every panel (static: not repeated in the frames).
     trail : int
-        Steps of history drawn behind each walker (0: none).
+        Steps of history drawn behind each walker as points that fade with age (0: none).
     start : ndarray (3,), optional
         The common start point, marked in every panel.
     zoom : float
@@ -99,11 +114,12 @@ def walk_animation(panels: Sequence[WalkPanel], mesh=None, trail: int = 5, frame
             fig.add_trace(go.Scatter3d(x=s[:1], y=s[1:2], z=s[2:3], mode="markers", scene=scene, showlegend=False,
                                        marker={"size": 8, "color": START, "symbol": "diamond"},
                                        hovertemplate="start<extra></extra>"))
-        trail_xyz = _trail_xyz(tr, 0, trail)
+        trail_xyz, fade = _trail_points(tr, 0, trail)
         dynamic.append(len(fig.data))
-        fig.add_trace(go.Scatter3d(x=trail_xyz[:, 0], y=trail_xyz[:, 1], z=trail_xyz[:, 2], mode="lines",
-                                   scene=scene, line={"color": p.color, "width": 2}, opacity=0.45,
-                                   hoverinfo="skip", showlegend=False, connectgaps=False))
+        fig.add_trace(go.Scatter3d(x=trail_xyz[:, 0], y=trail_xyz[:, 1], z=trail_xyz[:, 2], mode="markers",
+                                   scene=scene, hoverinfo="skip", showlegend=False,
+                                   marker={"size": 0.7 * marker_size, "color": fade, "cmin": 0.0, "cmax": 1.0,
+                                           "colorscale": _fade_scale(p.color), "showscale": False}))
         dynamic.append(len(fig.data))
         fig.add_trace(go.Scatter3d(x=tr[0, :, 0], y=tr[0, :, 1], z=tr[0, :, 2], mode="markers", scene=scene,
                                    marker={"size": marker_size, "color": p.color}, name=p.title,
@@ -115,8 +131,9 @@ def walk_animation(panels: Sequence[WalkPanel], mesh=None, trail: int = 5, frame
     for t in range(T1):
         data = []
         for tr in trajs:
-            xyz = _trail_xyz(tr, t, trail)
-            data.append({"type": "scatter3d", "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]})
+            xyz, fade = _trail_points(tr, t, trail)
+            data.append({"type": "scatter3d", "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2],
+                         "marker": {"color": fade}})
             data.append({"type": "scatter3d", "x": tr[t, :, 0], "y": tr[t, :, 1], "z": tr[t, :, 2]})
         frames.append({"data": data, "traces": dynamic, "name": str(t)})
     fig.frames = frames
