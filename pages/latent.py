@@ -7,6 +7,7 @@ from vdae_core.errors import UserInputError
 from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
 from vdae_core.registry import EMBEDDERS
 from vdae_core.ui import cache, frame, widgets
+from vdae_core.ui.inspector import point_inspector
 from vdae_core.viz.images import (decoded_points_grid_figure, images_from_points, montage_figure, spread_indices,
                                   thumbnails_figure)
 from vdae_core.viz.latent_spaces import latent_view
@@ -61,9 +62,14 @@ else:
         if len(dims) < min(nd, D):
             dims = default
         Zd = Z[:, dims] if D >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
+        truth = {n: ds.params[:, j] for j, n in enumerate(ds.param_names)}  # shown on hover
         fig = points_figure(Zd, cval, cname, cper, axis_names=[f"z{j + 1}" for j in dims] if D >= 2 else ("z1", "0"),
-                            size=3 if nd == 3 else 4, uirevision=f"latent-{info.path}-{nd}")
-        widgets.figure(fig, "latent.scatter", f"{info.name}_latent")
+                            size=3 if nd == 3 else 4, uirevision=f"latent-{info.path}-{nd}", hover_data=truth)
+        sel = widgets.figure(fig, "latent.scatter", f"{info.name}_latent",
+                             on_select="rerun" if nd == 2 else "ignore", selection_mode=("points",))
+        clicked = [p["point_index"] for p in (sel.selection.points if sel else []) if p.get("curve_number") == 0]
+        if clicked:
+            ss["latent.inspect"] = (info.path, int(clicked[0]))
     st.caption("A map that respects the topology sends nearby points to nearby codes: the colours should vary "
                "smoothly, without tears (a colour jump between neighbours) or folds (far colours on top of each "
                "other).")
@@ -72,6 +78,12 @@ else:
             widgets.angle_score(cache.angle_score(info.path), ds.n)
         except UserInputError as e:  # e.g. a 1-D Euclidean latent: no angle to compare
             st.caption(f"No loop score: {e}.")
+    inspected = ss.get("latent.inspect")
+    if inspected and inspected[0] == info.path:
+        point_inspector(info.path, run, Z, inspected[1])
+    elif not space.is_compact:
+        st.caption("Hover a point for its index and ground truth; click one (2-D view) to inspect it: its neighbours "
+                   "in the data and among the codes, its bi-Lipschitz constant and what the decoder makes of its code.")
 
 if ds.images is not None and Z is not None:
     st.subheader("Images at their latent positions")

@@ -148,3 +148,27 @@ def test_run_index(tmp_path):
     assert find_runs(infos, "torus", "vdae", 3) == infos and find_runs(infos, seed=4) == []
     assert read_run_info(str(tmp_path)) is None
     assert zip_folder(p)[:2] == b"PK"
+
+
+def test_inspecting_a_point_sees_a_cut_loop_and_an_exact_reconstruction():
+    from vdae_core.analysis import inspect_point
+
+    class Decoder:  # the identity on codes that are the points themselves; the circle's angle otherwise
+        def decode(self, z):
+            z = np.asarray(z, dtype=np.float64)
+            return z if z.shape[1] == 2 else np.column_stack([np.cos(z[:, 0]), np.sin(z[:, 0])])
+
+    t = np.sort(np.random.default_rng(0).uniform(0, 2 * np.pi, 400))
+    X = np.column_stack([np.cos(t), np.sin(t)])
+    same = inspect_point(Decoder(), X, X, 7, k=10)
+    assert same.shared == 1.0 and same.reconstruction_error == pytest.approx(0.0, abs=1e-12)
+    assert 7 not in same.data_neighbours and len(same.data_neighbours) == 10
+    # Codes = the angle in [0, 2π): the loop is cut at 0. A point in the middle keeps its neighbours; the first
+    # point's data neighbours lie on both sides of the cut, its latent ones on one side only (about half shared).
+    angle = t[:, None]
+    assert inspect_point(Decoder(), X, angle, 200, k=10).shared == 1.0
+    cut = inspect_point(Decoder(), X, angle, 0, k=10)
+    assert 0.3 <= cut.shared <= 0.7
+    assert cut.reconstruction_error == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(UserInputError):
+        inspect_point(Decoder(), X, X, 400)

@@ -650,3 +650,27 @@ def test_the_timer_counts_wall_time_without_the_pauses(monkeypatch):
     job.finished = clock[0]
     clock[0] += 100                     # finished: the timer stops
     assert job.wall_seconds() == 15
+
+
+def test_latent_page_inspects_a_clicked_point_with_its_neighbours_and_decoded_image(tmp_path, monkeypatch):
+    """Issue 15: the point inspector (a click on the 2-D latent view stores the point; here set directly)."""
+    from vdae_core.analysis import inspect_point
+    from vdae_core.api import DataConfig, save_run, train_run
+
+    run = train_run("beta_vae", DataConfig(dataset="turntable_rgb", n=40), dict(steps=5, latent_dim=2, hidden=32),
+                    seed=0, device="cpu")
+    save_run(run, str(tmp_path / "rgb_beta"))
+    at = goto(_pending_app(tmp_path, monkeypatch, "rgb_beta"), "latent")
+    assert "click one (2-D view) to inspect it" in texts(at)
+    at.session_state["latent.inspect"] = (str(tmp_path / "rgb_beta"), 5)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Point 5" in texts(at)
+    want = inspect_point(run.model, run.dataset.X, run.model.encode(run.dataset.X), 5, k=10)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["data neighbours kept among the codes"] == f"{int(round(want.shared * 10))} of 10"
+    assert metrics["reconstruction error"] == f"{want.reconstruction_error:.2f} spacings"
+    captions = [im.caption for el in at.get("image") for im in el.proto.imgs]
+    assert "point 5" in captions and "decoded from its code" in captions   # the image and its reconstruction
+    at.button(key="latent.inspect.close").click().run()
+    assert "Point 5" not in texts(at)

@@ -192,3 +192,13 @@ def test_log_ticks_are_round_values_inside_the_range(lo, hi):
     assert np.allclose(np.log10(k), vals, atol=1e-3)  # the labels are the values the ticks stand at
     # round: each label has at most three significant digits (1, 1.05, 2.5, 20, 500 …)
     assert all(len(f"{x:.6e}".split("e")[0].rstrip("0").rstrip(".").replace(".", "").lstrip("-")) <= 3 for x in k)
+
+
+def test_point_hover_shows_the_index_and_every_ground_truth_coordinate():
+    rng = np.random.default_rng(0)
+    theta, phi = rng.uniform(0, 6, 50), rng.uniform(0, 6, 50)
+    fig = scatter.points_figure(rng.normal(size=(50, 2)), theta, "theta", hover_data={"theta": theta, "phi": phi})
+    tr = fig.data[0]
+    assert "point %{customdata[0]" in tr.hovertemplate and "phi: %{customdata[2]" in tr.hovertemplate
+    assert tr.hovertemplate.count("theta") == 1                        # the colour value is not repeated
+    assert np.allclose(np.asarray(tr.customdata)[:, 2], phi, atol=1e-5)  # the values travel with the points

@@ -199,6 +199,59 @@ def per_point_bilipschitz(model, X: np.ndarray, k: int = 10, n_points: int = 150
     return BilipResult(idx, z, raw, sf, int(k), points=np.asarray(X)[idx])
 
 
+@dataclasses.dataclass
+class PointInspection:
+    """One data point seen through a model (the Latent page's inspector).
+
+    ``index`` of the point; ``data_neighbours`` and ``latent_neighbours`` its k nearest other points in the data
+    and among the codes (k,); ``shared`` the fraction of the first found in the second (1: its neighbourhood is
+    kept; near 0: torn away from its data neighbours or folded onto far ones); ``code`` its code (latent shape);
+    ``reconstruction`` the decoder's output for that code (m,) and ``reconstruction_error`` its distance to the
+    point, in units of the point's distance to its nearest data neighbour (about 1 is as close as the sampling
+    allows).
+    """
+
+    index: int
+    data_neighbours: np.ndarray
+    latent_neighbours: np.ndarray
+    shared: float
+    code: np.ndarray
+    reconstruction: np.ndarray
+    reconstruction_error: float
+
+
+def inspect_point(model, X: np.ndarray, Z: np.ndarray, index: int, k: int = 10) -> PointInspection:
+    """Neighbours of point ``index`` of ``X`` (n, m) in the data and among its codes ``Z`` (n, *latent shape),
+    and its reconstruction (decoder of its code). Codes are compared in their ambient coordinates (on a curved
+    latent, chordal distances: the same neighbours as geodesic ones at this scale)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from .errors import UserInputError
+
+    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    C = np.asarray(Z, dtype=np.float64).reshape(len(Z), -1)
+    n = len(X)
+    if len(C) != n:
+        raise UserInputError(f"{len(C)} codes for {n} points")
+    i = int(index)
+    if not 0 <= i < n:
+        raise UserInputError(f"point {index} does not exist: the data has points 0 to {n - 1}")
+    k = max(1, min(int(k), n - 1))
+
+    def neighbours(A):
+        nn = NearestNeighbors(n_neighbors=k + 1).fit(A).kneighbors(A[i:i + 1], return_distance=True)
+        d, idx = nn[0][0], nn[1][0]
+        keep = idx != i
+        return idx[keep][:k], d[keep][:k]
+
+    dn, dd = neighbours(X)
+    ln, _ = neighbours(C)
+    rec = np.asarray(model.decode(np.asarray(Z)[i:i + 1]), dtype=np.float64).reshape(-1)
+    spacing = float(dd[0]) if len(dd) and dd[0] > 0 else float("nan")
+    err = float(np.linalg.norm(rec - X[i]) / spacing) if np.isfinite(spacing) else float("nan")
+    return PointInspection(i, dn, ln, float(len(set(dn) & set(ln)) / k), np.asarray(Z)[i], rec, err)
+
+
 def worst_points(values: np.ndarray, k: int = 10) -> np.ndarray:
     """Indices of the ``k`` largest values (infinite first), largest first."""
     v = np.asarray(values, dtype=np.float64)

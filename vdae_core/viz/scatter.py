@@ -1,7 +1,7 @@
 """Point clouds and latent codes, coloured by a ground-truth coordinate; joint t-SNE/UMAP views."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,7 +16,8 @@ def points_figure(P: np.ndarray, color: Optional[np.ndarray] = None, color_name:
                   highlight_name: str = "selected", height: int = 460, uirevision: str = "keep",
                   hover_values: Optional[np.ndarray] = None, hover_name: str = "value",
                   cmin: Optional[float] = None, cmax: Optional[float] = None,
-                  colorscale: Optional[str] = None, up: str = "z") -> go.Figure:
+                  colorscale: Optional[str] = None, up: str = "z",
+                  hover_data: Optional[Dict[str, np.ndarray]] = None) -> go.Figure:
     """A 2-D (WebGL) or 3-D scatter of ``P`` (n, 2 or 3).
 
     Parameters
@@ -33,6 +34,8 @@ def points_figure(P: np.ndarray, color: Optional[np.ndarray] = None, color_name:
         Indices drawn again as large open circles (worst points, the walk start...).
     hover_values : ndarray (n,), optional
         Shown in the hover label with the point index (default: ``color``).
+    hover_data : dict of name -> ndarray (n,), optional
+        Further values shown in the hover label, one line each (the ground-truth coordinates, a label).
     """
     P = np.asarray(P, dtype=np.float64)
     if P.ndim == 1:
@@ -52,6 +55,13 @@ def points_figure(P: np.ndarray, color: Optional[np.ndarray] = None, color_name:
     else:
         custom = idx[:, None]
         hover = "point %{customdata[0]:.0f}<extra></extra>"
+    if hover_data:
+        extra = [(name, np.asarray(v, dtype=np.float64).reshape(-1)) for name, v in hover_data.items()
+                 if name != (hover_name if hover_values is not None else color_name)]  # not twice
+        j0 = custom.shape[1]
+        custom = np.column_stack([custom] + [v for _, v in extra]) if extra else custom
+        lines = "".join(f"<br>{name}: %{{customdata[{j0 + j}]:.4g}}" for j, (name, _) in enumerate(extra))
+        hover = hover.replace("<extra></extra>", lines + "<extra></extra>")
     fig = go.Figure()
     if d >= 3:
         if mesh is not None:
