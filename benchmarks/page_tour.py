@@ -72,6 +72,25 @@ def main():
                 page.get_by_role("link", name=name).first.click()
                 settle(page, 120)
                 row = {"page": name, "exception": page.locator('[data-testid="stException"]').count() > 0}
+                if name == "Latent space":  # click the first code of the 2-D view: the point inspector opens
+                    xy = page.evaluate("""() => {
+                        for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+                            if (!gd.calcdata || !gd._fullLayout.xaxis || gd.calcdata[0].length < 100) continue;
+                            const fl = gd._fullLayout, r = gd.getBoundingClientRect();
+                            for (const pt of gd.calcdata[0]) {  // the first code plotly placed on the axes
+                                const x = fl.xaxis.c2p(pt.x), y = fl.yaxis.c2p(pt.y);
+                                if (isFinite(x) && isFinite(y)) return [r.left + fl._size.l + x, r.top + fl._size.t + y];
+                            }
+                        }
+                        return null;
+                    }""")
+                    if xy:
+                        page.mouse.click(*xy)
+                    settle(page, 60)
+                    row["inspector_opened"] = page.locator("text=data neighbours kept among the codes").count() > 0
+                    if row["inspector_opened"]:
+                        page.locator("text=data neighbours kept among the codes").first.scroll_into_view_if_needed()
+                        page.screenshot(path=os.path.join(a.out, f"{i:02d}_latent_space_inspector.png"))
                 if name == "Random walks":
                     frame = None
                     for _ in range(60):

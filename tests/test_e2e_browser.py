@@ -101,6 +101,20 @@ def test_train_then_random_walks_in_chromium(server):
             })""")
             assert cams[0] == pytest.approx({"x": 0.3, "y": -2.1, "z": 0.9}) and cams[1] == pytest.approx(cams[0])
             assert frame.evaluate("() => !!document.querySelector('script[src$=\"/app/static/plotly.min.js\"]')")
+            # The link reopens the same run and view in a fresh session of this browser (a new tab) ...
+            link = page.url
+            assert "run=" in link
+            caption = page.get_by_text("Run vdae · torus · seed 0 ·").first.inner_text()
+            tab = page.context.new_page()
+            tab.goto(link)
+            tab.frame_locator("iframe").first.locator("text=learned walk (model)").wait_for(timeout=120_000)
+            assert tab.get_by_text(caption.split(" · latent")[0]).count() >= 1
+            assert tab.locator('[data-testid="stException"]').count() == 0
+            # ... and another browser (no owner cookie) is told the run is not available, not shown it.
+            other = browser.new_context().new_page()
+            other.goto(link)
+            other.wait_for_selector("text=That run is not available", timeout=90_000)
+            assert other.locator("text=learned walk (model)").count() == 0
             assert "dataset=torus" in page.url and "model=vdae" in page.url and "seed=0" in page.url
         except Exception:
             page.screenshot(path=os.path.join(ARTIFACTS, "e2e_failure.png"), full_page=True)
