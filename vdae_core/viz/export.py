@@ -8,9 +8,7 @@ import plotly.graph_objects as go
 
 def figure_html(fig: go.Figure, title: str = "VDAE Studio figure", post_script: Optional[str] = None) -> str:
     """A self-contained HTML page (plotly.js inlined, works offline), animations included."""
-    html = fig.to_html(full_html=True, include_plotlyjs=True, post_script=post_script,
-                       config={"displaylogo": False, "responsive": True}, auto_play=False,
-                       default_width="100%", default_height=f"{int(fig.layout.height or 600)}px")
+    html = embedded_figure_html(fig, None, post_script)
     return html.replace("<head>", f"<head><title>{title}</title>", 1)
 
 
