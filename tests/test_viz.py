@@ -202,3 +202,14 @@ def test_point_hover_shows_the_index_and_every_ground_truth_coordinate():
     assert "point %{customdata[0]" in tr.hovertemplate and "phi: %{customdata[2]" in tr.hovertemplate
     assert tr.hovertemplate.count("theta") == 1                        # the colour value is not repeated
     assert np.allclose(np.asarray(tr.customdata)[:, 2], phi, atol=1e-5)  # the values travel with the points
+
+
+def test_linked_cameras_script_goes_into_the_page_with_its_storage_key():
+    from vdae_core.viz.export import embedded_figure_html, linked_cameras_script
+
+    fig = walks.walk_animation([walks.WalkPanel("a", np.zeros((3, 2, 3))), walks.WalkPanel("b", np.zeros((3, 2, 3)))])
+    html = figure_html(fig, "t", linked_cameras_script(None))        # the download: no storage, plotly.js inlined
+    assert "plotly_relayouting" in html and "var key = null;" in html and len(html) > 3_000_000
+    page = embedded_figure_html(fig, "/app/static/plotly.min.js", linked_cameras_script("vdae.k"))
+    assert 'src="/app/static/plotly.min.js"' in page and 'var key = "vdae.k";' in page
+    assert len(page) < 200_000                                        # plotly.js served by the app, not inlined
