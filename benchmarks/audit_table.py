@@ -9,12 +9,12 @@ encoder and its prior holes (share of prior codes in a hole, share decoded off t
 with the time of each part. Prints a Markdown table; one JSON row per run goes to ``--log``.
 """
 import argparse
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench_common import append_log  # noqa: E402  (this script's folder is on sys.path)
 from vdae_core.errors import UserInputError  # noqa: E402
 from vdae_core.runs import load_run  # noqa: E402
 from vdae_core.topology import prior_hole_report, tear_report, topology_report  # noqa: E402
@@ -72,9 +72,7 @@ def main():
               f"({fm:.3g} ± {fs:.2g}) | {'–' if tears is None else tears['torn_edges']} | "
               f"{'–' if tears is None else tears['folded_edges']} | {share(holes, 'hole_share')} | "
               f"{share(holes, 'off_share')} | {secs:.1f} s |", flush=True)
-        if a.log:
-            with open(a.log, "a") as fh:
-                fh.write(json.dumps(row) + "\n")
+        append_log(a.log, row)
 
 
 if __name__ == "__main__":

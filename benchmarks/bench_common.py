@@ -1,6 +1,8 @@
-"""Small pieces the benchmark scripts share: the CPU's name, a free port, and waiting for a Streamlit server."""
+"""Small pieces the benchmark scripts share: the CPU's name, a free port, waiting for a Streamlit server, and
+appending JSON lines to a log."""
 from __future__ import annotations
 
+import json
 import socket
 import time
 import urllib.request
@@ -30,3 +32,11 @@ def wait_for_server(url: str, tries: int = 120, pause: float = 0.5) -> None:
             return
         except OSError:
             time.sleep(pause)
+
+
+def append_log(path, *rows: dict) -> None:
+    """Append each row as one JSON line to ``path`` (nothing without a path)."""
+    if path:
+        with open(path, "a") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")

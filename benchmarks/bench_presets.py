@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench_common import append_log  # noqa: E402  (this script's folder is on sys.path)
 
 N = {"circle": 2000, "sphere": 3000, "torus": 3000}
 FLOOR_DIR = os.path.join(os.environ.get("TMPDIR", "/tmp"), "vdae_bench_presets_floors")
@@ -208,9 +209,7 @@ def main() -> None:
                 print(line(r, name) if not a.time_only else
                       f"| {dataset} | {seed} | {name} | {'warm' if a.warm else 'cold'} | {r['train_s']:.2f} | "
                       f"{' / '.join(f'{v:.2f}' for v in r['phase_s'].values())} | {r['steps']} |", flush=True)
-                if a.log:
-                    with open(a.log, "a") as fh:
-                        fh.write(json.dumps(r) + "\n")
+                append_log(a.log, r)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench_common import append_log  # noqa: E402  (this script's folder is on sys.path)
 from vdae_core.data import DataConfig, make_dataset  # noqa: E402
 from vdae_core.metrics.persistence import COVER_FRACTION, persistence  # noqa: E402
 
@@ -72,12 +73,14 @@ def main():
         print(json.dumps(rows[-1]), flush=True)
     if busy:
         busy.terminate()
+    write_log(a.log, rows, a.busy)
+
+
+def write_log(path, rows, busy):
+    """Append ``rows`` to the log at ``path`` with the machine, the thread setting and whether a core was busy."""
     machine = {"machine": f"{os.cpu_count()} cores", "threads": os.environ.get("OMP_NUM_THREADS", "default"),
-               "busy": bool(a.busy), "date": time.strftime("%Y-%m-%d")}
-    if a.log:
-        with open(a.log, "a") as fh:
-            for r in rows:
-                fh.write(json.dumps({**r, **machine}) + "\n")
+               "busy": bool(busy), "date": time.strftime("%Y-%m-%d")}
+    append_log(path, *({**r, **machine} for r in rows))
 
 
 def time_audit(path):
@@ -127,12 +130,7 @@ def first_audits(datasets, log, busy_flag):
                 print(json.dumps(rows[-1]), flush=True)
     if busy:
         busy.terminate()
-    machine = {"machine": f"{os.cpu_count()} cores", "threads": os.environ.get("OMP_NUM_THREADS", "default"),
-               "busy": bool(busy_flag), "date": time.strftime("%Y-%m-%d")}
-    if log:
-        with open(log, "a") as fh:
-            for r in rows:
-                fh.write(json.dumps({**r, **machine}) + "\n")
+    write_log(log, rows, busy_flag)
 
 
 if __name__ == "__main__":
