@@ -189,3 +189,69 @@ class Standardise(nn.Module):
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         return y * self.scale + self.mean
+
+
+def _activation_slope(module: nn.Module, h: torch.Tensor, a: torch.Tensor) -> Optional[torch.Tensor]:
+    """σ'(h) for the activation ``module`` with pre-activation ``h`` and output ``a = σ(h)``, as an
+    expression autograd can differentiate (None for an activation not listed here)."""
+    if isinstance(module, nn.ReLU):
+        # 1 where h > 0 (ReLU's own backward mask); sign of the output is that mask and, on this CPU, 10× faster
+        # than comparing and casting. Detached: the slope's derivative is 0 almost everywhere.
+        return torch.sign(a.detach())
+    if isinstance(module, nn.Tanh):
+        return 1 - a * a
+    if isinstance(module, nn.SiLU):
+        s = torch.sigmoid(h)
+        return s * (1 + h * (1 - s))
+    if isinstance(module, nn.Softplus):
+        return torch.where(module.beta * h > module.threshold, torch.ones_like(h), torch.sigmoid(module.beta * h))
+    if isinstance(module, nn.ELU):
+        return torch.where(h > 0, torch.ones_like(h), a + module.alpha)
+    return None
+
+
+def value_and_input_gradient(net: nn.Module, x: torch.Tensor) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+    """D(x) and ∇ₓD(x) of a scalar-output MLP (:func:`mlp`, or one ``nn.Linear``) as explicit expressions.
+
+    The input gradient of D = W_L σ(… σ(W_1 x + b_1) …) + b_L is the chain
+    ∇ₓD = W_1ᵀ diag σ'(h_1) ⋯ W_{L-1}ᵀ diag σ'(h_{L-1}) W_Lᵀ, written here as ordinary tensor operations, so
+    a loss on it (the WGAN-GP penalty) is differentiated in the weights by one first-order backward pass
+    instead of autograd's double backward (``create_graph=True``). The numbers are the same to float rounding
+    (tests/test_wgan_gp.py); a WGAN-GP generator step with its 5 critic steps takes 31 ms instead of 38 on
+    one core of the 2-core AMD EPYC (benchmarks/bench_wgan_step.py).
+
+    Parameters
+    ----------
+    net : nn.Module
+        ``nn.Sequential`` of ``nn.Linear`` layers and activations (an optional leading ``nn.Flatten``), or one
+        ``nn.Linear``, with one output.
+    x : Tensor (B, *in_shape)
+
+    Returns
+    -------
+    (value (B,), gradient (B, m)) with m = prod(in_shape), or None when ``net`` is not of that form (the
+    caller then uses autograd).
+    """
+    modules = list(net) if isinstance(net, nn.Sequential) else [net]
+    if modules and isinstance(modules[0], nn.Flatten):
+        modules = modules[1:]
+    if not modules or not isinstance(modules[-1], nn.Linear) or modules[-1].out_features != 1:
+        return None
+    a = x.flatten(1)
+    weights, slopes = [], []
+    for module in modules:
+        if isinstance(module, nn.Linear):
+            weights.append(module.weight)
+            a = nn.functional.linear(a, module.weight, module.bias)
+        else:
+            h, a = a, module(a)
+            slope = _activation_slope(module, h, a)
+            if slope is None or len(slopes) != len(weights) - 1:
+                return None
+            slopes.append(slope)
+    if len(slopes) != len(weights) - 1:
+        return None
+    v = weights[-1].expand(len(x), -1)  # (B, H_{L-1}): ∂D/∂a_{L-1}
+    for W, slope in zip(reversed(weights[:-1]), reversed(slopes)):
+        v = (v * slope) @ W  # ∂D/∂a_{l-1} = (∂D/∂a_l ⊙ σ'(h_l)) W_l
+    return a[:, 0], v
