@@ -4,7 +4,7 @@
 
 Starts the app on a free port with an empty runs folder, clicks Home's *Try it* (torus + VDAE, live preset),
 waits for the saved run, then opens Data, Train, Latent space, Random walks, Bi-Lipschitz, Topology audit and
-Compare from the sidebar, waits for each to settle, and saves a full-page screenshot of each
+Compare from the sidebar, waits for each to settle (no script run, no spinner), and saves a 1440 × 2200 screenshot of each
 (``NN_<page>.png``). It also reports, per page, whether Streamlit showed an exception, and on the Random walks
 page whether the two 3-D scenes share their camera after one is rotated. Not a test: a look at what a user sees.
 """
@@ -30,11 +30,29 @@ CAMERA_CHECK = """() => new Promise((done, fail) => {
 })"""
 
 
+#: Viewport position of the first code plotly drew on the axes of the first scatter of 100+ points.
+FIRST_POINT_XY = """() => {
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+        const tr = gd._fullData && gd._fullData[0], fl = gd._fullLayout;  // decoded (gd.data keeps plotly's binary form)
+        if (!tr || !tr.x || tr.x.length < 100 || !fl || !fl.xaxis || !fl.xaxis.c2p) continue;
+        const r = gd.getBoundingClientRect();
+        for (let i = 0; i < tr.x.length; i++) {  // a point plotly placed inside the plot area
+            const x = fl.xaxis.c2p(tr.x[i]), y = fl.yaxis.c2p(tr.y[i]);
+            if (isFinite(x) && isFinite(y) && x > 5 && y > 5 && x < fl._size.w - 5 && y < fl._size.h - 5)
+                return [r.left + fl._size.l + x, r.top + fl._size.t + y];
+        }
+    }
+    return null;
+}"""
+
+
 def settle(page, seconds=60):
-    """Wait until Streamlit has stopped running the script (its status widget gone), then a little more."""
+    """Wait until Streamlit has stopped running the script and no spinner is left (a page's slow parts run
+    in fragments with spinners), then a little more."""
     deadline = time.time() + seconds
     time.sleep(1.5)
-    while time.time() < deadline and page.locator('[data-testid="stStatusWidget"]').count():
+    while time.time() < deadline and (page.locator('[data-testid="stStatusWidget"]').count()
+                                      or page.locator('[data-testid="stSpinner"]').count()):
         time.sleep(0.5)
     time.sleep(2.0)
 
@@ -60,7 +78,7 @@ def main():
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=a.chromium, args=["--no-sandbox", "--use-gl=swiftshader",
                                                                           "--enable-webgl", "--ignore-gpu-blocklist"])
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page = browser.new_page(viewport={"width": 1440, "height": 2200})  # tall: the app scrolls inside
             page.goto(url)
             page.wait_for_selector("text=Device in use", timeout=90_000)
             page.get_by_text("Try it: torus + VDAE").click()
@@ -73,19 +91,18 @@ def main():
                 settle(page, 120)
                 row = {"page": name, "exception": page.locator('[data-testid="stException"]').count() > 0}
                 if name == "Latent space":  # click the first code of the 2-D view: the point inspector opens
-                    xy = page.evaluate("""() => {
-                        for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-                            if (!gd.calcdata || !gd._fullLayout.xaxis || gd.calcdata[0].length < 100) continue;
-                            const fl = gd._fullLayout, r = gd.getBoundingClientRect();
-                            for (const pt of gd.calcdata[0]) {  // the first code plotly placed on the axes
-                                const x = fl.xaxis.c2p(pt.x), y = fl.yaxis.c2p(pt.y);
-                                if (isFinite(x) && isFinite(y)) return [r.left + fl._size.l + x, r.top + fl._size.t + y];
-                            }
-                        }
-                        return null;
-                    }""")
+                    plot = page.locator('[data-testid="stPlotlyChart"]').first
+                    plot.scroll_into_view_if_needed()
+                    time.sleep(1)
+                    xy = page.evaluate(FIRST_POINT_XY)
+                    row["click_at"] = xy
                     if xy:
-                        page.mouse.click(*xy)
+                        # plotly picks the clicked point from its hover state: move there, let the hover settle,
+                        # then press (a click straight after the move comes before the hover and selects nothing)
+                        page.mouse.move(*xy)
+                        time.sleep(0.5)
+                        page.mouse.down()
+                        page.mouse.up()
                     settle(page, 60)
                     row["inspector_opened"] = page.locator("text=data neighbours kept among the codes").count() > 0
                     if row["inspector_opened"]:

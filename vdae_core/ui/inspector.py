@@ -24,7 +24,7 @@ def point_inspector(path: str, run, Z: np.ndarray, i: int, key: str = "latent.in
         widgets.error_box(e)
         return
     head = st.columns([4, 1])
-    truth = ", ".join(f"{n} = {ds.params[i, j]:.3g}" for j, n in enumerate(ds.param_names))
+    truth = ", ".join(f"{n} = {ds.params[i, j]:.4g}" for j, n in enumerate(ds.param_names))
     head[0].subheader(f"Point {i}")
     head[0].caption(f"Ground truth: {truth}." if truth else "This dataset has no ground-truth coordinates.")
     if head[1].button("Close", key=f"{key}.close", icon=":material/close:"):
