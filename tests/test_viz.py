@@ -213,3 +213,17 @@ def test_linked_cameras_script_goes_into_the_page_with_its_storage_key():
     page = embedded_figure_html(fig, "/app/static/plotly.min.js", linked_cameras_script("vdae.k"))
     assert 'src="/app/static/plotly.min.js"' in page and 'var key = "vdae.k";' in page
     assert len(page) < 200_000                                        # plotly.js served by the app, not inlined
+
+
+def test_top_row_subplot_titles_get_a_top_margin_and_plain_figures_do_not():
+    """make_subplots puts the top row's titles just above the plot area: base_layout leaves them 40 px (with
+    10 px they are clipped, as the topology audit's diagrams were); a figure with no title keeps 10 px."""
+    from plotly.subplots import make_subplots
+
+    from vdae_core.viz.common import base_layout
+    titled = base_layout(make_subplots(rows=2, cols=2, subplot_titles=["a", "b", "", ""]))
+    assert titled.layout.margin.t >= 30
+    untitled = base_layout(make_subplots(rows=2, cols=2, subplot_titles=["", "", "", ""]))
+    assert untitled.layout.margin.t == 10
+    assert base_layout(go.Figure()).layout.margin.t == 10
+    assert base_layout(go.Figure(), title="T").layout.margin.t == 40

@@ -135,8 +135,12 @@ def scene_layout(axis_names: Sequence[str] = ("x", "y", "z"), uirevision: str = 
 
 
 def base_layout(fig: go.Figure, title: str = "", height: int = 460, uirevision: str = "keep") -> go.Figure:
+    """Margins, height, legend and ``uirevision`` shared by the studio's figures; room at the top for a title or
+    for subplot titles of the top row (make_subplots puts them just above the plot area, where a 10-px margin
+    clips them)."""
+    top_text = any(a.yref == "paper" and a.y is not None and a.y >= 0.98 and a.text for a in fig.layout.annotations)
     fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"} if title else None, height=height,
-                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, uirevision=uirevision,
+                      margin={"l": 10, "r": 10, "t": 40 if title or top_text else 10, "b": 10}, uirevision=uirevision,
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0})
     return fig
 
