@@ -227,3 +227,19 @@ def test_top_row_subplot_titles_get_a_top_margin_and_plain_figures_do_not():
     assert untitled.layout.margin.t == 10
     assert base_layout(go.Figure()).layout.margin.t == 10
     assert base_layout(go.Figure(), title="T").layout.margin.t == 40
+
+
+def test_3d_scenes_keep_true_proportions_and_fit_the_view():
+    """A flat torus (5.4 × 5.4 × 1.4) keeps its proportions, and its box has the norm of a flat square's
+    (plotly's aspectmode="data" would draw it ~1.6× wider, leaving the frame); a cube is drawn smaller."""
+    from vdae_core.viz.common import fitted_aspect, scene_layout
+    a = fitted_aspect(np.array([5.4, 5.4, 1.4]))
+    r = np.array([a["x"], a["y"], a["z"]])
+    assert r[2] / r[0] == pytest.approx(1.4 / 5.4)
+    assert np.linalg.norm(r) == pytest.approx(np.sqrt(2.0 + 0.35 ** 2))
+    cube = fitted_aspect(np.ones(3))
+    assert cube["x"] == cube["z"] < 1.0
+    torus = np.random.default_rng(0).uniform([-2.7, -2.7, -0.7], [2.7, 2.7, 0.7], (500, 3))
+    scene = scene_layout(points=torus)
+    assert scene["aspectmode"] == "manual" and scene["aspectratio"]["z"] < 0.35
+    assert scene_layout()["aspectmode"] == "data"

@@ -76,7 +76,7 @@ def bilip_data_figure(X3: np.ndarray, values: np.ndarray, label: str, cmax: Opti
                                customdata=f32(custom), text=text, hovertemplate=tmpl, showlegend=False))
     _add_rings_3d(fig, X3, worst, "worst", START)
     _add_rings_3d(fig, X3, selected, "selected", TRUTH)
-    fig.update_layout(scene=scene_layout(axis_names, f"bilip-data-{up}", up))
+    fig.update_layout(scene=scene_layout(axis_names, f"bilip-data-{up}", up, points=X3))
     return base_layout(fig, "on the data", height, "bilip-data")
 
 

@@ -127,9 +127,28 @@ def camera(up: str = "z") -> dict:
     return {"up": ups[up], "eye": eyes[up]}
 
 
-def scene_layout(axis_names: Sequence[str] = ("x", "y", "z"), uirevision: str = "keep", up: str = "z") -> dict:
-    """A 3D scene with equal aspect ratio and a kept camera across updates."""
-    return {"aspectmode": "data", "uirevision": uirevision, "camera": camera(up),
+def fitted_aspect(span: np.ndarray, zoom: float = 1.0) -> dict:
+    """Plotly aspect ratio for a box of extents ``span`` (3,): true proportions, scaled so the shape fits the
+    default camera's view. Plotly's ``aspectmode="data"`` keeps the product of the ratios at 1, so a flat
+    shape (a torus, 5.4 × 5.4 × 1.4) is drawn ~1.6× too wide and its sides leave the frame; here the ratios'
+    norm is fixed instead, ``zoom`` times that of a flat square (flat shapes grow, round ones shrink ~1.3×)."""
+    span = np.maximum(np.asarray(span, dtype=np.float64), 1e-9)
+    ratio = span / span.max()
+    ratio = ratio * zoom * np.sqrt(2.0 + 0.35 ** 2) / np.linalg.norm(ratio)
+    return {"x": float(ratio[0]), "y": float(ratio[1]), "z": float(ratio[2])}
+
+
+def scene_layout(axis_names: Sequence[str] = ("x", "y", "z"), uirevision: str = "keep", up: str = "z",
+                 points: Optional[np.ndarray] = None) -> dict:
+    """A 3D scene with true proportions and a kept camera across updates; with ``points`` (n, 3) the box is
+    fitted to the view (:func:`fitted_aspect`), else plotly's ``aspectmode="data"``."""
+    aspect = {"aspectmode": "data"}
+    if points is not None and len(points):
+        P = np.asarray(points, dtype=np.float64)[:, :3]
+        P = P[np.isfinite(P).all(1)]
+        if len(P):
+            aspect = {"aspectmode": "manual", "aspectratio": fitted_aspect(P.max(0) - P.min(0))}
+    return {**aspect, "uirevision": uirevision, "camera": camera(up),
             "xaxis": {"title": {"text": axis_names[0]}}, "yaxis": {"title": {"text": axis_names[1]}},
             "zaxis": {"title": {"text": axis_names[2]}}}
 

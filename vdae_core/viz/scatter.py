@@ -73,7 +73,7 @@ def points_figure(P: np.ndarray, color: Optional[np.ndarray] = None, color_name:
             fig.add_trace(go.Scatter3d(x=f32(P[h, 0]), y=f32(P[h, 1]), z=f32(P[h, 2]), mode="markers",
                                        marker={"size": 9, "color": START, "symbol": "circle-open"},
                                        customdata=f32(custom[h]), hovertemplate=hover, name=highlight_name))
-        fig.update_layout(scene=scene_layout(names[:3], uirevision, up))
+        fig.update_layout(scene=scene_layout(names[:3], uirevision, up, points=P))
     else:
         fig.add_trace(go.Scattergl(x=f32(P[:, 0]), y=f32(P[:, 1]), mode="markers", marker=marker,
                                    customdata=f32(custom), hovertemplate=hover, name="points", showlegend=False))

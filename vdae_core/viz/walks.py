@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import LEARNED, START, TRUTH, base_layout, camera, f32, mesh_trace, scene_layout
+from .common import LEARNED, START, TRUTH, base_layout, camera, f32, fitted_aspect, mesh_trace, scene_layout
 
 
 @dataclasses.dataclass
@@ -167,15 +167,13 @@ def walk_animation(panels: Sequence[WalkPanel], mesh=None, trail: int = 5, frame
     )
     # Fixed, shared axis ranges: with autorange the scene would rescale every frame as walkers move.
     lo, hi = _bounds(trajs, mesh if mesh is not None else ((backdrop, None) if backdrop is not None else None))
-    span = np.maximum(hi - lo, 1e-9)
-    ratio = span / span.max()
-    ratio = ratio * zoom * np.sqrt(2.0 + 0.35 ** 2) / np.linalg.norm(ratio)  # flat shapes more than round ones
+    aspect = fitted_aspect(hi - lo, zoom)
     for j in range(k):
         key = "scene" if j == 0 else f"scene{j + 1}"
         axes = {a: {"visible": False, "range": [float(lo[i]), float(hi[i])], "autorange": False}
                 for i, a in enumerate(("xaxis", "yaxis", "zaxis"))}
         fig.update_layout({key: {**scene_layout(("x", "y", "z"), uirevision, up), **axes, "aspectmode": "manual",
-                                 "aspectratio": {"x": float(ratio[0]), "y": float(ratio[1]), "z": float(ratio[2])}}})
+                                 "aspectratio": aspect}})
     base_layout(fig, title, height, uirevision)
     fig.update_layout(margin={"l": 0, "r": 0, "t": 40 + (45 if up_buttons else 0), "b": 60})
     return fig
