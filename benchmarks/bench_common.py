@@ -1,9 +1,11 @@
-"""Small pieces the benchmark scripts share: the CPU's name, a free port, waiting for a Streamlit server, and
-appending JSON lines to a log."""
+"""Small pieces the benchmark scripts share: the CPU's name, a free port, waiting for a Streamlit server,
+appending JSON lines to a log, and a process keeping one core busy."""
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -40,3 +42,15 @@ def append_log(path, *rows: dict) -> None:
         with open(path, "a") as fh:
             for row in rows:
                 fh.write(json.dumps(row) + "\n")
+
+
+def start_busy() -> subprocess.Popen:
+    """A background process spinning one core (the "busy machine" case of a benchmark)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def stop_busy(proc) -> None:
+    """End the spinning process started by :func:`start_busy` (nothing for None)."""
+    if proc is not None:
+        proc.kill()
+        proc.wait()

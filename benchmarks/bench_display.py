@@ -18,7 +18,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from bench_common import free_port, wait_for_server  # noqa: E402  (this script's folder is on sys.path)
+from bench_common import free_port, start_busy, stop_busy, wait_for_server  # noqa: E402  (this script's folder is on sys.path)
 
 
 OBSERVE = """() => {
@@ -88,7 +88,7 @@ def main():
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                "--server.port", str(port), "--browser.gatherUsageStats", "false"], cwd=a.app_dir,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if a.busy else None
+    spinner = start_busy() if a.busy else None
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_server(url)
@@ -122,8 +122,7 @@ def main():
                                      "date": time.strftime("%Y-%m-%d %H:%M")}) + "\n")
     finally:
         server.terminate()
-        if spinner is not None:
-            spinner.kill()
+        stop_busy(spinner)
 
 
 if __name__ == "__main__":

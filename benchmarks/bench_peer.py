@@ -76,7 +76,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench_common import append_log, cpu_model  # noqa: E402  (this script's folder is on sys.path)
+from bench_common import append_log, cpu_model, start_busy, stop_busy  # noqa: E402  (this script's folder is on sys.path)
 
 SIZES = {"circle": 2000, "sphere": 3000, "torus": 3000}
 PEER_VERSION = "1.1.0"
@@ -308,18 +308,6 @@ def table(summaries: list) -> str:
                  f"{pe['cc_all_mean']:.4f} ({pe['cc_all_min']:.4f})" if pe else "–"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def start_busy() -> subprocess.Popen:
-    """A background process spinning one core."""
-    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
-
-
-def stop_busy(proc: subprocess.Popen | None) -> None:
-    """End the spinning process started by :func:`start_busy`."""
-    if proc is not None:
-        proc.kill()
-        proc.wait()
 
 
 def bench(a: argparse.Namespace, with_peer: bool) -> list:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -36,8 +37,7 @@ from vdae_core.models import networks, wgan_gp  # noqa: E402
 from vdae_core.models.base import TrainData  # noqa: E402
 from vdae_core.runs import build_model  # noqa: E402
 
-from bench_common import append_log, cpu_model  # noqa: E402
-import subprocess  # noqa: E402
+from bench_common import append_log, cpu_model, start_busy, stop_busy  # noqa: E402
 
 
 def time_variant(name: str, steps: int) -> dict:
@@ -75,7 +75,7 @@ def main():
     names = a.variants.split(",")
     times = {n: [] for n in names}
     last = {}
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if a.busy else None
+    spinner = start_busy() if a.busy else None
     try:
         for _ in range(a.rounds):
             for name in names:  # fresh process each, alternating
@@ -85,8 +85,7 @@ def main():
                 times[name].append(round(r["ms"], 2))
                 last[name] = r["last_losses"]
     finally:
-        if spinner is not None:
-            spinner.kill()
+        stop_busy(spinner)
     for name in names:
         row = {"bench": "wgan_step", "variant": name, "ms_per_generator_step": round(float(np.median(times[name])), 2),
                "runs_ms": times[name], "steps": a.steps, "busy": a.busy, "threads": torch.get_num_threads(),

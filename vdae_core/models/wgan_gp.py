@@ -145,19 +145,18 @@ class WGANGP(GenerativeModel):
         """Critic loss on standardised real ``x`` (B, m) and generated ``fake`` (B', m) (Alg. 1, line 7)."""
         n = min(len(x), len(fake))
         eps = torch.rand((n, 1), generator=generator).to(x.device)
-        mix = eps * x[:n] + (1 - eps) * fake[:n]
+        mix = (eps * x[:n] + (1 - eps) * fake[:n]).detach()  # the penalty trains the critic only
         explicit = value_and_input_gradient(self.critic, mix)
         if explicit is not None:
             # The penalty's input gradient as an explicit expression (networks.value_and_input_gradient):
             # no double backward.
             grad = explicit[1]
-            w = self.critic(x).mean() - self.critic(fake).mean()
         else:
             training = torch.is_grad_enabled()  # the penalty is differentiated only when training
             with torch.enable_grad():
-                mix = mix.detach().requires_grad_(True)
+                mix = mix.requires_grad_(True)
                 grad, = torch.autograd.grad(self.critic(mix).sum(), mix, create_graph=training)
-            w = self.critic(x).mean() - self.critic(fake).mean()
+        w = self.critic(x).mean() - self.critic(fake).mean()
         gp = (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
         return {"loss": -w + self.config.gp_weight * gp, "wasserstein": w, "gp": gp}
 
