@@ -50,7 +50,8 @@ def home() -> None:
 
             state.set_selection(upload_path=None, **jobs.DEMO_DATA, model=jobs.DEMO_MODEL, seed=0)
             try:
-                jobs.start_job(jobs.DEMO_MODEL, jobs.demo_overrides(jobs.DEMO_MODEL), state.data_config_dict(), 0)
+                jobs.start_job(jobs.DEMO_MODEL, jobs.demo_overrides(jobs.DEMO_MODEL), state.data_config_dict(), 0,
+                               preset=jobs.quick_preset_name(jobs.DEMO_MODEL))
             except (UserInputError, RuntimeError) as e:
                 widgets.error_box(e)
             else:
@@ -76,8 +77,8 @@ def home() -> None:
                                 "n": r.n, "saved": r.saved, "train s": round(r.train_seconds, 1),
                                 "folder": r.name} for r in infos])
             widgets.table(df, "home.runs", "saved_runs", height=min(300, 40 + 35 * len(df)))
-            pick = st.selectbox("Reopen", [r.path for r in infos], key="home.pick",
-                                format_func=lambda p: next(r.label for r in infos if r.path == p))
+            labels = state.run_labels(infos)
+            pick = st.selectbox("Reopen", [r.path for r in infos], key="home.pick", format_func=labels.get)
             b1, b2 = st.columns(2)
             if b1.button("Open", key="home.open", icon=":material/open_in_new:"):
                 state.select_run(pick)

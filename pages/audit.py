@@ -15,7 +15,7 @@ from vdae_core.viz.topology import (distance_rows, persistence_figure, prior_hol
 
 info, run = frame.analysis_page("audit", "Topology audit")
 ds = run.dataset
-st.caption(f"Run **{info.label}**")
+st.caption(f"Run **{state.run_label(info)}** (`{info.name}`)")
 st.markdown(
     "**Persistent homology** grows a ball around every point and records when components merge, loops close and "
     "voids fill. A bar that lives long is a real feature of the shape (a circle has one long loop); short bars "

@@ -61,7 +61,8 @@ if preset.startswith("Live"):
 values = (jobs.demo_overrides(ss["model"]) if preset.startswith(("Quick", "Live"))
           else model_cls.config_class.paper_preset() if preset.startswith("Paper") else {})
 busy = job is not None and job.active
-with st.form("train.form", border=True):
+# Enter in a field does not submit: only the button starts a training (a stray Enter started runs twice).
+with st.form("train.form", border=True, enter_to_submit=False):
     st.markdown(f"**{model_cls.config_class.__name__}** — hover a field's (?) for what it does.")
     raw = forms.config_form(model_cls.config_class, key=f"cfg.{ss['model']}.{preset[:5]}", values=values)
     go = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy)
@@ -71,7 +72,8 @@ if busy:
 if go:
     try:
         model_cls.config_class.from_dict(raw)  # validate ranges and choices first
-        jobs.start_job(ss["model"], forms.changed(model_cls.config_class, raw), cfg, int(ss["seed"]))
+        jobs.start_job(ss["model"], forms.changed(model_cls.config_class, raw), cfg, int(ss["seed"]),
+                       preset=preset.split(" (")[0])
     except (UserInputError, RuntimeError) as e:
         widgets.error_box(e, "cannot start")
     else:
@@ -83,7 +85,7 @@ with st.expander("How training works"):
 
 info = state.active_run()
 if info is not None and (job is None or job.run_path != info.path):
-    with st.expander(f"Training history of the active run: {info.label}"):
+    with st.expander(f"Training history of the active run: {state.run_label(info)}"):
         try:
             run = cache.load_run(info.path)
         except UserInputError as e:

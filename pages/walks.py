@@ -15,7 +15,7 @@ ss = st.session_state
 info, run = frame.analysis_page("walks", "Random walks")
 ds = run.dataset
 has_mesh = ds.mesh is not None and ds.ambient_dim == 3
-st.caption(f"Run **{info.label}** · latent {run.model.latent_space.label} · "
+st.caption(f"Run **{state.run_label(info)}** (`{info.name}`) · latent {run.model.latent_space.label} · "
            + ("the walk is the model's own generative process (Algorithm 2)" if getattr(run.model, "native_walk", False)
               else "this model has no native walk: encode, perturb, decode"))
 
@@ -44,9 +44,16 @@ def _on_pick() -> None:
 
 
 start_key = f"w.walk_start.{ss.get('walk.start_gen', 0)}"
+
+
+def _on_start_input(key: str) -> None:
+    if key == f"w.walk_start.{ss.get('walk.start_gen', 0)}":  # an input of an earlier generation is stale
+        _set_start(ss.get(key, start), from_input=True)
+
+
 c = st.columns([1.3, 1, 1, 1])
 c[0].number_input("Start vertex" if has_mesh else "Start point (training index)", 0, n_targets - 1, start, step=1,
-                  key=start_key, on_change=lambda: _set_start(ss.get(start_key, start), from_input=True),
+                  key=start_key, on_change=_on_start_input, args=(start_key,),
                   help=("A vertex of the mesh; or click a point in the latent view below." if has_mesh else
                         "A training point; or click a point in the latent view below."))
 n_walkers = c[1].slider("walkers", 1, 500, key="walks.n", **state.widget_start("walks.n", "walkers", int, 200, 1, 500))

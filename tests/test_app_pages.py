@@ -674,3 +674,54 @@ def test_latent_page_inspects_a_clicked_point_with_its_neighbours_and_decoded_im
     assert "point 5" in captions and "decoded from its code" in captions   # the image and its reconstruction
     at.button(key="latent.inspect.close").click().run()
     assert "Point 5" not in texts(at)
+
+
+def _run_line(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Run **"))
+
+
+def test_a_second_training_of_the_same_dataset_model_and_seed_is_what_every_page_shows(tmp_path, monkeypatch):
+    """Issue 28: train beta_vae on the circle with seed 0 twice (latent 2, then 1): every page names and
+    shows the second run (its folder and its 1-D latent); picking the first in the sidebar brings every
+    page back to it. The picker tells the two apart by what differs (latent_dim) and by time."""
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("VDAE_DEMO_STEPS_SCALE", "0.02")
+    at = goto(app(), "data")
+    next(s for s in at.selectbox if s.label == "Dataset").set_value("circle").run()
+    goto(at, "train")
+    next(s for s in at.selectbox if s.label == "Model").set_value("beta_vae").run()
+    paths = []
+    for dim in (2, 1):
+        at.number_input(key="cfg.beta_vae.Quick.latent_dim").set_value(dim)  # a form field: sent on submit
+        at.button[-1].click()
+        at.run()
+        train_until_done(at)
+        job = at.session_state["_job"]
+        assert job.status == "done" and job.model.latent_dim == dim, job.message
+        paths.append(job.run_path)
+        time.sleep(1.05)  # the runs' saved times differ by a second at least
+    first, second = paths
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in paths)
+
+    def shows(path: str, dim: int) -> None:
+        name = os.path.basename(path)
+        for page in ("latent", "walks", "bilipschitz", "audit"):
+            goto(at, page)
+            assert at.session_state["run_path"] == path, page
+            line = _run_line(at)
+            assert name in line and f"latent_dim {dim}" in line, (page, line)
+        goto(at, "latent")
+        assert ("R¹" if dim == 1 else "R²") in _run_line(at)
+        picker = next(s for s in at.sidebar.selectbox if s.label == "Active run")
+        assert picker.value == path
+        caption = " ".join(c.value for c in at.sidebar.caption)
+        assert name in caption and f"latent_dim {dim}" in caption
+
+    shows(second, 1)
+    picker = next(s for s in at.sidebar.selectbox if s.label == "Active run")
+    opts = picker.options  # labels as the browser shows them
+    assert any("latent_dim 1" in o for o in opts) and any("latent_dim 2" in o for o in opts), opts
+    assert all("preset Quick" not in o for o in opts)  # the same preset: not what tells them apart
+    picker.set_value(first).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shows(first, 2)

@@ -162,3 +162,76 @@ def test_reload_reattaches_and_another_browser_sees_nothing(server):
             raise
         finally:
             browser.close()
+
+
+def _run_in_url(page) -> str:
+    """The ``run`` parameter of the page's address, read in the page (Playwright's ``page.url`` only
+    follows history changes while the driver is called, not during a ``time.sleep``)."""
+    return page.evaluate("() => new URLSearchParams(location.search).get('run') || ''")
+
+
+def _run_line(page) -> str:
+    loc = page.locator('[data-testid="stCaptionContainer"]', has_text="Run beta_vae").first
+    loc.wait_for(timeout=120_000)
+    return loc.inner_text()
+
+
+def test_a_second_run_of_the_same_selection_is_what_every_page_shows(server):
+    """Issue 28 in the browser: train beta_vae on the circle (seed 0) twice with different latent sizes; the
+    second finishes while another page is on screen (the sidebar's job panel picks it up). Every page then
+    shows the second run; Enter in a form field starts nothing; picking the first run in the sidebar brings
+    every page back to it. Before the fix, the sidebar's previous run picker, still held by the browser,
+    sent its old value with the next click and switched every page back to the first run."""
+    exe = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
+        try:
+            page.goto(server + "/train?dataset=circle&model=beta_vae&seed=0")
+            page.wait_for_selector("text=Start training", timeout=90_000)
+            dim = page.locator('input[aria-label^="latent dim"]').first
+            steps = page.locator('input[aria-label="steps"]').first
+
+            page.get_by_role("button", name="Start training").click()
+            page.wait_for_selector("text=It is now the active run", timeout=120_000)
+            first = _run_in_url(page)
+            # Enter in a field of the form does not start a training
+            dim.fill("1")
+            dim.press("Enter")
+            time.sleep(3)
+            assert page.get_by_text("Running —").count() == 0 and _run_in_url(page) == first
+            steps.fill("500")  # long enough to finish while another page is on screen (about 8 s)
+            page.get_by_role("button", name="Start training").click()
+            page.wait_for_selector("text=Running —", timeout=60_000)
+            page.get_by_role("link", name="Latent space").first.click()
+            deadline = time.time() + 180
+            while time.time() < deadline and _run_in_url(page) == first:  # the finished job switches the run
+                page.wait_for_timeout(500)
+            second = _run_in_url(page)
+            assert second != first
+            time.sleep(2)
+
+            def every_page_shows(run: str, latent: str) -> None:
+                for name in ("Topology audit", "Random walks", "Bi-Lipschitz", "Latent space"):
+                    page.get_by_role("link", name=name).first.click()
+                    page.wait_for_url(f"**run={run}**", timeout=60_000)
+                    line = _run_line(page)
+                    assert run in line and latent in line, (name, line)
+                    assert page.locator('[data-testid="stException"]').count() == 0
+                    time.sleep(1)
+
+            every_page_shows(second, "latent_dim 1")
+            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_second_run.png"), full_page=False)
+            # back to the first run through the sidebar's picker
+            page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+            page.get_by_role("option", name="latent_dim 2").first.click()
+            page.wait_for_url(f"**run={first}**", timeout=60_000)
+            every_page_shows(first, "latent_dim 2")
+            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_first_run_again.png"), full_page=False)
+        except Exception:
+            os.makedirs(ARTIFACTS, exist_ok=True)
+            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_second_run_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

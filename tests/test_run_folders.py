@@ -218,3 +218,43 @@ def test_a_run_json_that_is_not_an_object_is_not_listed(runs, tmp_path):
     save_run(runs[0], p)
     _damage(p, "not an object")
     assert read_run_info(p) is None and list_run_infos(str(tmp_path)) == []
+
+
+def test_run_labels_tell_runs_of_the_same_selection_apart_by_what_differs():
+    """Issue 28: two runs of beta_vae · circle · seed 0 differ in latent size and steps; a third has the
+    same settings as the second (only the time tells them apart); a run of another selection gets no
+    settings in its label."""
+    from vdae_core.run_index import RunInfo, run_differences, run_labels
+
+    def info(name, latent, steps, saved, dataset="circle", preset="Quick"):
+        return RunInfo(path=f"/r/{name}", model="beta_vae", dataset=dataset, seed=0, latent_dim=latent, n=2000,
+                       saved=saved, train_seconds=1.0, device="cpu", stopped_early=False, mtime=0.0,
+                       settings=(("beta", "1"), ("steps", str(steps))), preset=preset)
+
+    runs = [info("a", 2, 300, "2026-12-07 10:00:00"), info("b", 1, 600, "2026-12-07 10:05:00"),
+            info("c", 1, 600, "2026-12-07 10:06:00"), info("d", 3, 900, "2026-12-07 10:07:00", dataset="torus")]
+    diffs = run_differences(runs)
+    assert diffs == {"/r/a": "latent_dim 2 · steps 300", "/r/b": "latent_dim 1 · steps 600",
+                     "/r/c": "latent_dim 1 · steps 600", "/r/d": ""}
+    labels = run_labels(runs)
+    assert labels["/r/a"] == "beta_vae · circle · seed 0 · latent_dim 2 · steps 300 · 2026-12-07 10:00:00"
+    assert labels["/r/d"] == "beta_vae · torus · seed 0 · 2026-12-07 10:07:00"
+    assert len(set(labels.values())) == len(runs)  # every run named uniquely
+    # a preset that differs is named (before the config fields)
+    runs[1] = info("b", 1, 600, "2026-12-07 10:05:00", preset="Paper")
+    assert run_differences(runs)["/r/b"] == "latent_dim 1 · preset Paper · steps 600"
+
+
+def test_a_saved_run_records_its_settings_and_preset(tmp_path):
+    from vdae_core.api import DataConfig, save_run, train_run
+    from vdae_core.run_index import read_run_info
+    from vdae_core.runs import finish, start
+
+    trainer = start("beta_vae", DataConfig(dataset="circle", n=200, seed=0), dict(steps=3, latent_dim=1), seed=0)
+    trainer.run()
+    info = read_run_info(save_run(finish(trainer, preset="Quick"), str(tmp_path / "r")))
+    assert info.preset == "Quick" and info.latent_dim == 1
+    assert dict(info.settings)["steps"] == "3" and "latent_dim" not in dict(info.settings)
+    cli = read_run_info(save_run(train_run("beta_vae", DataConfig(dataset="circle", n=200), dict(steps=3)),
+                                 str(tmp_path / "s")))
+    assert cli.preset == "" and cli.described()["preset"] == "—"

@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 import zipfile
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 RUNS_ENV = "VDAE_RUNS_DIR"
 
@@ -44,6 +44,11 @@ class RunInfo:
     mtime: float
     owner: Optional[str] = None
     data_hash: str = ""
+    #: The model's config as sorted ``(field, value as text)`` pairs (what :func:`run_labels` compares; the
+    #: device and the asked-for latent_dim are left out: the resolved ``latent_dim`` above is what counts).
+    settings: Tuple[Tuple[str, str], ...] = ()
+    #: The app's preset the run was trained with ("Quick", "Live", "Studio defaults", "Paper"), "" if none.
+    preset: str = ""
 
     def visible_to(self, viewer: Optional[str]) -> bool:
         """Whether ``viewer`` (an owner id, or None for nobody in particular) may list, open or download it."""
@@ -57,6 +62,50 @@ class RunInfo:
     def label(self) -> str:
         tag = " (stopped early)" if self.stopped_early else ""
         return f"{self.model} · {self.dataset} · seed {self.seed} · {self.saved}{tag}"
+
+    @property
+    def key(self) -> Tuple[str, str, int]:
+        """(dataset, model, seed): runs sharing it are told apart by :func:`run_labels`."""
+        return self.dataset, self.model, self.seed
+
+    def described(self) -> Dict[str, str]:
+        """Everything that can tell this run from a sibling, as field -> text (config, n, latent, preset)."""
+        out = dict(self.settings)
+        out.update({"n": str(self.n), "latent_dim": str(self.latent_dim), "preset": self.preset or "—"})
+        return out
+
+
+def run_differences(infos: List["RunInfo"]) -> Dict[str, str]:
+    """For each run (by path), what sets it apart from the other runs of the same (dataset, model, seed):
+    the settings whose values differ within that group, as ``"latent_dim 1 · preset Quick"`` ("" for a run
+    with no sibling, or siblings with identical settings: then only the time tells them apart)."""
+    groups: Dict[Tuple[str, str, int], List[RunInfo]] = {}
+    for r in infos:
+        groups.setdefault(r.key, []).append(r)
+    out = {}
+    for group in groups.values():
+        described = [r.described() for r in group]
+        fields = sorted({f for d in described for f in d})
+        differing = [f for f in fields if len({d.get(f, "—") for d in described}) > 1]
+        # what a reader looks for first: latent size, preset, n, then the config fields alphabetically
+        first = [f for f in ("latent_dim", "preset", "n") if f in differing]
+        differing = first + [f for f in differing if f not in first]
+        for r, d in zip(group, described):
+            out[r.path] = " · ".join(f"{f} {d.get(f, '—')}" for f in differing)
+    return out
+
+
+def run_labels(infos: List["RunInfo"]) -> Dict[str, str]:
+    """A label per run (by path) that names it uniquely among ``infos``: model, dataset and seed, then what
+    differs from the runs sharing them (:func:`run_differences`), then the time it was saved (to the second,
+    the tiebreak when nothing else differs)."""
+    diffs = run_differences(infos)
+    out = {}
+    for r in infos:
+        tag = " (stopped early)" if r.stopped_early else ""
+        diff = f" · {diffs[r.path]}" if diffs.get(r.path) else ""
+        out[r.path] = f"{r.model} · {r.dataset} · seed {r.seed}{diff} · {r.saved}{tag}"
+    return out
 
 
 def read_run_info(path: str) -> Optional[RunInfo]:
@@ -77,9 +126,22 @@ def read_run_info(path: str) -> Optional[RunInfo]:
                        device=str(info.get("device", "")), stopped_early=bool(info.get("stopped_early", False)),
                        mtime=os.path.getmtime(meta_path),
                        owner=str(meta["owner"]) if meta.get("owner") else None,
-                       data_hash=str(meta.get("data_hash") or ""))
+                       data_hash=str(meta.get("data_hash") or ""),
+                       settings=tuple(sorted((str(k), _text(v)) for k, v in
+                                             (meta.get("model_config") or {}).items()
+                                             if k not in ("device", "latent_dim"))),
+                       preset=str(info.get("preset") or ""))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _text(v) -> str:
+    """A config value as short text (floats to 4 significant digits, sequences joined by commas)."""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return ",".join(_text(x) for x in v)
+    return str(v)
 
 
 def list_run_infos(root: Optional[str] = None, viewer: Optional[str] = None) -> List[RunInfo]:

@@ -44,6 +44,13 @@ def demo_overrides(model_name: str) -> Dict[str, Any]:
     return MODELS.get(model_name).config_class.quick_preset(float(os.environ.get(DEMO_SCALE_ENV, "1") or 1))
 
 
+def quick_preset_name(model_name: str) -> str:
+    """What :func:`demo_overrides` is called on the Train page: "Live" where the model has a live preset."""
+    from ..registry import MODELS
+
+    return "Live" if MODELS.get(model_name).config_class.LIVE else "Quick"
+
+
 def demo_time_text(infos) -> str:
     """What the Home page promises for the demo: the click-to-saved time measured in this app in Chromium
     (``benchmarks/bench_demo.py``: server, browser and training on the same 2-core machine) and, when this
@@ -95,6 +102,8 @@ class TrainingJob:
     #: Seconds spent paused so far, and since when the job is paused (None: not paused).
     paused_total: float = 0.0
     paused_since: Optional[float] = None
+    #: The Train page's preset the settings started from ("Quick", "Live", ...), kept in the run's info.
+    preset: str = ""
 
     def wall_seconds(self, now: Optional[float] = None) -> float:
         """Wall time since the start, pauses left out: what the progress line's timer shows."""
@@ -129,8 +138,12 @@ def _prune(now: float) -> None:
             del _JOBS[k]
 
 
-def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str, Any], seed: int) -> TrainingJob:
+def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str, Any], seed: int,
+              preset: str = "") -> TrainingJob:
     """Build the data, model and trainer and make it this session's job (replacing a finished one).
+
+    ``preset`` (the Train page's preset the settings started from) is saved in the run's info, so that the
+    run picker can tell this run from others of the same dataset, model and seed.
 
     Raises
     ------
@@ -154,7 +167,8 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
                     report_every=5)
     model = trainer.model
     owner = None if data_config["dataset"] in DATASETS else owner_id()  # uploads stay private
-    job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer, owner=owner)
+    job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer, owner=owner,
+                      preset=str(preset))
     _prune(time.time())
     with _JOBS_LOCK:
         _JOBS[owner_id()] = job
@@ -206,7 +220,7 @@ def finish(job: TrainingJob) -> None:
     from ..runs import save_run
 
     try:
-        run = finish_run(job.trainer, job.train_seconds, owner=job.owner, source="studio")
+        run = finish_run(job.trainer, job.train_seconds, owner=job.owner, source="studio", preset=job.preset)
         root = runs_root()
         os.makedirs(root, exist_ok=True)
         path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))

@@ -15,6 +15,11 @@ def _picker_key(active) -> str:
 
 
 def _on_pick(key: str) -> None:
+    # Only the picker drawn in the last run counts. The browser can keep an earlier picker (the active run
+    # changed since, so its key did) and send its old value with the next click anywhere: applying it
+    # switched every page back to the previous run (issue 28, reproduced in Chromium).
+    if key != st.session_state.get("_picker_key"):
+        return
     path = st.session_state.get(key)
     if path:
         state.select_run(path)
@@ -29,14 +34,18 @@ def render(show_job: bool = True) -> None:
                     help="Dataset, model and seed are in the page URL: copy it to share this view.")
         if infos:
             paths = [None] + [r.path for r in infos]
-            labels = {r.path: r.label for r in infos}
+            labels = state.run_labels(infos)
             idx = paths.index(active.path) if active is not None else 0
             key = _picker_key(active)
+            ss["_picker_key"] = key
             st.selectbox("Active run", paths, index=idx, key=key, on_change=_on_pick, args=(key,),
                          format_func=lambda p: "— none for this selection —" if p is None else labels[p],
                          help="The saved run the Latent, Random walks and Bi-Lipschitz pages show. Choosing one "
-                              "also selects its dataset, model and seed.")
+                              "also selects its dataset, model and seed. Runs of the same dataset, model and "
+                              "seed are told apart by the settings that differ, then by the time saved.")
             if active is not None:
+                # the whole name (the box above cuts long ones), with the folder: the run's id in links
+                st.caption(f"{labels[active.path]} · `{active.name}`")
                 run_zip_button(active.path, "sidebar")
         else:
             st.caption("No saved runs yet: train one (Home → Try it, or the Train page).")

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional
 
 import streamlit as st
 
-from ..run_index import RunInfo, find_runs, list_run_infos, read_run_info, runs_root
+from ..run_index import RunInfo, find_runs, list_run_infos, read_run_info, run_labels, runs_root
 
 DEFAULT_DATASET = "torus"
 DEFAULT_MODEL = "vdae"
@@ -145,10 +145,17 @@ def set_selection(_from_widget: bool = False, **kw: Any) -> None:
 
 
 def from_widget(field: str, cast=None):
-    """An ``on_change`` callback copying the widget :func:`wkey` (``field``) into the canonical ``field``."""
+    """An ``on_change`` callback copying the widget :func:`wkey` (``field``) into the canonical ``field``.
+
+    A widget of an earlier generation is ignored: the browser can still hold one and send its old value
+    with the next interaction (seen in Chromium after a rerun started from a fragment), which would undo
+    the programmatic change that replaced it.
+    """
     key = wkey(field)
 
     def cb() -> None:
+        if key != wkey(field):
+            return
         v = st.session_state.get(key)
         if v is None:
             return
@@ -208,6 +215,15 @@ def select_run(path: str) -> None:
         kw["n"] = info.n
     set_selection(**kw)
     st.session_state["_gen"] = st.session_state.get("_gen", 0) + 1  # the run picker shows the new run
+
+
+def run_label(info: RunInfo, infos: Optional[List[RunInfo]] = None) -> str:
+    """The run's name on every page: model, dataset, seed, what sets it apart from runs sharing them (e.g.
+    ``latent_dim 1 · preset Quick``) and the time it was saved (see :func:`vdae_core.run_index.run_labels`)."""
+    infos = saved_runs() if infos is None else infos
+    if all(r.path != info.path for r in infos):
+        infos = infos + [info]
+    return run_labels(infos)[info.path]
 
 
 def active_run(infos: Optional[List[RunInfo]] = None) -> Optional[RunInfo]:
