@@ -85,7 +85,13 @@ m = st.columns(4)
 m[0].metric("points", f"{ds.n:,}")
 m[1].metric("ambient dim m", ds.ambient_dim)
 m[2].metric("intrinsic dim d", ds.intrinsic_dim)
-m[3].metric("suggested latent D", ds.suggested_dim)
+with st.spinner("Reading the latent dimension off the data…"):
+    choice = ds.latent_dim_choice()
+m[3].metric("latent D (auto)", choice.dim,
+            help="What a model's latent_dim = 0 (auto) uses here, for a built-in set and an uploaded file alike.")
+rule = choice if ds.suggested_dim is None else ds.data_dim_rule()
+st.caption(choice.reason + ("" if rule is choice else
+                            f" The rule that reads D off the points (used for your files) says: {rule.reason}"))
 extras = ", ".join(k for k, v in (("a triangle mesh", ds.mesh), ("images", ds.images), ("labels", ds.labels))
                    if v is not None)
 st.caption(f"Source: {ds.source}" + (f" · comes with {extras}" if extras else ""))

@@ -31,6 +31,10 @@ except UserInputError:
     n_points = f"{ss['n']:,} (asked)"
 st.markdown(f"**Data:** `{ss['dataset']}` · n = {n_points} · noise {ss['noise']:g} · seed {ss['seed']} — "
             "change it on the Data page.")
+try:  # what latent_dim = 0 means on this data (models with a Euclidean latent of free size use it)
+    st.caption(f"latent dim 0 (auto) means here: {cache.dataset(cfg).latent_dim_choice().reason}")
+except UserInputError:
+    pass
 nav.link("data", "Data page", ":material/scatter_plot:")
 
 c = st.columns([2, 1, 2])

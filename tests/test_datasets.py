@@ -12,7 +12,7 @@ def test_dataset_contract(name):
     assert 10 <= ds.n <= 300
     assert np.isfinite(ds.X).all()
     assert ds.params.shape == (ds.n, len(ds.param_names)) == (ds.n, len(ds.periodic))
-    assert 1 <= ds.suggested_dim < ds.n
+    assert 1 <= ds.auto_latent_dim() < ds.n
     for j, per in enumerate(ds.periodic):
         if per:
             assert ds.params[:, j].min() >= 0 and ds.params[:, j].max() < 2 * np.pi

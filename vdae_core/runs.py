@@ -76,7 +76,7 @@ def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Opti
     cfg: ModelConfig = cls.config_class.from_dict(dict(overrides or {}))
     if dataset is not None:
         data_shape = dataset.data_shape
-        latent_dim = cls.latent_dim_for(cfg, dataset.suggested_dim, dataset.n)
+        latent_dim = cls.latent_dim_for(cfg, dataset.auto_latent_dim, dataset.n)
         cls.check_data(cfg, dataset.n)
     if data_shape is not None and cfg.network == "auto":  # the run records the family it was built with
         device = str(choose_device(cfg.device))
@@ -275,6 +275,8 @@ def _write_run_files(run: Run, path: str) -> None:
         "manifold": ds.manifold.to_dict() if ds.manifold is not None else None,
         "intrinsic_dim": ds.intrinsic_dim,
         "suggested_dim": ds.suggested_dim,
+        # the rule that chose D from the data, when a model of this run asked for it (docs/METHODS.md)
+        "latent_dim_rule": (ds.known_dim_choice().to_dict() if ds.known_dim_choice() is not None else None),
         "source": ds.source,
         "data_hash": run.data_hash or ds.content_hash,
         "owner": run.owner,

@@ -7,6 +7,7 @@ extras: a triangle mesh, images, labels.
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -57,8 +58,9 @@ class Dataset:
         Whether each column of ``params`` is an angle in [0, 2*pi) (used for uniformity tests).
     intrinsic_dim : int
         Dimension d of the manifold (0 for isolated clusters counts as the clusters' dimension).
-    suggested_dim : int
-        Latent dimension D that captures the manifold's diffusion coordinates well.
+    suggested_dim : int or None
+        A latent dimension D the source states itself (built-in sets), or None (a user's points or mesh):
+        then D is read off the points by :meth:`latent_dim_choice`.
     mesh : Mesh or None
         Triangle mesh the points were sampled from, if any.
     face_index : ndarray (n,) or None
@@ -82,7 +84,7 @@ class Dataset:
     param_names: Tuple[str, ...]
     periodic: Tuple[bool, ...]
     intrinsic_dim: int
-    suggested_dim: int
+    suggested_dim: Optional[int] = None
     mesh: Optional[Mesh] = None
     face_index: Optional[np.ndarray] = None
     images: Optional[np.ndarray] = None
@@ -107,6 +109,40 @@ class Dataset:
     @property
     def n(self) -> int:
         return int(self.X.shape[0])
+
+    def latent_dim_choice(self):
+        """The latent dimension D for models that leave it to the data, with the reason.
+
+        The built-in set's own number where it states one (``suggested_dim``); otherwise (a user's points
+        or mesh) the smallest D whose diffusion coordinates keep the points' neighbourhoods
+        (:meth:`data_dim_rule`).
+
+        Returns
+        -------
+        DimensionChoice or FixedDimension (both have ``dim``, ``reason`` and ``to_dict()``)
+        """
+        from ..geometry.diffusion_dimension import FixedDimension
+
+        if self.suggested_dim is not None:
+            return FixedDimension(int(self.suggested_dim), f"D = {self.suggested_dim}: set for this built-in "
+                                                           "dataset (its quality tests and Table 1 use it).")
+        return self.data_dim_rule()
+
+    def data_dim_rule(self):
+        """The rule that reads D off the points, whatever the source states (:func:`vdae_core.geometry.
+        diffusion_dimension.diffusion_dimension`; about 0.3 s, remembered per content hash)."""
+        return _dimension_of(self.content_hash, self.X)
+
+    def known_dim_choice(self):
+        """:meth:`latent_dim_choice` if it is known without computing (stated by the source, or computed
+        before for these points), else None."""
+        if self.suggested_dim is not None:
+            return self.latent_dim_choice()
+        return _DIMENSIONS.get(self.content_hash)
+
+    def auto_latent_dim(self) -> int:
+        """``latent_dim_choice().dim`` (what a model's ``latent_dim = 0`` means for this dataset)."""
+        return int(self.latent_dim_choice().dim)
 
     @property
     def ambient_dim(self) -> int:
@@ -142,6 +178,22 @@ class Dataset:
         h = hashlib.sha256(repr(self.X.shape).encode())
         h.update(np.ascontiguousarray(self.X, dtype=np.float32).tobytes())
         return h.hexdigest()
+
+
+_DIMENSIONS: "OrderedDict[str, object]" = OrderedDict()
+
+
+def _dimension_of(digest: str, X: np.ndarray):
+    """:func:`diffusion_dimension` of ``X``, remembered for the last 64 contents (by hash)."""
+    from ..geometry.diffusion_dimension import diffusion_dimension
+
+    hit = _DIMENSIONS.get(digest)
+    if hit is None:
+        hit = diffusion_dimension(X)
+        _DIMENSIONS[digest] = hit
+        while len(_DIMENSIONS) > 64:
+            _DIMENSIONS.popitem(last=False)
+    return hit
 
 
 @dataclasses.dataclass(frozen=True)

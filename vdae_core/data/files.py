@@ -78,7 +78,7 @@ def point_cloud_dataset(path: str, n: int, seed: int) -> Dataset:
     Xc = X - X.mean(0)
     pc1 = Xc @ np.linalg.svd(Xc, full_matrices=False)[2][0] if len(X) > 1 else Xc[:, 0]
     return Dataset(os.path.basename(path), X, pc1[:, None], ("PC1",), (False,), intrinsic_dim=min(2, X.shape[1]),
-                   suggested_dim=min(4, max(1, X.shape[1])), source=f"{path} ({len(X)} points)")
+                   source=f"{path} ({len(X)} points)")
 
 
 def looks_like_path(s: str) -> bool:

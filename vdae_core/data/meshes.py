@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Optional
 
 import numpy as np
 
@@ -103,9 +104,12 @@ def sample_surface(mesh: Mesh, n: int, seed: int):
     return pts, fi
 
 
-def mesh_dataset(mesh: Mesh, name: str, n: int, seed: int, noise: float, suggested_dim: int,
+def mesh_dataset(mesh: Mesh, name: str, n: int, seed: int, noise: float, suggested_dim: Optional[int],
                  source: str) -> Dataset:
-    """Area-uniform samples of a (normalised) mesh, coloured by height (z) and the x, y coordinates."""
+    """Area-uniform samples of a (normalised) mesh, coloured by height (z) and the x, y coordinates.
+
+    ``suggested_dim`` None (a user's mesh): the latent dimension is read off the points
+    (``Dataset.latent_dim_choice``)."""
     mesh = normalise_mesh(mesh)
     pts, fi = sample_surface(mesh, n, seed)
     rng = np.random.default_rng(seed + 1)
@@ -135,7 +139,7 @@ _register_asset("bob", "bob_small_250v_genus1.ply", 8, "Bob (genus 1, 250 vertic
 
 
 def file_mesh_dataset(path: str, n: int, seed: int, noise: float) -> Dataset:
-    return mesh_dataset(load_mesh(path), os.path.basename(path), n, seed, noise, 6,
+    return mesh_dataset(load_mesh(path), os.path.basename(path), n, seed, noise, None,
                         source=f"{path} (n={n}, seed={seed}, noise={noise})")
 
 

@@ -201,7 +201,9 @@ class OptimiserPhase(Phase):
 class ModelConfig(Config):
     """Fields every model config has, and the presets a model offers (quick runs, scaled step counts)."""
 
-    latent_dim: int = param(0, help="Latent dimension D; 0 uses the dataset's suggested dimension.", min=0, max=256,
+    latent_dim: int = param(0, help="Latent dimension D; 0 reads it off the data: the smallest D whose diffusion "
+                                     "coordinates keep the points' neighbourhoods (the Data page says which and "
+                                     "why; docs/METHODS.md).", min=0, max=256,
                             zero="auto")
     device: str = param("auto", help="Where to train: auto picks cuda > mps > cpu.",
                         choices=("auto", "cpu", "cuda", "mps"))
@@ -391,8 +393,9 @@ class GenerativeModel(nn.Module):
         return MANIFOLDS.get("euclidean")(dim=latent_dim)
 
     @classmethod
-    def latent_dim_for(cls, config: ModelConfig, suggested: int, n: int) -> int:
-        """The latent dimension to build with: the config's, else the dataset's suggestion; checked against n."""
+    def latent_dim_for(cls, config: ModelConfig, suggested, n: int) -> int:
+        """The latent dimension to build with: the config's, else the dataset's (an int, or a function giving
+        it: ``Dataset.auto_latent_dim``, computed only when needed); checked against n."""
         return resolve_latent_dim(config, suggested, n)
 
     @classmethod
@@ -555,9 +558,10 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
 
 
-def resolve_latent_dim(config: ModelConfig, suggested: int, n: int) -> int:
-    """The latent dimension to use: the config's, else the dataset's suggestion; checked against n."""
-    D = config.latent_dim or suggested
+def resolve_latent_dim(config: ModelConfig, suggested, n: int) -> int:
+    """The latent dimension to use: the config's, else the dataset's (``suggested``: an int, or a function
+    returning it, called only when the config leaves D to the data); checked against n."""
+    D = config.latent_dim or (suggested() if callable(suggested) else suggested)
     if D >= n - 1:
         raise UserInputError(f"latent_dim={D} is too large for {n} points (must be below n-1={n - 1})")
     return D
