@@ -339,3 +339,40 @@ def test_decoder_width_follows_hidden_unless_decoder_hidden_is_set():
     from vdae_core.models.vdae import VDAEConfig
 
     assert VDAEConfig.LIVE["hidden"] == 128 and VDAEConfig.LIVE["hidden"] < VDAEConfig().hidden
+
+
+def test_sheet_projection_does_not_decode_into_the_gap_between_two_sheets(tmp_path, tiny_vdae):
+    """Issue 29: anchors on two parallel lines 0.5 apart (two sheets of ψ(X), like the two sides of a torus's
+    tube). A latent point 0.22 from sheet A and 0.28 from sheet B: the kernel mean over every anchor lands
+    in the gap (its weights take both sheets); with proj_neighbours the mean is taken over the nearest anchor's
+    neighbours only, so it lands on sheet A (within the kernel's rounding), and it is still differentiable."""
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, proj_neighbours=8), seed=0,
+                    device="cpu")
+    model = run.model
+    assert model.anchor_nbrs.shape == (len(model.anchors), 9)
+    # a run with the option saves and loads (the neighbour table is a buffer of its own size)
+    save_run(run, str(tmp_path / "r"))
+    back = load_run(str(tmp_path / "r"))
+    assert torch.equal(back.model.anchor_nbrs, model.anchor_nbrs)
+    zz = run.model.encode(run.dataset.X[:20]) * 1.1                  # off the curve: the projection matters
+    np.testing.assert_array_equal(back.model.decode(zz), run.model.decode(zz))
+    s = np.linspace(-3, 3, 121)
+    A = np.concatenate([np.stack([s, np.zeros_like(s)], 1), np.stack([s, np.full_like(s, 0.5)], 1)])
+    model.anchors = torch.tensor(A, dtype=torch.float32)
+    model.anchor_sqnorm = model.anchors.pow(2).sum(1)
+    model.proj_tau2.fill_(0.2 ** 2)                               # wider than half the gap: the plain mean mixes
+    from sklearn.neighbors import NearestNeighbors
+
+    nb = NearestNeighbors(n_neighbors=9).fit(A).kneighbors(A, return_distance=False)
+    model.anchor_nbrs = torch.as_tensor(nb)
+    z = torch.tensor([[0.013, 0.22], [1.017, 0.22], [-2.011, 0.28]], dtype=torch.float32)
+    got = model.project_latent(z).numpy()
+    np.testing.assert_allclose(got[:, 1], [0.0, 0.0, 0.5], atol=1e-6)   # on the nearer sheet
+    np.testing.assert_allclose(got[:, 0], z[:, 0].numpy(), atol=0.02)  # along it, where z is
+    model.anchor_nbrs = torch.zeros(0, 0, dtype=torch.long)             # every anchor: the gap
+    mixed = model.project_latent(z).numpy()
+    assert (np.abs(mixed[:, 1] - 0.25) < 0.2).all()
+    zt = torch.tensor(z.numpy(), requires_grad=True)
+    model.anchor_nbrs = torch.as_tensor(nb)
+    model.project_latent(zt).sum().backward()
+    assert torch.isfinite(zt.grad).all() and zt.grad.abs().sum() > 0

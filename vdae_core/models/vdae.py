@@ -98,6 +98,11 @@ class VDAEConfig(ModelConfig):
     proj_anchors: int = param(1000, help="Training latents the tangent/projected decoder input reads (a fixed random "
                                          "subset when there are more); its cost per decoded point grows with it.",
                               min=2, max=1_000_000, advanced=True)
+    proj_neighbours: int = param(0, help="With k > 0 the projected decoder input averages only the k nearest anchors of "
+                                         "the anchor nearest z' (one sheet of ψ(X)), not every anchor within the "
+                                         "kernel: a z' between two sheets (across a torus's tube) is not decoded "
+                                         "into the gap between them (docs/METHODS.md, issue 29); 0: all anchors.",
+                                 min=0, max=100_000, advanced=True, zero="all anchors")
     proj_width: float = param(4.0, help="Kernel width of the tangent/projected decoder input, in median nearest-neighbour "
                                         "distances of ψ(X).", min=0.01, max=1000.0, advanced=True)
     converge_tol: float = param(0.05, help="The variational phase ends when the mean loss of its last 50 steps fell by "
@@ -380,6 +385,7 @@ class VDAE(GenerativeModel):
         self.register_buffer("anchors", torch.zeros(0, D))  # ψ(X) of the training points (projected input)
         self.register_buffer("anchor_sqnorm", torch.zeros(0))
         self.register_buffer("proj_tau2", torch.ones(()))
+        self.register_buffer("anchor_nbrs", torch.zeros(0, 0, dtype=torch.long))  # proj_neighbours' anchor kNN
         self.register_buffer("proj_rank", torch.zeros((), dtype=torch.long))  # local dimension ('tangent')
         self._stats: Optional[dict] = None
 
@@ -437,6 +443,10 @@ class VDAE(GenerativeModel):
         self.anchor_sqnorm = self.anchors.pow(2).sum(1)
         nn_dist = NearestNeighbors(n_neighbors=2).fit(Z[keep]).kneighbors(Z[keep])[0][:, 1]
         self.proj_tau2.fill_(float((self.config.proj_width * max(np.median(nn_dist), 1e-12)) ** 2))
+        k_nb = min(self.config.proj_neighbours, len(keep) - 1)
+        if k_nb > 0:  # each anchor's k nearest anchors, itself first
+            nb = NearestNeighbors(n_neighbors=k_nb + 1).fit(Z[keep]).kneighbors(Z[keep], return_distance=False)
+            self.anchor_nbrs = torch.as_tensor(nb, dtype=torch.long, device=dev)
         self.proj_rank.fill_(self._local_rank())
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
@@ -505,7 +515,17 @@ class VDAE(GenerativeModel):
             return z
         if self.config.decoder_input == "tangent":
             return self._tangent_projection(z)
+        if self.anchor_nbrs.numel():
+            return self._sheet_projection(z)
         return self._anchor_weights(z) @ self.anchors
+
+    def _sheet_projection(self, z: torch.Tensor) -> torch.Tensor:
+        """Kernel mean over the ``proj_neighbours`` nearest anchors of the anchor a* nearest z (B, D): the
+        anchors of one sheet of ψ(X). The choice of a* is piecewise constant in z; the weights are not."""
+        d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)         # (B, A), less |z|²
+        nb = self.anchor_nbrs[d2.argmin(1)]                                          # (B, k+1)
+        w = torch.softmax(torch.gather(d2, 1, nb) / (-2.0 * self.proj_tau2), dim=1)
+        return (w.unsqueeze(-1) * self.anchors[nb]).sum(1)
 
     def _anchor_weights(self, z: torch.Tensor) -> torch.Tensor:
         """Gaussian kernel weights (B, A) of the anchors around z (B, D), rows summing to 1."""
