@@ -93,31 +93,3 @@ def test_the_vdae_builds_with_the_datas_dimension_unless_told_otherwise(tmp_path
     assert build_model("vdae", {}, ds).latent_dim == 3
     assert build_model("vdae", {"latent_dim": 5}, ds).latent_dim == 5
 
-
-def test_methods_table_is_the_benchmark_log():
-    """docs/METHODS.md's table of the rule's runs is rendered from docs/bench_latent_dim_rule_log.jsonl: a rerun
-    that changes a number changes the doc, or this fails."""
-    import os
-    import sys
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, os.path.join(root, "benchmarks"))
-    from bench_latent_dim_rule import table
-
-    doc = open(os.path.join(root, "docs", "METHODS.md")).read()
-    block = doc.split("<!-- latent_dim_rule table -->\n")[1].split("\n<!-- /latent_dim_rule table -->")[0]
-    assert block == table(os.path.join(root, "docs", "bench_latent_dim_rule_log.jsonl"))
-
-
-def test_methods_stage_table_is_the_diagnosis_log():
-    """docs/METHODS.md's table of which stage loses a loop is rendered from docs/diagnose_loops_log.jsonl."""
-    import os
-    import sys
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, os.path.join(root, "benchmarks"))
-    from diagnose_loops import table
-
-    doc = open(os.path.join(root, "docs", "METHODS.md")).read()
-    block = doc.split("<!-- diagnose_loops table -->\n")[1].split("\n<!-- /diagnose_loops table -->")[0]
-    assert block == table(os.path.join(root, "docs", "diagnose_loops_log.jsonl"))

@@ -345,11 +345,13 @@ def test_sheet_projection_does_not_decode_into_the_gap_between_two_sheets(tmp_pa
     """Issue 29: anchors on two parallel lines 0.5 apart (two sheets of ψ(X), like the two sides of a torus's
     tube). A latent point 0.22 from sheet A and 0.28 from sheet B: the kernel mean over every anchor lands
     in the gap (its weights take both sheets); with proj_neighbours the mean is taken over the nearest anchor's
-    neighbours only, so it lands on sheet A (within the kernel's rounding), and it is still differentiable."""
+    sheet only (its ball along the anchors' kNN graph, whose edges of 0.05 never cross the gap), so it lands
+    on sheet A, at z's place along it, and it is still differentiable."""
     run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, proj_neighbours=8), seed=0,
                     device="cpu")
     model = run.model
-    assert model.anchor_nbrs.shape == (len(model.anchors), 9)
+    nbrs = model.anchor_nbrs.numpy()
+    assert nbrs.shape[0] == len(model.anchors) and (nbrs[:, 0] == np.arange(len(nbrs))).all()
     # a run with the option saves and loads (the neighbour table is a buffer of its own size)
     save_run(run, str(tmp_path / "r"))
     back = load_run(str(tmp_path / "r"))
@@ -361,9 +363,13 @@ def test_sheet_projection_does_not_decode_into_the_gap_between_two_sheets(tmp_pa
     model.anchors = torch.tensor(A, dtype=torch.float32)
     model.anchor_sqnorm = model.anchors.pow(2).sum(1)
     model.proj_tau2.fill_(0.2 ** 2)                               # wider than half the gap: the plain mean mixes
-    from sklearn.neighbors import NearestNeighbors
+    from vdae_core.models.vdae import sheet_neighbourhoods
 
-    nb = NearestNeighbors(n_neighbors=9).fit(A).kneighbors(A, return_distance=False)
+    nb = sheet_neighbourhoods(A, 8, 3 * 0.2)
+    line = np.arange(len(A)) // 121
+    assert all((line[row[row >= 0]] == line[i]).all() for i, row in enumerate(nb))  # never across the gap
+    size = (nb >= 0).sum(1)                                # ±0.6 along a line of step 0.05: about 25 (13 at an end)
+    assert np.median(size) >= 23 and size.min() >= 12
     model.anchor_nbrs = torch.as_tensor(nb)
     z = torch.tensor([[0.013, 0.22], [1.017, 0.22], [-2.011, 0.28]], dtype=torch.float32)
     got = model.project_latent(z).numpy()

@@ -98,11 +98,13 @@ class VDAEConfig(ModelConfig):
     proj_anchors: int = param(1000, help="Training latents the tangent/projected decoder input reads (a fixed random "
                                          "subset when there are more); its cost per decoded point grows with it.",
                               min=2, max=1_000_000, advanced=True)
-    proj_neighbours: int = param(0, help="With k > 0 the projected decoder input averages only the k nearest anchors of "
-                                         "the anchor nearest z' (one sheet of ψ(X)), not every anchor within the "
-                                         "kernel: a z' between two sheets (across a torus's tube) is not decoded "
-                                         "into the gap between them (docs/METHODS.md, issue 29); 0: all anchors.",
-                                 min=0, max=100_000, advanced=True, zero="all anchors")
+    proj_neighbours: int = param(0, help="With k > 0 the projected decoder input averages only the anchors of z''s sheet of "
+                                         "ψ(X): those within 3 kernel widths of the anchor nearest z' (at least its 32 "
+                                         "nearest), measured along the anchors' k-nearest-neighbour graph. A z' between "
+                                         "two sheets (across a "
+                                         "torus's tube) is then not decoded into the gap between them "
+                                         "(docs/METHODS.md, issue 29); 0: every anchor.",
+                                 min=0, max=1000, advanced=True, zero="every anchor")
     proj_width: float = param(4.0, help="Kernel width of the tangent/projected decoder input, in median nearest-neighbour "
                                         "distances of ψ(X).", min=0.01, max=1000.0, advanced=True)
     converge_tol: float = param(0.05, help="The variational phase ends when the mean loss of its last 50 steps fell by "
@@ -202,6 +204,30 @@ def local_covariances(Z: np.ndarray, k: int, ridge: float, ball: bool = True) ->
     floor = 1e-10 * max(float(np.median(tr)), 1e-30)
     S += (ridge * tr + floor)[:, None, None] * np.eye(D)[None]
     return S
+
+
+def sheet_neighbourhoods(A: np.ndarray, k: int, radius: float, min_size: int = 32) -> np.ndarray:
+    """For each anchor, the anchors within ``radius`` of it along the k-nearest-neighbour graph of ``A``
+    (A, D), and never fewer than the ``min_size`` nearest along the graph (where the anchors are sparse, a ball
+    of the median spacing's radius holds only a few, and a mean over them snaps to them): its sheet of the
+    latent cloud. Two sheets closer in latent space than the ball (the two sides of a torus's tube) stay apart
+    as long as no graph edge crosses between them. Rows nearest first, the anchor itself first, padded with -1;
+    shape (A, K), K the largest ball.
+    """
+    from scipy.sparse.csgraph import dijkstra
+    from sklearn.neighbors import kneighbors_graph
+
+    G = kneighbors_graph(A, min(k, len(A) - 1), mode="distance")
+    dist = dijkstra(G.maximum(G.T), directed=False)
+    balls = []
+    for row in dist:
+        order = np.argsort(row, kind="stable")
+        size = max(int((row <= radius).sum()), min(min_size, int(np.isfinite(row).sum())))
+        balls.append(order[:size])
+    out = np.full((len(A), max(len(b) for b in balls)), -1, dtype=np.int64)
+    for i, b in enumerate(balls):
+        out[i, : len(b)] = b
+    return out
 
 
 def auto_alpha(Z: np.ndarray, S: np.ndarray, step_size: float) -> float:
@@ -443,10 +469,10 @@ class VDAE(GenerativeModel):
         self.anchor_sqnorm = self.anchors.pow(2).sum(1)
         nn_dist = NearestNeighbors(n_neighbors=2).fit(Z[keep]).kneighbors(Z[keep])[0][:, 1]
         self.proj_tau2.fill_(float((self.config.proj_width * max(np.median(nn_dist), 1e-12)) ** 2))
-        k_nb = min(self.config.proj_neighbours, len(keep) - 1)
-        if k_nb > 0:  # each anchor's k nearest anchors, itself first
-            nb = NearestNeighbors(n_neighbors=k_nb + 1).fit(Z[keep]).kneighbors(Z[keep], return_distance=False)
-            self.anchor_nbrs = torch.as_tensor(nb, dtype=torch.long, device=dev)
+        if self.config.proj_neighbours > 0:
+            self.anchor_nbrs = torch.as_tensor(sheet_neighbourhoods(Z[keep], self.config.proj_neighbours,
+                                                                    3.0 * math.sqrt(float(self.proj_tau2))),
+                                               dtype=torch.long, device=dev)
         self.proj_rank.fill_(self._local_rank())
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
@@ -520,12 +546,13 @@ class VDAE(GenerativeModel):
         return self._anchor_weights(z) @ self.anchors
 
     def _sheet_projection(self, z: torch.Tensor) -> torch.Tensor:
-        """Kernel mean over the ``proj_neighbours`` nearest anchors of the anchor a* nearest z (B, D): the
-        anchors of one sheet of ψ(X). The choice of a* is piecewise constant in z; the weights are not."""
+        """Kernel mean over the anchors of the sheet of the anchor a* nearest z (B, D) (``anchor_nbrs``: a*'s
+        graph ball, padded with -1). The choice of a* is piecewise constant in z; the weights are not."""
         d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)         # (B, A), less |z|²
-        nb = self.anchor_nbrs[d2.argmin(1)]                                          # (B, k+1)
-        w = torch.softmax(torch.gather(d2, 1, nb) / (-2.0 * self.proj_tau2), dim=1)
-        return (w.unsqueeze(-1) * self.anchors[nb]).sum(1)
+        nb = self.anchor_nbrs[d2.argmin(1)]                                          # (B, K)
+        logits = torch.gather(d2, 1, nb.clamp_min(0)) / (-2.0 * self.proj_tau2)
+        w = torch.softmax(logits.masked_fill(nb < 0, float("-inf")), dim=1)
+        return (w.unsqueeze(-1) * self.anchors[nb.clamp_min(0)]).sum(1)
 
     def _anchor_weights(self, z: torch.Tensor) -> torch.Tensor:
         """Gaussian kernel weights (B, A) of the anchors around z (B, D), rows summing to 1."""
