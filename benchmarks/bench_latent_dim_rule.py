@@ -45,6 +45,7 @@ def table(log_path: str) -> str:
     one row per (data, D used) with the runs' seeds, Betti₁ of codes and samples and the H1 bottleneck beside
     its floor."""
     rows = [json.loads(line) for line in open(log_path) if line.strip()]
+    rows = [r for r in rows if r.get("bench") == "latent_dim_rule"]
     groups = {}
     for r in rows:
         how = "data rule" if r["dims"] == "auto" else "set"
@@ -67,6 +68,8 @@ def table(log_path: str) -> str:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--table", default=None, metavar="LOG", help="print the Markdown table of a log and stop")
+    ap.add_argument("--time-rule", action="store_true", help="only time the rule itself on each dataset (2,000 "
+                    "points, first call, nothing remembered) and log it")
     ap.add_argument("--log", default=None)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--data", default="circle;sphere;torus;bunny;torus2.5,1@5;torus2,1@5;torus3,0.6@6",
@@ -87,6 +90,21 @@ def main():
 
     torch.set_num_threads(2)
     folder = tempfile.mkdtemp(prefix="dimrule-")
+    if args.time_rule:
+        from vdae_core.geometry.diffusion_dimension import diffusion_dimension
+
+        for spec in (s for s in args.data.split(";") if s):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                source = torus_file(spec, seed, folder) if spec.startswith("torus") and spec != "torus" else spec
+                X = make_dataset(DataConfig(dataset=source, n=args.n, seed=seed)).X
+                t = time.perf_counter()
+                choice = diffusion_dimension(X, seed=seed)
+                row = {"bench": "latent_dim_rule_time", "data": spec, "seed": seed, "n": int(len(X)),
+                       "D": int(choice.dim), "seconds": round(time.perf_counter() - t, 3), "cpu": cpu_model(),
+                       "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+                print(json.dumps(row), flush=True)
+                append_log(args.log, row)
+        return
     specs = [s for s in args.data.split(";") if s]
     for spec in specs:
         for seed in (int(s) for s in args.seeds.split(",")):

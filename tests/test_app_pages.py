@@ -376,7 +376,10 @@ def test_training_belongs_to_the_server_a_reload_reattaches(env):
     a = goto(app(), "train")
     owner = a.session_state["_owner"]
     a.radio(key="train.preset").set_value("Studio defaults (measured best)").run()
-    for name, v in (("spectral_steps", 4), ("vae_steps", 3000), ("hidden", 16), ("latent_dim", 3)):
+    # converge_tol 0: all 3000 steps, so the job is still running when the reloaded tab stops it (with the
+    # convergence rule it could end first on a quiet machine, and the test then saw "done")
+    for name, v in (("spectral_steps", 4), ("vae_steps", 3000), ("hidden", 16), ("latent_dim", 3),
+                    ("converge_tol", 0.0)):
         a.number_input(key=f"cfg.vdae.Studi.{name}").set_value(v)
     a.button[-1].click()
     a.run()

@@ -93,3 +93,38 @@ def test_the_vdae_builds_with_the_datas_dimension_unless_told_otherwise(tmp_path
     assert build_model("vdae", {}, ds).latent_dim == 3
     assert build_model("vdae", {"latent_dim": 5}, ds).latent_dim == 5
 
+
+
+def test_a_run_records_how_its_latent_size_was_chosen_only_when_the_data_chose_it(tmp_path, tiny_vdae):
+    from vdae_core.api import train_run
+
+    np.save(tmp_path / "s.npy", make_dataset(DataConfig(dataset="sphere", n=400, seed=0)).X)
+    cfg = DataConfig(dataset=str(tmp_path / "s.npy"), n=400)
+    auto = train_run("vdae", cfg, tiny_vdae, seed=0, device="cpu")
+    assert auto.model.latent_dim == 3 and auto.info["latent_dim_rule"]["dim"] == 3
+    assert "diffusion coordinates keep" in auto.info["latent_dim_rule"]["reason"]
+    fixed = train_run("vdae", cfg, dict(tiny_vdae, latent_dim=4), seed=0, device="cpu")
+    assert "latent_dim_rule" not in fixed.info
+
+
+def test_points_the_rule_cannot_read_fall_back_with_a_reason(tmp_path):
+    """Points repeated so often that neighbour distances vanish: the rule cannot run; D = min(4, m) with the
+    reason, and a model still builds (no error reaches the Data page or the CLI)."""
+    from vdae_core.runs import build_model
+
+    np.save(tmp_path / "rep.npy", np.repeat(np.random.default_rng(0).normal(size=(40, 3)), 25, 0))
+    ds = make_dataset(DataConfig(dataset=str(tmp_path / "rep.npy"), n=1000))
+    choice = ds.latent_dim_choice()
+    assert choice.dim == 3 and "could not run" in choice.reason
+    assert build_model("beta_vae", {}, ds).latent_dim == 3
+
+
+def test_few_points_compare_only_the_coordinates_they_support(monkeypatch):
+    """On 320 points of a sphere q keeps rising with D when all 24 coordinates are compared (the rule then
+    reads D = 15); with K = n/40 it reads 3."""
+    import vdae_core.geometry.diffusion_dimension as dd
+
+    X = make_dataset(DataConfig(dataset="sphere", n=320, seed=0)).X
+    assert dd.diffusion_dimension(X).dim == 3
+    monkeypatch.setattr(dd, "POINTS_PER_COORDINATE", 1)
+    assert dd.diffusion_dimension(X).dim == 15

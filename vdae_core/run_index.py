@@ -49,6 +49,8 @@ class RunInfo:
     settings: Tuple[Tuple[str, str], ...] = ()
     #: The app's preset the run was trained with ("Quick", "Live", "Studio defaults", "Paper"), "" if none.
     preset: str = ""
+    #: Noise added to the data (the data config's ``noise``).
+    noise: float = 0.0
 
     def visible_to(self, viewer: Optional[str]) -> bool:
         """Whether ``viewer`` (an owner id, or None for nobody in particular) may list, open or download it."""
@@ -69,9 +71,12 @@ class RunInfo:
         return self.dataset, self.model, self.seed
 
     def described(self) -> Dict[str, str]:
-        """Everything that can tell this run from a sibling, as field -> text (config, n, latent, preset)."""
+        """Everything that can tell this run from a sibling, as field -> text (config, n, noise, latent size,
+        preset); a field the run does not record (a setting added after it was saved, no preset) is absent."""
         out = dict(self.settings)
-        out.update({"n": str(self.n), "latent_dim": str(self.latent_dim), "preset": self.preset or "—"})
+        out.update({"n": str(self.n), "noise": _text(float(self.noise)), "latent_dim": str(self.latent_dim)})
+        if self.preset:
+            out["preset"] = self.preset
         return out
 
 
@@ -86,7 +91,8 @@ def run_differences(infos: List["RunInfo"]) -> Dict[str, str]:
     for group in groups.values():
         described = [r.described() for r in group]
         fields = sorted({f for d in described for f in d})
-        differing = [f for f in fields if len({d.get(f, "—") for d in described}) > 1]
+        # a field differs when the runs that record it disagree (one an older run lacks is not a difference)
+        differing = [f for f in fields if len({d[f] for d in described if f in d}) > 1]
         # what a reader looks for first: latent size, preset, n, then the config fields alphabetically
         first = [f for f in ("latent_dim", "preset", "n") if f in differing]
         differing = first + [f for f in differing if f not in first]
@@ -105,6 +111,12 @@ def run_labels(infos: List["RunInfo"]) -> Dict[str, str]:
         tag = " (stopped early)" if r.stopped_early else ""
         diff = f" · {diffs[r.path]}" if diffs.get(r.path) else ""
         out[r.path] = f"{r.model} · {r.dataset} · seed {r.seed}{diff} · {r.saved}{tag}"
+    counts: Dict[str, int] = {}
+    for label in out.values():
+        counts[label] = counts.get(label, 0) + 1
+    for path, label in out.items():  # the same settings saved in the same second: the folder's id decides
+        if counts[label] > 1:
+            out[path] = f"{label} · {os.path.basename(path.rstrip(os.sep))[-4:]}"
     return out
 
 
@@ -130,7 +142,8 @@ def read_run_info(path: str) -> Optional[RunInfo]:
                        settings=tuple(sorted((str(k), _text(v)) for k, v in
                                              (meta.get("model_config") or {}).items()
                                              if k not in ("device", "latent_dim"))),
-                       preset=str(info.get("preset") or ""))
+                       preset=str(info.get("preset") or ""),
+                       noise=float((meta.get("data_config") or {}).get("noise", 0.0) or 0.0))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

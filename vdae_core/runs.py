@@ -76,14 +76,23 @@ def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Opti
     cfg: ModelConfig = cls.config_class.from_dict(dict(overrides or {}))
     if dataset is not None:
         data_shape = dataset.data_shape
-        latent_dim = cls.latent_dim_for(cfg, dataset.auto_latent_dim, dataset.n)
+        asked = []
+
+        def from_data() -> int:  # called only when the config leaves D to the data
+            asked.append(dataset.latent_dim_choice())
+            return int(asked[-1].dim)
+
+        latent_dim = cls.latent_dim_for(cfg, from_data, dataset.n)
         cls.check_data(cfg, dataset.n)
     if data_shape is not None and cfg.network == "auto":  # the run records the family it was built with
         device = str(choose_device(cfg.device))
         cfg = cfg.replace(network=resolve_network("auto", tuple(np.atleast_1d(data_shape)), device))
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        return cls(cfg, data_shape, latent_dim or 0)
+        model = cls(cfg, data_shape, latent_dim or 0)
+    if dataset is not None and asked:  # how D was chosen, kept in the run's info (run.json)
+        model.latent_dim_rule = {"reason": asked[-1].reason, **asked[-1].to_dict()}
+    return model
 
 
 def scaled_steps(model_name: str, overrides: Optional[Dict], scale: float) -> Dict[str, int]:
@@ -153,6 +162,9 @@ def finish(trainer: Trainer, train_seconds: Optional[float] = None, owner: Optio
     # CPU results repeat for a seed at a given thread count only (reductions split differently): record it.
     info = {"train_seconds": secs, "device": str(trainer.device), "stopped_early": bool(hist.stopped_early),
             "cpu_threads": int(torch.get_num_threads()), **info}
+    rule = getattr(trainer.model, "latent_dim_rule", None)
+    if rule is not None:  # the model's latent size was read off the data: say how (docs/METHODS.md)
+        info["latent_dim_rule"] = rule
     return Run(trainer.model, ctx["model_name"], ctx["data_config"], ctx["dataset"], ctx["seed"], hist, info=info,
                owner=owner, heldout=ctx.get("heldout"), data_hash=ctx.get("data_hash"))
 
@@ -275,8 +287,6 @@ def _write_run_files(run: Run, path: str) -> None:
         "manifold": ds.manifold.to_dict() if ds.manifold is not None else None,
         "intrinsic_dim": ds.intrinsic_dim,
         "suggested_dim": ds.suggested_dim,
-        # the rule that chose D from the data, when a model of this run asked for it (docs/METHODS.md)
-        "latent_dim_rule": (ds.known_dim_choice().to_dict() if ds.known_dim_choice() is not None else None),
         "source": ds.source,
         "data_hash": run.data_hash or ds.content_hash,
         "owner": run.owner,

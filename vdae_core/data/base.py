@@ -126,7 +126,12 @@ class Dataset:
         if self.suggested_dim is not None:
             return FixedDimension(int(self.suggested_dim), f"D = {self.suggested_dim}: set for this built-in "
                                                            "dataset (its quality tests and Table 1 use it).")
-        return self.data_dim_rule()
+        try:
+            return self.data_dim_rule()
+        except UserInputError as e:  # e.g. points repeated so often that neighbour distances vanish
+            D = min(4, max(1, self.ambient_dim))
+            return FixedDimension(D, f"D = {D} (min(4, m)): the rule that reads D off the points could not run "
+                                     f"here ({e}).")
 
     def data_dim_rule(self):
         """The rule that reads D off the points, whatever the source states (:func:`vdae_core.geometry.

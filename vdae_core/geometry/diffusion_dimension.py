@@ -16,7 +16,11 @@ A collapsed direction (the tube squeezed onto the ring) puts points from the far
 point's neighbours, so q stays low until the coordinates carrying that direction are in; after that it
 stays on a plateau (harmonics change no neighbourhood). We take
 
-    D = the smallest D ≤ ``max_dim`` with q(D) ≥ max_{D' ≤ max_dim} q(D') − :data:`PLATEAU_TOL`.
+    D = the smallest D ≤ K with q(D) ≥ max_{D' ≤ K} q(D') − :data:`PLATEAU_TOL`,   K = min(``max_dim``, n / 40).
+
+K shrinks with the points read: on a few hundred points q keeps rising with D (with D a sizeable share of n,
+the coordinates reproduce the kNN graph itself: 320 points of a sphere read D = 15 without the cap, 3 with
+it, tests/test_diffusion_dimension.py), so only coordinates that 40 points or more each support are compared.
 
 It sees scale, which a test of functional dependence does not: an eigenvector whose tube component is a
 tenth of its size makes Φ_4 injective on the torus (so local linear regression, Dsilva et al. 2018, calls
@@ -43,6 +47,8 @@ PLATEAU_TOL = 0.03
 MAX_POINTS = 1000
 #: Coordinates examined: D never exceeds it.
 MAX_DIM = 24
+#: Points each examined coordinate needs: K = min(MAX_DIM, n / this) (module docstring).
+POINTS_PER_COORDINATE = 40
 
 
 @dataclasses.dataclass
@@ -126,7 +132,7 @@ def diffusion_dimension(X: np.ndarray, k: int = 20, max_dim: int = MAX_DIM, tol:
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     if len(X) > max_points:
         X = X[np.sort(np.random.default_rng(seed).choice(len(X), max_points, replace=False))]
-    K = int(max(1, min(max_dim, len(X) - 3)))
+    K = int(max(1, min(max_dim, len(X) - 3, max(4, len(X) // POINTS_PER_COORDINATE))))
     dm = diffusion_map(X, n_components=K, k=min(k, len(X) - 1))
     q = neighbour_preservation(X, dm.coords)
     dim = int(np.argmax(q >= q.max() - tol)) + 1

@@ -206,24 +206,38 @@ def local_covariances(Z: np.ndarray, k: int, ridge: float, ball: bool = True) ->
     return S
 
 
-def sheet_neighbourhoods(A: np.ndarray, k: int, radius: float, min_size: int = 32) -> np.ndarray:
+def sheet_neighbourhoods(A: np.ndarray, k: int, radius: float, min_size: int = 32, chunk: int = 256) -> np.ndarray:
     """For each anchor, the anchors within ``radius`` of it along the k-nearest-neighbour graph of ``A``
     (A, D), and never fewer than the ``min_size`` nearest along the graph (where the anchors are sparse, a ball
     of the median spacing's radius holds only a few, and a mean over them snaps to them): its sheet of the
     latent cloud. Two sheets closer in latent space than the ball (the two sides of a torus's tube) stay apart
     as long as no graph edge crosses between them. Rows nearest first, the anchor itself first, padded with -1;
-    shape (A, K), K the largest ball.
+    shape (A, K), K the largest ball. Memory: ``chunk`` x A distances at a time.
     """
     from scipy.sparse.csgraph import dijkstra
     from sklearn.neighbors import kneighbors_graph
 
     G = kneighbors_graph(A, min(k, len(A) - 1), mode="distance")
-    dist = dijkstra(G.maximum(G.T), directed=False)
+    G = G.maximum(G.T).tocsr()
+    want = min(min_size, len(A))
     balls = []
-    for row in dist:
-        order = np.argsort(row, kind="stable")
-        size = max(int((row <= radius).sum()), min(min_size, int(np.isfinite(row).sum())))
-        balls.append(order[:size])
+    for start in range(0, len(A), chunk):
+        rows = np.arange(start, min(start + chunk, len(A)))
+        lim = radius
+        dist = dijkstra(G, directed=False, indices=rows, limit=lim)
+        while True:  # widen the search for rows whose ball is smaller than min_size (and can grow)
+            short = np.flatnonzero(np.isfinite(dist).sum(1) < want)
+            if not len(short) or not np.isfinite(lim):
+                break
+            lim = lim * 2 if lim < 1e300 else np.inf
+            more = dijkstra(G, directed=False, indices=rows[short], limit=lim)
+            dist[short] = more
+            if np.isfinite(more).all():
+                lim = np.inf
+        for row in dist:
+            order = np.argsort(row, kind="stable")
+            size = max(int((row <= radius).sum()), min(want, int(np.isfinite(row).sum())))
+            balls.append(order[:size])
     out = np.full((len(A), max(len(b) for b in balls)), -1, dtype=np.int64)
     for i, b in enumerate(balls):
         out[i, : len(b)] = b
