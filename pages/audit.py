@@ -13,9 +13,9 @@ from vdae_core.viz.images import images_from_points, montage_figure
 from vdae_core.viz.topology import (distance_rows, persistence_figure, prior_holes_figure, stability_figure,
                                     tears_figure)
 
-info, run = frame.analysis_page("audit", "Topology audit")
+info, run, run_line = frame.analysis_page("audit", "Topology audit")
 ds = run.dataset
-st.caption(f"Run **{state.run_label(info)}** (`{info.name}`)")
+st.caption(run_line)
 st.markdown(
     "**Persistent homology** grows a ball around every point and records when components merge, loops close and "
     "voids fill. A bar that lives long is a real feature of the shape (a circle has one long loop); short bars "

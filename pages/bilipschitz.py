@@ -5,16 +5,16 @@ import streamlit as st
 
 from vdae_core.analysis import latent_plane, worst_points
 from vdae_core.errors import UserInputError
-from vdae_core.ui import cache, frame, state, widgets
+from vdae_core.ui import cache, frame, widgets
 from vdae_core.viz.bilip import (POST_SCRIPT_LINKED_HOVER, bilip_data_figure, bilip_histogram, bilip_latent_figure,
                                  bilip_linked_figure, colour_limits)
 from vdae_core.viz.common import up_axis
 from vdae_core.viz.export import figure_html
 
 ss = st.session_state
-info, run = frame.analysis_page("bilipschitz", "Bi-Lipschitz")
+info, run, run_line = frame.analysis_page("bilipschitz", "Bi-Lipschitz")
 ds = run.dataset
-st.caption(f"Run **{state.run_label(info)}** (`{info.name}`)")
+st.caption(run_line)
 st.markdown(
     "For each point, K is the smallest constant with 1/K ≤ d_X(f(z), f(z′)) / d_Z(z, z′) ≤ K over its k "
     "nearest "

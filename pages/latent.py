@@ -6,7 +6,7 @@ from vdae_core.analysis import colour_options
 from vdae_core.errors import UserInputError
 from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
 from vdae_core.registry import EMBEDDERS
-from vdae_core.ui import cache, frame, state, widgets
+from vdae_core.ui import cache, frame, widgets
 from vdae_core.ui.inspector import point_inspector
 from vdae_core.viz.images import (decoded_points_grid_figure, images_from_points, montage_figure, spread_indices,
                                   thumbnails_figure)
@@ -14,7 +14,7 @@ from vdae_core.viz.latent_spaces import latent_view
 from vdae_core.viz.scatter import embedding_figure, points_figure
 
 ss = st.session_state
-info, run = frame.analysis_page("latent", "Latent space", "Loading the run and encoding the data…")
+info, run, run_line = frame.analysis_page("latent", "Latent space", "Loading the run and encoding the data…")
 ds = run.dataset
 space = run.model.latent_space
 colours = colour_options(ds.params, ds.param_names, ds.periodic)
@@ -44,8 +44,8 @@ if not run.model.has_encoder:
 else:
     Z = cache.latent_codes(info.path)
     D = space.dim
-    st.caption(f"Run **{state.run_label(info)}** (`{info.name}`) · {ds.n:,} points in R^{ds.ambient_dim} encoded "
-               f"into the latent space **{space.label}** ({D}-dimensional; codes of shape {space.shape}).")
+    st.caption(f"{run_line} · {ds.n:,} points in R^{ds.ambient_dim} encoded into the latent space "
+               f"**{space.label}** ({D}-dimensional; codes of shape {space.shape}).")
     if space.is_compact:  # a manifold: drawn as itself
         fig, what = latent_view(space, Z, cval, cname, cper, uirevision=f"latent-{info.path}")
         widgets.figure(fig, "latent.scatter", f"{info.name}_latent")

@@ -87,9 +87,10 @@ with st.expander("How training works"):
     st.markdown(f"{model_cls.training_notes} Training runs on the server, not in this tab: it keeps going while "
                 "you look at other pages or reload, and the sidebar shows its progress.")
 
-info = state.active_run()
+infos = state.saved_runs()
+info = state.active_run(infos)
 if info is not None and (job is None or job.run_path != info.path):
-    with st.expander(f"Training history of the active run: {state.run_label(info)}"):
+    with st.expander(f"Training history of the active run: {state.run_label(info, infos)}"):
         try:
             run = cache.load_run(info.path)
         except UserInputError as e:

@@ -12,10 +12,10 @@ from vdae_core.viz.scatter import points_figure
 from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, retention_figure, walk_animation
 
 ss = st.session_state
-info, run = frame.analysis_page("walks", "Random walks")
+info, run, run_line = frame.analysis_page("walks", "Random walks")
 ds = run.dataset
 has_mesh = ds.mesh is not None and ds.ambient_dim == 3
-st.caption(f"Run **{state.run_label(info)}** (`{info.name}`) · latent {run.model.latent_space.label} · "
+st.caption(f"{run_line} · latent {run.model.latent_space.label} · "
            + ("the walk is the model's own generative process (Algorithm 2)" if getattr(run.model, "native_walk", False)
               else "this model has no native walk: encode, perturb, decode"))
 
@@ -43,11 +43,16 @@ def _on_pick() -> None:
         _set_start(nearest_vertex(ds.mesh.vertices, ds.X[i]) if has_mesh else i)
 
 
-start_key = f"w.walk_start.{ss.get('walk.start_gen', 0)}"
+def _start_key() -> str:
+    """The start input's key in the current generation (a click on the view starts a new one)."""
+    return f"w.walk_start.{ss.get('walk.start_gen', 0)}"
+
+
+start_key = _start_key()
 
 
 def _on_start_input(key: str) -> None:
-    if key == f"w.walk_start.{ss.get('walk.start_gen', 0)}":  # an input of an earlier generation is stale
+    if key == _start_key():  # an input of an earlier generation is stale
         _set_start(ss.get(key, start), from_input=True)
 
 

@@ -78,7 +78,7 @@ def test_a_file_gets_its_dimension_from_its_points(tmp_path):
     np.save(path, _rotated(ds.X.astype(np.float64), 5))
     up = make_dataset(DataConfig(dataset=str(path), n=800, seed=0))
     assert up.suggested_dim is None and up.auto_latent_dim() == 2 == ds.auto_latent_dim()
-    assert up.known_dim_choice() is not None and "D = 2" in up.latent_dim_choice().reason
+    assert up.data_dim_rule() is up.data_dim_rule() and "D = 2" in up.latent_dim_choice().reason  # remembered
     assert ds.data_dim_rule().dim == 2 and "built-in" in ds.latent_dim_choice().reason
     tor = torus(1000, seed=5, R=2.5, r=1.0)
     np.save(tmp_path / "tor.npy", _rotated(tor.X.astype(np.float64), 5))

@@ -3,6 +3,7 @@
 Screenshots go to ``test-artifacts/`` (gitignored). Skipped with a reason when Chromium or Playwright is
 missing (CI installs Debian's ``chromium``); it always runs when ``/usr/bin/chromium`` exists.
 """
+import contextlib
 import os
 import shutil
 import socket
@@ -27,6 +28,17 @@ def _chromium() -> str:
     if not found:
         pytest.skip("no Chromium found (install it: apt-get install -y chromium)")
     return found
+
+
+@contextlib.contextmanager
+def _shot_on_failure(page, name: str):
+    """Save a full-page screenshot ``test-artifacts/<name>`` when the block fails, then re-raise."""
+    try:
+        yield
+    except Exception:
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        page.screenshot(path=os.path.join(ARTIFACTS, name), full_page=True)
+        raise
 
 
 def _free_port() -> int:
@@ -73,56 +85,54 @@ def test_train_then_random_walks_in_chromium(server):
         ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
         page = ctx.new_page()
         try:
-            page.goto(server)
-            page.wait_for_selector("text=Device in use", timeout=90_000)
-            page.get_by_text("Try it: torus + VDAE").click()
-            page.wait_for_selector("text=Training vdae", timeout=60_000)
-            page.wait_for_selector("text=It is now the active run", timeout=240_000)
-            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_train.png"), full_page=True)
+            with _shot_on_failure(page, "e2e_failure.png"):
+                page.goto(server)
+                page.wait_for_selector("text=Device in use", timeout=90_000)
+                page.get_by_text("Try it: torus + VDAE").click()
+                page.wait_for_selector("text=Training vdae", timeout=60_000)
+                page.wait_for_selector("text=It is now the active run", timeout=240_000)
+                page.screenshot(path=os.path.join(ARTIFACTS, "e2e_train.png"), full_page=True)
 
-            page.get_by_role("link", name="Random walks").first.click()
-            # The two 3-D walk views are one figure in an embedded frame (their cameras are linked there).
-            walk = page.frame_locator("iframe").first
-            walk.locator("text=▶ Play").wait_for(timeout=120_000)
-            walk.locator(".js-plotly-plot .gl-container canvas").first.wait_for(timeout=60_000)
-            time.sleep(2)
-            walk.locator("text=▶ Play").first.click()
-            time.sleep(4)
-            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_walks.png"), full_page=False)
-            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_walks_full.png"), full_page=True)
-            assert page.locator('[data-testid="stException"]').count() == 0
-            assert walk.locator("text=learned walk (model)").count() >= 1
-            # One camera: rotating the left scene moves the right one to the same eye.
-            frame = next(f for f in page.frames if f != page.main_frame and f.query_selector(".js-plotly-plot"))
-            cams = frame.evaluate("""() => new Promise(done => {
-                const gd = document.querySelector('.js-plotly-plot');
-                const eye = {x: 0.3, y: -2.1, z: 0.9};
-                Plotly.relayout(gd, {'scene.camera.eye': eye}).then(() => setTimeout(() => done(
-                    [gd._fullLayout.scene.camera.eye, gd._fullLayout.scene2.camera.eye]), 300));
-            })""")
-            assert cams[0] == pytest.approx({"x": 0.3, "y": -2.1, "z": 0.9}) and cams[1] == pytest.approx(cams[0])
-            assert frame.evaluate("() => !!document.querySelector('script[src$=\"/app/static/plotly.min.js\"]')")
-            # The link reopens the same run and view in a fresh session of this browser (a new tab) ...
-            link = page.url
-            assert "run=" in link
-            caption = page.get_by_text("Run vdae · torus · seed 0 ·").first.inner_text()
-            tab = ctx.new_page()
-            tab.goto(link)
-            tab.frame_locator("iframe").first.locator("text=learned walk (model)").wait_for(timeout=120_000)
-            assert tab.get_by_text(caption.split(" · latent")[0]).count() >= 1
-            assert tab.locator('[data-testid="stException"]').count() == 0
-            # ... and in another browser (another owner cookie): a run on a built-in dataset is shared by the
-            # server, so the link opens the same run and view there too (runs on a user's upload are not: the
-            # privacy tests).
-            other = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
-            other.goto(link)
-            other.frame_locator("iframe").first.locator("text=learned walk (model)").wait_for(timeout=120_000)
-            other.screenshot(path=os.path.join(ARTIFACTS, "e2e_link_other_browser.png"))
-            assert other.get_by_text(caption.split(" · latent")[0]).count() >= 1
-            assert "dataset=torus" in page.url and "model=vdae" in page.url and "seed=0" in page.url
-        except Exception:
-            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_failure.png"), full_page=True)
-            raise
+                page.get_by_role("link", name="Random walks").first.click()
+                # The two 3-D walk views are one figure in an embedded frame (their cameras are linked there).
+                walk = page.frame_locator("iframe").first
+                walk.locator("text=▶ Play").wait_for(timeout=120_000)
+                walk.locator(".js-plotly-plot .gl-container canvas").first.wait_for(timeout=60_000)
+                time.sleep(2)
+                walk.locator("text=▶ Play").first.click()
+                time.sleep(4)
+                page.screenshot(path=os.path.join(ARTIFACTS, "e2e_walks.png"), full_page=False)
+                page.screenshot(path=os.path.join(ARTIFACTS, "e2e_walks_full.png"), full_page=True)
+                assert page.locator('[data-testid="stException"]').count() == 0
+                assert walk.locator("text=learned walk (model)").count() >= 1
+                # One camera: rotating the left scene moves the right one to the same eye.
+                frame = next(f for f in page.frames if f != page.main_frame and f.query_selector(".js-plotly-plot"))
+                cams = frame.evaluate("""() => new Promise(done => {
+                    const gd = document.querySelector('.js-plotly-plot');
+                    const eye = {x: 0.3, y: -2.1, z: 0.9};
+                    Plotly.relayout(gd, {'scene.camera.eye': eye}).then(() => setTimeout(() => done(
+                        [gd._fullLayout.scene.camera.eye, gd._fullLayout.scene2.camera.eye]), 300));
+                })""")
+                assert cams[0] == pytest.approx({"x": 0.3, "y": -2.1, "z": 0.9}) and cams[1] == pytest.approx(cams[0])
+                assert frame.evaluate("() => !!document.querySelector('script[src$=\"/app/static/plotly.min.js\"]')")
+                # The link reopens the same run and view in a fresh session of this browser (a new tab) ...
+                link = page.url
+                assert "run=" in link
+                caption = page.get_by_text("Run vdae · torus · seed 0 ·").first.inner_text()
+                tab = ctx.new_page()
+                tab.goto(link)
+                tab.frame_locator("iframe").first.locator("text=learned walk (model)").wait_for(timeout=120_000)
+                assert tab.get_by_text(caption.split(" · latent")[0]).count() >= 1
+                assert tab.locator('[data-testid="stException"]').count() == 0
+                # ... and in another browser (another owner cookie): a run on a built-in dataset is shared by the
+                # server, so the link opens the same run and view there too (runs on a user's upload are not: the
+                # privacy tests).
+                other = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
+                other.goto(link)
+                other.frame_locator("iframe").first.locator("text=learned walk (model)").wait_for(timeout=120_000)
+                other.screenshot(path=os.path.join(ARTIFACTS, "e2e_link_other_browser.png"))
+                assert other.get_by_text(caption.split(" · latent")[0]).count() >= 1
+                assert "dataset=torus" in page.url and "model=vdae" in page.url and "seed=0" in page.url
         finally:
             browser.close()
     assert os.path.getsize(os.path.join(ARTIFACTS, "e2e_walks.png")) > 10_000
@@ -138,28 +148,25 @@ def test_reload_reattaches_and_another_browser_sees_nothing(server):
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = ctx.new_page()
         try:
-            page.goto(server)
-            page.wait_for_selector("text=Device in use", timeout=90_000)
-            for _ in range(50):  # the cookie is set by a script element of the first render
-                cookie = [c for c in ctx.cookies() if c["name"] == "vdae_owner"]
-                if cookie:
-                    break
-                time.sleep(0.2)
-            assert len(cookie) == 1 and len(cookie[0]["value"]) == 32, ctx.cookies()
-            page.get_by_text("Try it: torus + VDAE").click()
-            page.wait_for_selector("text=Training vdae", timeout=60_000)
-            page.reload()
-            page.wait_for_selector("text=Training vdae", timeout=60_000)  # same job, re-attached
-            page.wait_for_selector("text=It is now the active run", timeout=240_000)
-            assert [c["value"] for c in ctx.cookies() if c["name"] == "vdae_owner"] == [cookie[0]["value"]]
-            other = browser.new_context().new_page()
-            other.goto(server + "/train")
-            other.wait_for_selector("text=Start training", timeout=90_000)
-            assert other.locator("text=Training vdae").count() == 0
-        except Exception:
-            os.makedirs(ARTIFACTS, exist_ok=True)
-            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_reload_failure.png"), full_page=True)
-            raise
+            with _shot_on_failure(page, "e2e_reload_failure.png"):
+                page.goto(server)
+                page.wait_for_selector("text=Device in use", timeout=90_000)
+                for _ in range(50):  # the cookie is set by a script element of the first render
+                    cookie = [c for c in ctx.cookies() if c["name"] == "vdae_owner"]
+                    if cookie:
+                        break
+                    time.sleep(0.2)
+                assert len(cookie) == 1 and len(cookie[0]["value"]) == 32, ctx.cookies()
+                page.get_by_text("Try it: torus + VDAE").click()
+                page.wait_for_selector("text=Training vdae", timeout=60_000)
+                page.reload()
+                page.wait_for_selector("text=Training vdae", timeout=60_000)  # same job, re-attached
+                page.wait_for_selector("text=It is now the active run", timeout=240_000)
+                assert [c["value"] for c in ctx.cookies() if c["name"] == "vdae_owner"] == [cookie[0]["value"]]
+                other = browser.new_context().new_page()
+                other.goto(server + "/train")
+                other.wait_for_selector("text=Start training", timeout=90_000)
+                assert other.locator("text=Training vdae").count() == 0
         finally:
             browser.close()
 
@@ -188,50 +195,47 @@ def test_a_second_run_of_the_same_selection_is_what_every_page_shows(server):
         browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
         page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
         try:
-            page.goto(server + "/train?dataset=circle&model=beta_vae&seed=0")
-            page.wait_for_selector("text=Start training", timeout=90_000)
-            dim = page.locator('input[aria-label^="latent dim"]').first
-            steps = page.locator('input[aria-label="steps"]').first
+            with _shot_on_failure(page, "e2e_second_run_failure.png"):
+                page.goto(server + "/train?dataset=circle&model=beta_vae&seed=0")
+                page.wait_for_selector("text=Start training", timeout=90_000)
+                dim = page.locator('input[aria-label^="latent dim"]').first
+                steps = page.locator('input[aria-label="steps"]').first
 
-            page.get_by_role("button", name="Start training").click()
-            page.wait_for_selector("text=It is now the active run", timeout=120_000)
-            first = _run_in_url(page)
-            # Enter in a field of the form does not start a training
-            dim.fill("1")
-            dim.press("Enter")
-            time.sleep(3)
-            assert page.get_by_text("Running —").count() == 0 and _run_in_url(page) == first
-            steps.fill("500")  # long enough to finish while another page is on screen (about 8 s)
-            page.get_by_role("button", name="Start training").click()
-            page.wait_for_selector("text=Running —", timeout=60_000)
-            page.get_by_role("link", name="Latent space").first.click()
-            deadline = time.time() + 180
-            while time.time() < deadline and _run_in_url(page) == first:  # the finished job switches the run
-                page.wait_for_timeout(500)
-            second = _run_in_url(page)
-            assert second != first
-            time.sleep(2)
+                page.get_by_role("button", name="Start training").click()
+                page.wait_for_selector("text=It is now the active run", timeout=120_000)
+                first = _run_in_url(page)
+                # Enter in a field of the form does not start a training
+                dim.fill("1")
+                dim.press("Enter")
+                time.sleep(3)
+                assert page.get_by_text("Running —").count() == 0 and _run_in_url(page) == first
+                steps.fill("500")  # long enough to finish while another page is on screen (about 8 s)
+                page.get_by_role("button", name="Start training").click()
+                page.wait_for_selector("text=Running —", timeout=60_000)
+                page.get_by_role("link", name="Latent space").first.click()
+                deadline = time.time() + 180
+                while time.time() < deadline and _run_in_url(page) == first:  # the finished job switches the run
+                    page.wait_for_timeout(500)
+                second = _run_in_url(page)
+                assert second != first
+                time.sleep(2)
 
-            def every_page_shows(run: str, latent: str) -> None:
-                for name in ("Topology audit", "Random walks", "Bi-Lipschitz", "Latent space"):
-                    page.get_by_role("link", name=name).first.click()
-                    page.wait_for_url(f"**run={run}**", timeout=60_000)
-                    line = _run_line(page)
-                    assert run in line and latent in line, (name, line)
-                    assert page.locator('[data-testid="stException"]').count() == 0
-                    time.sleep(1)
+                def every_page_shows(run: str, latent: str) -> None:
+                    for name in ("Topology audit", "Random walks", "Bi-Lipschitz", "Latent space"):
+                        page.get_by_role("link", name=name).first.click()
+                        page.wait_for_url(f"**run={run}**", timeout=60_000)
+                        line = _run_line(page)
+                        assert run in line and latent in line, (name, line)
+                        assert page.locator('[data-testid="stException"]').count() == 0
+                        time.sleep(1)
 
-            every_page_shows(second, "latent_dim 1")
-            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_second_run.png"), full_page=False)
-            # back to the first run through the sidebar's picker
-            page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-            page.get_by_role("option", name="latent_dim 2").first.click()
-            page.wait_for_url(f"**run={first}**", timeout=60_000)
-            every_page_shows(first, "latent_dim 2")
-            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_first_run_again.png"), full_page=False)
-        except Exception:
-            os.makedirs(ARTIFACTS, exist_ok=True)
-            page.screenshot(path=os.path.join(ARTIFACTS, "e2e_second_run_failure.png"), full_page=True)
-            raise
+                every_page_shows(second, "latent_dim 1")
+                page.screenshot(path=os.path.join(ARTIFACTS, "e2e_second_run.png"), full_page=False)
+                # back to the first run through the sidebar's picker
+                page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+                page.get_by_role("option", name="latent_dim 2").first.click()
+                page.wait_for_url(f"**run={first}**", timeout=60_000)
+                every_page_shows(first, "latent_dim 2")
+                page.screenshot(path=os.path.join(ARTIFACTS, "e2e_first_run_again.png"), full_page=False)
         finally:
             browser.close()

@@ -138,13 +138,6 @@ class Dataset:
         diffusion_dimension.diffusion_dimension`; about 0.3 s, remembered per content hash)."""
         return _dimension_of(self.content_hash, self.X)
 
-    def known_dim_choice(self):
-        """:meth:`latent_dim_choice` if it is known without computing (stated by the source, or computed
-        before for these points), else None."""
-        if self.suggested_dim is not None:
-            return self.latent_dim_choice()
-        return _DIMENSIONS.get(self.content_hash)
-
     def auto_latent_dim(self) -> int:
         """``latent_dim_choice().dim`` (what a model's ``latent_dim = 0`` means for this dataset)."""
         return int(self.latent_dim_choice().dim)

@@ -107,7 +107,7 @@ def neighbour_preservation(X: np.ndarray, coords: np.ndarray, k: int = NEIGHBOUR
 
 
 def diffusion_dimension(X: np.ndarray, k: int = 20, max_dim: int = MAX_DIM, tol: float = PLATEAU_TOL,
-                        max_points: int = MAX_POINTS, seed: int = 0, min_dim: int = 1) -> DimensionChoice:
+                        max_points: int = MAX_POINTS, seed: int = 0) -> DimensionChoice:
     """The number of diffusion coordinates of ``X`` (see the module docstring).
 
     Parameters
@@ -122,8 +122,6 @@ def diffusion_dimension(X: np.ndarray, k: int = 20, max_dim: int = MAX_DIM, tol:
         Plateau tolerance.
     max_points : int
         A seeded random subset of larger sets is read.
-    min_dim : int
-        Smallest D returned.
 
     Returns
     -------
@@ -136,7 +134,7 @@ def diffusion_dimension(X: np.ndarray, k: int = 20, max_dim: int = MAX_DIM, tol:
     dm = diffusion_map(X, n_components=K, k=min(k, len(X) - 1))
     q = neighbour_preservation(X, dm.coords)
     dim = int(np.argmax(q >= q.max() - tol)) + 1
-    return DimensionChoice(max(dim, min(min_dim, K)), q, dm.eigenvalues, len(X), tol)
+    return DimensionChoice(dim, q, dm.eigenvalues, len(X), tol)
 
 
 @dataclasses.dataclass

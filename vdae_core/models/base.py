@@ -395,7 +395,7 @@ class GenerativeModel(nn.Module):
     @classmethod
     def latent_dim_for(cls, config: ModelConfig, suggested, n: int) -> int:
         """The latent dimension to build with: the config's, else the dataset's (an int, or a function giving
-        it: ``Dataset.auto_latent_dim``, computed only when needed); checked against n."""
+        it, e.g. from ``Dataset.latent_dim_choice``, called only when needed); checked against n."""
         return resolve_latent_dim(config, suggested, n)
 
     @classmethod

@@ -223,17 +223,10 @@ def sheet_neighbourhoods(A: np.ndarray, k: int, radius: float, min_size: int = 3
     balls = []
     for start in range(0, len(A), chunk):
         rows = np.arange(start, min(start + chunk, len(A)))
-        lim = radius
-        dist = dijkstra(G, directed=False, indices=rows, limit=lim)
-        while True:  # widen the search for rows whose ball is smaller than min_size (and can grow)
-            short = np.flatnonzero(np.isfinite(dist).sum(1) < want)
-            if not len(short) or not np.isfinite(lim):
-                break
-            lim = lim * 2 if lim < 1e300 else np.inf
-            more = dijkstra(G, directed=False, indices=rows[short], limit=lim)
-            dist[short] = more
-            if np.isfinite(more).all():
-                lim = np.inf
+        dist = dijkstra(G, directed=False, indices=rows, limit=radius)
+        short = np.flatnonzero(np.isfinite(dist).sum(1) < want)  # balls below min_size: search without a limit
+        if len(short):
+            dist[short] = dijkstra(G, directed=False, indices=rows[short])
         for row in dist:
             order = np.argsort(row, kind="stable")
             size = max(int((row <= radius).sum()), min(want, int(np.isfinite(row).sum())))

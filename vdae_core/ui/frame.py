@@ -63,12 +63,15 @@ def no_run_notice() -> None:
 def analysis_page(name: str, title: str, loading: str = "Loading the run…"):
     """Header shared by the pages that analyse a saved run: route, title, flashes, the active run.
 
-    Returns ``(info, run)``; stops the page with a notice when the selection has no saved run.
+    Returns ``(info, run, run_line)``, ``run_line`` the page's "Run **label** (`folder`)" (the label tells the
+    run from others of the same selection: :func:`state.run_label`); stops the page with a notice when the
+    selection has no saved run.
     """
     ensure_routed(name)
     st.title(title)
     state.show_flashes()
-    info = state.active_run()
+    infos = state.saved_runs()
+    info = state.active_run(infos)
     state.sync_query_params()  # the run just chosen for the selection goes into the link now
     if info is None:
         no_run_notice()
@@ -80,4 +83,4 @@ def analysis_page(name: str, title: str, loading: str = "Loading the run…"):
         widgets.error_box(e, "this run cannot be shown")
         st.caption("Pick another run in the sidebar, or train this one again.")
         st.stop()
-    return info, run
+    return info, run, f"Run **{state.run_label(info, infos)}** (`{info.name}`)"
