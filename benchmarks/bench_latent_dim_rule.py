@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import append_log, cpu_model  # noqa: E402
+from bench_common import append_log, cpu_model, start_busy, stop_busy  # noqa: E402
 
 
 def torus_file(spec: str, seed: int, folder: str) -> str:
@@ -68,6 +68,7 @@ def table(log_path: str) -> str:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--table", default=None, metavar="LOG", help="print the Markdown table of a log and stop")
+    ap.add_argument("--busy", action="store_true", help="with --time-rule: a process spins on one core meanwhile")
     ap.add_argument("--time-rule", action="store_true", help="only time the rule itself on each dataset (2,000 "
                     "points, first call, nothing remembered) and log it")
     ap.add_argument("--log", default=None)
@@ -93,6 +94,7 @@ def main():
     if args.time_rule:
         from vdae_core.geometry.diffusion_dimension import diffusion_dimension
 
+        busy = start_busy() if args.busy else None
         for spec in (s for s in args.data.split(";") if s):
             for seed in (int(s) for s in args.seeds.split(",")):
                 source = torus_file(spec, seed, folder) if spec.startswith("torus") and spec != "torus" else spec
@@ -101,9 +103,11 @@ def main():
                 choice = diffusion_dimension(X, seed=seed)
                 row = {"bench": "latent_dim_rule_time", "data": spec, "seed": seed, "n": int(len(X)),
                        "D": int(choice.dim), "seconds": round(time.perf_counter() - t, 3), "cpu": cpu_model(),
-                       "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+                       "threads": torch.get_num_threads(), "busy": busy is not None,
+                       "date": time.strftime("%Y-%m-%d")}
                 print(json.dumps(row), flush=True)
                 append_log(args.log, row)
+        stop_busy(busy)
         return
     specs = [s for s in args.data.split(";") if s]
     for spec in specs:
