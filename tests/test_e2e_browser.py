@@ -177,8 +177,12 @@ def _run_in_url(page) -> str:
     return page.evaluate("() => new URLSearchParams(location.search).get('run') || ''")
 
 
-def _run_line(page) -> str:
-    loc = page.locator('[data-testid="stCaptionContainer"]', has_text="Run beta_vae").first
+def _run_line(page, title: str, run: str) -> str:
+    """The run line of the page titled ``title`` once it names ``run``. The previous page's DOM stays on
+    screen until the new page has drawn (and the address may already name the run), so both the title and
+    the run are waited for; a page that keeps showing another run times out."""
+    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=120_000)
+    loc = page.locator('[data-testid="stCaptionContainer"]', has_text="Run beta_vae").filter(has_text=run).first
     loc.wait_for(timeout=120_000)
     return loc.inner_text()
 
@@ -224,7 +228,7 @@ def test_a_second_run_of_the_same_selection_is_what_every_page_shows(server):
                     for name in ("Topology audit", "Random walks", "Bi-Lipschitz", "Latent space"):
                         page.get_by_role("link", name=name).first.click()
                         page.wait_for_url(f"**run={run}**", timeout=60_000)
-                        line = _run_line(page)
+                        line = _run_line(page, name, run)
                         assert run in line and latent in line, (name, line)
                         assert page.locator('[data-testid="stException"]').count() == 0
                         time.sleep(1)
