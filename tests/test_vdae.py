@@ -385,3 +385,90 @@ def test_sheet_projection_does_not_decode_into_the_gap_between_two_sheets(tmp_pa
     model.anchor_nbrs = torch.as_tensor(nb)
     model.project_latent(zt).sum().backward()
     assert torch.isfinite(zt.grad).all() and zt.grad.abs().sum() > 0
+
+
+def test_nearest_decoder_input_reads_a_far_latent_as_one_near_the_curve(tmp_path, tiny_vdae):
+    """Issue 29: 1000 anchors at random angles of the unit circle (a random subset of training latents).
+    Latents three radii out (where a walk step of the default size lands): the plain kernel mean narrows to
+    a few anchors and snaps its output onto them; the 'nearest' input reads the kernel at the foot on the
+    nearest anchor's tangent line, so it reads about as many anchors as on the curve. Measured by the
+    outputs' median angular distance to their nearest anchor over that of uniform angles (an exact sampler;
+    on the curve both inputs give 0.73): 0.52 for the plain mean at 3 radii, 0.67 for 'nearest'."""
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_input="nearest"), seed=0,
+                    device="cpu")
+    model = run.model
+    # a trained run keeps its frames through a save and a load
+    assert model.anchor_frames.shape == (len(model.anchors), 2, 1)
+    save_run(run, str(tmp_path / "r"))
+    back = load_run(str(tmp_path / "r"))
+    zz = run.model.encode(run.dataset.X[:20]) * 3.0
+    np.testing.assert_array_equal(back.model.decode(zz), run.model.decode(zz))
+    a = np.sort(np.random.default_rng(1).uniform(0, 2 * np.pi, 1000))
+    model.anchors = torch.tensor(np.stack([np.cos(a), np.sin(a)], 1), dtype=torch.float32)
+    model.anchor_sqnorm = model.anchors.pow(2).sum(1)
+    gap = lambda t: np.abs(np.angle(np.exp(1j * (t[:, None] - a[None])))).min(1)  # noqa: E731
+    nn = np.sort(np.abs(np.angle(np.exp(1j * (a[:, None] - a[None])))), 1)[:, 1]
+    model.proj_tau2.fill_(float((4 * np.median(nn)) ** 2))             # proj_width 4 (chord ≈ arc here)
+    model.anchor_frames = model._frames(model.anchors)
+    U, A = model.anchor_frames.numpy()[:, :, 0], model.anchors.numpy()
+    assert np.abs((U * A).sum(1)).max() < 0.05                        # each frame is the tangent line
+    ang = np.random.default_rng(0).uniform(0, 2 * np.pi, 4000)
+    exact = np.median(gap(ang))
+
+    def snap(mode, radius):
+        model.config = model.config.replace(decoder_input=mode)
+        z = torch.tensor(radius * np.stack([np.cos(ang), np.sin(ang)], 1), dtype=torch.float32)
+        out = model.project_latent(z).numpy()
+        assert np.abs(np.linalg.norm(out, axis=1) - 1).max() < 0.01   # on the curve (sagitta τ²/2)
+        return np.median(gap(np.arctan2(out[:, 1], out[:, 0]))) / exact
+
+    on_curve = snap("projected", 1.0)
+    assert abs(snap("nearest", 1.0) - on_curve) < 0.02
+    assert snap("projected", 3.0) < on_curve - 0.15                    # snaps
+    assert snap("nearest", 3.0) > on_curve - 0.1                       # reads as on the curve
+    zt = torch.tensor(zz[:3], requires_grad=True)
+    model.project_latent(zt).sum().backward()
+    assert torch.isfinite(zt.grad).all() and zt.grad.abs().sum() > 0
+
+
+def test_nearest_frames_have_the_sheets_dimension_where_it_curves_inside_the_kernel(tiny_vdae):
+    """A torus of revolution (R = 1, r = 0.3) as anchors: at the projection's kernel width the tube curves
+    inside the kernel and a 90%-variance rank reads more than 2; the frames take the rank at half the width
+    (2) and are tangent: orthogonal to the torus's normal."""
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_input="nearest"), seed=0,
+                    device="cpu")
+    model = run.model
+    g = np.random.default_rng(0)
+    th, ph = g.uniform(0, 2 * np.pi, (2, 3000))
+    R, r = 1.0, 0.3
+    T = np.stack([(R + r * np.cos(ph)) * np.cos(th), (R + r * np.cos(ph)) * np.sin(th), r * np.sin(ph)], 1)
+    normal = np.stack([np.cos(ph) * np.cos(th), np.cos(ph) * np.sin(th), np.sin(ph)], 1)
+    model.anchors = torch.tensor(T, dtype=torch.float32)
+    model.anchor_sqnorm = model.anchors.pow(2).sum(1)
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(n_neighbors=2).fit(T).kneighbors(T)[0][:, 1]
+    model.proj_tau2.fill_(float((8 * np.median(nn)) ** 2))             # a kernel the tube curves inside
+    assert model._local_rank() > 2
+    F = model._frames(model.anchors).numpy()
+    assert F.shape == (3000, 3, 2)
+    assert np.median(np.abs(np.einsum("nd,ndr->nr", normal, F)).max(1)) < 0.2
+
+
+def test_walk_scale_and_substeps_keep_the_step_covariance(tiny_vdae):
+    """One walk step from a fixed point with the raw decoder input and a constant covariance network
+    (L(z) = L): m sub-steps of L ε / √m sum to a step of covariance L Lᵀ, and walk_scale s multiplies it by s².
+    Checked on 20000 steps against the closed form (entrywise, 5% of the largest entry)."""
+    for over in ({"walk_substeps": 1}, {"walk_substeps": 6}, {"walk_substeps": 6, "walk_scale": 1.7}):
+        run = train_run("vdae", DataConfig(dataset="sphere", n=300), dict(tiny_vdae, decoder_input="raw", **over),
+                        seed=0, device="cpu")
+        model = run.model
+        with torch.no_grad():
+            model.cov_net[-1].weight.zero_()                          # L no longer depends on z
+            x = torch.as_tensor(run.dataset.X[:1], dtype=torch.float32).repeat(20000, 1)
+            z0 = model.psi(x[:1])
+            L = model.cov_factor(z0)[0].double()
+            step = (model._walk_code(x, torch.Generator().manual_seed(0)) - z0).double()
+        want = over.get("walk_scale", 1.0) ** 2 * (L @ L.T)
+        got = torch.cov(step.T)
+        assert (got - want).abs().max() <= 0.05 * want.abs().max(), over

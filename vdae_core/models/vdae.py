@@ -94,7 +94,9 @@ class VDAEConfig(ModelConfig):
                                                  "pulls samples towards training points: docs/METHODS.md); 'tangent': "
                                                  "z' projected onto the local principal plane of the training latents "
                                                  "near it (moves z' only across ψ(X), never along it); 'raw': z' as is "
-                                                 "(the paper).", choices=("projected", "tangent", "raw"))
+                                                 "(the paper); 'nearest': the kernel mean read at the foot of z' "
+                                                 "on the tangent plane of the nearest training latent (as many "
+                                                 "anchors read however far z' is).", choices=("projected", "tangent", "raw", "nearest"))
     proj_anchors: int = param(1000, help="Training latents the tangent/projected decoder input reads (a fixed random "
                                          "subset when there are more); its cost per decoded point grows with it.",
                               min=2, max=1_000_000, advanced=True)
@@ -115,6 +117,16 @@ class VDAEConfig(ModelConfig):
                                      min=0.0, max=1.0, advanced=True)
     recon_var: float = param(0.5, help="Decoder variance c in p(x'|z') = N(ψ⁻¹(z'), cI), in standardised units.",
                              min=1e-6, max=1e3, advanced=True)
+    walk_substeps: int = param(1, help="Latent sub-steps per walk step: the step z' = ψ(x) + L ε is taken as m steps "
+                                       "of covariance LLᵀ/m, each from the projection of the last onto ψ(X) with "
+                                       "L read there; a step then follows ψ(X) instead of leaving it along a tangent "
+                                       "line, so a long step goes round a loop (docs/METHODS.md, issue 29); 1: one "
+                                       "Gaussian step (the paper).", min=1, max=64)
+    walk_scale: float = param(1.0, help="Walk steps' length as a multiple of the trained covariance's: the walk's "
+                                         "step is (walk_scale x L) ε. Training's step sets how noisy the decoder's "
+                                         "targets are, the walk's how fast it mixes; with walk_substeps and the "
+                                         "'nearest' input the two can differ (docs/METHODS.md, issue 29); 1: "
+                                         "the trained covariance (the paper).", min=0.1, max=10.0)
     sample_steps: int = param(20, help="Walk steps used by sample(): walkers start at training points.",
                               min=0, max=1000)
     diffusion_time: float = param(0.0, help="Diffusion time t of the map ψ_t = (μ_i^t φ_i): each coordinate scaled by "
@@ -420,6 +432,7 @@ class VDAE(GenerativeModel):
         self.register_buffer("proj_tau2", torch.ones(()))
         self.register_buffer("anchor_nbrs", torch.zeros(0, 0, dtype=torch.long))  # proj_neighbours' anchor kNN
         self.register_buffer("proj_rank", torch.zeros((), dtype=torch.long))  # local dimension ('tangent')
+        self.register_buffer("anchor_frames", torch.zeros(0, D, 0))  # tangent frame per anchor ('nearest')
         self._stats: Optional[dict] = None
 
     @classmethod
@@ -481,6 +494,8 @@ class VDAE(GenerativeModel):
                                                                     3.0 * math.sqrt(float(self.proj_tau2))),
                                                dtype=torch.long, device=dev)
         self.proj_rank.fill_(self._local_rank())
+        if self.config.decoder_input == "nearest":
+            self.anchor_frames = self._frames(self.anchors)
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
         nn.init.zeros_(last.weight)
@@ -548,6 +563,8 @@ class VDAE(GenerativeModel):
             return z
         if self.config.decoder_input == "tangent":
             return self._tangent_projection(z)
+        if self.config.decoder_input == "nearest":
+            return self._nearest_projection(z)
         if self.anchor_nbrs.numel():
             return self._sheet_projection(z)
         return self._anchor_weights(z) @ self.anchors
@@ -561,31 +578,61 @@ class VDAE(GenerativeModel):
         w = torch.softmax(logits.masked_fill(nb < 0, float("-inf")), dim=1)
         return (w.unsqueeze(-1) * self.anchors[nb.clamp_min(0)]).sum(1)
 
-    def _anchor_weights(self, z: torch.Tensor) -> torch.Tensor:
-        """Gaussian kernel weights (B, A) of the anchors around z (B, D), rows summing to 1."""
+    def _anchor_weights(self, z: torch.Tensor, width: float = 1.0) -> torch.Tensor:
+        """Gaussian kernel weights (B, A) of the anchors around z (B, D), rows summing to 1; ``width`` scales
+        the kernel's width τ."""
         # |z - a_j|² less the per-row |z|², which the softmax does not depend on. A dense softmax over
         # all anchors costs ~1 ns per pair on a CPU, less than a per-row top-k (~4 µs per row).
         d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)
-        return torch.softmax(d2 / (-2.0 * self.proj_tau2), dim=1)
+        return torch.softmax(d2 / (-2.0 * width ** 2 * self.proj_tau2), dim=1)
 
-    def _local_frame(self, z: torch.Tensor):
+    def _local_frame(self, z: torch.Tensor, width: float = 1.0):
         """Kernel weights' mean μ (B, D) and covariance C (B, D, D) of the anchors around z (B, D)."""
-        w = self._anchor_weights(z)                                                      # (B, A)
+        w = self._anchor_weights(z, width)                                               # (B, A)
         mu = w @ self.anchors
         C = torch.einsum("ba,ad,ae->bde", w, self.anchors, self.anchors) - mu.unsqueeze(2) * mu.unsqueeze(1)
         return mu, C
 
-    def _local_rank(self) -> int:
+    def _local_rank(self, width: float = 1.0) -> int:
         """Local dimension of ψ(X): the median, over 200 anchors, of the number of principal directions of
         the kernel-weighted anchors that explain 90% of their variance."""
         with torch.no_grad():
             idx = torch.as_tensor(np.random.default_rng(2).choice(len(self.anchors), min(200, len(self.anchors)),
                                                                   replace=False), device=self.anchors.device)
-            _, C = self._local_frame(self.anchors[idx])
+            _, C = self._local_frame(self.anchors[idx], width)
             ev = torch.linalg.eigvalsh(C.double()).flip(-1).clamp_min(0)            # descending
             frac = ev.cumsum(-1) / ev.sum(-1, keepdim=True).clamp_min(1e-300)
             ranks = (frac < 0.9).sum(-1) + 1
         return int(torch.median(ranks.cpu()))
+
+    def _frames(self, z: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+        """Top r principal directions (B, D, r) of the kernel-weighted anchors around z (B, D).
+
+        r is the local rank read with a kernel of half the projection's width: at the full width ψ(X) curves
+        inside the kernel and its extra directions pass 90% of the variance (the torus reads 4 there, 2 at
+        half the width), and a frame with normal directions would carry z's distance from ψ(X) into the
+        foot (samples decoded inside the torus's tube). The directions themselves are read at the full
+        width, where more anchors steady them."""
+        r = self._local_rank(0.5)
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(z), chunk):
+                _, C = self._local_frame(z[i:i + chunk])
+                out.append(torch.linalg.eigh(C.double())[1][..., -r:].to(z.dtype))
+        return torch.cat(out)
+
+    def _nearest_projection(self, z: torch.Tensor) -> torch.Tensor:
+        """Kernel mean at ẑ = a* + U Uᵀ (z − a*), the foot of z on the tangent plane (frame U) of its nearest
+        anchor a*. ẑ stays near ψ(X) however far z is, so the mean reads about as many anchors everywhere;
+        the plain kernel mean at a z far from ψ(X) narrows to a few anchors and pulls samples onto training
+        points (docs/METHODS.md, issue 29: circle codes hundreds of anchor spacings away read 3.6)."""
+        d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)
+        near = d2.argmin(1)
+        a, U = self.anchors[near], self.anchor_frames[near]                          # (B, D), (B, D, r)
+        z_hat = a + (U @ (U.transpose(1, 2) @ (z - a).unsqueeze(2))).squeeze(2)
+        if self.anchor_nbrs.numel():
+            return self._sheet_projection(z_hat)
+        return self._anchor_weights(z_hat) @ self.anchors
 
     def _tangent_projection(self, z: torch.Tensor) -> torch.Tensor:
         """z ↦ μ + U Uᵀ (z − μ): onto the affine plane through the local kernel mean μ spanned by the top
@@ -601,11 +648,18 @@ class VDAE(GenerativeModel):
         return self.x_scale.inverse(self.decoder(self.project_latent(z)))
 
     def _walk_code(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """z' = ψ(x) + L(ψ(x)) ε, ε ~ N(0, I): the latent point of one walk step (Algorithm 2), (B, D)."""
+        """z' = ψ(x) + L(ψ(x)) ε, ε ~ N(0, I): the latent point of one walk step (Algorithm 2), (B, D); with
+        ``walk_substeps`` m > 1, m such steps of covariance L Lᵀ / m, projected onto ψ(X) between them; every
+        step's ε is multiplied by ``walk_scale``."""
         z = self.psi(x)
-        L = self.cov_factor(z)
-        eps = randn(z.shape, generator, z.device)
-        return z + (L @ eps.unsqueeze(-1)).squeeze(-1)
+        m = self.config.walk_substeps
+        for i in range(m):
+            if i:  # the next sub-step starts on ψ(X), where L was trained
+                z = self.project_latent(z)
+            L = self.cov_factor(z)
+            eps = randn(z.shape, generator, z.device)
+            z = z + (L @ eps.unsqueeze(-1)).squeeze(-1) * (self.config.walk_scale / math.sqrt(m))
+        return z
 
     def _walk_step(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return self._decode(self._walk_code(x, generator))
