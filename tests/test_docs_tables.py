@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("latent_dim_rule", "bench_latent_dim_rule", "bench_latent_dim_rule_log.jsonl"),
     ("diagnose_loops", "diagnose_loops", "diagnose_loops_log.jsonl"),
     ("vdae_bars", "bench_vdae_bars", "bench_vdae_bars_log.jsonl"),
+    ("diagnose_walk", "diagnose_walk", "diagnose_walk_log.jsonl"),
 ])
 def test_methods_table_is_its_log(marker, module, log):
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
