@@ -207,6 +207,8 @@ def test_a_second_run_of_the_same_selection_is_what_every_page_shows(server):
 
                 page.get_by_role("button", name="Start training").click()
                 page.wait_for_selector("text=It is now the active run", timeout=120_000)
+                # the message can be drawn before the address names the run: wait for the address
+                page.wait_for_function("() => new URLSearchParams(location.search).get('run')", timeout=60_000)
                 first = _run_in_url(page)
                 # Enter in a field of the form does not start a training
                 dim.fill("1")

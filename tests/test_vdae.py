@@ -393,7 +393,7 @@ def test_nearest_decoder_input_reads_a_far_latent_as_one_near_the_curve(tmp_path
     a few anchors and snaps its output onto them; the 'nearest' input reads the kernel at the foot on the
     nearest anchor's tangent line, so it reads about as many anchors as on the curve. Measured by the
     outputs' median angular distance to their nearest anchor over that of uniform angles (an exact sampler;
-    on the curve both inputs give 0.73): 0.52 for the plain mean at 3 radii, 0.67 for 'nearest'."""
+    on the curve both means give 0.73): 0.52 for the plain mean at 3 radii, 0.67 for 'nearest'."""
     run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_input="nearest"), seed=0,
                     device="cpu")
     model = run.model
@@ -426,6 +426,10 @@ def test_nearest_decoder_input_reads_a_far_latent_as_one_near_the_curve(tmp_path
     assert abs(snap("nearest", 1.0) - on_curve) < 0.02
     assert snap("projected", 3.0) < on_curve - 0.15                    # snaps
     assert snap("nearest", 3.0) > on_curve - 0.1                       # reads as on the curve
+    # 'nearest_plane' keeps ẑ's place along the curve: on it, the identity (an exact sampler's 1.0, where
+    # the mean's pull towards clusters of anchors gives 0.73); at 3 radii 0.91.
+    assert snap("nearest_plane", 1.0) == pytest.approx(1.0, abs=0.02)
+    assert snap("nearest_plane", 3.0) > 0.85
     zt = torch.tensor(zz[:3], requires_grad=True)
     model.project_latent(zt).sum().backward()
     assert torch.isfinite(zt.grad).all() and zt.grad.abs().sum() > 0
@@ -472,3 +476,29 @@ def test_walk_scale_and_substeps_keep_the_step_covariance(tiny_vdae):
         want = over.get("walk_scale", 1.0) ** 2 * (L @ L.T)
         got = torch.cov(step.T)
         assert (got - want).abs().max() <= 0.05 * want.abs().max(), over
+
+
+def test_decoder_target_self_fits_the_pairs_and_leaves_the_walk_to_the_kl(tiny_vdae):
+    """decoder_target='self': the reconstruction term is |ψ⁻¹(ψ(x)) − x|² / 2c on the batch's own points (no
+    walk step, so no staircase of nearest-neighbour targets), and the covariance network gets no gradient
+    from it — only from the KL to α Σ*. With 'neighbour' (Eq. 5) it does get one."""
+    from vdae_core.models.base import TrainData
+
+    for target in ("self", "neighbour"):
+        run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_target=target), seed=0,
+                        device="cpu")
+        model = run.model
+        X = torch.as_tensor(run.dataset.X, dtype=torch.float32)
+        model.compute_latent_stats(TrainData(X, run.dataset.X.astype(np.float32), torch.device("cpu"),
+                                             torch.Generator().manual_seed(0)))
+        idx = torch.arange(64)
+        out = model.variational_loss(idx, torch.Generator().manual_seed(1))
+        grads = torch.autograd.grad(out["recon"], list(model.cov_net.parameters()), allow_unused=True)
+        moved = any(g is not None and g.abs().sum() > 0 for g in grads)
+        if target == "self":
+            x = X[idx]
+            want = (model.x_scale(model._decode(model.psi(x))) - model.x_scale(x)).pow(2).sum(1).mean()
+            assert out["recon"].item() == pytest.approx(want.item() / (2 * model.config.recon_var), rel=1e-5)
+            assert not moved
+        else:
+            assert moved

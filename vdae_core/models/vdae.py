@@ -88,6 +88,12 @@ class VDAEConfig(ModelConfig):
     neighbour_pool: str = param("all", help="Where x' is searched: 'batch' (the paper's A = batch) or 'all' training "
                                             "points (A = X: deterministic targets, a more precise decoder).",
                                 choices=("all", "batch"))
+    decoder_target: str = param("neighbour", help="What the decoder is trained towards in the variational phase: "
+                                                  "'neighbour' (Eq. 5): x', the training point whose code is "
+                                                  "nearest a walk step z' from ψ(x); 'self': x itself from ψ(x) "
+                                                  "(no walk step in the target: a smooth inverse), the walk's "
+                                                  "covariance then learning from the KL alone (docs/METHODS.md, "
+                                                  "issue 29).", choices=("neighbour", "self"), advanced=True)
     decoder_input: str = param("projected", help="What the decoder ψ⁻¹ reads: 'projected' (default): z' replaced by "
                                                  "a Gaussian-weighted mean of the training latents near it, a soft "
                                                  "projection onto ψ(X) (closest to the manifold, but on the circle it "
@@ -96,7 +102,10 @@ class VDAEConfig(ModelConfig):
                                                  "near it (moves z' only across ψ(X), never along it); 'raw': z' as is "
                                                  "(the paper); 'nearest': the kernel mean read at the foot of z' "
                                                  "on the tangent plane of the nearest training latent (as many "
-                                                 "anchors read however far z' is).", choices=("projected", "tangent", "raw", "nearest"))
+                                                 "anchors read however far z' is); 'nearest_plane': that mean "
+                                                 "moved along a*'s tangent plane to ẑ (the mean's pull towards "
+                                                 "dense anchors along ψ(X) removed).",
+                                choices=("projected", "tangent", "raw", "nearest", "nearest_plane"))
     proj_anchors: int = param(1000, help="Training latents the tangent/projected decoder input reads (a fixed random "
                                          "subset when there are more); its cost per decoded point grows with it.",
                               min=2, max=1_000_000, advanced=True)
@@ -121,12 +130,12 @@ class VDAEConfig(ModelConfig):
                                        "of covariance LLᵀ/m, each from the projection of the last onto ψ(X) with "
                                        "L read there; a step then follows ψ(X) instead of leaving it along a tangent "
                                        "line, so a long step goes round a loop (docs/METHODS.md, issue 29); 1: one "
-                                       "Gaussian step (the paper).", min=1, max=64)
+                                       "Gaussian step (the paper).", min=1, max=64, advanced=True)
     walk_scale: float = param(1.0, help="Walk steps' length as a multiple of the trained covariance's: the walk's "
                                          "step is (walk_scale x L) ε. Training's step sets how noisy the decoder's "
                                          "targets are, the walk's how fast it mixes; with walk_substeps and the "
                                          "'nearest' input the two can differ (docs/METHODS.md, issue 29); 1: "
-                                         "the trained covariance (the paper).", min=0.1, max=10.0)
+                                         "the trained covariance (the paper).", min=0.1, max=10.0, advanced=True)
     sample_steps: int = param(20, help="Walk steps used by sample(): walkers start at training points.",
                               min=0, max=1000)
     diffusion_time: float = param(0.0, help="Diffusion time t of the map ψ_t = (μ_i^t φ_i): each coordinate scaled by "
@@ -494,7 +503,7 @@ class VDAE(GenerativeModel):
                                                                     3.0 * math.sqrt(float(self.proj_tau2))),
                                                dtype=torch.long, device=dev)
         self.proj_rank.fill_(self._local_rank())
-        if self.config.decoder_input == "nearest":
+        if self.config.decoder_input in ("nearest", "nearest_plane"):
             self.anchor_frames = self._frames(self.anchors)
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
@@ -520,16 +529,19 @@ class VDAE(GenerativeModel):
         z = st["Z"][idx]
         x = st["X"][idx]
         L = self.cov_factor(z)
-        eps = randn(z.shape, generator, z.device)
-        z_new = z + (L @ eps.unsqueeze(-1)).squeeze(-1)
-        with torch.no_grad():
-            if self.config.neighbour_pool == "all":
-                x_target = st["X"][st["target"](z_new, idx)]  # x' ∈ X \ {x}
-            else:
-                d2 = torch.cdist(z_new, z)
-                d2.fill_diagonal_(float("inf"))  # x' ∈ A \ {x}
-                x_target = x[d2.argmin(1)]
-        x_hat = self._decode(z_new)
+        if self.config.decoder_target == "self":
+            x_hat, x_target = self._decode(z), x  # ψ⁻¹ fitted to the pairs (ψ(x), x); C_φ learns from the KL
+        else:
+            eps = randn(z.shape, generator, z.device)
+            z_new = z + (L @ eps.unsqueeze(-1)).squeeze(-1)
+            with torch.no_grad():
+                if self.config.neighbour_pool == "all":
+                    x_target = st["X"][st["target"](z_new, idx)]  # x' ∈ X \ {x}
+                else:
+                    d2 = torch.cdist(z_new, z)
+                    d2.fill_diagonal_(float("inf"))  # x' ∈ A \ {x}
+                    x_target = x[d2.argmin(1)]
+            x_hat = self._decode(z_new)
         recon = (self.x_scale(x_hat) - self.x_scale(x_target)).pow(2).sum(1).mean() / (2 * self.config.recon_var)
         kl = gaussian_kl(L, st["L_T"][idx], st["logdet_T"][idx]).mean()
         return {"loss": recon + self.config.kl_weight * kl, "recon": recon, "kl": kl}
@@ -563,7 +575,7 @@ class VDAE(GenerativeModel):
             return z
         if self.config.decoder_input == "tangent":
             return self._tangent_projection(z)
-        if self.config.decoder_input == "nearest":
+        if self.config.decoder_input in ("nearest", "nearest_plane"):
             return self._nearest_projection(z)
         if self.anchor_nbrs.numel():
             return self._sheet_projection(z)
@@ -630,9 +642,11 @@ class VDAE(GenerativeModel):
         near = d2.argmin(1)
         a, U = self.anchors[near], self.anchor_frames[near]                          # (B, D), (B, D, r)
         z_hat = a + (U @ (U.transpose(1, 2) @ (z - a).unsqueeze(2))).squeeze(2)
-        if self.anchor_nbrs.numel():
-            return self._sheet_projection(z_hat)
-        return self._anchor_weights(z_hat) @ self.anchors
+        mu = self._sheet_projection(z_hat) if self.anchor_nbrs.numel() else self._anchor_weights(z_hat) @ self.anchors
+        if self.config.decoder_input == "nearest":
+            return mu
+        # 'nearest_plane': ẑ's place along the plane kept, its height above ψ(X) taken from the mean.
+        return mu + (U @ (U.transpose(1, 2) @ (z_hat - mu).unsqueeze(2))).squeeze(2)
 
     def _tangent_projection(self, z: torch.Tensor) -> torch.Tensor:
         """z ↦ μ + U Uᵀ (z − μ): onto the affine plane through the local kernel mean μ spanned by the top
