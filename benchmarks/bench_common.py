@@ -1,5 +1,6 @@
 """Small pieces the benchmark scripts share: the CPU's name, a free port, waiting for a Streamlit server,
-appending JSON lines to a log, and a process keeping one core busy."""
+appending and reading JSON lines of a log, a process keeping one core busy, and the command line of the
+VDAE sweeps (settings x data sets x seeds, one logged row each)."""
 from __future__ import annotations
 
 import json
@@ -42,6 +43,53 @@ def append_log(path, *rows: dict) -> None:
         with open(path, "a") as fh:
             for row in rows:
                 fh.write(json.dumps(row) + "\n")
+
+
+def machine_fields() -> dict:
+    """The fields every logged row carries about where and when it ran: cpu, torch threads, date."""
+    import torch
+
+    return {"cpu": cpu_model(), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+
+
+def read_log(path) -> list:
+    """The rows of a JSON-lines log, in order (blank lines skipped)."""
+    with open(path) as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def settings_label(overrides: dict) -> str:
+    """A table cell for a row's config overrides: "key value, ..." or "defaults"."""
+    return ", ".join(f"{k} {v}" for k, v in overrides.items()) or "defaults"
+
+
+def sweep_parser(data: str, seeds: str, doc: str = None):
+    """The sweeps' shared arguments: --table LOG (print the table and stop), --log, --data, --seeds and
+    --set JSON (repeat for several settings). Scripts add their own before parsing."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--table", default=None, metavar="LOG", help="print the table of this log and stop")
+    ap.add_argument("--log", default=None, help="append each row to this JSON-lines log")
+    ap.add_argument("--data", default=data, help="comma-separated data sets")
+    ap.add_argument("--seeds", default=seeds, help="comma-separated seeds")
+    ap.add_argument("--set", action="append", default=None, help="JSON overrides (repeat for several settings)")
+    return ap
+
+
+def run_sweep(args, measure, show=None) -> None:
+    """``measure(data, seed, overrides) -> row`` for every setting x data set x seed of ``args`` (from
+    :func:`sweep_parser`), with 2 torch threads; each row is printed (only the keys in ``show`` if given)
+    and appended to ``args.log``."""
+    import torch
+
+    torch.set_num_threads(2)
+    for over in [json.loads(c) for c in (args.set or ["{}"])]:
+        for data in args.data.split(","):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                row = measure(data, seed, over)
+                print(json.dumps(row if show is None else {k: row[k] for k in show}), flush=True)
+                append_log(args.log, row)
 
 
 def start_busy() -> subprocess.Popen:

@@ -22,7 +22,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import append_log, cpu_model, start_busy, stop_busy  # noqa: E402
+from bench_common import append_log, machine_fields, read_log, start_busy, stop_busy  # noqa: E402
+
+
+def source_of(spec: str, seed: int, folder: str) -> str:
+    """The dataset a ``--data`` entry names: a built-in set's name as is, a ``torusR,r[@m]`` one's file."""
+    return torus_file(spec, seed, folder) if spec.startswith("torus") and spec != "torus" else spec
 
 
 def torus_file(spec: str, seed: int, folder: str) -> str:
@@ -44,7 +49,7 @@ def table(log_path: str) -> str:
     """The Markdown table of a log (docs/METHODS.md shows it; tests/test_diffusion_dimension.py checks they agree):
     one row per (data, D used) with the runs' seeds, Betti₁ of codes and samples and the H1 bottleneck beside
     its floor."""
-    rows = [json.loads(line) for line in open(log_path) if line.strip()]
+    rows = read_log(log_path)
     rows = [r for r in rows if r.get("bench") == "latent_dim_rule"]
     groups = {}
     for r in rows:
@@ -97,14 +102,13 @@ def main():
         busy = start_busy() if args.busy else None
         for spec in (s for s in args.data.split(";") if s):
             for seed in (int(s) for s in args.seeds.split(",")):
-                source = torus_file(spec, seed, folder) if spec.startswith("torus") and spec != "torus" else spec
+                source = source_of(spec, seed, folder)
                 X = make_dataset(DataConfig(dataset=source, n=args.n, seed=seed)).X
                 t = time.perf_counter()
                 choice = diffusion_dimension(X, seed=seed)
                 row = {"bench": "latent_dim_rule_time", "data": spec, "seed": seed, "n": int(len(X)),
-                       "D": int(choice.dim), "seconds": round(time.perf_counter() - t, 3), "cpu": cpu_model(),
-                       "threads": torch.get_num_threads(), "busy": busy is not None,
-                       "date": time.strftime("%Y-%m-%d")}
+                       "D": int(choice.dim), "seconds": round(time.perf_counter() - t, 3),
+                       "busy": busy is not None, **machine_fields()}
                 print(json.dumps(row), flush=True)
                 append_log(args.log, row)
         stop_busy(busy)
@@ -112,7 +116,7 @@ def main():
     specs = [s for s in args.data.split(";") if s]
     for spec in specs:
         for seed in (int(s) for s in args.seeds.split(",")):
-            source = torus_file(spec, seed, folder) if spec.startswith("torus") and spec != "torus" else spec
+            source = source_of(spec, seed, folder)
             cfg = DataConfig(dataset=source, n=args.n if source == spec else 4000, seed=seed)
             ds = make_dataset(cfg)
             choice = ds.latent_dim_choice()
@@ -130,8 +134,7 @@ def main():
                        "betti": {c: (v["betti"] if v else None) for c, v in topo["clouds"].items()},
                        "h1_bottleneck": round(topo["distances"]["bottleneck"][1], 4),
                        "h1_floor": [round(v, 4) for v in topo["floor"]["bottleneck"][1]],
-                       "cpu": cpu_model(), "threads": torch.get_num_threads(),
-                       "date": time.strftime("%Y-%m-%d")}
+                       **machine_fields()}
                 print(json.dumps({k: row[k] for k in ("data", "seed", "D", "rule_D", "train_s", "betti",
                                                       "h1_bottleneck", "h1_floor")}), flush=True)
                 append_log(args.log, row)

@@ -12,8 +12,6 @@ intrinsic coordinate's KS and the MMD² are inside their floors (the bar: ≤ 10
 distance to the true manifold after 30 steps, in data spacings (median nearest-neighbour distance of
 the training points), where the manifold is known in closed form.
 """
-import argparse
-import json
 import os
 import sys
 import time
@@ -21,11 +19,10 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import append_log, cpu_model  # noqa: E402
+from bench_common import machine_fields, read_log, run_sweep, settings_label, sweep_parser  # noqa: E402
 
 
 def measure(data: str, seed: int, overrides: dict) -> dict:
-    import torch
     from sklearn.neighbors import NearestNeighbors
 
     from vdae_core.api import DataConfig, train_run
@@ -48,17 +45,16 @@ def measure(data: str, seed: int, overrides: dict) -> dict:
     return {"bench": "vdae_bars", "data": data, "seed": seed, "overrides": overrides, "D": int(run.model.latent_dim),
             "train_s": round(secs, 1), "memorisation": pick("memorisation"), "lump_top10": pick("lump_top10"),
             "betti_samples": [int(met[k]["value"]) for k in ("betti0", "betti1") if k in met],
-            "mixing_step": mix["mixing_step"], "off_manifold_spacings_30": off, "cpu": cpu_model(),
-            "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+            "mixing_step": mix["mixing_step"], "off_manifold_spacings_30": off, **machine_fields()}
 
 
 def table(log_path: str) -> str:
-    rows = [json.loads(line) for line in open(log_path) if line.strip()]
+    rows = read_log(log_path)
     out = ["| data | settings | seed | memorisation (≥ 0.9) | densest-10% share / floor (≤ 1.5) | loops in samples "
            "| mixing step per statistic (≤ 10) | off the manifold at step 30 (spacings) | train s |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        over = ", ".join(f"{k} {v}" for k, v in r["overrides"].items()) or "defaults"
+        over = settings_label(r["overrides"])
         lt = r["lump_top10"]
         mix = ", ".join(f"{k} {'>40' if v is None else v}" for k, v in r["mixing_step"].items())
         off = "—" if r["off_manifold_spacings_30"] is None else f"{r['off_manifold_spacings_30']:.2f}"
@@ -69,27 +65,12 @@ def table(log_path: str) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--table", default=None, metavar="LOG")
-    ap.add_argument("--log", default=None)
-    ap.add_argument("--data", default="circle,sphere,torus,bunny")
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--set", action="append", default=None)
-    args = ap.parse_args()
+    args = sweep_parser("circle,sphere,torus,bunny", "0,1,2").parse_args()
     if args.table:
         print(table(args.table))
         return
-    import torch
-
-    torch.set_num_threads(2)
-    for over in [json.loads(c) for c in (args.set or ["{}"])]:
-        for data in args.data.split(","):
-            for seed in (int(s) for s in args.seeds.split(",")):
-                row = measure(data, seed, over)
-                print(json.dumps({k: row[k] for k in ("data", "seed", "overrides", "memorisation", "lump_top10",
-                                                      "betti_samples", "mixing_step", "off_manifold_spacings_30",
-                                                      "train_s")}), flush=True)
-                append_log(args.log, row)
+    run_sweep(args, measure, show=("data", "seed", "overrides", "memorisation", "lump_top10", "betti_samples",
+                                   "mixing_step", "off_manifold_spacings_30", "train_s"))
 
 
 if __name__ == "__main__":

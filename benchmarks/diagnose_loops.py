@@ -17,8 +17,6 @@ manifold (circle, sphere, torus), and the studio's persistence rule (``metrics.p
   torus's tube radius or of the circle's radius), the Betti numbers once the farthest 2% are left out, and the
   lifetime of the second-longest H1 bar against τ₁ (the tube's loop on a torus) for the data and the samples.
 """
-import argparse
-import json
 import os
 import sys
 import time
@@ -26,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import append_log, cpu_model  # noqa: E402
+from bench_common import machine_fields, read_log, run_sweep, settings_label, sweep_parser  # noqa: E402
 
 
 def _second_bar(p) -> float:
@@ -69,12 +67,12 @@ def diagnose(data: str, seed: int, overrides: dict) -> dict:
                              "scale": scale},
             "second_h1_life_over_tau": {"data": round(_second_bar(p_data) / p_data.tau[1], 3),
                                         "samples": round(_second_bar(p_s) / p_s.tau[1], 3)},
-            "cpu": cpu_model(), "date": time.strftime("%Y-%m-%d")}
+            **machine_fields()}
 
 
 def table(log_path: str) -> str:
     """Markdown table of a log: one row per run."""
-    rows = [json.loads(line) for line in open(log_path) if line.strip()]
+    rows = read_log(log_path)
     out = ["| data | settings | seed | D | H1 of data / exact Φ_D / codes / recon / walk 1 / walk 10 / samples "
            "| samples without the farthest 2% | off-manifold q99 / max (samples deeper than a third of r) "
            "| 2nd H1 bar / τ₁: data, samples |", "|---|---|---|---|---|---|---|---|"]
@@ -82,7 +80,7 @@ def table(log_path: str) -> str:
         b = r["betti"]
         h1 = " / ".join(str(b[k][1]) for k in ("data", "exact_phi", "codes", "recon", "walk1", "walk10", "samples"))
         o = r["off_manifold"]
-        over = ", ".join(f"{k} {v}" for k, v in r["overrides"].items()) or "defaults"
+        over = settings_label(r["overrides"])
         lt = r["second_h1_life_over_tau"]
         out.append(f"| {r['data']} | {over} | {r['seed']} | {r['D']} | {h1} | {b['samples_wo_far_2pct'][1]} | "
                    f"{o['q99']:.3f} / {o['max']:.3f} ({o['deeper_than_third']}) | {lt['data']:.2f}, {lt['samples']:.2f} |")
@@ -90,42 +88,26 @@ def table(log_path: str) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--table", default=None, metavar="LOG")
-    ap.add_argument("--log", default=None)
-    ap.add_argument("--data", default="torus")
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--set", action="append", default=None, help="JSON overrides (repeat for several configs)")
+    ap = sweep_parser("torus", "0,1,2")
     ap.add_argument("--time-only", action="store_true", help="only train, one after another, and log the seconds")
     args = ap.parse_args()
-    configs = [json.loads(c) for c in (args.set or ["{}"])]
     if args.table:
         print(table(args.table))
         return
-    import torch
-
-    torch.set_num_threads(2)
     if args.time_only:
-        from vdae_core.api import DataConfig, train_run
-
-        for data in args.data.split(","):
-            for seed in (int(s) for s in args.seeds.split(",")):
-                for over in configs:
-                    t = time.perf_counter()
-                    train_run("vdae", DataConfig(dataset=data, n=2000, seed=seed), over, seed=seed, device="cpu")
-                    row = {"bench": "vdae_option_time", "data": data, "seed": seed, "overrides": over,
-                           "train_s": round(time.perf_counter() - t, 1), "cpu": cpu_model(),
-                           "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
-                    print(json.dumps(row), flush=True)
-                    append_log(args.log, row)
+        run_sweep(args, train_seconds)
         return
-    for data in args.data.split(","):
-        for seed in (int(s) for s in args.seeds.split(",")):
-            for over in configs:
-                row = diagnose(data, seed, over)
-                print(json.dumps({k: row[k] for k in ("data", "seed", "betti", "off_manifold",
-                                                      "second_h1_life_over_tau")}), flush=True)
-                append_log(args.log, row)
+    run_sweep(args, diagnose, show=("data", "seed", "betti", "off_manifold", "second_h1_life_over_tau"))
+
+
+def train_seconds(data: str, seed: int, overrides: dict) -> dict:
+    """Only train (the --time-only row): the seconds of one VDAE training."""
+    from vdae_core.api import DataConfig, train_run
+
+    t = time.perf_counter()
+    train_run("vdae", DataConfig(dataset=data, n=2000, seed=seed), overrides, seed=seed, device="cpu")
+    return {"bench": "vdae_option_time", "data": data, "seed": seed, "overrides": overrides,
+            "train_s": round(time.perf_counter() - t, 1), **machine_fields()}
 
 
 if __name__ == "__main__":

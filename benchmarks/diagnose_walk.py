@@ -1,6 +1,6 @@
 """Why a VDAE's samples hug training points or leave the manifold: the walk's codes, the decoder's input, the decoder.
 
-    python benchmarks/diagnose_walk.py --data circle --seed 0 [--set '{"decoder_input": "nearest"}']
+    python benchmarks/diagnose_walk.py --data circle --seeds 0 [--set '{"decoder_input": "nearest"}']
         [--log docs/diagnose_walk_log.jsonl]
     python benchmarks/diagnose_walk.py --table docs/diagnose_walk_log.jsonl
 
@@ -20,16 +20,13 @@ For one trained VDAE (2,000 points) and 1,000 sampler codes z' (``_prior_codes``
 - ``inside_q99`` / ``inside_max``: where the manifold has a tube (the torus), the 99% quantile and the largest
   distance of a sample to the surface over the tube's radius r.
 """
-import argparse
-import json
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import append_log, cpu_model  # noqa: E402
+from bench_common import machine_fields, read_log, run_sweep, settings_label, sweep_parser  # noqa: E402
 
 
 def measure(data: str, seed: int, overrides: dict) -> dict:
@@ -72,19 +69,19 @@ def measure(data: str, seed: int, overrides: dict) -> dict:
         if tube:
             inside = man.distance(samples) / float(tube)
             row["inside_q99"], row["inside_max"] = round(float(np.quantile(inside, 0.99)), 3), round(float(inside.max()), 3)
-    row.update({"cpu": cpu_model(), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")})
+    row.update(machine_fields())
     return row
 
 
 def table(log_path: str) -> str:
-    rows = [json.loads(line) for line in open(log_path) if line.strip()]
+    rows = read_log(log_path)
     out = ["| data | settings | seed | code's distance to ψ(X) (anchor spacings) | anchors the plain mean reads "
            "| samples to anchor / other training points (spacings) | memorisation: samples, reconstructions "
            "| off the manifold: reconstructions, samples (spacings) | deepest 1% / deepest sample inside the tube (r) |",
            "|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda r, k: "—" if r.get(k) is None else f"{r[k]:.2f}"  # noqa: E731
     for r in rows:
-        over = ", ".join(f"{k} {v}" for k, v in r["overrides"].items()) or "defaults"
+        over = settings_label(r["overrides"])
         out.append(f"| {r['data']} | {over} | {r['seed']} | {r['code_off_anchor_spacings']:.0f} | {r['anchors_read']:.1f} | "
                    f"{r['to_anchor_points']:.2f} / {r['to_other_points']:.2f} | {r['memorisation_samples']:.2f}, "
                    f"{r['memorisation_recon']:.2f} | {fmt(r, 'recon_off')}, {fmt(r, 'samples_off')} | "
@@ -93,24 +90,11 @@ def table(log_path: str) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--table", default=None, metavar="LOG")
-    ap.add_argument("--log", default=None)
-    ap.add_argument("--data", default="circle,torus")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--set", action="append", default=None)
-    args = ap.parse_args()
+    args = sweep_parser("circle,torus", "0").parse_args()
     if args.table:
         print(table(args.table))
         return
-    import torch
-
-    torch.set_num_threads(2)
-    for over in [json.loads(c) for c in (args.set or ["{}"])]:
-        for data in args.data.split(","):
-            row = measure(data, args.seed, over)
-            print(json.dumps(row), flush=True)
-            append_log(args.log, row)
+    run_sweep(args, measure)
 
 
 if __name__ == "__main__":
