@@ -104,13 +104,8 @@ class VDAEConfig(ModelConfig):
                                                  "on the tangent plane of the nearest training latent (as many "
                                                  "anchors read however far z' is); 'nearest_plane': that mean "
                                                  "moved along a*'s tangent plane to ẑ (the mean's pull towards "
-                                                 "dense anchors along ψ(X) removed); 'nearest_linear' / "
-                                                 "'nearest_quadratic': a local linear / quadratic regression of "
-                                                 "the anchors on their tangent coordinates, read at the foot "
-                                                 "(a moving least-squares fit: no pull towards dense anchors, "
-                                                 "and with the quadratic no shrinking across a curved ψ(X)).",
-                                choices=("projected", "tangent", "raw", "nearest", "nearest_plane", "nearest_linear",
-                                         "nearest_quadratic"))
+                                                 "dense anchors along ψ(X) removed).",
+                                choices=("projected", "tangent", "raw", "nearest", "nearest_plane"))
     proj_anchors: int = param(1000, help="Training latents the tangent/projected decoder input reads (a fixed random "
                                          "subset when there are more); its cost per decoded point grows with it.",
                               min=2, max=1_000_000, advanced=True)
@@ -508,7 +503,7 @@ class VDAE(GenerativeModel):
                                                                     3.0 * math.sqrt(float(self.proj_tau2))),
                                                dtype=torch.long, device=dev)
         self.proj_rank.fill_(self._local_rank())
-        if self.config.decoder_input.startswith("nearest"):
+        if self.config.decoder_input in ("nearest", "nearest_plane"):
             self.anchor_frames = self._frames(self.anchors)
         # Start C_φ at the average target so the first steps are neither frozen nor explosive.
         last = self.cov_net[-1]
@@ -580,7 +575,7 @@ class VDAE(GenerativeModel):
             return z
         if self.config.decoder_input == "tangent":
             return self._tangent_projection(z)
-        if self.config.decoder_input.startswith("nearest"):
+        if self.config.decoder_input in ("nearest", "nearest_plane"):
             return self._nearest_projection(z)
         if self.anchor_nbrs.numel():
             return self._sheet_projection(z)
@@ -647,38 +642,11 @@ class VDAE(GenerativeModel):
         near = d2.argmin(1)
         a, U = self.anchors[near], self.anchor_frames[near]                          # (B, D), (B, D, r)
         z_hat = a + (U @ (U.transpose(1, 2) @ (z - a).unsqueeze(2))).squeeze(2)
-        if self.config.decoder_input in ("nearest_linear", "nearest_quadratic"):
-            return self._local_regression(z_hat, U, 2 if self.config.decoder_input == "nearest_quadratic" else 1)
         mu = self._sheet_projection(z_hat) if self.anchor_nbrs.numel() else self._anchor_weights(z_hat) @ self.anchors
         if self.config.decoder_input == "nearest":
             return mu
         # 'nearest_plane': ẑ's place along the plane kept, its height above ψ(X) taken from the mean.
         return mu + (U @ (U.transpose(1, 2) @ (z_hat - mu).unsqueeze(2))).squeeze(2)
-
-    def _local_regression(self, z_hat: torch.Tensor, U: torch.Tensor, degree: int) -> torch.Tensor:
-        """Moving least squares at ẑ (B, D) in the tangent frame U (B, D, r): the anchors a_j are regressed on
-        their tangent coordinates t_j = Uᵀ(a_j − ẑ) by a polynomial of the given degree (1 or 2), with the kernel
-        weights w_j of ẑ, and the fit is read at t = 0. The kernel mean is the degree-0 fit, whose bias is
-        the weighted mean of t_j: a pull towards dense anchors along ψ(X) (mean shift); degree 1 removes it
-        (local linear regression's design-bias freedom), degree 2 also the mean's shrinking towards the centre
-        of curvature, O(τ² κ)."""
-        w = self._anchor_weights(z_hat)                                                   # (B, A)
-        t = torch.einsum("ad,bdr->bar", self.anchors, U) - (z_hat.unsqueeze(1) @ U)      # (B, A, r)
-        cols = [torch.ones_like(t[..., :1]), t]
-        if degree == 2:
-            r = t.shape[-1]
-            i, j = torch.triu_indices(r, r)
-            cols.append(t[..., i] * t[..., j])
-        P = torch.cat(cols, -1)                                                           # (B, A, p)
-        WP = w.unsqueeze(-1) * P
-        M = WP.transpose(1, 2) @ P                                                        # (B, p, p)
-        # A ridge on the slopes only, scaled to the weighted spread: ill-posed directions fall back to the mean.
-        reg = torch.ones(P.shape[-1], dtype=z_hat.dtype, device=z_hat.device)
-        reg[0] = 0.0
-        M = M + 1e-6 * torch.diagonal(M, dim1=1, dim2=2).mean(-1, keepdim=True).unsqueeze(-1) * torch.diag(reg) \
-            + 1e-12 * torch.eye(P.shape[-1], dtype=z_hat.dtype, device=z_hat.device)
-        beta = torch.linalg.solve(M, WP.transpose(1, 2) @ self.anchors)                  # (B, p, D)
-        return beta[:, 0]
 
     def _tangent_projection(self, z: torch.Tensor) -> torch.Tensor:
         """z ↦ μ + U Uᵀ (z − μ): onto the affine plane through the local kernel mean μ spanned by the top
