@@ -4,6 +4,7 @@ VDAE sweeps (settings x data sets x seeds, one logged row each)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -45,11 +46,22 @@ def append_log(path, *rows: dict) -> None:
                 fh.write(json.dumps(row) + "\n")
 
 
+def git_commit() -> str:
+    """The short hash of the checkout's HEAD ('' outside a git checkout): which defaults a row measured."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def machine_fields() -> dict:
-    """The fields every logged row carries about where and when it ran: cpu, torch threads, date."""
+    """The fields every logged row carries about where and when it ran: cpu, torch threads, date, and the
+    commit it ran (the defaults its empty overrides stand for)."""
     import torch
 
-    return {"cpu": cpu_model(), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+    return {"cpu": cpu_model(), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
+            "commit": git_commit()}
 
 
 def read_log(path) -> list:
@@ -58,9 +70,10 @@ def read_log(path) -> list:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def settings_label(overrides: dict) -> str:
-    """A table cell for a row's config overrides: "key value, ..." or "defaults"."""
-    return ", ".join(f"{k} {v}" for k, v in overrides.items()) or "defaults"
+def settings_label(overrides: dict, commit: str = "") -> str:
+    """A table cell for a row's config overrides: "key value, ..." or "defaults" ("defaults at <commit>" where
+    the row logged its commit: the defaults change, the label must say which it measured)."""
+    return ", ".join(f"{k} {v}" for k, v in overrides.items()) or ("defaults at " + commit if commit else "defaults")
 
 
 def sweep_parser(data: str, seeds: str, doc: str = None):

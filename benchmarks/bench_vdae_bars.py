@@ -54,7 +54,7 @@ def table(log_path: str) -> str:
            "| mixing step per statistic (≤ 10) | off the manifold at step 30 (spacings) | train s |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        over = settings_label(r["overrides"])
+        over = settings_label(r["overrides"], r.get("commit", ""))
         lt = r["lump_top10"]
         mix = ", ".join(f"{k} {'>40' if v is None else v}" for k, v in r["mixing_step"].items())
         off = "—" if r["off_manifold_spacings_30"] is None else f"{r['off_manifold_spacings_30']:.2f}"

@@ -90,7 +90,8 @@ def test_vdae_history_says_why_each_phase_ended(tiny_vdae):
 
 
 def test_eta_is_unknown_first_then_positive_then_zero(tiny_vdae):
-    tr = start("vdae", DataConfig(dataset="circle", n=400, seed=0), {**tiny_vdae, "vae_steps": 300}, seed=0)
+    tr = start("vdae", DataConfig(dataset="circle", n=400, seed=0), {**tiny_vdae, "vae_steps": 300, "converge_tol": 0.05},
+               seed=0)
     assert tr.eta_seconds() is None
     tr.advance(max_steps=20)
     left, bound = tr.eta_seconds()

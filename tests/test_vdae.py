@@ -347,8 +347,8 @@ def test_sheet_projection_does_not_decode_into_the_gap_between_two_sheets(tmp_pa
     in the gap (its weights take both sheets); with proj_neighbours the mean is taken over the nearest anchor's
     sheet only (its ball along the anchors' kNN graph, whose edges of 0.05 never cross the gap), so it lands
     on sheet A, at z's place along it, and it is still differentiable."""
-    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, proj_neighbours=8), seed=0,
-                    device="cpu")
+    run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, proj_neighbours=8,
+                                                                       decoder_input="projected"), seed=0, device="cpu")
     model = run.model
     nbrs = model.anchor_nbrs.numpy()
     assert nbrs.shape[0] == len(model.anchors) and (nbrs[:, 0] == np.arange(len(nbrs))).all()
@@ -463,7 +463,8 @@ def test_walk_scale_and_substeps_keep_the_step_covariance(tiny_vdae):
     """One walk step from a fixed point with the raw decoder input and a constant covariance network
     (L(z) = L): m sub-steps of L ε / √m sum to a step of covariance L Lᵀ, and walk_scale s multiplies it by s².
     Checked on 20000 steps against the closed form (entrywise, 5% of the largest entry)."""
-    for over in ({"walk_substeps": 1}, {"walk_substeps": 6}, {"walk_substeps": 6, "walk_scale": 1.7}):
+    for over in ({"walk_substeps": 1, "walk_scale": 1.0}, {"walk_substeps": 6, "walk_scale": 1.0},
+                 {"walk_substeps": 6, "walk_scale": 1.7}):
         run = train_run("vdae", DataConfig(dataset="sphere", n=300), dict(tiny_vdae, decoder_input="raw", **over),
                         seed=0, device="cpu")
         model = run.model
@@ -473,7 +474,7 @@ def test_walk_scale_and_substeps_keep_the_step_covariance(tiny_vdae):
             z0 = model.psi(x[:1])
             L = model.cov_factor(z0)[0].double()
             step = (model._walk_code(x, torch.Generator().manual_seed(0)) - z0).double()
-        want = over.get("walk_scale", 1.0) ** 2 * (L @ L.T)
+        want = over["walk_scale"] ** 2 * (L @ L.T)
         got = torch.cov(step.T)
         assert (got - want).abs().max() <= 0.05 * want.abs().max(), over
 

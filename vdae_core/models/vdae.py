@@ -94,13 +94,14 @@ class VDAEConfig(ModelConfig):
                                                   "(no walk step in the target: a smooth inverse), the walk's "
                                                   "covariance then learning from the KL alone (docs/METHODS.md, "
                                                   "issue 29).", choices=("neighbour", "self"), advanced=True)
-    decoder_input: str = param("projected", help="What the decoder ψ⁻¹ reads: 'projected' (default): z' replaced by "
+    decoder_input: str = param("nearest", help="What the decoder ψ⁻¹ reads: 'projected': z' replaced by "
                                                  "a Gaussian-weighted mean of the training latents near it, a soft "
-                                                 "projection onto ψ(X) (closest to the manifold, but on the circle it "
-                                                 "pulls samples towards training points: docs/METHODS.md); 'tangent': "
+                                                 "projection onto ψ(X) (closest to the manifold, but a z' far from "
+                                                 "ψ(X) reads a few anchors and is pulled onto training points: "
+                                                 "docs/METHODS.md); 'tangent': "
                                                  "z' projected onto the local principal plane of the training latents "
                                                  "near it (moves z' only across ψ(X), never along it); 'raw': z' as is "
-                                                 "(the paper); 'nearest': the kernel mean read at the foot of z' "
+                                                 "(the paper); 'nearest' (default): the kernel mean read at the foot of z' "
                                                  "on the tangent plane of the nearest training latent (as many "
                                                  "anchors read however far z' is); 'nearest_plane': that mean "
                                                  "moved along a*'s tangent plane to ẑ (the mean's pull towards "
@@ -118,7 +119,7 @@ class VDAEConfig(ModelConfig):
                                  min=0, max=1000, advanced=True, zero="every anchor")
     proj_width: float = param(4.0, help="Kernel width of the tangent/projected decoder input, in median nearest-neighbour "
                                         "distances of ψ(X).", min=0.01, max=1000.0, advanced=True)
-    converge_tol: float = param(0.05, help="The variational phase ends when the mean loss of its last 50 steps fell by "
+    converge_tol: float = param(0.0, help="The variational phase ends when the mean loss of its last 50 steps fell by "
                                            "less than this fraction below the 50 before (from step 250; then 100 "
                                            "annealing steps), vae_steps at most; 0: always vae_steps steps.",
                                 min=0.0, max=1.0, zero="off")
@@ -126,12 +127,12 @@ class VDAEConfig(ModelConfig):
                                      min=0.0, max=1.0, advanced=True)
     recon_var: float = param(0.5, help="Decoder variance c in p(x'|z') = N(ψ⁻¹(z'), cI), in standardised units.",
                              min=1e-6, max=1e3, advanced=True)
-    walk_substeps: int = param(1, help="Latent sub-steps per walk step: the step z' = ψ(x) + L ε is taken as m steps "
+    walk_substeps: int = param(8, help="Latent sub-steps per walk step: the step z' = ψ(x) + L ε is taken as m steps "
                                        "of covariance LLᵀ/m, each from the projection of the last onto ψ(X) with "
                                        "L read there; a step then follows ψ(X) instead of leaving it along a tangent "
                                        "line, so a long step goes round a loop (docs/METHODS.md, issue 29); 1: one "
                                        "Gaussian step (the paper).", min=1, max=64, advanced=True)
-    walk_scale: float = param(1.0, help="Walk steps' length as a multiple of the trained covariance's: the walk's "
+    walk_scale: float = param(2.0, help="Walk steps' length as a multiple of the trained covariance's: the walk's "
                                          "step is (walk_scale x L) ε. Training's step sets how noisy the decoder's "
                                          "targets are, the walk's how fast it mixes; with walk_substeps and the "
                                          "'nearest' input the two can differ (docs/METHODS.md, issue 29); 1: "
@@ -151,11 +152,14 @@ class VDAEConfig(ModelConfig):
     LIVE_MEASURED = "vdae_presets.json"
     QUICK = LIVE
     PAPER = dict(hidden=512, depth=1, activation="tanh", decoder_input="raw", neighbour_pool="batch", kl_weight=2.0,
-                 recon_var=0.5, spectral_fit_points=0, spectral_steps=400, decoder_fit_steps=0)
+                 recon_var=1.0, diffusion_time=1.0, spectral_fit_points=0, spectral_steps=400, decoder_fit_steps=0,
+                 walk_substeps=1, walk_scale=1.0, decoder_target="neighbour")
     PAPER_SOURCE = ("VDAE paper §6.1-6.2: one hidden layer of 512 tanh units for all networks; ψ a SpectralNet "
                     "trained on its own loss from a random start, no warm start of the decoder; Eq. 5: x' searched "
-                    "in the training batch A; Eq. 6: the KL without its ½ (kl_weight 2) beside a plain squared "
-                    "reconstruction error (recon_var 0.5: |x̂ − x'|² / 2c with c = ½); the decoder reads z' as is")
+                    "in the training batch A; Eq. 6: the KL without its ½ (kl_weight 2); p(x'|z') = N(ψ⁻¹(z'), cI) "
+                    "with c = 1 ('usually set to 1', §4: recon_var 1); ψ = [λ_i f_i], the diffusion map at t = 1 (§2); one "
+                    "Gaussian walk step of the trained covariance (Algorithm 2); the decoder reads z' as is. "
+                    "The paper gives no rule for α: the studio's (step_size) is kept")
 
     def validate(self) -> None:
         super().validate()
@@ -449,7 +453,9 @@ class VDAE(GenerativeModel):
         # Runs saved before the projected decoder input existed have no anchors: their decoder read z'.
         if "anchors" not in state and "decoder_input" not in config:
             config = dict(config, decoder_input="raw")
-        return config
+        # Runs saved before the issue-29 walk options took one Gaussian step of the trained covariance and
+        # fitted the decoder towards x' (their defaults then); their converge_tol is saved with them.
+        return {"walk_substeps": 1, "walk_scale": 1.0, "decoder_target": "neighbour", **config}
 
     # -- training -------------------------------------------------------------------------------
     def prepare(self, X: np.ndarray) -> None:
