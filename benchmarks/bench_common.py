@@ -70,10 +70,18 @@ def read_log(path) -> list:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def settings_label(overrides: dict, commit: str = "") -> str:
+def settings_label(overrides: dict, commit: str = "", preset: str = "") -> str:
     """A table cell for a row's config overrides: "key value, ..." or "defaults" ("defaults at <commit>" where
-    the row logged its commit: the defaults change, the label must say which it measured)."""
+    the row logged its commit: the defaults change, the label must say which it measured); a row run with
+    ``--preset`` reads "<preset> preset at <commit>"."""
+    if preset:
+        return f"{preset} preset" + (f" at {commit}" if commit else "")
     return ", ".join(f"{k} {v}" for k, v in overrides.items()) or ("defaults at " + commit if commit else "defaults")
+
+
+def row_label(row: dict) -> str:
+    """:func:`settings_label` of a logged row."""
+    return settings_label(row["overrides"], row.get("commit", ""), row.get("preset", ""))
 
 
 def sweep_parser(data: str, seeds: str, doc: str = None):
@@ -87,6 +95,8 @@ def sweep_parser(data: str, seeds: str, doc: str = None):
     ap.add_argument("--data", default=data, help="comma-separated data sets")
     ap.add_argument("--seeds", default=seeds, help="comma-separated seeds")
     ap.add_argument("--set", action="append", default=None, help="JSON overrides (repeat for several settings)")
+    ap.add_argument("--preset", default=None, choices=("paper", "live"),
+                    help="the VDAE's named preset as the overrides (rows log its name)")
     return ap
 
 
@@ -97,10 +107,17 @@ def run_sweep(args, measure, show=None) -> None:
     import torch
 
     torch.set_num_threads(2)
-    for over in [json.loads(c) for c in (args.set or ["{}"])]:
+    settings = [("", json.loads(c)) for c in (args.set or ([] if getattr(args, "preset", None) else ["{}"]))]
+    if getattr(args, "preset", None):
+        from vdae_core.models.vdae import VDAEConfig
+
+        settings.append((args.preset, getattr(VDAEConfig, args.preset + "_preset")()))
+    for preset, over in settings:
         for data in args.data.split(","):
             for seed in (int(s) for s in args.seeds.split(",")):
                 row = measure(data, seed, over)
+                if preset:
+                    row["preset"] = preset
                 print(json.dumps(row if show is None else {k: row[k] for k in show}), flush=True)
                 append_log(args.log, row)
 

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import machine_fields, read_log, run_sweep, settings_label, sweep_parser  # noqa: E402
+from bench_common import machine_fields, read_log, run_sweep, row_label, sweep_parser  # noqa: E402
 
 
 def measure(data: str, seed: int, overrides: dict) -> dict:
@@ -54,7 +54,7 @@ def table(log_path: str) -> str:
            "| mixing step per statistic (≤ 10) | off the manifold at step 30 (spacings) | train s |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        over = settings_label(r["overrides"], r.get("commit", ""))
+        over = row_label(r)
         lt = r["lump_top10"]
         mix = ", ".join(f"{k} {'>40' if v is None else v}" for k, v in r["mixing_step"].items())
         off = "—" if r["off_manifold_spacings_30"] is None else f"{r['off_manifold_spacings_30']:.2f}"

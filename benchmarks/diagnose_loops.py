@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import machine_fields, read_log, run_sweep, settings_label, sweep_parser  # noqa: E402
+from bench_common import machine_fields, read_log, run_sweep, row_label, sweep_parser  # noqa: E402
 
 
 def _second_bar(p) -> float:
@@ -80,7 +80,7 @@ def table(log_path: str) -> str:
         b = r["betti"]
         h1 = " / ".join(str(b[k][1]) for k in ("data", "exact_phi", "codes", "recon", "walk1", "walk10", "samples"))
         o = r["off_manifold"]
-        over = settings_label(r["overrides"], r.get("commit", ""))
+        over = row_label(r)
         lt = r["second_h1_life_over_tau"]
         out.append(f"| {r['data']} | {over} | {r['seed']} | {r['D']} | {h1} | {b['samples_wo_far_2pct'][1]} | "
                    f"{o['q99']:.3f} / {o['max']:.3f} ({o['deeper_than_third']}) | {lt['data']:.2f}, {lt['samples']:.2f} |")

@@ -26,7 +26,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import machine_fields, read_log, run_sweep, settings_label, sweep_parser  # noqa: E402
+from bench_common import machine_fields, read_log, run_sweep, row_label, sweep_parser  # noqa: E402
 
 
 def measure(data: str, seed: int, overrides: dict) -> dict:
@@ -81,7 +81,7 @@ def table(log_path: str) -> str:
            "|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda r, k: "—" if r.get(k) is None else f"{r[k]:.2f}"  # noqa: E731
     for r in rows:
-        over = settings_label(r["overrides"], r.get("commit", ""))
+        over = row_label(r)
         out.append(f"| {r['data']} | {over} | {r['seed']} | {r['code_off_anchor_spacings']:.0f} | {r['anchors_read']:.1f} | "
                    f"{r['to_anchor_points']:.2f} / {r['to_other_points']:.2f} | {r['memorisation_samples']:.2f}, "
                    f"{r['memorisation_recon']:.2f} | {fmt(r, 'recon_off')}, {fmt(r, 'samples_off')} | "
