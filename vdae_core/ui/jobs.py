@@ -30,7 +30,7 @@ log = logging.getLogger("vdae_studio")
 _JOBS: Dict[str, "TrainingJob"] = {}  # owner id -> that browser's job
 _JOBS_LOCK = threading.Lock()
 
-DEMO_DATA = dict(dataset="torus", n=1500)
+DEMO_DATA = dict(dataset="torus", n=2000)  # 1,500: the live preset's samples lose the tube (issue 29)
 DEMO_MODEL = "vdae"
 DEMO_MEASURED = "vdae_presets.json"  # the demo model's LIVE_MEASURED (a test checks they agree)
 DEMO_SCALE_ENV = "VDAE_DEMO_STEPS_SCALE"  # tests and benchmarks shrink the demo further
