@@ -56,12 +56,13 @@ def git_commit() -> str:
 
 
 def machine_fields() -> dict:
-    """The fields every logged row carries about where and when it ran: cpu, torch threads, date, and the
-    commit it ran (the defaults its empty overrides stand for)."""
+    """The fields every logged row carries about where and when it ran: cpu, torch threads, date, the commit
+    it ran (the defaults its empty overrides stand for) and the OpenMP wait policy (it halves or doubles
+    the VDAE's training time on 2 cores)."""
     import torch
 
     return {"cpu": cpu_model(), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
-            "commit": git_commit()}
+            "commit": git_commit(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "") or "libgomp default"}
 
 
 def read_log(path) -> list:
@@ -103,7 +104,11 @@ def sweep_parser(data: str, seeds: str, doc: str = None):
 def run_sweep(args, measure, show=None) -> None:
     """``measure(data, seed, overrides) -> row`` for every setting x data set x seed of ``args`` (from
     :func:`sweep_parser`), with 2 torch threads; each row is printed (only the keys in ``show`` if given)
-    and appended to ``args.log``."""
+    and appended to ``args.log``. vdae_core is imported before torch, so that its OpenMP wait policy (PASSIVE,
+    the library's, CLI's and app's) is the one timed. The rows of docs/bench_vdae_bars_log.jsonl and its sibling
+    logs dated up to 2026-12-07 ran with libgomp's default (active) policy instead, which trains the issue-29
+    defaults about twice as fast on 2 idle cores (docs/BENCHMARKS.md)."""
+    import vdae_core  # noqa: F401  (sets OMP_WAIT_POLICY before torch loads OpenMP)
     import torch
 
     torch.set_num_threads(2)
