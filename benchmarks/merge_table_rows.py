@@ -9,14 +9,12 @@ model's runs bit for bit; this rewrites ``--into``'s .json, .csv and .md with th
 ``--rows`` and keeps the rest. The Markdown ends with both commands.
 """
 import argparse
-import csv
-import io
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from vdae_core.compare import PAPER_TABLE1, aggregate, markdown_table  # noqa: E402
+from vdae_core.compare import PAPER_TABLE1, aggregate, markdown_table, table_files  # noqa: E402
 
 
 def merge(into_md: str, rows_json: str) -> str:
@@ -29,20 +27,16 @@ def merge(into_md: str, rows_json: str) -> str:
     rows = [r for r in base["rows"] if r["model"] not in models] + new["rows"]
     rows.sort(key=lambda r: (r["dataset"], r["model"], r["seed"]))
     md = markdown_table(aggregate(rows), paper=PAPER_TABLE1)
+    replaced = f"Rows of {', '.join(sorted(models))} replaced by `python benchmarks/merge_table_rows.py`"
     old_tail = open(into_md).read().split("\nCommand: ", 1)
-    md += ("\n" + ("Command: " + old_tail[1].strip() if len(old_tail) > 1 else "") +
-           f"\nRows of {', '.join(sorted(models))} replaced by `python benchmarks/merge_table_rows.py` from "
-           f"{os.path.basename(rows_json)} ({len(new['rows'])} runs, wall time {new['wall_s']:.0f} s).\n")
-    keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("dataset", "model", "seed"), k))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
-    w.writeheader()
-    w.writerows(rows)
-    with open(stem + ".csv", "w") as fh:
-        fh.write(buf.getvalue())
-    with open(stem + ".json", "w") as fh:
-        json.dump({"rows": rows, "wall_s": base["wall_s"], "replaced": {m: new["wall_s"] for m in models}}, fh,
-                  indent=1, default=float)
+    kept = [ln for ln in ("Command: " + old_tail[1].strip()).splitlines() if not ln.startswith(replaced)] \
+        if len(old_tail) > 1 else []
+    md += "\n" + "\n".join(kept + [f"{replaced} from {os.path.basename(rows_json)} ({len(new['rows'])} runs, "
+                                    f"wall time {new['wall_s']:.0f} s)."]) + "\n"
+    for ext, data in table_files(rows, {"wall_s": base["wall_s"],
+                                        "replaced": {m: new["wall_s"] for m in models}}).items():
+        with open(stem + ext, "wb") as fh:
+            fh.write(data)
     with open(into_md, "w") as fh:
         fh.write(md)
     return md

@@ -426,10 +426,7 @@ def cmd_stability(a) -> None:
 
 
 def cmd_compare(a) -> None:
-    import csv
-    import io
-
-    from .compare import PAPER_MODELS, PAPER_TABLE1, aggregate, compare_rows, markdown_table
+    from .compare import PAPER_MODELS, PAPER_TABLE1, aggregate, compare_rows, markdown_table, table_files
     from .registry import MODELS
     from .sweep import progress_bar
 
@@ -450,14 +447,8 @@ def cmd_compare(a) -> None:
     md = markdown_table(aggregate(rows), paper=PAPER_TABLE1)
     md += (f"\nCommand: `python -m vdae_core {' '.join(sys.argv[1:])}` · {len(rows)} runs · wall time {wall:.0f} s · "
            f"engine: {'Ray (' + a.ray + ')' if a.ray else f'{workers} worker process(es)'} · cached runs in {cache}\n")
-    keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("dataset", "model", "seed"), k))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
-    w.writeheader()
-    w.writerows(rows)
-    _write_atomic(stem + ".csv", lambda fh: fh.write(buf.getvalue().encode()))
-    _write_atomic(stem + ".json", lambda fh: fh.write(json.dumps({"rows": rows, "wall_s": wall}, indent=1,
-                                                                  default=float).encode()))
+    for ext, data in table_files(rows, {"wall_s": wall}).items():
+        _write_atomic(stem + ext, lambda fh, data=data: fh.write(data))
     _write_atomic(out, lambda fh: fh.write(md.encode()))
     print(md)
     print(f"wrote {out}, {stem}.csv and {stem}.json", file=sys.stderr)

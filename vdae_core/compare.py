@@ -215,3 +215,19 @@ def floor_table(rows: List[Dict], metrics: Sequence[str] = METRIC_COLUMNS):
             cells.append(cell)
         out[m] = cells
     return out
+
+
+def table_files(rows: List[Dict], extra: Optional[Dict] = None) -> Dict[str, bytes]:
+    """The .csv and .json of a ``compare`` table's runs: {".csv": bytes, ".json": bytes}; the JSON is
+    {"rows": rows, **extra} (e.g. the wall time)."""
+    import csv
+    import io
+    import json
+
+    keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("dataset", "model", "seed"), k))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return {".csv": buf.getvalue().encode(),
+            ".json": json.dumps({"rows": rows, **(extra or {})}, indent=1, default=float).encode()}
