@@ -179,6 +179,11 @@ def tril_from_vector(v: torch.Tensor, D: int, diag_floor: float = 1e-6) -> torch
     return L
 
 
+def _along(U: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """U Uᵀ v: the part of v (B, D) in the span of the orthonormal frames U (B, D, r)."""
+    return (U @ (U.transpose(1, 2) @ v.unsqueeze(2))).squeeze(2)
+
+
 def gaussian_kl(L_q: torch.Tensor, L_p: torch.Tensor, logdet_p: torch.Tensor) -> torch.Tensor:
     """KL(N(0, L_q L_qᵀ) || N(0, L_p L_pᵀ)) per batch row, shape (B,).
 
@@ -583,6 +588,10 @@ class VDAE(GenerativeModel):
             return self._tangent_projection(z)
         if self.config.decoder_input in ("nearest", "nearest_plane"):
             return self._nearest_projection(z)
+        return self._kernel_mean(z)
+
+    def _kernel_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """The kernel mean of the anchors at z (B, D): over z's sheet with ``proj_neighbours``, else over all."""
         if self.anchor_nbrs.numel():
             return self._sheet_projection(z)
         return self._anchor_weights(z) @ self.anchors
@@ -647,12 +656,12 @@ class VDAE(GenerativeModel):
         d2 = torch.addmm(self.anchor_sqnorm, z, self.anchors.T, alpha=-2.0)
         near = d2.argmin(1)
         a, U = self.anchors[near], self.anchor_frames[near]                          # (B, D), (B, D, r)
-        z_hat = a + (U @ (U.transpose(1, 2) @ (z - a).unsqueeze(2))).squeeze(2)
-        mu = self._sheet_projection(z_hat) if self.anchor_nbrs.numel() else self._anchor_weights(z_hat) @ self.anchors
+        z_hat = a + _along(U, z - a)
+        mu = self._kernel_mean(z_hat)
         if self.config.decoder_input == "nearest":
             return mu
         # 'nearest_plane': ẑ's place along the plane kept, its height above ψ(X) taken from the mean.
-        return mu + (U @ (U.transpose(1, 2) @ (z_hat - mu).unsqueeze(2))).squeeze(2)
+        return mu + _along(U, z_hat - mu)
 
     def _tangent_projection(self, z: torch.Tensor) -> torch.Tensor:
         """z ↦ μ + U Uᵀ (z − μ): onto the affine plane through the local kernel mean μ spanned by the top
@@ -661,8 +670,7 @@ class VDAE(GenerativeModel):
         mu, C = self._local_frame(z)
         with torch.no_grad():
             U = torch.linalg.eigh(C.double())[1][..., -int(self.proj_rank):].to(z.dtype)  # (B, D, r)
-        r = (z - mu).unsqueeze(2)
-        return mu + (U @ (U.transpose(1, 2) @ r)).squeeze(2)
+        return mu + _along(U, z - mu)
 
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.x_scale.inverse(self.decoder(self.project_latent(z)))
