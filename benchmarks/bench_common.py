@@ -127,6 +127,16 @@ def run_sweep(args, measure, show=None) -> None:
                 append_log(args.log, row)
 
 
+def sweep_main(measure, table, data: str, seeds: str, show=None) -> None:
+    """A sweep script's whole command line (:func:`sweep_parser` with these default ``data`` and ``seeds``):
+    ``--table LOG`` prints ``table(LOG)``, otherwise :func:`run_sweep` runs ``measure``."""
+    args = sweep_parser(data, seeds).parse_args()
+    if args.table:
+        print(table(args.table))
+        return
+    run_sweep(args, measure, show=show)
+
+
 def start_busy() -> subprocess.Popen:
     """A background process spinning one core (the "busy machine" case of a benchmark)."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])

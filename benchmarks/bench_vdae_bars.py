@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import machine_fields, read_log, run_sweep, row_label, sweep_parser  # noqa: E402
+from bench_common import machine_fields, read_log, row_label, sweep_main  # noqa: E402
 
 
 def measure(data: str, seed: int, overrides: dict) -> dict:
@@ -65,12 +65,9 @@ def table(log_path: str) -> str:
 
 
 def main():
-    args = sweep_parser("circle,sphere,torus,bunny", "0,1,2").parse_args()
-    if args.table:
-        print(table(args.table))
-        return
-    run_sweep(args, measure, show=("data", "seed", "overrides", "memorisation", "lump_top10", "betti_samples",
-                                   "mixing_step", "off_manifold_spacings_30", "train_s"))
+    sweep_main(measure, table, "circle,sphere,torus,bunny", "0,1,2",
+               show=("data", "seed", "overrides", "memorisation", "lump_top10", "betti_samples", "mixing_step",
+                     "off_manifold_spacings_30", "train_s"))
 
 
 if __name__ == "__main__":

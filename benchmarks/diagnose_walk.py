@@ -26,7 +26,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import machine_fields, read_log, run_sweep, row_label, sweep_parser  # noqa: E402
+from bench_common import machine_fields, read_log, row_label, sweep_main  # noqa: E402
 
 
 def measure(data: str, seed: int, overrides: dict) -> dict:
@@ -90,11 +90,7 @@ def table(log_path: str) -> str:
 
 
 def main():
-    args = sweep_parser("circle,torus", "0").parse_args()
-    if args.table:
-        print(table(args.table))
-        return
-    run_sweep(args, measure)
+    sweep_main(measure, table, "circle,torus", "0")
 
 
 if __name__ == "__main__":
