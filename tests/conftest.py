@@ -21,3 +21,16 @@ def tiny_vdae():
     """Config overrides for a VDAE that trains in about a second."""
     return dict(spectral_fit_steps=40, spectral_steps=30, decoder_fit_steps=20, vae_steps=40, hidden=32, depth=2,
                 spectral_batch=256, batch_size=128)
+
+
+@pytest.fixture
+def rotate_into():
+    """``f(X, m, seed=7)``: the points X (n, d) padded with zeros to m columns and turned by a random orthogonal
+    m x m matrix — the same shape in another embedding, as a user's file might hold it."""
+    import numpy as np
+
+    def f(X, m: int, seed: int = 7):
+        Q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(m, m)))
+        return np.hstack([X, np.zeros((len(X), m - X.shape[1]))]) @ Q
+
+    return f

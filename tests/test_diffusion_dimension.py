@@ -15,11 +15,6 @@ from vdae_core.geometry.diffusion_dimension import diffusion_dimension, neighbou
 from vdae_core.geometry.diffusion_maps import diffusion_map
 
 
-def _rotated(X: np.ndarray, m: int, seed: int = 7) -> np.ndarray:
-    Q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(m, m)))
-    return np.hstack([X, np.zeros((len(X), m - X.shape[1]))]) @ Q
-
-
 @pytest.mark.parametrize("name,dim", [("circle", 2), ("sphere", 3), ("flat_torus", 4)])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_shapes_with_known_diffusion_coordinates(name, dim, seed):
@@ -37,7 +32,7 @@ def _knn_r2(X: np.ndarray, y: np.ndarray, D: int) -> float:
 
 
 @pytest.mark.parametrize("R,r", [(2.0, 0.7), (2.5, 1.0), (2.0, 1.0), (1.5, 1.0)])
-def test_torus_dimension_reaches_the_tube_and_ignores_the_embedding(R, r):
+def test_torus_dimension_reaches_the_tube_and_ignores_the_embedding(R, r, rotate_into):
     ds = torus(1000, seed=3, R=R, r=r)
     X = ds.X.astype(np.float64)
     choice = diffusion_dimension(X)
@@ -48,7 +43,7 @@ def test_torus_dimension_reaches_the_tube_and_ignores_the_embedding(R, r):
     assert _knn_r2(X, sin_phi, choice.dim) > 0.8
     assert _knn_r2(X, sin_phi, 2) < 0.3
     # the rule reads distances only: the same torus rotated into R^6 gets the same D
-    assert diffusion_dimension(_rotated(X, 6)).dim == choice.dim
+    assert diffusion_dimension(rotate_into(X, 6)).dim == choice.dim
     assert "diffusion coordinates keep" in choice.reason
 
 
@@ -69,19 +64,19 @@ def test_neighbour_preservation_is_one_for_the_points_themselves_and_low_for_noi
     assert q.max() < 0.15  # unrelated coordinates keep about k/n of the neighbours
 
 
-def test_a_file_gets_its_dimension_from_its_points(tmp_path):
+def test_a_file_gets_its_dimension_from_its_points(tmp_path, rotate_into):
     """A user's file: the circle turned into R^5 and saved gets D = 2, the number the built-in circle states
     (the old rule for files, min(4, m), gave 4 here); a torus file gets a D that reaches its tube. The
     built-in set keeps its stated number, and the rule's reading of its points is there beside it."""
     ds = make_dataset(DataConfig(dataset="circle", n=800, seed=0))
     path = tmp_path / "ring.npy"
-    np.save(path, _rotated(ds.X.astype(np.float64), 5))
+    np.save(path, rotate_into(ds.X.astype(np.float64), 5))
     up = make_dataset(DataConfig(dataset=str(path), n=800, seed=0))
     assert up.suggested_dim is None and up.auto_latent_dim() == 2 == ds.auto_latent_dim()
     assert up.data_dim_rule() is up.data_dim_rule() and "D = 2" in up.latent_dim_choice().reason  # remembered
     assert ds.data_dim_rule().dim == 2 and "built-in" in ds.latent_dim_choice().reason
     tor = torus(1000, seed=5, R=2.5, r=1.0)
-    np.save(tmp_path / "tor.npy", _rotated(tor.X.astype(np.float64), 5))
+    np.save(tmp_path / "tor.npy", rotate_into(tor.X.astype(np.float64), 5))
     assert make_dataset(DataConfig(dataset=str(tmp_path / "tor.npy"), n=1000)).auto_latent_dim() >= 5
 
 

@@ -52,19 +52,14 @@ def test_defaults_meet_the_bars(data, seed):
         assert rep["clouds"]["data"]["betti"][1] == 2 and rep["clouds"]["samples"]["betti"][1] == 2
 
 
-def _rotated(X: np.ndarray, m: int, seed: int = 7) -> np.ndarray:
-    Q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(m, m)))
-    return np.hstack([X, np.zeros((len(X), m - X.shape[1]))]) @ Q
-
-
 @pytest.mark.parametrize("seed", [0, 1])
-def test_a_torus_it_never_saw_keeps_both_loops(tmp_path, seed):
+def test_a_torus_it_never_saw_keeps_both_loops(tmp_path, seed, rotate_into):
     """Other radii (R = 2.5, r = 1), turned into R^5 and read as a user's file: D comes from the data's own
     rule, and the samples keep both loops (the issue: Betti₁ = 1 on seeds 0 and 1 before)."""
     from vdae_core.data.manifolds import torus
 
     path = tmp_path / "torus_r25.npy"
-    np.save(path, _rotated(torus(2000, seed=11, R=2.5, r=1.0).X.astype(np.float64), 5))
+    np.save(path, rotate_into(torus(2000, seed=11, R=2.5, r=1.0).X.astype(np.float64), 5))
     cfg = DataConfig(dataset=str(path), n=2000, seed=seed)
     assert make_dataset(cfg).X.shape == (2000, 5)
     run = train_run("vdae", cfg, {}, seed=seed, device="cpu")
