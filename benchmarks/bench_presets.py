@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import append_log  # noqa: E402  (this script's folder is on sys.path)
+from bench_common import append_log, start_busy, stop_busy  # noqa: E402  (this script's folder is on sys.path)
 
 N = {"circle": 2000, "sphere": 3000, "torus": 3000}
 FLOOR_DIR = os.path.join(os.environ.get("TMPDIR", "/tmp"), "vdae_bench_presets_floors")
@@ -128,7 +128,7 @@ def write_measured(log: str, out: str) -> dict:
     with open(log) as fh:
         for text in fh:
             r = json.loads(text)
-            if r.get("variant") in ("default", "live"):
+            if r.get("variant") in ("default", "live") and not r.get("busy"):
                 kind = "time" if r.get("time_only") else "quality"
                 if kind == "time" and not r.get("warm"):
                     kind = "time_cold"
@@ -182,6 +182,8 @@ def main() -> None:
     ap.add_argument("--log", default=None, help="append one JSON line per job")
     ap.add_argument("--time-only", action="store_true", help="train and time only (run it on an idle machine)")
     ap.add_argument("--warm", action="store_true", help="time in a process whose optimiser import is done (the app)")
+    ap.add_argument("--busy", action="store_true", help="another process spins one core meanwhile (rows say so; "
+                                                        "--write-measured leaves them out)")
     ap.add_argument("--write-measured", default=None, metavar="JSON",
                     help="only aggregate --log's default and live rows into JSON (the file the app shows)")
     a = ap.parse_args()
@@ -204,7 +206,12 @@ def main() -> None:
     for dataset in a.datasets.split(","):
         for seed in [int(s) for s in a.seeds.split(",")]:
             for name, over in variants:
-                r = run_child(dataset, seed, over, a.time_only, a.warm)
+                busy = start_busy() if a.busy else None
+                try:
+                    r = run_child(dataset, seed, over, a.time_only, a.warm)
+                finally:
+                    stop_busy(busy)
+                r["busy"] = a.busy
                 r["variant"], r["machine"], r["date"] = name, machine(), time.strftime("%Y-%m-%d %H:%M")
                 print(line(r, name) if not a.time_only else
                       f"| {dataset} | {seed} | {name} | {'warm' if a.warm else 'cold'} | {r['train_s']:.2f} | "
