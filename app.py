@@ -46,7 +46,7 @@ def home() -> None:
         busy = job is not None and job.active
         if st.button("Try it: torus + VDAE", type="primary", icon=":material/play_arrow:", disabled=busy,
                      key="home.try", help="A training is already running in this session." if busy else None):
-            from vdae_core.errors import UserInputError
+            from vdae_core.foundation.errors import UserInputError
 
             state.set_selection(upload_path=None, **jobs.DEMO_DATA, model=jobs.DEMO_MODEL, seed=0)
             try:

@@ -15,9 +15,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench_common import append_log  # noqa: E402  (this script's folder is on sys.path)
-from vdae_core.errors import UserInputError  # noqa: E402
-from vdae_core.runs import load_run  # noqa: E402
-from vdae_core.topology import prior_hole_report, tear_report, topology_report  # noqa: E402
+from vdae_core.foundation.errors import UserInputError  # noqa: E402
+from vdae_core.pipeline.runs import load_run  # noqa: E402
+from vdae_core.study.topology import prior_hole_report, tear_report, topology_report  # noqa: E402
 
 
 def share(h, key):

@@ -91,8 +91,8 @@ def bunny_run(runs_dir: str) -> str:
 
 
 def walk_figure(run_path: str) -> dict:
-    from vdae_core.diagnostics import compare_walks
-    from vdae_core.runs import load_run
+    from vdae_core.study.diagnostics import compare_walks
+    from vdae_core.pipeline.runs import load_run
     from vdae_core.viz.export import figure_json_size
     from vdae_core.viz.walks import WalkPanel, walk_animation
 

@@ -74,7 +74,7 @@ def main() -> None:
             "date": time.strftime("%Y-%m-%d"), "load_after": os.getloadavg()[0]}
     print(json.dumps(demo))
     if a.write:
-        from vdae_core.preset_costs import TUNED_DIR
+        from vdae_core.foundation.preset_costs import TUNED_DIR
         from vdae_core.ui.jobs import DEMO_MEASURED
 
         path = os.path.join(TUNED_DIR, DEMO_MEASURED)

@@ -4,7 +4,7 @@
     python benchmarks/bench_evaluation.py --all [--seeds 3] [--out-dir DIR]           # every job in turn
 
 Each job trains the VDAE at its defaults (n = 2000) with the given decoder input and reports:
-- the protocol of ``vdae_core.evaluation`` on 2,000 samples (5 floor draws): memorisation, lumpiness
+- the protocol of ``vdae_core.study.evaluation`` on 2,000 samples (5 floor draws): memorisation, lumpiness
   (densest 10% share of Voronoi cells of the law), MMD² at h/20, coverage, GW, KS per coordinate, each
   with its floor;
 - lumpiness at the resolution of the issue's measurement: 20,000 samples, 800 cells;
@@ -28,9 +28,9 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from vdae_core.data import DataConfig  # noqa: E402
-from vdae_core.evaluation import (CoordinateLookup, ReferencePool, evaluate_run, lumpiness,  # noqa: E402
+from vdae_core.study.evaluation import (CoordinateLookup, ReferencePool, evaluate_run, lumpiness,  # noqa: E402
                                   mixing_from_one_start)
-from vdae_core.runs import train_run  # noqa: E402
+from vdae_core.pipeline.runs import train_run  # noqa: E402
 
 DATASETS = ("circle", "sphere", "torus", "bunny")
 INPUTS = ("projected", "raw")

@@ -92,7 +92,7 @@ def main():
 
     from vdae_core.api import DataConfig, train_run
     from vdae_core.data import make_dataset
-    from vdae_core.topology import topology_report
+    from vdae_core.study.topology import topology_report
 
     torch.set_num_threads(2)
     folder = tempfile.mkdtemp(prefix="dimrule-")

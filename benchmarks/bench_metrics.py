@@ -1,4 +1,4 @@
-"""Timing benchmark of vdae_core.metrics and vdae_core.embeddings.
+"""Timing benchmark of vdae_core.metrics and vdae_core.study.embeddings.
 
 Run from the repository root:
 
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from vdae_core.embeddings import joint_embedding  # noqa: E402
+from vdae_core.study.embeddings import joint_embedding  # noqa: E402
 from vdae_core.metrics import bilipschitz, gromov_wasserstein, mmd  # noqa: E402
 
 

@@ -10,7 +10,7 @@ reports, for dataset × seed × variant:
 - CC: mean and smallest canonical correlation of ψ with the exact diffusion map of the same points
   (same k; ``geometry.diffusion_maps``), the accuracy of the SpectralNet;
 - the evaluation protocol's law bars on 2,000 samples against held-out data, each beside its floor
-  (``vdae_core.evaluation.evaluate_run``): memorisation (nearest-sample distance ratio; an exact sampler
+  (``vdae_core.study.evaluation.evaluate_run``): memorisation (nearest-sample distance ratio; an exact sampler
   ≈ 1), lumpiness (share of the densest 10% of cells), MMD²;
 - distance of samples to the true manifold (closed form) in data spacings;
 - mixing from one start: the first walk step at which every KS/MMD statistic is inside its floor's q95.
@@ -56,9 +56,9 @@ def job(dataset: str, seed: int, overrides: dict, time_only: bool = False, warm:
         torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
 
     from vdae_core.api import DataConfig
-    from vdae_core.evaluation import CoordinateLookup, evaluate_run, mixing_from_one_start
+    from vdae_core.study.evaluation import CoordinateLookup, evaluate_run, mixing_from_one_start
     from vdae_core.geometry.diffusion_maps import canonical_correlations, diffusion_map
-    from vdae_core.runs import finish, start
+    from vdae_core.pipeline.runs import finish, start
 
     n = N.get(dataset, 2000)
     tr = start("vdae", DataConfig(dataset=dataset, n=n, seed=seed), {**overrides, "device": "cpu"}, seed=seed)

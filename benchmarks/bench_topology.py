@@ -6,7 +6,7 @@ and the whole `topology` report of a trained run.
 Per cloud (circle, torus, sphere, swiss roll; 1,000 points, seed 0): the time of
 :func:`vdae_core.metrics.persistence.persistence` at its default (a 400-point farthest-point subsample) and on
 all 1,000 points (ripser's own cost, the reference), with the Betti numbers each reads. Then two VDAEs trained on the
-circle with a short schedule (seeds 0 and 1) and the time of :func:`vdae_core.topology.topology_report` for
+circle with a short schedule (seeds 0 and 1) and the time of :func:`vdae_core.study.topology.topology_report` for
 each: the first computes data, codes, samples and three floor samples, the second reuses the data's diagrams. ``--busy`` starts a process that spins on one core for the whole run (a busy machine).
 
 ``--first-audit DATASETS`` (e.g. ``circle,torus``) instead trains a VDAE and a β-VAE with their default settings
@@ -56,8 +56,8 @@ def main():
             rows.append({"cloud": name, "n": 1000, "how": label, "seconds": round(time.perf_counter() - t, 3),
                          "betti": p.betti, "n_used": p.n_used, "cover_radius": round(p.cover_radius, 4)})
             print(json.dumps(rows[-1]), flush=True)
-    from vdae_core.runs import finish, start
-    from vdae_core.topology import topology_report
+    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.study.topology import topology_report
 
     for seed, what in ((0, "report of a VDAE run on the circle (data, codes, samples, 3 floor samples)"),
                        (1, "report of a second run on the same data (its codes and samples; the data's diagrams "
@@ -86,8 +86,8 @@ def write_log(path, rows, busy):
 def time_audit(path):
     """Print the seconds of a whole audit of the run at ``path``, in this (fresh) process, imports included."""
     t0 = time.perf_counter()
-    from vdae_core.runs import load_run
-    from vdae_core.topology import prior_hole_report, tear_report, topology_report
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.study.topology import prior_hole_report, tear_report, topology_report
 
     run = load_run(path)
     t1 = time.perf_counter()
@@ -108,7 +108,7 @@ def first_audits(datasets, log, busy_flag):
     import subprocess
     import tempfile
 
-    from vdae_core.runs import save_run, train_run
+    from vdae_core.pipeline.runs import save_run, train_run
 
     busy = mp.Process(target=_spin, daemon=True) if busy_flag else None
     if busy:

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vdae_core.api import (DataConfig, canonical_correlations, diffusion_map, make_dataset, random_walk,  # noqa: E402
                            train_run)
 from vdae_core.cli import parse_overrides  # noqa: E402
-from vdae_core.diagnostics import NearestLookup, walk_report  # noqa: E402
+from vdae_core.study.diagnostics import NearestLookup, walk_report  # noqa: E402
 from vdae_core.metrics.mmd import mmd  # noqa: E402
 
 CASES = [("circle", 2000), ("sphere", 3000), ("torus", 3000), ("blobs9", 2250)]

@@ -26,8 +26,8 @@ def measure(data: str, seed: int, overrides: dict) -> dict:
     from sklearn.neighbors import NearestNeighbors
 
     from vdae_core.api import DataConfig, train_run
-    from vdae_core.evaluation import evaluate_run, mixing_from_one_start
-    from vdae_core.sampling import random_walk
+    from vdae_core.study.evaluation import evaluate_run, mixing_from_one_start
+    from vdae_core.pipeline.sampling import random_walk
 
     t = time.perf_counter()
     run = train_run("vdae", DataConfig(dataset=data, n=2000, seed=seed), overrides, seed=seed, device="cpu")

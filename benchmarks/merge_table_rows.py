@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from vdae_core.compare import PAPER_TABLE1, aggregate, markdown_table, table_files  # noqa: E402
+from vdae_core.study.compare import PAPER_TABLE1, aggregate, markdown_table, table_files  # noqa: E402
 
 
 def merge(into_md: str, rows_json: str) -> str:

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vdae_core.errors import UserInputError
-from vdae_core.analysis import latent_plane
-from vdae_core.stability import stability_candidates
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.study.analysis import latent_plane
+from vdae_core.study.stability import stability_candidates
 from vdae_core.ui import cache, frame, state, widgets
 from vdae_core.viz.images import images_from_points, montage_figure
 from vdae_core.viz.topology import (distance_rows, persistence_figure, prior_holes_figure, stability_figure,

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vdae_core.analysis import latent_plane, worst_points
-from vdae_core.errors import UserInputError
+from vdae_core.study.analysis import latent_plane, worst_points
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.ui import cache, frame, widgets
 from vdae_core.viz.bilip import (POST_SCRIPT_LINKED_HOVER, bilip_data_figure, bilip_histogram, bilip_latent_figure,
                                  bilip_linked_figure, colour_limits)

@@ -2,12 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from vdae_core.compare import (METRIC_COLUMNS, PAPER_DATASETS, PAPER_GW_NOTE, PAPER_MODELS, PAPER_TABLE1, TABLE_METRICS,
+from vdae_core.study.compare import (METRIC_COLUMNS, PAPER_DATASETS, PAPER_GW_NOTE, PAPER_MODELS, PAPER_TABLE1, TABLE_METRICS,
                                aggregate_metrics, floor_table)
-from vdae_core.registry import DATASETS, MODELS
-from vdae_core.evaluation import METRICS, column_title
-from vdae_core.runs import read_cached_evaluation
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.registry import DATASETS, MODELS
+from vdae_core.study.evaluation import METRICS, column_title
+from vdae_core.pipeline.runs import read_cached_evaluation
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.ui import cache, frame, nav, state, sweeps, widgets
 from vdae_core.viz.curves import metric_bars
 

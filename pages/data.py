@@ -4,9 +4,9 @@ import os
 import streamlit as st
 
 import vdae_core.data  # noqa: F401  (registers the datasets)
-from vdae_core.analysis import EXACT_DM_MAX_POINTS, colour_options, display_coords
-from vdae_core.errors import UserInputError
-from vdae_core.registry import DATASETS
+from vdae_core.study.analysis import EXACT_DM_MAX_POINTS, colour_options, display_coords
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import DATASETS
 from vdae_core.ui import cache, frame, nav, state, uploads, widgets
 from vdae_core.viz.common import up_axis
 from vdae_core.viz.images import montage_figure

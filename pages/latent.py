@@ -2,10 +2,10 @@
 import numpy as np
 import streamlit as st
 
-from vdae_core.analysis import colour_options
-from vdae_core.errors import UserInputError
-from vdae_core import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
-from vdae_core.registry import EMBEDDERS
+from vdae_core.study.analysis import colour_options
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.study import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
+from vdae_core.foundation.registry import EMBEDDERS
 from vdae_core.ui import cache, frame, widgets
 from vdae_core.ui.inspector import point_inspector
 from vdae_core.viz.images import (decoded_points_grid_figure, images_from_points, montage_figure, spread_indices,

@@ -4,7 +4,7 @@ import json
 import streamlit as st
 
 from vdae_core import api
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.ui import cache, forms, frame, jobs, nav, state, widgets
 from vdae_core.viz.curves import loss_curves
 

@@ -2,9 +2,9 @@
 import numpy as np
 import streamlit as st
 
-from vdae_core.analysis import colour_options, latent_plane
-from vdae_core.diagnostics import nearest_vertex
-from vdae_core.errors import UserInputError
+from vdae_core.study.analysis import colour_options, latent_plane
+from vdae_core.study.diagnostics import nearest_vertex
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.ui import cache, frame, state, timing, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
 from vdae_core.viz.images import filmstrip_steps, images_from_points, montage_figure

@@ -1,4 +1,4 @@
-"""The computations behind the app's views (vdae_core.analysis), with small stand-in models."""
+"""The computations behind the app's views (vdae_core.study.analysis), with small stand-in models."""
 import json
 import os
 
@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from vdae_core import analysis, compare, diagnostics, runs
+from vdae_core.study import analysis
+from vdae_core.study import compare
+from vdae_core.study import diagnostics
+from vdae_core.pipeline import runs
 from vdae_core.data.meshes import torus_mesh
-from vdae_core.errors import UserInputError
-from vdae_core.run_index import find_runs, list_run_infos, new_run_dir, read_run_info, zip_folder
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.pipeline.run_index import find_runs, list_run_infos, new_run_dir, read_run_info, zip_folder
 
 
 class NoisyIdentity:
@@ -151,7 +154,7 @@ def test_run_index(tmp_path):
 
 
 def test_inspecting_a_point_sees_a_cut_loop_and_an_exact_reconstruction():
-    from vdae_core.analysis import inspect_point
+    from vdae_core.study.analysis import inspect_point
 
     class Decoder:  # the identity on codes that are the points themselves; the circle's angle otherwise
         def decode(self, z):

@@ -167,8 +167,8 @@ def test_app_training_gives_the_same_weights_as_the_library_for_its_seed(env):
 
 
 def test_failed_training_keeps_the_previous_run(env, monkeypatch):
-    from vdae_core.errors import TrainingDiverged
-    from vdae_core.training import Trainer
+    from vdae_core.foundation.errors import TrainingDiverged
+    from vdae_core.training.trainer import Trainer
 
     at = app()
     previous = at.session_state["run_path"]
@@ -330,7 +330,7 @@ def test_widgets_follow_programmatic_changes(env):
     gen = at.session_state["_gen"] if "_gen" in at.session_state else 0
     at.session_state["_pending_run"] = run_path
     at.run()
-    from vdae_core.run_index import read_run_info
+    from vdae_core.pipeline.run_index import read_run_info
 
     n_run = read_run_info(run_path).n
     assert at.session_state["n"] == n_run and points().value == n_run != 999
@@ -481,7 +481,7 @@ def test_audit_page_finds_the_tear_of_a_circle_laid_on_a_line(tmp_path, monkeypa
     assert metrics["torn edges"] == str(want["torn_edges"]) and want["torn_edges"] > 0
     # The prior-hole map shows the library's numbers for the saved run.
     from vdae_core.api import load_run
-    from vdae_core.topology import prior_hole_report
+    from vdae_core.study.topology import prior_hole_report
     holes = prior_hole_report(load_run(str(tmp_path / "line")))[0]
     assert metrics["prior codes in a hole"] == f"{holes['hole_share']:.1%}"
     assert metrics["decoded off the data"] == f"{holes['off_share']:.1%}"
@@ -540,7 +540,7 @@ def test_audit_page_measures_seed_stability_of_the_saved_seeds(tmp_path, monkeyp
     """Issue 14, part 4 in the app: with one seed saved the page says how to get more; with two it reads both at
     the same fresh points and shows the library's numbers (tiny runs: this checks the wiring, not the result)."""
     from vdae_core.api import DataConfig, save_run, train_run
-    from vdae_core.stability import stability_of_paths
+    from vdae_core.study.stability import stability_of_paths
 
     for seed in (0, 1):
         run = train_run("beta_vae", DataConfig(dataset="circle", n=200, seed=seed), dict(steps=30, latent_dim=1),
@@ -657,7 +657,7 @@ def test_the_timer_counts_wall_time_without_the_pauses(monkeypatch):
 
 def test_latent_page_inspects_a_clicked_point_with_its_neighbours_and_decoded_image(tmp_path, monkeypatch):
     """Issue 15: the point inspector (a click on the 2-D latent view stores the point; here set directly)."""
-    from vdae_core.analysis import inspect_point
+    from vdae_core.study.analysis import inspect_point
     from vdae_core.api import DataConfig, save_run, train_run
 
     run = train_run("beta_vae", DataConfig(dataset="turntable_rgb", n=40), dict(steps=5, latent_dim=2, hidden=32),

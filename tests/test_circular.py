@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.metrics.circular import circular_correlation, torus_alignment
 
 rng = np.random.default_rng(0)

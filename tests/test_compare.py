@@ -1,7 +1,7 @@
 """Comparison tables: aggregation over seeds and a tiny end-to-end table."""
 import numpy as np
 
-from vdae_core.compare import TABLE_METRICS, aggregate, compare_table, markdown_table
+from vdae_core.study.compare import TABLE_METRICS, aggregate, compare_table, markdown_table
 
 
 def test_aggregate_mean_and_std_over_seeds():
@@ -32,7 +32,7 @@ def test_compare_table_end_to_end():
 
 
 def test_floor_table_shows_value_floor_and_flags():
-    from vdae_core.compare import floor_table
+    from vdae_core.study.compare import floor_table
 
     rows = [{"dataset": "circle", "model": "vdae", "seed": s, "memorisation": v, "memorisation_floor": 1.0,
              "memorisation_flagged": v < 0.9, "bilip_median": 1.2} for s, v in enumerate([0.7, 0.8, 0.95])]

@@ -7,7 +7,7 @@ import torch
 
 from vdae_core.api import DataConfig, Trainer
 from vdae_core.models.base import Convergence, OptimiserPhase, TrainData
-from vdae_core.runs import start
+from vdae_core.pipeline.runs import start
 
 
 def _data(n=64, seed=0):

@@ -53,7 +53,7 @@ def test_torus_is_uniform_by_area():
 def test_torus_tube_angle_law_is_what_uniformity_tests_use():
     # φ of an area-uniform torus has density (1 + (r/R) cos φ)/2π: KS against that law is within the
     # 99% critical value at n = 20000 (1.63/sqrt(n) = 0.0115); against uniform it is (r/R)/2π = 0.056.
-    from vdae_core.diagnostics import uniform_ks
+    from vdae_core.study.diagnostics import uniform_ks
 
     t = make_dataset(DataConfig(dataset="torus", n=20000, seed=0))
     law = t.param_laws["phi"]

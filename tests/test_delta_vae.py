@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from vdae_core.api import DataConfig, make_dataset, train_run
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.models.base import TrainData
 from vdae_core.models.delta_vae import DeltaVAE, DeltaVAEConfig
-from vdae_core.runs import build_model
+from vdae_core.pipeline.runs import build_model
 
 CIRCLE = DataConfig(dataset="circle", n=240, seed=0)
 SMALL = dict(hidden=32, device="cpu")  # fast networks for the contract-style checks below
@@ -301,7 +301,7 @@ def test_run_saved_with_the_removed_centre_init_option_still_loads(tmp_path):
     """Runs written by ff6ec0c carry ``centre_init``; loading drops it and gives back the same weights."""
     import json
 
-    from vdae_core.runs import load_run, save_run
+    from vdae_core.pipeline.runs import load_run, save_run
 
     run = train_run("delta_vae", CIRCLE, {**SMALL, "steps": 2, "restarts": 1, "restart_steps": 1}, seed=0)
     save_run(run, tmp_path / "r")
@@ -326,7 +326,7 @@ def test_flat_torus_run_saved_before_per_circle_times_still_loads(tmp_path):
     """A run whose config lacks time_per_factor had one time output: it loads as such, weights intact."""
     import json
 
-    from vdae_core.runs import load_run, save_run
+    from vdae_core.pipeline.runs import load_run, save_run
 
     over = {**SMALL, "latent_manifold": "flat_torus", "time_per_factor": False, "steps": 2, "restarts": 1,
             "restart_steps": 1}

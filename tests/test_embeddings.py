@@ -1,9 +1,9 @@
-"""Tests of vdae_core.embeddings: seeded, joint t-SNE/UMAP embeddings."""
+"""Tests of vdae_core.study.embeddings: seeded, joint t-SNE/UMAP embeddings."""
 import numpy as np
 import pytest
 
-from vdae_core.embeddings import joint_embedding, tsne_embedding, umap_embedding
-from vdae_core.registry import EMBEDDERS
+from vdae_core.study.embeddings import joint_embedding, tsne_embedding, umap_embedding
+from vdae_core.foundation.registry import EMBEDDERS
 
 
 # t-SNE runs single-threaded in these tests: the machine may be busy with other work, and OpenMP

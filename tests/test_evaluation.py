@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from vdae_core.data import DataConfig, make_dataset
-from vdae_core.errors import UserInputError
-from vdae_core.evaluation import (ReferencePool, cell_masses, evaluate_run, evaluate_samples, flagged, lumpiness,
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.study.evaluation import (ReferencePool, cell_masses, evaluate_run, evaluate_samples, flagged, lumpiness,
                                   mixing_from_one_start)
 from vdae_core.metrics.coverage import memorisation_ratio, prdc
 
@@ -172,7 +172,7 @@ def test_reference_is_never_the_training_set():
 
 
 def test_file_data_is_split_and_the_held_out_part_is_the_reference(tmp_path):
-    from vdae_core.runs import load_run, save_run, train_run
+    from vdae_core.pipeline.runs import load_run, save_run, train_run
 
     theta = np.random.default_rng(5).uniform(0, 2 * np.pi, 500)
     path = tmp_path / "pts.npy"
@@ -243,7 +243,7 @@ def test_mixing_step_is_found():
 def test_finite_registered_sets_are_split_like_files(tmp_path):
     """An image set subsamples a fixed pool (no fresh samples): it gets a recorded held-out split, and its
     floors are drawn at half the training size so that they differ from draw to draw (nonzero spread)."""
-    from vdae_core.runs import has_fresh_samples, train_run
+    from vdae_core.pipeline.runs import has_fresh_samples, train_run
 
     assert has_fresh_samples("circle") and has_fresh_samples("bunny") and not has_fresh_samples("digits")
     run = train_run("beta_vae", DataConfig(dataset="digits", n=600, seed=0), {"steps": 3, "hidden": 16,
@@ -258,7 +258,7 @@ def test_finite_registered_sets_are_split_like_files(tmp_path):
 
 
 def test_too_small_a_file_gets_no_split_and_says_why(tmp_path):
-    from vdae_core.runs import train_run
+    from vdae_core.pipeline.runs import train_run
 
     path = tmp_path / "small.npy"
     np.save(path, circle_points(np.random.default_rng(6).uniform(0, 2 * np.pi, 60)).astype(np.float32))
@@ -271,7 +271,7 @@ def test_too_small_a_file_gets_no_split_and_says_why(tmp_path):
 def test_floors_stored_in_a_folder_are_shared_between_processes(tmp_path, monkeypatch):
     """A floor written by one process is read back by another (here: the in-process cache cleared) with the
     same numbers and without recomputing it; an unreadable floor file is recomputed, not trusted."""
-    import vdae_core.evaluation as ev
+    import vdae_core.study.evaluation as ev
 
     folder = str(tmp_path / ".floors")
     monkeypatch.setattr(ev, "_FLOOR_CACHE", {})

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vdae_core.api import DataConfig, make_dataset
-from vdae_core.diagnostics import walk_report
+from vdae_core.study.diagnostics import walk_report
 from vdae_core.geometry.exact_manifolds import ExactManifold
 
 

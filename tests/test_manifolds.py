@@ -17,7 +17,7 @@ import torch
 from scipy import stats
 from scipy.special import roots_legendre
 
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.geometry.manifolds import MANIFOLDS, Manifold, manifold_from_dict
 from vdae_core.geometry.manifolds.so3 import special_polar
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from vdae_core.data.meshes import _asset_mesh, normalise_mesh, sphere_mesh, torus_mesh
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.geometry import mesh_walk as mw
 
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist, pdist
 
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.metrics import (bilipschitz, bilipschitz_summary, continuity, evaluate_model,
                                evaluation_subset, gromov_wasserstein, mmd, subsample_indices,
                                trustworthiness)
-from vdae_core.registry import METRICS
+from vdae_core.foundation.registry import METRICS
 
 
 def rotation3(a=0.7, b=-0.4):

@@ -7,7 +7,7 @@ import torch
 
 from vdae_core.api import MODELS, DataConfig, load_run, make_dataset, save_run
 from vdae_core.models.base import CAPABILITIES
-from vdae_core.runs import build_model, finish, start
+from vdae_core.pipeline.runs import build_model, finish, start
 
 DATA = DataConfig(dataset="circle", n=240, seed=0)
 SCALE = 0.02  # of the quick preset: a handful of steps per phase
@@ -135,7 +135,7 @@ def test_samples_are_the_decoded_prior_codes(trained, name):
 @pytest.mark.parametrize("name", MODELS.names())
 def test_paper_preset_is_a_valid_config_that_differs_from_the_defaults(name):
     """A declared 'paper' preset names its source, builds, and changes something; none: a clear message."""
-    from vdae_core.errors import UserInputError
+    from vdae_core.foundation.errors import UserInputError
 
     cfg = MODELS.get(name).config_class
     if not cfg.PAPER and not cfg.PAPER_SOURCE:
@@ -159,7 +159,7 @@ def test_paper_preset_is_a_valid_config_that_differs_from_the_defaults(name):
 def test_live_preset_is_shorter_and_measured_or_absent_with_a_message(name):
     """A declared 'live' preset trains for fewer steps than the defaults and ships its measured cost; none: a clear
     message (the CLI's --preset live and the Train page's radio rely on both)."""
-    from vdae_core.errors import UserInputError
+    from vdae_core.foundation.errors import UserInputError
 
     cfg = MODELS.get(name).config_class
     if not cfg.LIVE:
@@ -178,7 +178,7 @@ def test_tuned_presets_are_valid_configs_with_their_reason(name):
     import json
     import os
 
-    from vdae_core.registry import DATASETS
+    from vdae_core.foundation.registry import DATASETS
 
     cfg = MODELS.get(name).config_class
     if not cfg.TUNED_FILE:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from vdae_core.api import DataConfig, make_dataset
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.metrics.persistence import COVER_FRACTION, KAPPA, diagram_distances, persistence
 
 
@@ -174,7 +174,7 @@ def test_the_figure_names_what_each_cloud_has_and_says_why_a_cloud_is_missing():
 
 
 def test_runs_on_the_same_data_share_the_datas_diagrams_and_floor(monkeypatch):
-    import vdae_core.topology as topo
+    import vdae_core.study.topology as topo
     from vdae_core.api import train_run
 
     runs = [train_run("beta_vae", DataConfig(dataset="circle", n=300, seed=0), dict(steps=20), seed=s, device="cpu")

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.metrics.prior_holes import (data_spacing, knn_k, log10_density_ratio, prior_holes,
                                            spacings_from)
 
@@ -103,8 +103,8 @@ def test_bad_codes_give_a_clear_message():
 
 def test_a_model_without_an_encoder_is_refused_by_name():
     from vdae_core.api import DataConfig, MODELS
-    from vdae_core.runs import finish, start
-    from vdae_core.topology import prior_hole_report
+    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.study.topology import prior_hole_report
 
     cfg = {**MODELS.get("wgan_gp").config_class.quick_preset(0.01), "device": "cpu"}
     tr = start("wgan_gp", DataConfig(dataset="circle", n=200, seed=0), cfg, seed=0)
@@ -122,8 +122,8 @@ def test_a_two_d_beta_vae_decodes_its_holes_off_the_circle_and_vdae_does_not():
     share is within 1% of the floor, in holes or not (measured: β-VAE 39% in holes, 100% of them off; VDAE 45%
     and 0%)."""
     from vdae_core.api import DataConfig, MODELS
-    from vdae_core.runs import finish, start
-    from vdae_core.topology import prior_hole_report
+    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.study.topology import prior_hole_report
 
     out = {}
     for name, extra in (("beta_vae", {"latent_dim": 2}), ("vdae", {})):

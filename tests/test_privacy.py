@@ -154,7 +154,7 @@ def test_sweep_deletes_old_uploads_and_keeps_the_folder_under_its_cap(tmp_path, 
 
 
 def test_run_listing_and_zip_respect_the_owner(tmp_path):
-    from vdae_core.run_index import list_run_infos, zip_folder
+    from vdae_core.pipeline.run_index import list_run_infos, zip_folder
 
     for name, owner in (("shared", None), ("mine", "a" * 32), ("theirs", "b" * 32)):
         d = tmp_path / name

@@ -2,7 +2,7 @@
 import pytest
 
 from vdae_core.api import DataConfig, canonical_correlations, diffusion_map, random_walk, train_run
-from vdae_core.diagnostics import walk_report
+from vdae_core.study.diagnostics import walk_report
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def test_circle_walkers_are_on_the_loop_and_spread_like_exact_samples(circle_run
     import numpy as np
 
     from vdae_core.api import make_dataset
-    from vdae_core.diagnostics import NearestLookup
+    from vdae_core.study.diagnostics import NearestLookup
 
     ds = circle_run.dataset
     walk = random_walk(circle_run.model, ds.X, 1000, 20, start=0, seed=0)
@@ -55,7 +55,7 @@ def test_sphere_walk_is_uniform_by_step_10_and_as_close_to_the_data_as_exact_sam
     import numpy as np
 
     from vdae_core.api import make_dataset
-    from vdae_core.diagnostics import NearestLookup
+    from vdae_core.study.diagnostics import NearestLookup
     from vdae_core.metrics.mmd import mmd
 
     run = train_run("vdae", DataConfig(dataset="sphere", n=3000, seed=0), {}, seed=0, device="cpu")

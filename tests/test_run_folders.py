@@ -15,8 +15,8 @@ import torch
 
 from vdae_core.cli import main
 from vdae_core.data import DataConfig
-from vdae_core.errors import UserInputError
-from vdae_core.runs import load_run, save_run, train_run
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.pipeline.runs import load_run, save_run, train_run
 
 TINY = dict(spectral_steps=5, vae_steps=5, hidden=16, depth=1, spectral_batch=128, batch_size=64, latent_dim=2)
 TINY_CLI = [a for k, v in TINY.items() for a in ("--set", f"{k}={v}")]
@@ -80,8 +80,8 @@ def test_a_failed_overwrite_leaves_the_old_run_intact(runs, tmp_path, monkeypatc
 
 def test_a_kill_mid_save_leaves_no_visible_half_run(runs, tmp_path, monkeypatch):
     """A save interrupted inside the temporary folder (as SIGKILL would leave it) is invisible to listings."""
-    from vdae_core.run_index import list_run_infos
-    from vdae_core.runs import list_runs
+    from vdae_core.pipeline.run_index import list_run_infos
+    from vdae_core.pipeline.runs import list_runs
 
     p = str(tmp_path / "r")
 
@@ -103,7 +103,7 @@ def test_train_checks_out_before_training(tmp_path, capsys, monkeypatch):
     """A bad --out fails in well under a second, before any training, with one error line."""
     import time
 
-    from vdae_core import runs as runs_mod
+    from vdae_core.pipeline import runs as runs_mod
 
     called = []
     monkeypatch.setattr(runs_mod, "train_run", lambda *a, **k: called.append(1))
@@ -213,7 +213,7 @@ def test_damaged_run_folders_are_refused_with_one_line(runs, tmp_path, capsys, h
 
 def test_a_run_json_that_is_not_an_object_is_not_listed(runs, tmp_path):
     """The app's run index skips such a folder (it used to crash every analysis page)."""
-    from vdae_core.run_index import list_run_infos, read_run_info
+    from vdae_core.pipeline.run_index import list_run_infos, read_run_info
 
     p = str(tmp_path / "r")
     save_run(runs[0], p)
@@ -225,7 +225,7 @@ def test_run_labels_tell_runs_of_the_same_selection_apart_by_what_differs():
     """Issue 28: two runs of beta_vae · circle · seed 0 differ in latent size and steps; a third has the
     same settings as the second (only the time tells them apart); a run of another selection gets no
     settings in its label."""
-    from vdae_core.run_index import RunInfo, run_differences, run_labels
+    from vdae_core.pipeline.run_index import RunInfo, run_differences, run_labels
 
     def info(name, latent, steps, saved, dataset="circle", preset="Quick"):
         return RunInfo(path=f"/r/{name}", model="beta_vae", dataset=dataset, seed=0, latent_dim=latent, n=2000,
@@ -258,8 +258,8 @@ def test_run_labels_tell_runs_of_the_same_selection_apart_by_what_differs():
 
 def test_a_saved_run_records_its_settings_and_preset(tmp_path):
     from vdae_core.api import DataConfig, save_run, train_run
-    from vdae_core.run_index import read_run_info
-    from vdae_core.runs import finish, start
+    from vdae_core.pipeline.run_index import read_run_info
+    from vdae_core.pipeline.runs import finish, start
 
     trainer = start("beta_vae", DataConfig(dataset="circle", n=200, seed=0), dict(steps=3, latent_dim=1), seed=0)
     trainer.run()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from vdae_core.api import DataConfig, make_dataset, train_run
-from vdae_core.errors import UserInputError
-from vdae_core.stability import COMMON_SEED, stability_of_runs
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.study.stability import COMMON_SEED, stability_of_runs
 
 
 def _runs(latent_dim, seeds=(0, 1)):
@@ -21,7 +21,7 @@ def test_stability_reads_every_seed_on_the_same_points_and_summarises_the_spread
     st = stability_of_runs(runs, rows, P)
     assert st.bilip.shape == (2, 300) and st.torn.shape == (2, 300) and st.seeds == [0, 1]
     # per-point values are those of each run read on P by itself
-    from vdae_core.analysis import per_point_bilipschitz
+    from vdae_core.study.analysis import per_point_bilipschitz
 
     np.testing.assert_allclose(st.bilip[1], per_point_bilipschitz(runs[1].model, P, n_points=300).scale_free)
     cv = st.bilip_cv

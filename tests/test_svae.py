@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from vdae_core.api import DataConfig, make_dataset, train_run
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.models.svae import SVAE, SVAEConfig
 from vdae_core.metrics.circular import circular_correlation
 from vdae_core.models.vmf import VonMisesFisher
-from vdae_core.runs import build_model
+from vdae_core.pipeline.runs import build_model
 
 CIRCLE = DataConfig(dataset="circle", n=400, seed=0)
 SMALL = {"hidden": 64, "device": "cpu"}

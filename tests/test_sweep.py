@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from vdae_core.compare import comparison_overrides
-from vdae_core.errors import UserInputError
-from vdae_core.sweep import Job, grid, progress_bar, run_grid
+from vdae_core.study.compare import comparison_overrides
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.study.sweep import Job, grid, progress_bar, run_grid
 
 NUMBERS = ("gw", "mmd2_h", "coverage", "memorisation", "bilip_median", "train_s")
 
@@ -83,7 +83,7 @@ def test_cli_compare_writes_markdown_csv_and_json(tmp_path):
 
 def test_job_key_changes_when_a_models_default_changes(monkeypatch):
     """A cached run trained under an old default is not reused after the default changes."""
-    from vdae_core.registry import MODELS
+    from vdae_core.foundation.registry import MODELS
 
     cls = MODELS.get("beta_vae").config_class
     before = Job("circle", "beta_vae", 0).key
@@ -98,8 +98,8 @@ def test_a_sweep_row_is_what_the_compare_page_reads_and_floors_are_shared_on_dis
     (eval points, k = 10, the run's seed), and the floors land in the cache's shared floor folder."""
     import os
 
-    from vdae_core.runs import read_cached_evaluation
-    from vdae_core.sweep import FLOOR_FOLDER
+    from vdae_core.pipeline.runs import read_cached_evaluation
+    from vdae_core.study.sweep import FLOOR_FOLDER
 
     jobs = grid(["circle"], ["beta_vae"], 1, overrides=lambda m, d: comparison_overrides(m, d, 0.02),
                 n=lambda d: 200, n_samples=100, reps=5)
@@ -117,7 +117,7 @@ def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
     import subprocess
     import time
 
-    script = ("import sys\nfrom vdae_core.sweep import grid, run_grid\n"
+    script = ("import sys\nfrom vdae_core.study.sweep import grid, run_grid\n"
               "jobs = grid(['circle'], ['wgan_gp'], 2, overrides=lambda m, d: {'steps': 200000}, n=lambda d: 200,"
               " n_samples=100, reps=2)\nrun_grid(jobs, sys.argv[1], workers=2)\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from vdae_core.errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 from vdae_core.metrics.tears import FACTOR, knn_edges, tears_and_folds
 
 
@@ -88,7 +88,7 @@ def test_audit_cli_writes_counts_and_per_point_arrays_and_refuses_a_model_withou
         Zp, off, lr = z["prior_codes"], z["decoded_spacings_off"], z["log10_density_ratio"]
     assert Zp.shape == (2000, 1) and off.shape == lr.shape == (2000,)
     assert ph["off_share"] == pytest.approx(np.mean(off > ph["t_spacings"]))
-    from vdae_core.evaluation import ReferencePool
+    from vdae_core.study.evaluation import ReferencePool
     from vdae_core.metrics.prior_holes import spacings_from
     R = ReferencePool(r.dataset, r.data_config, r.heldout, seed=0).reference(2000).X
     np.testing.assert_allclose(spacings_from(r.model.decode(Zp), R, ph["spacing"]), off, rtol=1e-5)

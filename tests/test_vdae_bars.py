@@ -15,8 +15,8 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from vdae_core.api import DataConfig, make_dataset, random_walk, train_run
-from vdae_core.evaluation import evaluate_run, mixing_from_one_start
-from vdae_core.topology import topology_report
+from vdae_core.study.evaluation import evaluate_run, mixing_from_one_start
+from vdae_core.study.topology import topology_report
 
 pytestmark = pytest.mark.slow
 

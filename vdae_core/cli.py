@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from .errors import TrainingDiverged, UserInputError
+from vdae_core.foundation.errors import TrainingDiverged, UserInputError
 
 
 def parse_overrides(pairs: List[str]) -> dict:
@@ -119,7 +119,7 @@ def _write_atomic(out: str, write) -> None:
 
 
 def cmd_list(a) -> None:
-    from .api import DATASETS, EMBEDDERS, MANIFOLDS, METRICS, MODELS, device_summary
+    from vdae_core.api import DATASETS, EMBEDDERS, MANIFOLDS, METRICS, MODELS, device_summary
 
     for title, reg in (("datasets", DATASETS), ("models", MODELS), ("latent spaces", MANIFOLDS),
                        ("metrics", METRICS), ("embedders", EMBEDDERS)):
@@ -137,7 +137,7 @@ def cmd_list(a) -> None:
 
 
 def cmd_data(a) -> None:
-    from .data import DataConfig, make_dataset
+    from vdae_core.data import DataConfig, make_dataset
 
     out = _out_path(a, ".npz")
     ds = make_dataset(DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise, order=a.order))
@@ -152,8 +152,8 @@ def cmd_data(a) -> None:
 
 
 def cmd_train(a) -> None:
-    from .data import DataConfig
-    from .runs import check_run_target, save_run, scaled_steps, train_run
+    from vdae_core.data import DataConfig
+    from vdae_core.pipeline.runs import check_run_target, save_run, scaled_steps, train_run
 
     check_run_target(a.out, a.overwrite)  # before training: a bad --out must not cost the user the model
     dc = DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise, order=a.order)
@@ -172,7 +172,7 @@ def cmd_train(a) -> None:
 
     overrides = parse_overrides(a.set)
     if a.preset:
-        from .registry import MODELS
+        from vdae_core.foundation.registry import MODELS
 
         overrides = {**MODELS.get(a.model).config_class.preset(a.preset), **overrides}
     if a.steps_scale != 1.0:
@@ -185,8 +185,8 @@ def cmd_train(a) -> None:
 
 
 def cmd_sample(a) -> None:
-    from .runs import load_run
-    from .sampling import random_walk
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.pipeline.sampling import random_walk
 
     out = _out_path(a, ".npz")
     run = load_run(a.run)
@@ -202,8 +202,8 @@ def cmd_sample(a) -> None:
 def _read_array(path: str, what: str, model=None) -> np.ndarray:
     """Points from an array file, or, for a model of images, the images of a folder or ``.zip`` in file-name
     order (resized to the model's image size)."""
-    from .data import read_points
-    from .data.images import images_as_points
+    from vdae_core.data import read_points
+    from vdae_core.data.images import images_as_points
 
     if os.path.isdir(path) or path.lower().endswith(".zip"):
         if not os.path.exists(path):
@@ -259,7 +259,7 @@ def _write_pngs(folder: str, x: np.ndarray, shape) -> None:
 
 
 def cmd_encode(a) -> None:
-    from .runs import load_run
+    from vdae_core.pipeline.runs import load_run
 
     out = _out_path(a, ".npy")
     run = load_run(a.run)
@@ -275,7 +275,7 @@ def cmd_encode(a) -> None:
 
 
 def cmd_decode(a) -> None:
-    from .runs import load_run
+    from vdae_core.pipeline.runs import load_run
 
     run = load_run(a.run)
     out = _decode_target(a, run.model)
@@ -289,8 +289,8 @@ def cmd_decode(a) -> None:
 
 
 def cmd_evaluate(a) -> None:
-    from .evaluation import evaluate
-    from .runs import load_run
+    from vdae_core.study.evaluation import evaluate
+    from vdae_core.pipeline.runs import load_run
 
     out = _out_path(a)
     npy = os.path.splitext(out)[0] + "_bilip.npy"
@@ -311,8 +311,8 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_topology(a) -> None:
-    from .runs import load_run
-    from .topology import topology_report
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.study.topology import topology_report
 
     out = _out_path(a, ".json")
     run = load_run(a.run)
@@ -336,8 +336,8 @@ def cmd_topology(a) -> None:
 
 
 def cmd_audit(a) -> None:
-    from .runs import load_run
-    from .topology import prior_hole_report, tear_report
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.study.topology import prior_hole_report, tear_report
 
     out = _out_path(a, ".json")
     npz = os.path.splitext(out)[0] + "_per_point.npz"
@@ -388,8 +388,8 @@ def cmd_audit(a) -> None:
 
 
 def cmd_stability(a) -> None:
-    from .stability import seed_stability
-    from .sweep import progress_bar
+    from vdae_core.study.stability import seed_stability
+    from vdae_core.study.sweep import progress_bar
 
     out = a.out.rstrip("/" + os.sep)
     parent = os.path.dirname(os.path.abspath(out))
@@ -409,9 +409,9 @@ def cmd_stability(a) -> None:
     _write_atomic(files[1], lambda fh: np.savez(fh, points=st.points, bilip=st.bilip, torn=st.torn,
                                                 bilip_cv=st.bilip_cv, tear_share=st.tear_share))
     _write_atomic(files[0], lambda fh: fh.write(text))
-    from .analysis import DisplayProjection
-    from .viz.export import figure_html
-    from .viz.topology import stability_figure
+    from vdae_core.study.analysis import DisplayProjection
+    from vdae_core.viz.export import figure_html
+    from vdae_core.viz.topology import stability_figure
 
     fig = stability_figure(DisplayProjection(st.points)(st.points), st.bilip_cv, st.tear_share, f"{a.model} on {a.dataset}, seeds {summary['seeds']}")
     html = figure_html(fig, "seed stability").encode()
@@ -426,9 +426,9 @@ def cmd_stability(a) -> None:
 
 
 def cmd_compare(a) -> None:
-    from .compare import PAPER_MODELS, PAPER_TABLE1, aggregate, compare_rows, markdown_table, table_files
-    from .registry import MODELS
-    from .sweep import progress_bar
+    from vdae_core.study.compare import PAPER_MODELS, PAPER_TABLE1, aggregate, compare_rows, markdown_table, table_files
+    from vdae_core.foundation.registry import MODELS
+    from vdae_core.study.sweep import progress_bar
 
     out = _out_path(a)
     stem = out[:-3] if out.endswith(".md") else out
@@ -617,7 +617,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
     try:
-        from .runtime import set_threads
+        from vdae_core.foundation.runtime import set_threads
 
         set_threads()
         a.fn(a)

@@ -12,9 +12,9 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from ..config import Config, param
-from ..errors import UserInputError
-from ..geometry.exact_manifolds import ExactManifold
+from vdae_core.foundation.config import Config, param
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.geometry.exact_manifolds import ExactManifold
 
 
 @dataclasses.dataclass
@@ -121,7 +121,7 @@ class Dataset:
         -------
         DimensionChoice or FixedDimension (both have ``dim``, ``reason`` and ``to_dict()``)
         """
-        from ..geometry.diffusion_dimension import FixedDimension
+        from vdae_core.geometry.diffusion_dimension import FixedDimension
 
         if self.suggested_dim is not None:
             return FixedDimension(int(self.suggested_dim), f"D = {self.suggested_dim}: set for this built-in "
@@ -183,7 +183,7 @@ _DIMENSIONS: "OrderedDict[str, object]" = OrderedDict()
 
 def _dimension_of(digest: str, X: np.ndarray):
     """:func:`diffusion_dimension` of ``X``, remembered for the last 64 contents (by hash)."""
-    from ..geometry.diffusion_dimension import diffusion_dimension
+    from vdae_core.geometry.diffusion_dimension import diffusion_dimension
 
     hit = _DIMENSIONS.get(digest)
     if hit is None:
@@ -212,8 +212,8 @@ class DataConfig(Config):
 
 
 def check_points(X: np.ndarray, what: str = "points") -> np.ndarray:
-    """Validate a point array (n, m) with :func:`vdae_core.validation.check_array`; returns it as float32."""
-    from ..validation import check_array
+    """Validate a point array (n, m) with :func:`vdae_core.foundation.validation.check_array`; returns it as float32."""
+    from vdae_core.foundation.validation import check_array
 
     return check_array(X, what)
 

@@ -5,11 +5,11 @@ import os
 
 import numpy as np
 
-from ..errors import UserInputError
-from ..registry import DATASETS
-from .base import DataConfig, Dataset, check_points
-from .images import IMAGE_EXTS, load_image_collection
-from .meshes import MESH_EXTS, file_mesh_dataset
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import DATASETS
+from vdae_core.data.base import DataConfig, Dataset, check_points
+from vdae_core.data.images import IMAGE_EXTS, load_image_collection
+from vdae_core.data.meshes import MESH_EXTS, file_mesh_dataset
 
 POINT_EXTS = (".npy", ".csv", ".npz", ".txt")
 

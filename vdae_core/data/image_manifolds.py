@@ -14,10 +14,10 @@ from typing import Tuple
 
 import numpy as np
 
-from ..registry import DATASETS
-from .base import Dataset, rng_for
-from .images import IMG_DIR, image_dataset
-from .meshes import _asset_mesh, normalise_mesh, sample_surface
+from vdae_core.foundation.registry import DATASETS
+from vdae_core.data.base import Dataset, rng_for
+from vdae_core.data.images import IMG_DIR, image_dataset
+from vdae_core.data.meshes import _asset_mesh, normalise_mesh, sample_surface
 
 TWO_PI = 2.0 * np.pi
 
@@ -237,6 +237,6 @@ def fourier_torus_n3(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Datase
 
 def sprite(images: np.ndarray, ncols: int = 12, pad: int = 1) -> np.ndarray:
     """A thumbnail sprite (one image) of a set, for the app: :func:`vdae_core.viz.images.montage`."""
-    from ..viz.images import montage
+    from vdae_core.viz.images import montage
 
     return montage(images, ncols=ncols, pad=pad)

@@ -9,10 +9,10 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import UserInputError
-from ..registry import DATASETS
-from .base import Dataset
-from .meshes import ASSETS
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import DATASETS
+from vdae_core.data.base import Dataset
+from vdae_core.data.meshes import ASSETS
 
 IMG_DIR = os.path.join(ASSETS, "images")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm")

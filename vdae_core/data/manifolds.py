@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import DATASETS
-from ..geometry.exact_manifolds import ExactManifold
-from .base import CosineAngleLaw, Dataset, add_noise, rng_for
-from .meshes import sphere_mesh, torus_mesh
+from vdae_core.foundation.registry import DATASETS
+from vdae_core.geometry.exact_manifolds import ExactManifold
+from vdae_core.data.base import CosineAngleLaw, Dataset, add_noise, rng_for
+from vdae_core.data.meshes import sphere_mesh, torus_mesh
 
 TWO_PI = 2.0 * np.pi
 

@@ -7,9 +7,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import UserInputError
-from ..registry import DATASETS
-from .base import Dataset, Mesh, add_noise
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import DATASETS
+from vdae_core.data.base import Dataset, Mesh, add_noise
 
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "assets")
 MESH_DIR = os.path.join(ASSETS, "meshes")

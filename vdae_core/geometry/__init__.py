@@ -1,5 +1,5 @@
 """Graph affinities, exact diffusion maps and latent-space neighbourhood statistics."""
-from .affinity import knn_affinity, median_knn_scale
-from .diffusion_maps import DiffusionMap, diffusion_map
+from vdae_core.geometry.affinity import knn_affinity, median_knn_scale
+from vdae_core.geometry.diffusion_maps import DiffusionMap, diffusion_map
 
 __all__ = ["knn_affinity", "median_knn_scale", "DiffusionMap", "diffusion_map"]

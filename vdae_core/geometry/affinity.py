@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
-from ..errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 
 def knn(X: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,7 @@ import dataclasses
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from .diffusion_maps import diffusion_map
+from vdae_core.geometry.diffusion_maps import diffusion_map
 
 #: Neighbours whose preservation q(D) counts.
 NEIGHBOURS = 10

@@ -15,8 +15,8 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import UserInputError
-from .affinity import knn_affinity
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.geometry.affinity import knn_affinity
 
 MAX_EXACT_POINTS = 20_000
 

@@ -54,7 +54,7 @@ class ExactManifold:
         """
         import torch
 
-        from .manifolds import MANIFOLDS
+        from vdae_core.geometry.manifolds import MANIFOLDS
 
         X = np.asarray(X, dtype=np.float64)
         name, fixed = _SPACES[self.kind]

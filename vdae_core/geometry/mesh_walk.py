@@ -26,8 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from ..errors import UserInputError
-from .farthest_points import farthest_point_indices
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.geometry.farthest_points import farthest_point_indices
 
 
 @dataclasses.dataclass

@@ -1,7 +1,7 @@
 """Quality metrics for learned maps and generated samples.
 
 Every metric is a pure function, arrays in and plain numbers or arrays out, registered in
-:data:`vdae_core.registry.METRICS`:
+:data:`vdae_core.foundation.registry.METRICS`:
 
 ``bilipschitz``
     Per-point bi-Lipschitz constant of a decoder over latent k-nearest neighbours.
@@ -26,7 +26,7 @@ Every metric is a pure function, arrays in and plain numbers or arrays out, regi
 
 :func:`evaluate_model` runs them all on a trained model. Invalid input (wrong shape, NaN/inf,
 too few points, all points identical, mismatched lengths) raises
-:class:`vdae_core.errors.UserInputError`, a ``ValueError``.
+:class:`vdae_core.foundation.errors.UserInputError`, a ``ValueError``.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 
 # The validation helpers are defined before the submodule imports below: the submodules import
@@ -129,17 +129,17 @@ def subsample_indices(n: int, max_points: Optional[int], seed: int) -> np.ndarra
     return np.sort(np.random.default_rng(seed).choice(n, int(max_points), replace=False))
 
 
-from .bilipschitz import bilipschitz, bilipschitz_summary  # noqa: E402
-from .circular import circular_correlation, torus_alignment  # noqa: E402
-from .angle_recovery import angle_recovery, angle_recovery_floor, latent_angle_candidates  # noqa: E402
-from .class_retention import walk_class_retention  # noqa: E402
-from .gromov_wasserstein import gromov_wasserstein  # noqa: E402
-from .mmd import mmd  # noqa: E402
-from .trustworthiness import continuity, trustworthiness  # noqa: E402
-from .persistence import persistence  # noqa: E402
-from .prior_holes import prior_holes  # noqa: E402
-from .tears import tears_and_folds  # noqa: E402
-from .evaluate import evaluate_model, evaluation_subset  # noqa: E402
+from vdae_core.metrics.bilipschitz import bilipschitz, bilipschitz_summary  # noqa: E402
+from vdae_core.metrics.circular import circular_correlation, torus_alignment  # noqa: E402
+from vdae_core.metrics.angle_recovery import angle_recovery, angle_recovery_floor, latent_angle_candidates  # noqa: E402
+from vdae_core.metrics.class_retention import walk_class_retention  # noqa: E402
+from vdae_core.metrics.gromov_wasserstein import gromov_wasserstein  # noqa: E402
+from vdae_core.metrics.mmd import mmd  # noqa: E402
+from vdae_core.metrics.trustworthiness import continuity, trustworthiness  # noqa: E402
+from vdae_core.metrics.persistence import persistence  # noqa: E402
+from vdae_core.metrics.prior_holes import prior_holes  # noqa: E402
+from vdae_core.metrics.tears import tears_and_folds  # noqa: E402
+from vdae_core.metrics.evaluate import evaluate_model, evaluation_subset  # noqa: E402
 
 __all__ = [
     "bilipschitz",

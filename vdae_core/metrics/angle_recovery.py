@@ -25,9 +25,9 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from ..errors import UserInputError
-from ..registry import METRICS
-from .circular import circular_correlation, torus_alignment
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import METRICS
+from vdae_core.metrics.circular import circular_correlation, torus_alignment
 
 
 def latent_angle_candidates(latent_space, Z: np.ndarray) -> Tuple[np.ndarray, List[str]]:

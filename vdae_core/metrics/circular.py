@@ -17,8 +17,8 @@ from typing import Dict
 
 import numpy as np
 
-from ..errors import UserInputError
-from ..registry import METRICS
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import METRICS
 
 
 def _angles(a, what: str) -> np.ndarray:

@@ -8,8 +8,8 @@ from typing import Dict
 
 import numpy as np
 
-from ..errors import UserInputError
-from ..registry import METRICS
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import METRICS
 
 
 @METRICS.register("walk_class_retention", help="Share of random-walk samples a kNN classifier on real data gives "

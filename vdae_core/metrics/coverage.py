@@ -15,8 +15,8 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
 
-from ..errors import UserInputError
-from . import as_points
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.metrics import as_points
 
 _BLOCK = 2048
 

@@ -5,12 +5,12 @@ from typing import Any, Dict
 
 import numpy as np
 
-from ..errors import UserInputError
-from . import as_points, subsample_indices
-from .bilipschitz import bilipschitz_both, bilipschitz_summary, geodesic_latent
-from .gromov_wasserstein import gromov_wasserstein
-from .mmd import mmd
-from .trustworthiness import continuity, trustworthiness
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.metrics import as_points, subsample_indices
+from vdae_core.metrics.bilipschitz import bilipschitz_both, bilipschitz_summary, geodesic_latent
+from vdae_core.metrics.gromov_wasserstein import gromov_wasserstein
+from vdae_core.metrics.mmd import mmd
+from vdae_core.metrics.trustworthiness import continuity, trustworthiness
 
 
 def evaluation_subset(n_total: int, n_samples: int, seed: int) -> np.ndarray:
@@ -57,7 +57,7 @@ def evaluate_model(model, X, seed: int = 0, n_samples: int = 1000, k: int = 10,
         Also return the subset indices.
     with_samples : bool
         Also generate and compare samples with ``X`` (GW, MMD). The protocol of
-        :mod:`vdae_core.evaluation` passes False: it judges samples against held-out data instead.
+        :mod:`vdae_core.study.evaluation` passes False: it judges samples against held-out data instead.
 
     Returns
     -------

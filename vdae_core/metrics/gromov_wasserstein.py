@@ -7,9 +7,9 @@ import numpy as np
 import ot
 from scipy.spatial.distance import pdist, squareform
 
-from ..errors import UserInputError
-from ..registry import METRICS
-from . import as_points, check_not_constant, subsample_indices
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import METRICS
+from vdae_core.metrics import as_points, check_not_constant, subsample_indices
 
 # Cap on network-simplex iterations inside each conditional-gradient step. POT's default (1e5)
 # is too small for 1000 x 1000 problems: it stops early with a warning and a sub-optimal

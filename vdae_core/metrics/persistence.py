@@ -31,9 +31,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..errors import UserInputError
-from ..geometry.farthest_points import farthest_point_indices
-from ..registry import METRICS
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.geometry.farthest_points import farthest_point_indices
+from vdae_core.foundation.registry import METRICS
 
 #: Bars of dimension k count when they live more than KAPPA[k] gaps between neighbouring points (module docstring).
 KAPPA = (4.0, 2.0, 2.0)

@@ -22,8 +22,8 @@ from typing import Dict
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from ..errors import UserInputError
-from ..registry import METRICS
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import METRICS
 
 #: An edge counts as torn (folded) when its code (data) length is this many typical edges.
 FACTOR = 10.0

@@ -1,10 +1,10 @@
 """Models. Importing this package registers every model in ``MODELS``."""
-from . import vae, vdae  # noqa: F401
-from .base import GenerativeModel, ModelConfig, Phase, TrainData
+from vdae_core.models import vae, vdae  # noqa: F401
+from vdae_core.models.base import GenerativeModel, ModelConfig, Phase, TrainData
 
 __all__ = ["GenerativeModel", "ModelConfig", "Phase", "TrainData"]
-from . import svae  # noqa: E402,F401
-from . import er_vae  # noqa: E402,F401
-from . import delta_vae  # noqa: E402,F401
-from . import wgan_gp  # noqa: E402,F401
-from . import two_stage_vae  # noqa: E402,F401
+from vdae_core.models import svae  # noqa: E402,F401
+from vdae_core.models import er_vae  # noqa: E402,F401
+from vdae_core.models import delta_vae  # noqa: E402,F401
+from vdae_core.models import wgan_gp  # noqa: E402,F401
+from vdae_core.models import two_stage_vae  # noqa: E402,F401

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import Config, param
-from ..errors import UserInputError
+from vdae_core.foundation.config import Config, param
+from vdae_core.foundation.errors import UserInputError
 
 
 @dataclasses.dataclass
@@ -233,7 +233,7 @@ class ModelConfig(Config):
     TUNED_FILE: ClassVar[str] = ""
 
     def validate(self) -> None:
-        from ..registry import NETWORKS
+        from vdae_core.foundation.registry import NETWORKS
 
         if self.network not in NETWORKS:
             raise UserInputError(f"network={self.network!r} is not one of {NETWORKS.names()}")
@@ -315,7 +315,7 @@ class ModelConfig(Config):
         holding means over seeds of ``train_s``, ``cc_mean``, ``memorisation``, ``lump_top10``,
         ``off_manifold_spacings`` and ``mixing_step`` (benchmarks/bench_presets.py --write-measured).
         """
-        from ..preset_costs import read_measured
+        from vdae_core.foundation.preset_costs import read_measured
 
         return read_measured(cls.LIVE_MEASURED) if cls.LIVE_MEASURED else None
 
@@ -388,7 +388,7 @@ class GenerativeModel(nn.Module):
     @classmethod
     def make_latent_space(cls, config: ModelConfig, latent_dim: int):
         """The latent space of a model with this config (default: Euclidean R^latent_dim)."""
-        from ..geometry.manifolds import MANIFOLDS
+        from vdae_core.geometry.manifolds import MANIFOLDS
 
         return MANIFOLDS.get("euclidean")(dim=latent_dim)
 
@@ -443,7 +443,7 @@ class GenerativeModel(nn.Module):
         return next(self.parameters()).device
 
     def _t(self, a: np.ndarray, width: int, what: str) -> torch.Tensor:
-        from ..validation import check_array
+        from vdae_core.foundation.validation import check_array
 
         return torch.as_tensor(check_array(a, what, width=width, allow_vector=True), device=self.device)
 

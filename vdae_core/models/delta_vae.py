@@ -92,11 +92,11 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..config import param
-from ..errors import UserInputError
-from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase
-from .networks import Standardise, network
+from vdae_core.foundation.config import param
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import MODELS
+from vdae_core.models.base import GenerativeModel, ModelConfig, OptimiserPhase, Phase
+from vdae_core.models.networks import Standardise, network
 
 #: Latent spaces a ΔVAE can use, and whether ``latent_manifold_dim`` sets their dimension.
 LATENT_MANIFOLDS: Dict[str, bool] = {"sphere": True, "flat_torus": False, "torus": False, "so3": False,
@@ -106,7 +106,7 @@ LATENT_MANIFOLDS: Dict[str, bool] = {"sphere": True, "flat_torus": False, "torus
 
 def latent_manifold(kind: str, dim: int):
     """The latent space named by a ΔVAE config: ``MANIFOLDS.get(kind)`` built with ``dim`` where it has one."""
-    from ..geometry.manifolds import MANIFOLDS
+    from vdae_core.geometry.manifolds import MANIFOLDS
 
     if kind not in LATENT_MANIFOLDS:
         raise UserInputError(f"latent_manifold={kind!r} is not one of {list(LATENT_MANIFOLDS)}")

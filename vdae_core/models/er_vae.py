@@ -75,11 +75,11 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..config import param
-from ..errors import UserInputError
-from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, kl_to_standard_normal, randn
-from .networks import Standardise, mlp, network
+from vdae_core.foundation.config import param
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import MODELS
+from vdae_core.models.base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, kl_to_standard_normal, randn
+from vdae_core.models.networks import Standardise, mlp, network
 
 #: Latent manifolds offered.
 LATENT_MANIFOLDS = ("sphere", "flat_torus", "torus", "so3", "projective")
@@ -277,7 +277,7 @@ class ERVAE(GenerativeModel):
     @classmethod
     def make_latent_space(cls, config: ERVAEConfig, latent_dim: int):
         """M named by ``config.latent_manifold`` (``latent_dim`` is ignored)."""
-        from ..geometry.manifolds import build_manifold
+        from vdae_core.geometry.manifolds import build_manifold
 
         return build_manifold(config.latent_manifold, config.latent_manifold_dim)
 
@@ -371,7 +371,7 @@ class ERVAE(GenerativeModel):
             ``mmd2`` (float), ``bandwidth`` (float), ``bandwidth_rule`` (str), ``null_mean``, ``null_q95``
             (floats), ``null_reps``, ``n`` (ints), ``inside_null`` (bool: mmd2 <= null_q95).
         """
-        from ..metrics.mmd import mmd
+        from vdae_core.metrics.mmd import mmd
 
         g = generator or torch.Generator().manual_seed(0)
         n = int(n)

@@ -1,6 +1,6 @@
 """Small network builders shared by the models, and the network registry.
 
-A network family is registered in :data:`~vdae_core.registry.NETWORKS` as a builder
+A network family is registered in :data:`~vdae_core.foundation.registry.NETWORKS` as a builder
 ``build(in_shape, out_dim, hidden, activation, out_shape=None, channels=64) -> nn.Module`` mapping inputs
 of shape (B, *in_shape) to (B, out_dim); ``out_shape`` is the shape the flat output stands for (an image
 (C, H, W) for a decoder) and ``channels`` the width of convolutional layers. A model's config names the
@@ -15,7 +15,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from ..registry import NETWORKS
+from vdae_core.foundation.registry import NETWORKS
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU, "softplus": nn.Softplus, "elu": nn.ELU}
 
@@ -146,7 +146,7 @@ def resolve_network(name: str, data_shape: Tuple[int, ...], device: str = "cuda"
 def auto_network(in_shape: Tuple[int, ...], out_dim: int, hidden: Sequence[int], activation: str = "relu",
                  out_shape: Optional[Tuple[int, ...]] = None, channels: int = 64) -> nn.Module:
     """The family :func:`resolve_network` picks for these shapes on a GPU (models built through
-    :func:`vdae_core.runs.build_model` have ``auto`` resolved for their device first)."""
+    :func:`vdae_core.pipeline.runs.build_model` have ``auto`` resolved for their device first)."""
     shape = in_shape if _image_shape(in_shape) else (out_shape or in_shape)
     return NETWORKS.build(resolve_network("auto", shape), in_shape, out_dim, hidden, activation,
                           out_shape=out_shape, channels=channels)

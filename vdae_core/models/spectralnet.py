@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..geometry.affinity import knn_affinity
-from .networks import Standardise, mlp
+from vdae_core.geometry.affinity import knn_affinity
+from vdae_core.models.networks import Standardise, mlp
 
 
 def as_float64(t: torch.Tensor) -> torch.Tensor:

@@ -41,12 +41,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import param
-from ..errors import UserInputError
-from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase
-from .networks import Standardise, network
-from .vmf import VonMisesFisher
+from vdae_core.foundation.config import param
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import MODELS
+from vdae_core.models.base import GenerativeModel, ModelConfig, OptimiserPhase, Phase
+from vdae_core.models.networks import Standardise, network
+from vdae_core.models.vmf import VonMisesFisher
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +121,7 @@ class SVAE(GenerativeModel):
     @classmethod
     def make_latent_space(cls, config: SVAEConfig, latent_dim: int):
         """S^d with d = ``config.latent_manifold_dim`` (``latent_dim`` is ignored)."""
-        from ..geometry.manifolds import MANIFOLDS
+        from vdae_core.geometry.manifolds import MANIFOLDS
 
         return MANIFOLDS.get("sphere")(dim=config.latent_manifold_dim)
 

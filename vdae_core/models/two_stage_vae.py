@@ -36,10 +36,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import param
-from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, kl_to_standard_normal, randn
-from .networks import Standardise, mlp, network
+from vdae_core.foundation.config import param
+from vdae_core.foundation.registry import MODELS
+from vdae_core.models.base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, kl_to_standard_normal, randn
+from vdae_core.models.networks import Standardise, mlp, network
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,10 +7,10 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-from ..config import param
-from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, kl_to_standard_normal, randn
-from .networks import Standardise, network
+from vdae_core.foundation.config import param
+from vdae_core.foundation.registry import MODELS
+from vdae_core.models.base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, kl_to_standard_normal, randn
+from vdae_core.models.networks import Standardise, network
 
 
 @dataclasses.dataclass(frozen=True)

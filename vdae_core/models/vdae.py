@@ -30,14 +30,14 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
-from ..config import param
-from ..errors import UserInputError
-from ..geometry.diffusion_maps import diffusion_map
-from ..geometry.nearest_target import NearestTarget
-from ..registry import MODELS
-from .base import Convergence, GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
-from .networks import Standardise, mlp, network
-from .spectralnet import SpectralNet
+from vdae_core.foundation.config import param
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.geometry.diffusion_maps import diffusion_map
+from vdae_core.geometry.nearest_target import NearestTarget
+from vdae_core.foundation.registry import MODELS
+from vdae_core.models.base import Convergence, GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
+from vdae_core.models.networks import Standardise, mlp, network
+from vdae_core.models.spectralnet import SpectralNet
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,10 +33,10 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..config import param
-from ..registry import MODELS
-from .base import GenerativeModel, ModelConfig, Phase, adam, randn
-from .networks import Standardise, network, value_and_input_gradient
+from vdae_core.foundation.config import param
+from vdae_core.foundation.registry import MODELS
+from vdae_core.models.base import GenerativeModel, ModelConfig, Phase, adam, randn
+from vdae_core.models.networks import Standardise, network, value_and_input_gradient
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,7 @@ def _mtime(path: str) -> float:
 
 @st.cache_data(show_spinner=False, max_entries=12)
 def _dataset(cfg: Tuple[Tuple[str, Any], ...]):
-    from ..data import DataConfig, make_dataset
+    from vdae_core.data import DataConfig, make_dataset
 
     return make_dataset(DataConfig.from_dict(dict(cfg)))
 
@@ -35,7 +35,7 @@ def dataset(cfg: Dict[str, Any]):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _diffusion(cfg: Tuple[Tuple[str, Any], ...], k: int, n_components: int):
-    from ..analysis import exact_diffusion
+    from vdae_core.study.analysis import exact_diffusion
 
     ds = _dataset(cfg)
     dm = exact_diffusion(ds.X, n_components=n_components, k=k)
@@ -49,25 +49,25 @@ def diffusion(cfg: Dict[str, Any], k: int = 10, n_components: int = 3):
 
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _run(path: str, mtime: float):
-    from ..runs import load_run as _load
+    from vdae_core.pipeline.runs import load_run as _load
 
     return _load(path)
 
 
 def load_run(path: str):
-    """The saved :class:`vdae_core.runs.Run` at ``path`` (model on the CPU, eval mode)."""
+    """The saved :class:`vdae_core.pipeline.runs.Run` at ``path`` (model on the CPU, eval mode)."""
     return _run(os.path.abspath(path), _mtime(path))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _projection(path: str, mtime: float):
-    from ..analysis import DisplayProjection
+    from vdae_core.study.analysis import DisplayProjection
 
     return DisplayProjection(_run(path, mtime).dataset.X)
 
 
 def display_projection(path: str):
-    """The :class:`vdae_core.analysis.DisplayProjection` of the run's data (an SVD for m > 3: once per run)."""
+    """The :class:`vdae_core.study.analysis.DisplayProjection` of the run's data (an SVD for m > 3: once per run)."""
     return _projection(os.path.abspath(path), _mtime(path))
 
 
@@ -84,7 +84,7 @@ def latent_codes(path: str) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _walks(path, mtime, start_vertex, n, steps, seed, substeps):
-    from ..diagnostics import compare_walks
+    from vdae_core.study.diagnostics import compare_walks
 
     run = _run(path, mtime)
     mesh = run.dataset.mesh
@@ -98,7 +98,7 @@ def walk_comparison(path: str, start_vertex: int, n: int, steps: int, seed: int,
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _point_walk(path, mtime, start_index, n, steps, seed):
-    from ..diagnostics import point_cloud_walk
+    from vdae_core.study.diagnostics import point_cloud_walk
 
     run = _run(path, mtime)
     return point_cloud_walk(run.model, run.dataset.X, start_index, n, steps, seed=seed)
@@ -110,7 +110,7 @@ def point_walk(path: str, start_index: int, n: int, steps: int, seed: int):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _point_walk_end(path, mtime, start_index, n, steps, seed):
-    from ..diagnostics import walk_report
+    from vdae_core.study.diagnostics import walk_report
 
     walk = _point_walk(path, mtime, start_index, n, steps, seed)[0]
     return walk_report(_run(path, mtime).dataset, walk[-1:])[0]
@@ -123,7 +123,7 @@ def point_walk_end(path: str, start_index: int, n: int, steps: int, seed: int) -
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _burst(path, mtime, start_vertex, n, seed, substeps):
-    from ..diagnostics import burst_comparison
+    from vdae_core.study.diagnostics import burst_comparison
 
     run = _run(path, mtime)
     mesh = run.dataset.mesh
@@ -136,7 +136,7 @@ def burst(path: str, start_vertex: int, n: int, seed: int, substeps: int):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _point_burst(path, mtime, start_index, n, seed):
-    from ..sampling import burst as _b
+    from vdae_core.pipeline.sampling import burst as _b
 
     run = _run(path, mtime)
     return _b(run.model, run.dataset.X[start_index], n, seed=seed)
@@ -148,7 +148,7 @@ def point_burst(path: str, start_index: int, n: int, seed: int) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _bilip(path, mtime, k, n_points, seed):
-    from ..analysis import per_point_bilipschitz
+    from vdae_core.study.analysis import per_point_bilipschitz
 
     run = _run(path, mtime)
     return per_point_bilipschitz(run.model, run.dataset.X, k=k, n_points=n_points, seed=seed)
@@ -160,33 +160,33 @@ def bilip(path: str, k: int, n_points: int, seed: int):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _topology(path, mtime, maxdim, max_points, n, seed):
-    from ..topology import topology_report
+    from vdae_core.study.topology import topology_report
 
     return topology_report(_run(path, mtime), maxdim=maxdim, max_points=max_points, n=n, seed=seed)
 
 
 def topology(path: str, maxdim: int, max_points: int, n: int = 1000, seed: int = 0) -> dict:
-    """:func:`vdae_core.topology.topology_report` of a saved run, cached per run and settings."""
+    """:func:`vdae_core.study.topology.topology_report` of a saved run, cached per run and settings."""
     return _topology(os.path.abspath(path), _mtime(path), int(maxdim), int(max_points), int(n), int(seed))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _tears(path, mtime, k, factor):
-    from ..topology import tear_report
+    from vdae_core.study.topology import tear_report
 
     summary, r, _, _ = tear_report(_run(path, mtime), k=k, factor=factor)
     return summary, r
 
 
 def tears(path: str, k: int, factor: float):
-    """:func:`vdae_core.topology.tear_report` of a saved run (summary, TearsFolds), cached per run and settings."""
+    """:func:`vdae_core.study.topology.tear_report` of a saved run (summary, TearsFolds), cached per run and settings."""
     return _tears(os.path.abspath(path), _mtime(path), int(k), float(factor))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _prior_holes(path, mtime, n):
-    from ..analysis import latent_plane
-    from ..topology import prior_hole_report
+    from vdae_core.study.analysis import latent_plane
+    from vdae_core.study.topology import prior_hole_report
 
     run = _run(path, mtime)
     summary, r, Zd, Zp, Xs, R = prior_hole_report(run, n=n)
@@ -197,27 +197,27 @@ def _prior_holes(path, mtime, n):
 
 
 def prior_holes(path: str, n: int = 2000):
-    """:func:`vdae_core.topology.prior_hole_report` of a saved run with the codes in two display coordinates:
+    """:func:`vdae_core.study.topology.prior_hole_report` of a saved run with the codes in two display coordinates:
     (summary, PriorHoles, data codes (N, 2), prior codes (M, 2), decoded (M, m), reference (n, m), axis names)."""
     return _prior_holes(os.path.abspath(path), _mtime(path), int(n))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _stability(paths, mtimes):
-    from ..stability import stability_of_paths
+    from vdae_core.study.stability import stability_of_paths
 
     return stability_of_paths(list(paths))
 
 
 def stability(paths) -> "object":
-    """:func:`vdae_core.stability.stability_of_paths` of saved runs (one per seed), cached per set of runs."""
+    """:func:`vdae_core.study.stability.stability_of_paths` of saved runs (one per seed), cached per set of runs."""
     paths = tuple(os.path.abspath(p) for p in paths)
     return _stability(paths, tuple(_mtime(p) for p in paths))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _embedding(path, mtime, method, n, seed, params):
-    from ..analysis import joint_embedding_for_model
+    from vdae_core.study.analysis import joint_embedding_for_model
 
     run = _run(path, mtime)
     return joint_embedding_for_model(run.model, run.dataset.X, method, n=n, seed=seed, **dict(params))
@@ -231,7 +231,7 @@ def embedding(path: str, method: str, n: int, seed: int, **params):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _grid(path, mtime, g):
-    from ..analysis import decoded_grid
+    from vdae_core.study.analysis import decoded_grid
 
     run = _run(path, mtime)
     return decoded_grid(run.model, _latent(path, mtime), g=g)
@@ -243,7 +243,7 @@ def decoded_grid(path: str, g: int):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _evaluation(path, mtime, n_samples, k, seed):
-    from ..runs import evaluate_run_cached
+    from vdae_core.pipeline.runs import evaluate_run_cached
 
     run = _run(path, mtime)
     return evaluate_run_cached(path, run, n_samples=n_samples, k=k, seed=seed)
@@ -255,7 +255,7 @@ def evaluation(path: str, n_samples: int, k: int, seed: int) -> Dict[str, Any]:
 
 @st.cache_resource(show_spinner=False)
 def device_line() -> str:
-    from ..runtime import device_summary
+    from vdae_core.foundation.runtime import device_summary
 
     return device_summary()
 
@@ -268,8 +268,9 @@ def warm_up() -> bool:
 
     def work() -> None:
         try:
-            from .. import analysis, api  # noqa: F401
-            from ..viz import bilip, curves, images, scatter, walks  # noqa: F401
+            from vdae_core import api
+            from vdae_core.study import analysis  # noqa: F401
+            from vdae_core.viz import bilip, curves, images, scatter, walks  # noqa: F401
             import torch
 
             # torch.optim imports torch._dynamo on the first optimiser it builds: 2.1 s on a 2-core CPU that
@@ -284,7 +285,7 @@ def warm_up() -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _angle_score(path, mtime):
-    from ..metrics.angle_recovery import angle_recovery, angle_recovery_floor
+    from vdae_core.metrics.angle_recovery import angle_recovery, angle_recovery_floor
 
     run = _run(path, mtime)
     ds, space = run.dataset, run.model.latent_space
@@ -301,8 +302,8 @@ def angle_score(path: str) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _class_walks(path, mtime, per_class, steps, seed):
-    from ..metrics.class_retention import walk_class_retention
-    from ..sampling import class_conditional_walks
+    from vdae_core.metrics.class_retention import walk_class_retention
+    from vdae_core.pipeline.sampling import class_conditional_walks
 
     run = _run(path, mtime)
     ds = run.dataset

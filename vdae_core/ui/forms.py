@@ -55,7 +55,7 @@ def field_widget(f: dataclasses.Field, value: Any, key: str) -> Any:
 
 def config_form(config_cls, key: str, values: Optional[Dict[str, Any]] = None,
                 exclude: Iterable[str] = (), columns: int = 3) -> Dict[str, Any]:
-    """Widgets for every field of ``config_cls`` (a :class:`vdae_core.config.Config` dataclass).
+    """Widgets for every field of ``config_cls`` (a :class:`vdae_core.foundation.config.Config` dataclass).
 
     Parameters
     ----------

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..errors import UserInputError
-from . import cache, identity, nav, sidebar, state, widgets
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.ui import cache, identity, nav, sidebar, state, widgets
 
 
 def begin() -> None:

@@ -13,9 +13,9 @@ def point_inspector(path: str, run, Z: np.ndarray, i: int, key: str = "latent.in
     """Draw the inspector of point ``i`` of the run at ``path`` (codes ``Z`` of all its training points)."""
     import pandas as pd
 
-    from ..analysis import inspect_point
-    from ..errors import UserInputError
-    from . import cache, widgets
+    from vdae_core.study.analysis import inspect_point
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.ui import cache, widgets
 
     ds = run.dataset
     try:

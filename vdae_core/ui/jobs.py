@@ -20,7 +20,7 @@ from typing import Any, Dict, Optional
 
 import streamlit as st
 
-from . import state
+from vdae_core.ui import state
 
 JOB_KEY = "_job"  # mirror of this browser's job in session state (for tests and the pages' convenience)
 TICK_EVERY = 0.6  # seconds between redraws of the job panel while training
@@ -38,15 +38,15 @@ DEMO_SCALE_ENV = "VDAE_DEMO_STEPS_SCALE"  # tests and benchmarks shrink the demo
 
 def demo_overrides(model_name: str) -> Dict[str, Any]:
     """The quick settings of a model (its config's ``quick_preset``), steps scaled by ``$VDAE_DEMO_STEPS_SCALE``."""
-    from .. import models as _models  # noqa: F401  (registers every model; waits for a concurrent import)
-    from ..registry import MODELS
+    from vdae_core import models as _models  # noqa: F401  (registers every model; waits for a concurrent import)
+    from vdae_core.foundation.registry import MODELS
 
     return MODELS.get(model_name).config_class.quick_preset(float(os.environ.get(DEMO_SCALE_ENV, "1") or 1))
 
 
 def quick_preset_name(model_name: str) -> str:
     """What :func:`demo_overrides` is called on the Train page: "Live" where the model has a live preset."""
-    from ..registry import MODELS
+    from vdae_core.foundation.registry import MODELS
 
     return "Live" if MODELS.get(model_name).config_class.LIVE else "Quick"
 
@@ -61,7 +61,7 @@ def demo_time_text(infos) -> str:
     infos : list of RunInfo
         The saved runs this browser sees.
     """
-    from ..preset_costs import read_measured
+    from vdae_core.foundation.preset_costs import read_measured
 
     demo = (read_measured(DEMO_MEASURED) or {}).get("demo") or {}  # by file: the Home page imports no torch
     parts = []
@@ -122,7 +122,7 @@ class TrainingJob:
 
 def get_job() -> Optional[TrainingJob]:
     """This browser's job (running or finished), or None; mirrored in ``st.session_state['_job']``."""
-    from .identity import owner_id
+    from vdae_core.ui.identity import owner_id
 
     job = _JOBS.get(owner_id())
     if job is None:
@@ -152,15 +152,15 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     RuntimeError
         A job is already running for this browser.
     """
-    from ..data import DataConfig
-    from ..runs import start
-    from . import cache
+    from vdae_core.data import DataConfig
+    from vdae_core.pipeline.runs import start
+    from vdae_core.ui import cache
 
     cur = get_job()
     if cur is not None and cur.active:
         raise RuntimeError("a training is already running in this browser: stop it first")
-    from ..registry import DATASETS
-    from .identity import owner_id
+    from vdae_core.foundation.registry import DATASETS
+    from vdae_core.ui.identity import owner_id
 
     ds = cache.dataset(data_config)
     trainer = start(model_name, DataConfig.from_dict(data_config), dict(overrides), int(seed), dataset=ds,
@@ -189,7 +189,7 @@ def _work(job: TrainingJob) -> None:
 
 def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
     """Advance a running job by about ``budget`` seconds; finish (save) it when the trainer is done."""
-    from ..errors import TrainingDiverged, UserInputError
+    from vdae_core.foundation.errors import TrainingDiverged, UserInputError
 
     if job.status != "running":
         return
@@ -215,9 +215,9 @@ def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
 
 def finish(job: TrainingJob) -> None:
     """Save the trained model as a run folder (it becomes the active run of the pages that show the job)."""
-    from ..run_index import new_run_dir, runs_root
-    from ..runs import finish as finish_run
-    from ..runs import save_run
+    from vdae_core.pipeline.run_index import new_run_dir, runs_root
+    from vdae_core.pipeline.runs import finish as finish_run
+    from vdae_core.pipeline.runs import save_run
 
     try:
         run = finish_run(job.trainer, job.train_seconds, owner=job.owner, source="studio", preset=job.preset)
@@ -315,7 +315,7 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
                        help="Abandon this training; nothing is saved."):
             discard(job)
             st.rerun()
-    from ..viz.curves import loss_curves
+    from vdae_core.viz.curves import loss_curves
 
     phases = [p.name for p in tr.phases if p.steps > 0]
     with job.lock:  # a consistent snapshot: the thread appends to the history between slices only
@@ -325,7 +325,7 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
     if job.active:  # redrawn every tick: no download button churning under the cursor
         st.plotly_chart(fig, key="job.loss", width="stretch", config={"displaylogo": False})
     else:
-        from .widgets import figure
+        from vdae_core.ui.widgets import figure
 
         figure(fig, "job.loss", f"{job.dataset.name}_{job.model_name}_s{job.seed}_losses")
 

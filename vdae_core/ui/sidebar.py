@@ -5,8 +5,8 @@ import zlib
 
 import streamlit as st
 
-from . import jobs, state
-from .widgets import run_zip_button
+from vdae_core.ui import jobs, state
+from vdae_core.ui.widgets import run_zip_button
 
 
 def _picker_key(active) -> str:

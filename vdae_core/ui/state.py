@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional
 
 import streamlit as st
 
-from ..run_index import RunInfo, find_runs, list_run_infos, read_run_info, run_labels, runs_root
+from vdae_core.pipeline.run_index import RunInfo, find_runs, list_run_infos, read_run_info, run_labels, runs_root
 
 DEFAULT_DATASET = "torus"
 DEFAULT_MODEL = "vdae"
@@ -193,7 +193,7 @@ def data_config_dict() -> Dict[str, Any]:
 # -- runs ------------------------------------------------------------------------------------------
 def saved_runs() -> List[RunInfo]:
     """The saved runs this browser may see: shared runs and its own private ones (see ``identity``)."""
-    from .identity import owner_id
+    from vdae_core.ui.identity import owner_id
 
     return list_run_infos(runs_root(), viewer=owner_id())
 
@@ -203,7 +203,7 @@ def select_run(path: str) -> None:
 
     A run that is not there, or that belongs to another browser, is not selected (a message says so).
     """
-    from .identity import owner_id
+    from vdae_core.ui.identity import owner_id
 
     info = read_run_info(path)
     if info is None or not info.visible_to(owner_id()):
@@ -219,7 +219,7 @@ def select_run(path: str) -> None:
 
 def run_label(info: RunInfo, infos: Optional[List[RunInfo]] = None) -> str:
     """The run's name on every page: model, dataset, seed, what sets it apart from runs sharing them (e.g.
-    ``latent_dim 1 · preset Quick``) and the time it was saved (see :func:`vdae_core.run_index.run_labels`)."""
+    ``latent_dim 1 · preset Quick``) and the time it was saved (see :func:`vdae_core.pipeline.run_index.run_labels`)."""
     infos = saved_runs() if infos is None else infos
     if all(r.path != info.path for r in infos):
         infos = infos + [info]
@@ -233,7 +233,7 @@ def active_run(infos: Optional[List[RunInfo]] = None) -> Optional[RunInfo]:
     infos = saved_runs() if infos is None else infos
     s = selection()
     if upload_active():  # an upload is identified by its points, never by its file name
-        from . import cache
+        from vdae_core.ui import cache
 
         try:
             digest = cache.dataset(data_config_dict()).content_hash

@@ -3,7 +3,7 @@
 Like a training job (:mod:`.jobs`), a sweep belongs to the browser (owner id) that started it, survives a
 page switch or reload, and keeps every run it finished when stopped. Its runs are trained on built-in
 datasets only and saved as ordinary shared runs under the runs root (``<job key>/``, see
-:mod:`vdae_core.sweep`), so they appear in every page's run picker; each is evaluated with the Compare
+:mod:`vdae_core.study.sweep`), so they appear in every page's run picker; each is evaluated with the Compare
 page's settings and cached in its folder, so the page's tables pick them up.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import traceback
 from typing import List, Optional
 
-from ..run_index import runs_root
+from vdae_core.pipeline.run_index import runs_root
 
 _SWEEPS: dict = {}  # owner id -> Sweep
 _LOCK = threading.Lock()
@@ -46,7 +46,7 @@ class Sweep:
 
 
 def get() -> Optional[Sweep]:
-    from .identity import owner_id
+    from vdae_core.ui.identity import owner_id
 
     return _SWEEPS.get(owner_id())
 
@@ -55,9 +55,9 @@ def start(datasets: List[str], models: List[str], seeds: int, quick: bool, n_sam
           eval_seed: Optional[int]) -> Sweep:
     """Start this browser's sweep (refused while one runs); ``eval_seed`` None: each run's own seed (as the
     ``compare`` command). Raises UserInputError for a bad grid."""
-    from ..compare import comparison_overrides
-    from ..sweep import grid
-    from .identity import owner_id
+    from vdae_core.study.compare import comparison_overrides
+    from vdae_core.study.sweep import grid
+    from vdae_core.ui.identity import owner_id
 
     cur = get()
     if cur is not None and cur.active:
@@ -80,8 +80,8 @@ def stop(sw: Sweep) -> None:
 
 
 def _work(sw: Sweep, root: str) -> None:
-    from ..runs import evaluate_run_cached
-    from ..sweep import torch_threads, train_job
+    from vdae_core.pipeline.runs import evaluate_run_cached
+    from vdae_core.study.sweep import torch_threads, train_job
 
     try:
         for job in sw.jobs:

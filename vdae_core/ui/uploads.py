@@ -31,7 +31,7 @@ def uploads_root() -> str:
 
 def session_dir() -> str:
     """This browser's private uploads folder."""
-    from .identity import owner_id
+    from vdae_core.ui.identity import owner_id
 
     path = os.path.join(uploads_root(), owner_id())
     os.makedirs(path, exist_ok=True)
@@ -92,8 +92,8 @@ def accept_upload(uploaded, n: int, seed: int, noise: float) -> Tuple[Optional[s
     (path, None) on success: the saved file, whose dataset is now cached;
     (None, message) on failure: a one-line reason; nothing in the session is changed and the file is deleted.
     """
-    from ..errors import UserInputError
-    from . import cache
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.ui import cache
 
     name = os.path.basename(uploaded.name or "upload")
     ext = os.path.splitext(name)[1].lower()

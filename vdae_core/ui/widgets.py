@@ -26,7 +26,7 @@ def figure(fig, key: str, filename: str, on_select: Any = "ignore", selection_mo
         kw.update(on_select=on_select, selection_mode=selection_mode)
     out = st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", **kw)
     if download:
-        from ..viz.export import figure_html
+        from vdae_core.viz.export import figure_html
 
         title = _fname(filename)
         st.download_button("Download figure (HTML)", data=lambda: figure_html(fig, title, post_script),
@@ -74,7 +74,7 @@ def linked_figure(fig, key: str, filename: str, camera_key: str = "", download: 
     import plotly.graph_objects as go
     import streamlit.components.v1 as components
 
-    from ..viz.export import embedded_figure_html, figure_html, linked_cameras_script
+    from vdae_core.viz.export import embedded_figure_html, figure_html, linked_cameras_script
 
     store = "vdae." + hashlib.sha1(f"{key}|{camera_key}".encode()).hexdigest()[:16]
     # Streamlit's chart styles its figures in the browser; a figure drawn by plotly.js itself gets the same
@@ -105,8 +105,8 @@ def table(df, key: str, filename: str, hide_index: bool = True, height: Optional
 
 def run_zip_button(path: str, key: str, label: str = "Download run (zip)"):
     """A download of the run folder as a zip (built on click); nothing for a run this browser may not see."""
-    from ..run_index import read_run_info, zip_folder
-    from .identity import owner_id
+    from vdae_core.pipeline.run_index import read_run_info, zip_folder
+    from vdae_core.ui.identity import owner_id
 
     info = read_run_info(path)
     if info is None or not info.visible_to(owner_id()):
@@ -142,7 +142,7 @@ def live_preset_table(config_class) -> None:
     """The live preset's measured times and quality beside the defaults' (nothing when none were measured)."""
     import pandas as pd
 
-    from ..preset_costs import live_cost_rows
+    from vdae_core.foundation.preset_costs import live_cost_rows
 
     measured = config_class.live_measured()
     if not measured:

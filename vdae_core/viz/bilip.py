@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import HEAT, LEARNED, START, TRUTH, as_3d, base_layout, f32, finite_range, log_ticks, scene_layout
+from vdae_core.viz.common import HEAT, LEARNED, START, TRUTH, as_3d, base_layout, f32, finite_range, log_ticks, scene_layout
 
 POST_SCRIPT_LINKED_HOVER = """
 var gd = document.getElementById('{plot_id}');
@@ -67,7 +67,7 @@ def bilip_data_figure(X3: np.ndarray, values: np.ndarray, label: str, cmax: Opti
     custom, tmpl, text = _hover(values)
     fig = go.Figure()
     if mesh is not None:
-        from .common import mesh_trace
+        from vdae_core.viz.common import mesh_trace
 
         fig.add_trace(mesh_trace(mesh[0], mesh[1], opacity=0.15))
     fig.add_trace(go.Scatter3d(x=f32(X3[:, 0]), y=f32(X3[:, 1]), z=f32(X3[:, 2]), mode="markers", name="points",

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import base_layout
+from vdae_core.viz.common import base_layout
 
 PALETTE = ("#2e86ab", "#e4572e", "#76b041", "#8e6c8a", "#f2a541", "#4f5d75", "#17becf")
 

@@ -8,8 +8,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..geometry.farthest_points import farthest_point_indices
-from .common import base_layout, colour_spec, f32
+from vdae_core.geometry.farthest_points import farthest_point_indices
+from vdae_core.viz.common import base_layout, colour_spec, f32
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:

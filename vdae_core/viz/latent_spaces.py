@@ -1,7 +1,7 @@
 """Each latent space drawn as itself (issue 9): a circle, a sphere in 3-D, a flat torus as a periodic
 square, the embedded torus in 3-D, SO(3) as the axis-angle ball, RP² as a disc with antipodes identified.
 
-A view is registered in :data:`~vdae_core.registry.LATENT_VIEWS` under the manifold's registry name, as a
+A view is registered in :data:`~vdae_core.foundation.registry.LATENT_VIEWS` under the manifold's registry name, as a
 function ``view(space, Z, color, color_name, periodic, uirevision) -> (go.Figure, caption)`` with ``Z`` the
 codes (n, *space.shape). A new manifold without a view falls back to :func:`generic_view` (its intrinsic
 coordinates, first three).
@@ -14,9 +14,9 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ..registry import LATENT_VIEWS
-from .common import base_layout, f32
-from .scatter import points_figure
+from vdae_core.foundation.registry import LATENT_VIEWS
+from vdae_core.viz.common import base_layout, f32
+from vdae_core.viz.scatter import points_figure
 
 View = Tuple[go.Figure, str]
 GUIDE = "rgba(120,120,120,0.45)"

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import LEARNED, START, TRUTH, base_layout, colour_spec, f32, mesh_trace, scene_layout
+from vdae_core.viz.common import LEARNED, START, TRUTH, base_layout, colour_spec, f32, mesh_trace, scene_layout
 
 
 def points_figure(P: np.ndarray, color: Optional[np.ndarray] = None, color_name: str = "",

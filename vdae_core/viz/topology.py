@@ -7,8 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..metrics.persistence import FEATURE_NAMES
-from .common import as_3d, base_layout
+from vdae_core.metrics.persistence import FEATURE_NAMES
+from vdae_core.viz.common import as_3d, base_layout
 
 DIM_COLOURS = ("#1f77b4", "#d62728", "#2ca02c")  # H0, H1, H2
 CLOUDS = (("data", "data"), ("latent", "latent codes"), ("samples", "samples"))
@@ -19,7 +19,7 @@ def _describe(c: Dict[str, Any]) -> str:
 
 
 def persistence_figure(report: Dict[str, Any], height: int = 720) -> go.Figure:
-    """Diagrams (top row) and barcodes (bottom row) of the clouds of a :func:`vdae_core.topology.topology_report`.
+    """Diagrams (top row) and barcodes (bottom row) of the clouds of a :func:`vdae_core.study.topology.topology_report`.
 
     Diagram: each bar as a point (birth, death), dimension by colour; the dashed line is death = birth + τ₁
     (points above it are counted loops); bars that never die are drawn at the top edge. Barcode: the 40

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import LEARNED, START, TRUTH, base_layout, camera, f32, fitted_aspect, mesh_trace, scene_layout
+from vdae_core.viz.common import LEARNED, START, TRUTH, base_layout, camera, f32, fitted_aspect, mesh_trace, scene_layout
 
 
 @dataclasses.dataclass

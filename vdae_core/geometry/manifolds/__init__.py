@@ -8,16 +8,16 @@
 """
 from typing import Any, Dict
 
-from ...registry import MANIFOLDS
-from .base import Manifold
+from vdae_core.foundation.registry import MANIFOLDS
+from vdae_core.geometry.manifolds.base import Manifold
 
 # Importing each module registers its class in MANIFOLDS.
-from .euclidean import Euclidean
-from .flat_torus import FlatTorus
-from .projective import ProjectiveSpace
-from .so3 import SO3
-from .sphere import Sphere
-from .torus import Torus
+from vdae_core.geometry.manifolds.euclidean import Euclidean
+from vdae_core.geometry.manifolds.flat_torus import FlatTorus
+from vdae_core.geometry.manifolds.projective import ProjectiveSpace
+from vdae_core.geometry.manifolds.so3 import SO3
+from vdae_core.geometry.manifolds.sphere import Sphere
+from vdae_core.geometry.manifolds.torus import Torus
 
 
 def build_manifold(kind: str, dim: int) -> Manifold:

@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import numpy as np
 import torch
 
-from ...errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 Std = Union[float, torch.Tensor]
 
@@ -133,7 +133,7 @@ class Manifold(abc.ABC):
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Manifold":
         """Inverse of :meth:`to_dict`. On a subclass the kind must be that subclass's."""
-        from ...registry import MANIFOLDS
+        from vdae_core.foundation.registry import MANIFOLDS
 
         if not isinstance(d, dict) or "kind" not in d:
             raise UserInputError(f"a latent space must be a dict with a 'kind', got {d!r}")

@@ -6,9 +6,9 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from ...errors import UserInputError
-from ...registry import MANIFOLDS
-from .base import Manifold, Std, superscript
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import MANIFOLDS
+from vdae_core.geometry.manifolds.base import Manifold, Std, superscript
 
 
 @MANIFOLDS.register("euclidean", help="Euclidean space R^d (the standard VAE's latent space, prior N(0, I)).")

@@ -7,8 +7,8 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from ...registry import MANIFOLDS
-from .base import Manifold, chord_angle, unit_rows, wrap_angle
+from vdae_core.foundation.registry import MANIFOLDS
+from vdae_core.geometry.manifolds.base import Manifold, chord_angle, unit_rows, wrap_angle
 
 
 @MANIFOLDS.register("flat_torus", help="Flat torus S¹×S¹ in R^4 (two unit circles), uniform prior.")

@@ -7,10 +7,10 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from ...errors import UserInputError
-from ...registry import MANIFOLDS
-from .base import Manifold, chord_angle, superscript, unit_rows
-from .sphere import sphere_log_volume
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import MANIFOLDS
+from vdae_core.geometry.manifolds.base import Manifold, chord_angle, superscript, unit_rows
+from vdae_core.geometry.manifolds.sphere import sphere_log_volume
 
 
 @MANIFOLDS.register("projective", help="Real projective space RP^d (S^d with antipodes identified), uniform prior.")

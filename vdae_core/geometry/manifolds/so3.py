@@ -19,8 +19,8 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from ...registry import MANIFOLDS
-from .base import Manifold, unit_rows
+from vdae_core.foundation.registry import MANIFOLDS
+from vdae_core.geometry.manifolds.base import Manifold, unit_rows
 
 
 def _polar_newton(M: torch.Tensor, max_iter: int = 40) -> torch.Tensor:

@@ -7,9 +7,9 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from ...errors import UserInputError
-from ...registry import MANIFOLDS
-from .base import Manifold, chord_angle, superscript, unit_rows, wrap_angle
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import MANIFOLDS
+from vdae_core.geometry.manifolds.base import Manifold, chord_angle, superscript, unit_rows, wrap_angle
 
 
 def sphere_log_volume(d: int) -> float:

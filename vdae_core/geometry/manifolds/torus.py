@@ -18,9 +18,9 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from ...errors import UserInputError
-from ...registry import MANIFOLDS
-from .base import Manifold, wrap_angle
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import MANIFOLDS
+from vdae_core.geometry.manifolds.base import Manifold, wrap_angle
 
 _TWO_PI = 2.0 * math.pi
 

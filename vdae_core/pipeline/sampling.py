@@ -6,8 +6,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .errors import UserInputError
-from .models.base import GenerativeModel
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.models.base import GenerativeModel
 
 
 def generator(seed: int) -> torch.Generator:
@@ -38,7 +38,7 @@ def random_walk(model: GenerativeModel, X: np.ndarray, n: int, steps: int, start
     if start_point is not None:
         if start is not None:
             raise UserInputError("give a start index or a start point, not both")
-        from .validation import check_array
+        from vdae_core.foundation.validation import check_array
 
         x0 = np.repeat(check_array(start_point, "walk start", width=X.shape[1], allow_vector=True)[:1], n, axis=0)
     else:

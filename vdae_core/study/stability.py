@@ -1,7 +1,7 @@
 """Seed stability (issue 14, part 4): is a tear or a distortion a property of the model family or of one run?
 
 The same model is trained on the same dataset with seeds 0..K−1 through the comparison's sweep (cached,
-resumable, parallel: :func:`vdae_core.compare.compare_rows`). Every run is then read on one **common** set of
+resumable, parallel: :func:`vdae_core.study.compare.compare_rows`). Every run is then read on one **common** set of
 points P (a fresh sample of the dataset's law with a seed no run trained on), so that point i means the same
 place on the data for every seed:
 
@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from .errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 #: Seed of the common point set (kept away from the seeds runs are trained with).
 COMMON_SEED = 917_000
@@ -74,9 +74,9 @@ class Stability:
 
 def stability_of_runs(runs: List[Any], rows: List[Dict[str, Any]], points: np.ndarray, k: int = 10) -> Stability:
     """Read already trained ``runs`` (same model and dataset, one per seed) on the common ``points`` (n, m)."""
-    from .analysis import per_point_bilipschitz
-    from .compare import METRIC_COLUMNS
-    from .metrics.tears import tears_and_folds
+    from vdae_core.study.analysis import per_point_bilipschitz
+    from vdae_core.study.compare import METRIC_COLUMNS
+    from vdae_core.metrics.tears import tears_and_folds
 
     if len(runs) < 2:
         raise UserInputError("seed stability needs at least 2 seeds")
@@ -107,9 +107,9 @@ def seed_stability(dataset: str, model: str, seeds: int = 5, n_points: int = 100
                    cache: Optional[str] = None, workers: int = 1, steps_scale: float = 1.0, n_train: int = 2000,
                    progress: Optional[Callable[[int, int, Dict], None]] = None) -> Stability:
     """Train (or reuse from ``cache``) ``model`` on ``dataset`` with seeds 0..seeds−1 and measure its stability."""
-    from .compare import compare_rows
-    from .data import DataConfig, make_dataset
-    from .runs import load_run
+    from vdae_core.study.compare import compare_rows
+    from vdae_core.data import DataConfig, make_dataset
+    from vdae_core.pipeline.runs import load_run
 
     if seeds < 2:
         raise UserInputError("seed stability needs at least 2 seeds")
@@ -122,7 +122,7 @@ def seed_stability(dataset: str, model: str, seeds: int = 5, n_points: int = 100
 
 
 def stability_candidates(infos: List[Any], info: Any) -> List[Any]:
-    """The runs among ``infos`` (:class:`vdae_core.run_index.RunInfo`) that train the same model as ``info`` on the
+    """The runs among ``infos`` (:class:`vdae_core.pipeline.run_index.RunInfo`) that train the same model as ``info`` on the
     same dataset with the same latent dimension and number of points, one per seed (the newest), none that stopped
     early, ordered by seed — the runs a seed-stability reading of ``info`` can compare."""
     best: Dict[int, Any] = {}
@@ -137,8 +137,8 @@ def stability_of_paths(paths: List[str], n_points: int = 1000, k: int = 10, n_sa
     """:func:`stability_of_runs` of saved runs (one model, one built-in dataset, one per seed) on a fresh common
     point set; the metric spread uses each run's cached evaluation (``n_samples``, ``k``, its own seed: the
     Compare page's defaults) where every run has one."""
-    from .data import DataConfig, make_dataset
-    from .runs import has_fresh_samples, load_run, read_cached_evaluation
+    from vdae_core.data import DataConfig, make_dataset
+    from vdae_core.pipeline.runs import has_fresh_samples, load_run, read_cached_evaluation
 
     runs = [load_run(p) for p in paths]
     name = runs[0].data_config.dataset

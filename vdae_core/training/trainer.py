@@ -14,9 +14,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .errors import TrainingDiverged
-from .models.base import GenerativeModel, Phase, TrainData
-from .runtime import choose_device
+from vdae_core.foundation.errors import TrainingDiverged
+from vdae_core.models.base import GenerativeModel, Phase, TrainData
+from vdae_core.foundation.runtime import choose_device
 
 
 @dataclasses.dataclass

@@ -2,8 +2,8 @@
 
 The pages call these (through caching wrappers in :mod:`vdae_core.ui.cache`) so that no maths lives in
 a page, and scripts/tests can call them directly. Walk comparisons live with the other walk diagnostics
-(:mod:`vdae_core.diagnostics`), aggregation over runs with the comparison (:mod:`vdae_core.compare`), and
-the per-run metrics cache with the run folder (:mod:`vdae_core.runs`).
+(:mod:`vdae_core.study.diagnostics`), aggregation over runs with the comparison (:mod:`vdae_core.study.compare`), and
+the per-run metrics cache with the run folder (:mod:`vdae_core.pipeline.runs`).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 #: Largest n for which the Data page computes the exact diffusion map interactively.
 EXACT_DM_MAX_POINTS = 5000
@@ -76,7 +76,7 @@ def exact_diffusion(X: np.ndarray, n_components: int = 3, k: int = 10, max_point
     UserInputError
         Too many points (with what to do), or a degenerate point set.
     """
-    from .geometry.diffusion_maps import diffusion_map
+    from vdae_core.geometry.diffusion_maps import diffusion_map
 
     n = len(X)
     if n > max_points:
@@ -143,7 +143,7 @@ def joint_embedding_for_model(model, X: np.ndarray, method: str, n: int = 500, s
     """
     import torch
 
-    from .embeddings import joint_embedding
+    from vdae_core.study.embeddings import joint_embedding
 
     gen = model.sample(int(n), torch.Generator().manual_seed(int(seed)))
     er, eg, ir, _ = joint_embedding(X, gen, method=method, seed=int(seed), max_points=int(n), return_indices=True,
@@ -180,8 +180,8 @@ def per_point_bilipschitz(model, X: np.ndarray, k: int = 10, n_points: int = 150
     """Encode a seeded subset of ``X``, decode the codes, and compute bi-Lipschitz constants of the decoder
     over the k latent neighbours (raw and scale-free, as in ``evaluate_model``); on a manifold latent the
     latent distances are geodesic."""
-    from .metrics import subsample_indices
-    from .metrics.bilipschitz import bilipschitz_both, geodesic_latent
+    from vdae_core.metrics import subsample_indices
+    from vdae_core.metrics.bilipschitz import bilipschitz_both, geodesic_latent
 
     if not getattr(model, "has_encoder", True):
         # No codes of data points (WGAN-GP): the generator's own (noise, point) pairs, as the VDAE paper does.
@@ -226,7 +226,7 @@ def inspect_point(model, X: np.ndarray, Z: np.ndarray, index: int, k: int = 10) 
     latent, chordal distances: the same neighbours as geodesic ones at this scale)."""
     from sklearn.neighbors import NearestNeighbors
 
-    from .errors import UserInputError
+    from vdae_core.foundation.errors import UserInputError
 
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     C = np.asarray(Z, dtype=np.float64).reshape(len(Z), -1)

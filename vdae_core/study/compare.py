@@ -5,8 +5,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from .registry import MODELS
-from .runs import Run, scaled_steps
+from vdae_core.foundation.registry import MODELS
+from vdae_core.pipeline.runs import Run, scaled_steps
 
 #: Metrics shown in comparison tables, with their column titles. Sample metrics (against held-out data)
 #: carry their noise floor in the table; encoder metrics have 1 as their ideal.
@@ -17,9 +17,9 @@ TABLE_METRICS = (("gw", "GW"), ("mmd2_h20", "MMD² (h/20)"), ("coverage", "cover
 
 
 def evaluate_runs(runs: Iterable[Run], n_samples: int = 1000, k: int = 10, reps: int = 5) -> List[Dict]:
-    """One row per run: model, dataset, seed and the summary of :func:`vdae_core.evaluation.evaluate`
+    """One row per run: model, dataset, seed and the summary of :func:`vdae_core.study.evaluation.evaluate`
     (samples against held-out data, each with its floor)."""
-    from .evaluation import evaluate
+    from vdae_core.study.evaluation import evaluate
 
     rows = []
     for r in runs:
@@ -107,11 +107,11 @@ def compare_rows(datasets: List[str], models: List[str], seeds: int, n_samples: 
                  n_points: int = 2000, reps: int = 5, cache: Optional[str] = None, workers: int = 1,
                  ray_address: Optional[str] = None, progress: Optional[Callable[[int, int, Dict], None]] = None,
                  should_stop: Optional[Callable[[], bool]] = None) -> List[Dict]:
-    """Train and evaluate every model on every dataset for seeds 0..seeds-1 (through :mod:`vdae_core.sweep`:
+    """Train and evaluate every model on every dataset for seeds 0..seeds-1 (through :mod:`vdae_core.study.sweep`:
     cached in ``cache``, resumable, on ``workers`` processes or Ray); one row per run."""
     import tempfile
 
-    from .sweep import grid, run_grid
+    from vdae_core.study.sweep import grid, run_grid
 
     jobs = grid(datasets, models, seeds, overrides=lambda m, d: comparison_overrides(m, d, steps_scale),
                 n=lambda d: n_points, n_samples=n_samples, reps=reps)
@@ -127,7 +127,7 @@ def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples:
                   progress: Optional[Callable[[str], None]] = None, **sweep) -> str:
     """Train every model on every dataset for seeds 0..seeds-1 and return a Markdown table (with the paper's
     Table 1 values beside its cells). ``sweep`` goes to :func:`compare_rows` (cache, workers, ray_address)."""
-    from .sweep import progress_bar
+    from vdae_core.study.sweep import progress_bar
 
     bar = (lambda d, t, row: progress(progress_bar(d, t, row))) if progress else None
     rows = compare_rows(datasets, models, seeds, n_samples=n_samples, steps_scale=steps_scale, n_points=n_points,
@@ -135,7 +135,7 @@ def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples:
     return markdown_table(aggregate(rows), paper=PAPER_TABLE1)
 
 
-#: Every number of :func:`vdae_core.evaluation.evaluate` a comparison page can show (sample metrics first).
+#: Every number of :func:`vdae_core.study.evaluation.evaluate` a comparison page can show (sample metrics first).
 METRIC_COLUMNS = ("gw", "mmd2_h", "mmd2_h5", "mmd2_h20", "precision", "recall", "density", "coverage", "memorisation",
                   "lump_top10", "lump_max", "betti0", "betti1", "bottleneck_h0", "bottleneck_h1", "bilip_median", "bilip_mean", "bilip_scale_free_median",
                   "bilip_scale_free_mean", "trustworthiness", "continuity")
@@ -189,7 +189,7 @@ def aggregate_metrics(rows: List[Dict], group: Sequence[str] = ("dataset", "mode
 def floor_table(rows: List[Dict], metrics: Sequence[str] = METRIC_COLUMNS):
     """The Compare page's table: one row per (dataset, model), each metric as "mean ± std (floor f)".
 
-    ``rows`` are per-run summaries of :func:`vdae_core.evaluation.evaluate`. A sample metric's cell ends in
+    ``rows`` are per-run summaries of :func:`vdae_core.study.evaluation.evaluate`. A sample metric's cell ends in
     "⚑ i/n" when i of the n runs were flagged (beyond 3 floor sds on the bad side); encoder metrics have no
     floor. Returns a pandas DataFrame of strings with columns dataset, model, runs, seeds and the metrics.
     """

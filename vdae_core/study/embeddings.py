@@ -1,6 +1,6 @@
 """Seeded 2-D embeddings (t-SNE, UMAP) for viewing generated next to real data.
 
-Embedders are registered in :data:`vdae_core.registry.EMBEDDERS` as functions
+Embedders are registered in :data:`vdae_core.foundation.registry.EMBEDDERS` as functions
 ``f(data (n, m), seed, **kw) -> (n, 2)``. :func:`joint_embedding` fits ONE embedding of real and
 generated points stacked together, so both halves share axes and can be compared. Results are
 deterministic for a given seed; caching is left to the caller.
@@ -11,9 +11,9 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import UserInputError
-from .metrics import as_points, check_not_constant, subsample_indices
-from .registry import EMBEDDERS
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.metrics import as_points, check_not_constant, subsample_indices
+from vdae_core.foundation.registry import EMBEDDERS
 
 
 @EMBEDDERS.register("tsne", help="t-SNE (scikit-learn, Barnes-Hut, PCA init), seeded.")

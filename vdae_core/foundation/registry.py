@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Generic, List, TypeVar
 
-from .errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 T = TypeVar("T")
 

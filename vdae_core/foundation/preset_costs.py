@@ -10,7 +10,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 #: Where the measured files live (``ModelConfig.LIVE_MEASURED`` names one).
-TUNED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "tuned")
+TUNED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "tuned")
 
 #: (key, column title, format) of the figures compared.
 COLUMNS = (("train_s", "training (s)", "{:.1f}"), ("cc_mean", "CC with the exact diffusion map", "{:.4f}"),

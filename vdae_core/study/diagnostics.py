@@ -12,8 +12,8 @@ import numpy as np
 from scipy import stats
 from sklearn.neighbors import NearestNeighbors
 
-from .data.base import Dataset
-from .errors import UserInputError
+from vdae_core.data.base import Dataset
+from vdae_core.foundation.errors import UserInputError
 
 
 @dataclasses.dataclass
@@ -106,7 +106,7 @@ def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: 
 
     ``substeps=None`` matches the true walk's step length to the learned one (RMS of the first step).
     """
-    from .geometry import mesh_walk as mw
+    from vdae_core.geometry import mesh_walk as mw
 
     graph = mw.mesh_graph(vertices, faces)
     start_vertex = mw.check_start(graph, start_vertex)  # before the model walks
@@ -115,7 +115,7 @@ def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: 
     x0 = graph.vertices[start_vertex]
     if model.data_dim != 3:
         raise UserInputError(f"the mesh walk needs 3-D data (the model's data has {model.data_dim} dimensions)")
-    from .sampling import random_walk
+    from vdae_core.pipeline.sampling import random_walk
 
     learned = random_walk(model, graph.vertices, int(n_walkers), int(steps), start=start_vertex, seed=int(seed))
     if substeps is None:
@@ -145,8 +145,8 @@ def point_cloud_walk(model, X: np.ndarray, start_index: int, n_walkers: int, ste
     tv : {"learned walk": (T+1,)}
     floor : float
     """
-    from .geometry import mesh_walk as mw
-    from .sampling import random_walk
+    from vdae_core.geometry import mesh_walk as mw
+    from vdae_core.pipeline.sampling import random_walk
 
     walk = random_walk(model, X, int(n_walkers), int(steps), start=int(start_index), seed=int(seed))
     Xd = np.asarray(X, dtype=np.float64)
@@ -167,8 +167,8 @@ def burst_comparison(model, vertices: np.ndarray, faces: np.ndarray, start_verte
     burst : ndarray (n, m)
     probability : ndarray (V,)
     """
-    from .geometry import mesh_walk as mw
-    from .sampling import burst
+    from vdae_core.geometry import mesh_walk as mw
+    from vdae_core.pipeline.sampling import burst
 
     graph = mw.mesh_graph(vertices, faces)
     x0 = graph.vertices[int(start_vertex)].astype(np.float32)
@@ -179,6 +179,6 @@ def burst_comparison(model, vertices: np.ndarray, faces: np.ndarray, start_verte
 
 def nearest_vertex(vertices: np.ndarray, point: np.ndarray) -> int:
     """Index of the vertex nearest ``point`` (m,) (first 3 coordinates)."""
-    from .geometry.mesh_walk import nearest_vertices
+    from vdae_core.geometry.mesh_walk import nearest_vertices
 
     return int(nearest_vertices(vertices, np.asarray(point, dtype=np.float64)[None, :3])[0])

@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 

@@ -45,9 +45,9 @@ import numpy as np
 from scipy import stats
 from sklearn.neighbors import NearestNeighbors
 
-from .data import DataConfig, Dataset, make_dataset
-from .errors import UserInputError
-from .registry import DATASETS
+from vdae_core.data import DataConfig, Dataset, make_dataset
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.registry import DATASETS
 
 #: Seeds of reference draws start here (far from the training seeds a user picks).
 REF_SEED_BASE = 1_000_003
@@ -128,7 +128,7 @@ class ReferencePool:
     """
 
     def __init__(self, train: Dataset, data_config: DataConfig, heldout: Optional[Dataset] = None, seed: int = 0):
-        from .runs import MIN_HELDOUT, has_fresh_samples
+        from vdae_core.pipeline.runs import MIN_HELDOUT, has_fresh_samples
 
         self.train, self.config, self.heldout, self.seed = train, data_config, heldout, int(seed)
         self.fresh = has_fresh_samples(data_config.dataset)
@@ -253,9 +253,9 @@ def sample_metrics(G: np.ndarray, R: Dataset, centres: np.ndarray, masses: np.nd
                    with_gw: bool = True, with_topology: bool = True) -> Dict[str, float]:
     """Every protocol metric of one sample ``G`` (M, m) against the reference ``R`` (the persistence ones only
     ``with_topology``: about 1 s per sample of a circle)."""
-    from .metrics.coverage import memorisation_ratio, prdc
-    from .metrics.gromov_wasserstein import gromov_wasserstein
-    from .metrics.mmd import mmd
+    from vdae_core.metrics.coverage import memorisation_ratio, prdc
+    from vdae_core.metrics.gromov_wasserstein import gromov_wasserstein
+    from vdae_core.metrics.mmd import mmd
 
     out: Dict[str, float] = {}
     if with_gw:
@@ -275,7 +275,7 @@ def topology_metrics(G: np.ndarray, R: np.ndarray, seed: int) -> Dict[str, float
     """Betti numbers (H0, H1) of the sample ``G`` (M, m) and the bottleneck distances of its diagrams to those of
     the reference ``R`` (n, m), by :mod:`vdae_core.metrics.persistence` (farthest-point subsamples of
     :data:`~vdae_core.metrics.persistence.MAX_POINTS`; the reference's diagrams are computed once)."""
-    from .metrics.persistence import (diagram_distances, persistence, persistence_cached,
+    from vdae_core.metrics.persistence import (diagram_distances, persistence, persistence_cached,
                                       point_persistence)
 
     try:
@@ -422,7 +422,7 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
 def _bootstrap_memo(S: np.ndarray, memo, seed: int, size: int, reps: int = 50) -> Tuple[float, float]:
     """Mean and sd of the memorisation ratio of bootstrap resamples of ``S`` of the generated sample's
     ``size`` (the spread of a median depends on how many points it is taken over)."""
-    from .metrics.coverage import memorisation_ratio
+    from vdae_core.metrics.coverage import memorisation_ratio
 
     rng = np.random.default_rng(seed)
     vals = [memorisation_ratio(S[rng.integers(0, len(S), size)], *memo) for _ in range(reps)]
@@ -469,8 +469,8 @@ def mixing_from_one_start(run, start: int = 0, n_walkers: int = 1000, max_steps:
         ``mixing_step``: statistic -> first step inside the floor (None if never within ``max_steps``);
         ``start``, ``n_walkers``, ``reference``.
     """
-    from .metrics.mmd import mmd
-    from .sampling import random_walk
+    from vdae_core.metrics.mmd import mmd
+    from vdae_core.pipeline.sampling import random_walk
 
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     if pool.eval_size is not None:
@@ -519,7 +519,7 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
         ``reps``; ``encoder_note`` where the model has no encoder.
     per_point_bilip_raw : ndarray (n_used,) or None
     """
-    from .metrics.evaluate import evaluate_model
+    from vdae_core.metrics.evaluate import evaluate_model
 
     summary: Dict[str, Any] = {}
     per_point = None
@@ -549,10 +549,10 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
 
 def generator_bilipschitz(model, X, n: int, k: int, seed: int, summary: Dict[str, Any]) -> np.ndarray:
     """Bi-Lipschitz of a generator without encoder over its noise-space neighbours
-    (:func:`vdae_core.analysis.per_point_bilipschitz`, the Bi-Lipschitz page's numbers); fills the ``bilip_*``
+    (:func:`vdae_core.study.analysis.per_point_bilipschitz`, the Bi-Lipschitz page's numbers); fills the ``bilip_*``
     keys of ``summary`` and returns the raw per-point constants (n,)."""
-    from .analysis import per_point_bilipschitz
-    from .metrics.bilipschitz import bilipschitz_summary
+    from vdae_core.study.analysis import per_point_bilipschitz
+    from vdae_core.metrics.bilipschitz import bilipschitz_summary
 
     res = per_point_bilipschitz(model, X, k=int(k), n_points=int(n), seed=int(seed))
     s_raw, s_free = bilipschitz_summary(res.raw), bilipschitz_summary(res.scale_free)

@@ -3,7 +3,7 @@
 Every config field may carry ``metadata`` used by the UI to build forms:
 ``help`` (one sentence), ``min``/``max`` (inclusive bounds), ``choices`` (allowed values).
 :func:`param` is the short way to declare such a field. Validation of bounds and choices happens
-in ``__post_init__`` and raises :class:`~vdae_core.errors.UserInputError`.
+in ``__post_init__`` and raises :class:`~vdae_core.foundation.errors.UserInputError`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, Dict, Optional, Sequence, Type, TypeVar
 
 import numpy as np
 
-from .errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 C = TypeVar("C", bound="Config")
 

@@ -9,7 +9,7 @@
 
 and the bottleneck and Wasserstein distances between the data's diagrams and the samples'. Each distance
 comes with its **noise floor**: the same distance between the reference and ``reps`` independent samples of
-the data's law (:class:`vdae_core.evaluation.ReferencePool`), mean ± sd — a model whose distance is within
+the data's law (:class:`vdae_core.study.evaluation.ReferencePool`), mean ± sd — a model whose distance is within
 the floor generates the data's topology as well as a second sample of the data would. The data's diagrams do
 not depend on the model, so they are computed once per reference and settings (in this process) and shared
 by every run on that data.
@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from .metrics.persistence import FEATURE_NAMES, MAX_POINTS, Persistence, diagram_distances, persistence
+from vdae_core.metrics.persistence import FEATURE_NAMES, MAX_POINTS, Persistence, diagram_distances, persistence
 
 
 def _found(k: int, counts: Dict[str, Optional[int]]) -> str:
@@ -82,7 +82,7 @@ def topology_report(run, maxdim: int = 1, max_points: int = MAX_POINTS, n: int =
     """
     import torch
 
-    from .evaluation import ReferencePool
+    from vdae_core.study.evaluation import ReferencePool
 
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     R = pool.reference(n)
@@ -118,8 +118,8 @@ def tear_report(run, k: int = 10, factor: Optional[float] = None, max_points: in
     (summary dict, TearsFolds, X used (n, m), Z used (n, d)); raises :class:`UserInputError` for a model
     without an encoder.
     """
-    from .errors import UserInputError
-    from .metrics.tears import FACTOR, tears_and_folds
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.metrics.tears import FACTOR, tears_and_folds
 
     model = run.model
     if not model.has_encoder:
@@ -146,10 +146,10 @@ def prior_hole_report(run, n: int = 2000, k: Optional[int] = None, t: Optional[f
     """
     import torch
 
-    from .errors import UserInputError
-    from .evaluation import ReferencePool
-    from .metrics import subsample_indices
-    from .metrics.prior_holes import T_SPACINGS, prior_holes
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.study.evaluation import ReferencePool
+    from vdae_core.metrics import subsample_indices
+    from vdae_core.metrics.prior_holes import T_SPACINGS, prior_holes
 
     model = run.model
     for cap, why in (("has_encoder", "the hole map compares the prior with the codes of the data, and this model "

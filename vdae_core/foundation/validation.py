@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 #: Distinct points a dataset needs at least to train (the default neighbour graphs use k = 10 to 20).
 MIN_DISTINCT_POINTS = 21

@@ -17,7 +17,7 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from .errors import UserInputError
+from vdae_core.foundation.errors import UserInputError
 
 #: Bump when a row's contents change meaning (invalidates cached rows, not cached runs).
 ROW_VERSION = 1
@@ -40,12 +40,12 @@ class Job:
     def key(self) -> str:
         """A folder name that changes with anything that changes the result, the model's defaults included
         (a new default must not reuse runs trained under the old one)."""
-        from . import models  # noqa: F401  (registers the models)
-        from .registry import MODELS
+        from vdae_core import models  # noqa: F401  (registers the models)
+        from vdae_core.foundation.registry import MODELS
 
         defaults = MODELS.get(self.model).config_class().to_dict()
         spec = json.dumps([dataclasses.asdict(self), defaults, ROW_VERSION], sort_keys=True, default=str)
-        from .runs import EVALUATION_VERSION
+        from vdae_core.pipeline.runs import EVALUATION_VERSION
 
         digest = hashlib.sha256(f"{spec}|{EVALUATION_VERSION}".encode()).hexdigest()[:10]
         return f"{self.dataset}__{self.model}__s{self.seed}__{digest}"
@@ -58,7 +58,7 @@ def grid(datasets: Sequence[str], models: Sequence[str], seeds: int, *, override
     ``overrides(model, dataset)`` gives each job's config overrides, ``n(dataset)`` its training size."""
     import importlib
 
-    from .registry import DATASETS, MODELS
+    from vdae_core.foundation.registry import DATASETS, MODELS
 
     for package in ("data", "models"):  # register the built-in datasets and models
         importlib.import_module(f"{__package__}.{package}")
@@ -107,8 +107,8 @@ def _write_json(path: str, obj: Any) -> None:
 def train_job(job: Job, cache: str) -> tuple:
     """The trained run of ``job``: loaded from ``cache/<job.key>/`` when there, else trained (on the CPU) and saved
     there. Returns ``(run, folder, train_seconds)`` (0 seconds when loaded)."""
-    from .data import DataConfig
-    from .runs import is_run_folder, load_run, save_run, train_run
+    from vdae_core.data import DataConfig
+    from vdae_core.pipeline.runs import is_run_folder, load_run, save_run, train_run
 
     folder = os.path.join(cache, job.key)
     if is_run_folder(folder):  # trained before (an interrupted sweep, or evaluated with other settings)
@@ -127,10 +127,10 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
     ``cache/<job.key>/`` is an ordinary run folder (the app lists it and opens it in every page) with the
     row written into it as ``row.json`` once evaluated. The row holds ``dataset``, ``model``, ``seed``,
     ``key``, ``path``, ``n_train``, ``train_s`` (0 when the run was cached), ``eval_s``, ``cached`` and every
-    number of :func:`vdae_core.evaluation.evaluate`.
+    number of :func:`vdae_core.study.evaluation.evaluate`.
     """
-    from .evaluation import evaluate
-    from .runs import store_evaluation
+    from vdae_core.study.evaluation import evaluate
+    from vdae_core.pipeline.runs import store_evaluation
 
     row_path = os.path.join(cache, job.key, "row.json")
     if os.path.isfile(row_path):

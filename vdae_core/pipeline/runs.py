@@ -22,15 +22,15 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from . import data as _data  # noqa: F401  (registers datasets)
-from . import models as _models  # noqa: F401  (registers models)
-from .data import DataConfig, Dataset, make_dataset
-from .errors import UserInputError
-from .models.base import GenerativeModel, ModelConfig
-from .models.networks import resolve_network
-from .registry import DATASETS, MODELS
-from .runtime import choose_device
-from .training import History, Trainer
+from vdae_core import data as _data  # noqa: F401  (registers datasets)
+from vdae_core import models as _models  # noqa: F401  (registers models)
+from vdae_core.data import DataConfig, Dataset, make_dataset
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.models.base import GenerativeModel, ModelConfig
+from vdae_core.models.networks import resolve_network
+from vdae_core.foundation.registry import DATASETS, MODELS
+from vdae_core.foundation.runtime import choose_device
+from vdae_core.training.trainer import History, Trainer
 
 RUN_FILES = ("run.json", "weights.pt", "history.json", "data.npz")
 
@@ -51,7 +51,7 @@ class Run:
     #: built-in dataset or made with the CLI). See ``vdae_core/ui/identity.py``.
     owner: Optional[str] = None
     #: Points of a file's data kept out of training (issue 10's held-out reference); None for built-in
-    #: datasets, whose reference is a fresh sample (see ``vdae_core/evaluation.py``).
+    #: datasets, whose reference is a fresh sample (see ``vdae_core/study/evaluation.py``).
     heldout: Optional[Dataset] = None
     #: SHA-256 of all the points the user gave (training + held out): matches the upload it came from.
     data_hash: Optional[str] = None
@@ -141,7 +141,7 @@ def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Di
     if device is not None:
         overrides["device"] = device
     model = build_model(model_name, overrides, ds, seed=seed)
-    from .validation import MIN_DISTINCT_POINTS, check_array
+    from vdae_core.foundation.validation import MIN_DISTINCT_POINTS, check_array
 
     # Neighbour graphs, covariances and the floors need spread: repeated points are not enough (k + 1 distinct).
     check_array(ds.X, "training points", min_distinct=MIN_DISTINCT_POINTS)
@@ -379,8 +379,8 @@ def _read_run(path: str) -> Run:
     except RuntimeError as e:
         raise UserInputError(f"{path}: weights do not fit the recorded model ({str(e)[:160]})") from None
     model.eval()
-    from .data.base import CosineAngleLaw, Mesh
-    from .geometry.exact_manifolds import ExactManifold
+    from vdae_core.data.base import CosineAngleLaw, Mesh
+    from vdae_core.geometry.exact_manifolds import ExactManifold
 
     mesh = Mesh(z["mesh_vertices"], z["mesh_faces"]) if "mesh_vertices" in z.files else None
     ds = Dataset(meta["dataset_name"], z["X"], z["params"], tuple(meta["param_names"]), tuple(meta["periodic"]),
@@ -444,9 +444,9 @@ def read_cached_evaluation(run_path: str, n_samples: int = 1000, k: int = 10, se
 
 def evaluate_run_cached(run_path: str, run: "Run", n_samples: int = 1000, k: int = 10, seed: int = 0,
                         floor_dir: Optional[str] = None) -> Dict:
-    """:func:`vdae_core.evaluation.evaluate` summary of a saved run, cached in ``<run>/ui_metrics.json`` by
-    its parameters (and :data:`EVALUATION_VERSION`); ``floor_dir`` as in :func:`vdae_core.evaluation.evaluate`."""
-    from .evaluation import evaluate
+    """:func:`vdae_core.study.evaluation.evaluate` summary of a saved run, cached in ``<run>/ui_metrics.json`` by
+    its parameters (and :data:`EVALUATION_VERSION`); ``floor_dir`` as in :func:`vdae_core.study.evaluation.evaluate`."""
+    from vdae_core.study.evaluation import evaluate
 
     cached = read_cached_evaluation(run_path, n_samples, k, seed)
     if cached is not None:
@@ -456,7 +456,7 @@ def evaluate_run_cached(run_path: str, run: "Run", n_samples: int = 1000, k: int
 
 
 def store_evaluation(run_path: str, summary: Dict, n_samples: int, k: int, seed: int) -> Dict:
-    """Keep an :func:`vdae_core.evaluation.evaluate` summary (5 floor draws) in ``<run>/ui_metrics.json`` under
+    """Keep an :func:`vdae_core.study.evaluation.evaluate` summary (5 floor draws) in ``<run>/ui_metrics.json`` under
     its parameters, where the Compare page finds it; returns it JSON-ready (non-finite floats as strings).
     A read-only run folder keeps nothing and is not an error."""
     summary = {key_: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for key_, v in summary.items()}

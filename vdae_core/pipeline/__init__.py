@@ -1,0 +1,1 @@
+"""From a config to a saved run: model building, training orchestration, sampling, run folders."""
