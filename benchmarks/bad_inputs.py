@@ -202,7 +202,8 @@ from test_run_folders import DAMAGES, _damage  # noqa: E402  (the run-folder tes
 def make_runs(d: str) -> dict:
     """A tiny good run and one damaged copy per :data:`DAMAGES`; returns name -> folder."""
     from vdae_core.data import DataConfig
-    from vdae_core.pipeline.runs import save_run, train_run
+    from vdae_core.pipeline.runs import save_run
+    from vdae_core.pipeline.train import train_run
 
     tiny = dict(spectral_steps=5, vae_steps=5, hidden=16, depth=1, spectral_batch=128, batch_size=64, latent_dim=2)
     run = train_run("vdae", DataConfig(dataset="circle", n=200, seed=0), tiny, seed=0, device="cpu")

@@ -17,7 +17,7 @@ import torch
 torch.set_num_threads(2)
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vdae_core.data import DataConfig
-from vdae_core.pipeline.runs import start
+from vdae_core.pipeline.train import start
 out = {}
 for net, ch in [("mlp", 64), ("conv", 64), ("conv", 16)]:
     tr = start("vdae", DataConfig(dataset="mnist", n=10000), {"device": "cpu", "network": net, "conv_channels": ch}, 0, "cpu")

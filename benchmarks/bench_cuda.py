@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from vdae_core.api import MODELS, DataConfig  # noqa: E402
 from vdae_core.metrics.circular import circular_correlation  # noqa: E402
-from vdae_core.pipeline.runs import finish, start  # noqa: E402
+from vdae_core.pipeline.train import finish, start  # noqa: E402
 
 #: Latent choices that give every model a one-dimensional circle code to compare with the true angle.
 CIRCLE_LATENT = {"svae": {"latent_manifold_dim": 1}, "delta_vae": {"latent_manifold": "sphere", "latent_manifold_dim": 1},

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from vdae_core.data import DataConfig  # noqa: E402
 from vdae_core.metrics.angle_recovery import angle_recovery  # noqa: E402
-from vdae_core.pipeline.runs import finish, start  # noqa: E402
+from vdae_core.pipeline.train import finish, start  # noqa: E402
 
 #: name -> (model, dataset, n, overrides, device)
 JOBS = {

@@ -28,9 +28,10 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from vdae_core.data import DataConfig  # noqa: E402
-from vdae_core.study.evaluation import (CoordinateLookup, ReferencePool, evaluate_run, lumpiness,  # noqa: E402
-                                  mixing_from_one_start)
-from vdae_core.pipeline.runs import train_run  # noqa: E402
+from vdae_core.metrics.lumpiness import lumpiness  # noqa: E402
+from vdae_core.study.evaluation import (CoordinateLookup, ReferencePool, evaluate_run,  # noqa: E402
+                                        mixing_from_one_start)
+from vdae_core.pipeline.train import train_run  # noqa: E402
 
 DATASETS = ("circle", "sphere", "torus", "bunny")
 INPUTS = ("projected", "raw")

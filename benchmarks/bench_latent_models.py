@@ -34,7 +34,7 @@ from vdae_core.study.analysis import per_point_bilipschitz  # noqa: E402
 from vdae_core.metrics.circular import circular_correlation, torus_alignment  # noqa: E402
 from vdae_core.metrics.mmd import mmd  # noqa: E402
 from vdae_core.metrics.trustworthiness import trustworthiness  # noqa: E402
-from vdae_core.pipeline.runs import finish, start  # noqa: E402
+from vdae_core.pipeline.train import finish, start  # noqa: E402
 
 N = 2000
 CIRCLE_MODELS = [("svae", {"latent_manifold_dim": 1}), ("delta_vae", {"latent_manifold": "sphere", "latent_manifold_dim": 1}),

@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vdae_core.data import DataConfig  # noqa: E402
 from vdae_core.geometry.nearest_target import NearestTarget  # noqa: E402
-from vdae_core.pipeline.runs import start  # noqa: E402
+from vdae_core.pipeline.train import start  # noqa: E402
 
 SETS = [("circle", 2000), ("sphere", 3000), ("torus", 3000), ("circle", 20000), ("circle", 100000)]
 

@@ -58,7 +58,7 @@ def job(dataset: str, seed: int, overrides: dict, time_only: bool = False, warm:
     from vdae_core.api import DataConfig
     from vdae_core.study.evaluation import CoordinateLookup, evaluate_run, mixing_from_one_start
     from vdae_core.geometry.diffusion_maps import canonical_correlations, diffusion_map
-    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.pipeline.train import finish, start
 
     n = N.get(dataset, 2000)
     tr = start("vdae", DataConfig(dataset=dataset, n=n, seed=seed), {**overrides, "device": "cpu"}, seed=seed)

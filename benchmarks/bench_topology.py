@@ -56,7 +56,7 @@ def main():
             rows.append({"cloud": name, "n": 1000, "how": label, "seconds": round(time.perf_counter() - t, 3),
                          "betti": p.betti, "n_used": p.n_used, "cover_radius": round(p.cover_radius, 4)})
             print(json.dumps(rows[-1]), flush=True)
-    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.pipeline.train import finish, start
     from vdae_core.study.topology import topology_report
 
     for seed, what in ((0, "report of a VDAE run on the circle (data, codes, samples, 3 floor samples)"),
@@ -108,7 +108,8 @@ def first_audits(datasets, log, busy_flag):
     import subprocess
     import tempfile
 
-    from vdae_core.pipeline.runs import save_run, train_run
+    from vdae_core.pipeline.runs import save_run
+    from vdae_core.pipeline.train import train_run
 
     busy = mp.Process(target=_spin, daemon=True) if busy_flag else None
     if busy:

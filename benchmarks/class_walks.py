@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from vdae_core.data import DataConfig, make_dataset  # noqa: E402
 from vdae_core.metrics.class_retention import walk_class_retention  # noqa: E402
-from vdae_core.pipeline.runs import finish, start  # noqa: E402
+from vdae_core.pipeline.train import finish, start  # noqa: E402
 from vdae_core.pipeline.sampling import class_conditional_walks  # noqa: E402
 
 

@@ -14,7 +14,7 @@ of reconstructions (pixels in [0, 1]), the mean KL, and for the torus latents |Ï
 
 ``exact``: the exact diffusion map of the turntable (72 and 360 views, 5, 10 and 20 neighbours), scored the same way.
 
-Every row is printed and appended as a JSON line to ``--log``. Runs go through :func:`vdae_core.pipeline.runs.start`
+Every row is printed and appended as a JSON line to ``--log``. Runs go through :func:`vdae_core.pipeline.train.start`
 and ``finish``, the one training path of library, CLI and app; one thread, CPU.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ import torch  # noqa: E402
 
 from vdae_core.data import DataConfig  # noqa: E402
 from vdae_core.metrics.angle_recovery import angle_recovery  # noqa: E402
-from vdae_core.pipeline.runs import finish, start  # noqa: E402
+from vdae_core.pipeline.train import finish, start  # noqa: E402
 
 LOOP_MODELS = {
     "vdae": {},

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from vdae_core.data import DataConfig  # noqa: E402
 from vdae_core.study.evaluation import evaluate_run  # noqa: E402
-from vdae_core.pipeline.runs import finish, start  # noqa: E402
+from vdae_core.pipeline.train import finish, start  # noqa: E402
 
 from sweep_beta import VALIDATION_SEED, choose_per_dataset, deficit, write_choice  # noqa: E402  (the β sweep's)
 

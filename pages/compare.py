@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from vdae_core.study.compare import (METRIC_COLUMNS, PAPER_DATASETS, PAPER_GW_NOTE, PAPER_MODELS, PAPER_TABLE1, TABLE_METRICS,
-                               aggregate_metrics, floor_table)
+from vdae_core.study.compare import (PAPER_DATASETS, PAPER_GW_NOTE, PAPER_MODELS, PAPER_TABLE1, aggregate_metrics,
+                                    floor_table)
 from vdae_core.foundation.registry import DATASETS, MODELS
-from vdae_core.study.evaluation import METRICS, column_title
-from vdae_core.pipeline.runs import read_cached_evaluation
+from vdae_core.study.metric_specs import METRIC_COLUMNS, SPECS, column_title
+from vdae_core.study.evaluation_cache import read_cached_evaluation
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.ui import cache, frame, nav, state, sweeps, widgets
 from vdae_core.viz.curves import metric_bars
@@ -148,11 +148,9 @@ def _markdown(df: pd.DataFrame) -> str:
 
 agg = aggregate_metrics(rows)
 st.subheader("Mean ± std over seeds (floor)")
-TITLES = {key: column_title(key, {**{m.key: m.title for m in METRICS}, **dict(TABLE_METRICS)}.get(key, ""))
-          for key in METRIC_COLUMNS}
+TITLES = {key: column_title(key, SPECS[key].table or SPECS[key].title) for key in METRIC_COLUMNS}
 table = floor_table(rows)
-better = {m.key: m.better for m in METRICS}
-floor_agg = aggregate_metrics(rows, metrics=[f"{m.key}_floor" for m in METRICS if m.better == "match"])
+floor_agg = aggregate_metrics(rows, metrics=[f"{k}_floor" for k in METRIC_COLUMNS if SPECS[k].better == "match"])
 for col in [c for c in table.columns if c in METRIC_COLUMNS]:  # ★ the best mean of each dataset, per column
     if f"{col}_mean" not in agg:
         continue
@@ -161,10 +159,11 @@ for col in [c for c in table.columns if c in METRIC_COLUMNS]:  # ★ the best me
         vals = agg.loc[sel, f"{col}_mean"].astype(float)
         if vals.notna().sum() < 2:
             continue
-        target = 1.0 if col.startswith(("bilip", "memorisation")) else None
-        if better.get(col) == "match" and f"{col}_floor_mean" in floor_agg:  # a Betti number: the data's own
+        spec = SPECS[col]
+        target = spec.ideal
+        if spec.better == "match" and f"{col}_floor_mean" in floor_agg:  # a Betti number: the data's own
             target = floor_agg.loc[sel, f"{col}_floor_mean"].astype(float)
-        score = (vals - target).abs() if target is not None else (-vals if better.get(col) == "higher" else vals)
+        score = (vals - target).abs() if target is not None else (-vals if spec.better == "higher" else vals)
         best = score.idxmin()
         table.loc[(table["dataset"] == d) & (table["model"] == agg.loc[best, "model"]), col] += " ★"
 paper = [PAPER_TABLE1.get(d, {}).get(m) for d, m in zip(table["dataset"], table["model"])]
@@ -182,9 +181,9 @@ d[0].download_button("Table (Markdown)", _markdown(table), "compare.md", "text/m
 d[1].download_button("Table (HTML)", table.to_html(index=False), "compare.html", "text/html", key="cmp.dl.html",
                      icon=":material/download:", type="tertiary", on_click="ignore")
 with st.expander("What the metrics mean"):
-    st.markdown("\n".join(f"- **{m.title}** ({m.better} is better): {m.help}" for m in METRICS))
+    st.markdown("\n".join(f"- **{column_title(k)}**: {SPECS[k].help} Floor: {SPECS[k].floor}." for k in METRIC_COLUMNS))
 metric = st.selectbox("Chart", list(METRIC_COLUMNS), key="cmp.metric",
-                      format_func=lambda m: m.replace("_", " "))
+                      format_func=lambda m: SPECS[m].title)
 labels = [f"{a} · {b}" for a, b in zip(agg["dataset"], agg["model"])]
 if f"{metric}_mean" not in agg:
     st.info(f"No evaluated run has {metric.replace('_', ' ')}.", icon=":material/info:")

@@ -3,7 +3,6 @@ import os
 
 import streamlit as st
 
-import vdae_core.data  # noqa: F401  (registers the datasets)
 from vdae_core.study.analysis import EXACT_DM_MAX_POINTS, colour_options, display_coords
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import DATASETS

@@ -4,7 +4,6 @@ import streamlit as st
 
 from vdae_core.study.analysis import colour_options
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.study import embeddings as _embeddings  # noqa: F401  (registers t-SNE and UMAP)
 from vdae_core.foundation.registry import EMBEDDERS
 from vdae_core.ui import cache, frame, widgets
 from vdae_core.ui.inspector import point_inspector

@@ -10,6 +10,8 @@ from vdae_core.study import analysis
 from vdae_core.study import compare
 from vdae_core.study import diagnostics
 from vdae_core.pipeline import runs
+from vdae_core.pipeline import train
+from vdae_core.study import evaluation_cache
 from vdae_core.data.meshes import torus_mesh
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.pipeline.run_index import find_runs, list_run_infos, new_run_dir, read_run_info, zip_folder
@@ -113,18 +115,18 @@ def test_decoded_grid():
 def test_evaluation_cache_and_aggregate(tmp_path):
     from vdae_core.data import DataConfig
 
-    trained = runs.train_run("beta_vae", DataConfig(dataset="circle", n=200, seed=0), {"steps": 3, "hidden": 16,
+    trained = train.train_run("beta_vae", DataConfig(dataset="circle", n=200, seed=0), {"steps": 3, "hidden": 16,
                                                                                       "device": "cpu"})
     run = tmp_path / "r"
     runs.save_run(trained, str(run))
-    assert runs.read_cached_evaluation(str(run), 60, 5, 0) is None
-    s = runs.evaluate_run_cached(str(run), trained, n_samples=60, k=5, seed=0)
+    assert evaluation_cache.read_cached_evaluation(str(run), 60, 5, 0) is None
+    s = evaluation_cache.evaluate_run_cached(str(run), trained, n_samples=60, k=5, seed=0)
     assert "fresh samples" in s["reference"] and "gw_floor" in s and "memorisation_flagged" in s
-    stored = json.loads((run / runs.UI_METRICS_FILE).read_text())
-    assert runs.read_cached_evaluation(str(run), 60, 5, 0) == stored[f"v{runs.EVALUATION_VERSION}_n60_k5_s0"]
+    stored = json.loads((run / evaluation_cache.UI_METRICS_FILE).read_text())
+    assert evaluation_cache.read_cached_evaluation(str(run), 60, 5, 0) == stored[f"v{evaluation_cache.EVALUATION_VERSION}_n60_k5_s0"]
     # A summary cached by the previous protocol (samples against the training set) is not served.
-    (run / runs.UI_METRICS_FILE).write_text(json.dumps({"n60_k5_s0": {"gw": 0.0}}))
-    assert runs.read_cached_evaluation(str(run), 60, 5, 0) is None
+    (run / evaluation_cache.UI_METRICS_FILE).write_text(json.dumps({"n60_k5_s0": {"gw": 0.0}}))
+    assert evaluation_cache.read_cached_evaluation(str(run), 60, 5, 0) is None
     rows = [{"dataset": "torus", "model": "vdae", "seed": s, "gw": g} for s, g in ((0, 1.0), (1, 3.0))]
     rows.append({"dataset": "torus", "model": "beta_vae", "seed": 0, "gw": 2.0})
     agg = compare.aggregate_metrics(rows, metrics=("gw",))

@@ -1,7 +1,8 @@
 """Comparison tables: aggregation over seeds and a tiny end-to-end table."""
 import numpy as np
 
-from vdae_core.study.compare import TABLE_METRICS, aggregate, compare_table, markdown_table
+from vdae_core.study.compare import aggregate, compare_table, markdown_table
+from vdae_core.study.metric_specs import TABLE_METRICS
 
 
 def test_aggregate_mean_and_std_over_seeds():

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from vdae_core.api import DataConfig, Trainer
-from vdae_core.models.base import Convergence, OptimiserPhase, TrainData
-from vdae_core.pipeline.runs import start
+from vdae_core.training.phases import Convergence, OptimiserPhase, TrainData
+from vdae_core.pipeline.train import start
 
 
 def _data(n=64, seed=0):

@@ -11,9 +11,9 @@ import torch
 
 from vdae_core.api import DataConfig, make_dataset, train_run
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.models.base import TrainData
+from vdae_core.training.phases import TrainData
 from vdae_core.models.delta_vae import DeltaVAE, DeltaVAEConfig
-from vdae_core.pipeline.runs import build_model
+from vdae_core.pipeline.build import build_model
 
 CIRCLE = DataConfig(dataset="circle", n=240, seed=0)
 SMALL = dict(hidden=32, device="cpu")  # fast networks for the contract-style checks below

@@ -81,7 +81,7 @@ def test_a_file_gets_its_dimension_from_its_points(tmp_path, rotate_into):
 
 
 def test_the_vdae_builds_with_the_datas_dimension_unless_told_otherwise(tmp_path):
-    from vdae_core.pipeline.runs import build_model
+    from vdae_core.pipeline.build import build_model
 
     np.save(tmp_path / "s.npy", make_dataset(DataConfig(dataset="sphere", n=600, seed=0)).X)
     ds = make_dataset(DataConfig(dataset=str(tmp_path / "s.npy"), n=600))
@@ -105,7 +105,7 @@ def test_a_run_records_how_its_latent_size_was_chosen_only_when_the_data_chose_i
 def test_points_the_rule_cannot_read_fall_back_with_a_reason(tmp_path):
     """Points repeated so often that neighbour distances vanish: the rule cannot run; D = min(4, m) with the
     reason, and a model still builds (no error reaches the Data page or the CLI)."""
-    from vdae_core.pipeline.runs import build_model
+    from vdae_core.pipeline.build import build_model
 
     np.save(tmp_path / "rep.npy", np.repeat(np.random.default_rng(0).normal(size=(40, 3)), 25, 0))
     ds = make_dataset(DataConfig(dataset=str(tmp_path / "rep.npy"), n=1000))

@@ -7,9 +7,10 @@ from torch.distributions import Normal, kl_divergence
 
 from vdae_core.api import DataConfig, make_dataset
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.models.base import TrainData
+from vdae_core.training.phases import TrainData
 from vdae_core.models.er_vae import ERVAEConfig
-from vdae_core.pipeline.runs import build_model, start
+from vdae_core.pipeline.build import build_model
+from vdae_core.pipeline.train import start
 
 DATA = DataConfig(dataset="circle", n=240, seed=0)
 SMALL = dict(hidden=32, embed_hidden=16, device="cpu")

@@ -12,8 +12,9 @@ import torch
 
 from vdae_core.data import DataConfig, make_dataset
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.study.evaluation import (ReferencePool, cell_masses, evaluate_run, evaluate_samples, flagged, lumpiness,
-                                  mixing_from_one_start)
+from vdae_core.metrics.lumpiness import cell_masses, lumpiness
+from vdae_core.study.evaluation import (ReferencePool, evaluate_run, evaluate_samples, flagged,
+                                        mixing_from_one_start)
 from vdae_core.metrics.coverage import memorisation_ratio, prdc
 
 CIRCLE = DataConfig(dataset="circle", n=1000, seed=0)
@@ -172,7 +173,8 @@ def test_reference_is_never_the_training_set():
 
 
 def test_file_data_is_split_and_the_held_out_part_is_the_reference(tmp_path):
-    from vdae_core.pipeline.runs import load_run, save_run, train_run
+    from vdae_core.pipeline.runs import load_run, save_run
+    from vdae_core.pipeline.train import train_run
 
     theta = np.random.default_rng(5).uniform(0, 2 * np.pi, 500)
     path = tmp_path / "pts.npy"
@@ -243,7 +245,8 @@ def test_mixing_step_is_found():
 def test_finite_registered_sets_are_split_like_files(tmp_path):
     """An image set subsamples a fixed pool (no fresh samples): it gets a recorded held-out split, and its
     floors are drawn at half the training size so that they differ from draw to draw (nonzero spread)."""
-    from vdae_core.pipeline.runs import has_fresh_samples, train_run
+    from vdae_core.data.split import has_fresh_samples
+    from vdae_core.pipeline.train import train_run
 
     assert has_fresh_samples("circle") and has_fresh_samples("bunny") and not has_fresh_samples("digits")
     run = train_run("beta_vae", DataConfig(dataset="digits", n=600, seed=0), {"steps": 3, "hidden": 16,
@@ -258,7 +261,7 @@ def test_finite_registered_sets_are_split_like_files(tmp_path):
 
 
 def test_too_small_a_file_gets_no_split_and_says_why(tmp_path):
-    from vdae_core.pipeline.runs import train_run
+    from vdae_core.pipeline.train import train_run
 
     path = tmp_path / "small.npy"
     np.save(path, circle_points(np.random.default_rng(6).uniform(0, 2 * np.pi, 60)).astype(np.float32))

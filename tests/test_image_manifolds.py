@@ -4,14 +4,14 @@ import pytest
 import torch
 
 from vdae_core.api import MANIFOLDS, DataConfig, make_dataset
-from vdae_core.data.image_manifolds import (RENDER_POINTS, _surface, fourier_picture, render_views, sprite,
+from vdae_core.data.image_manifolds import (RENDER_POINTS, _surface, fourier_picture, render_views,
                                             translated_pictures)
 from vdae_core.data.images import image_dataset
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.metrics.angle_recovery import angle_recovery
 from vdae_core.metrics.class_retention import walk_class_retention
 from vdae_core.models.networks import ConvDecoder, ConvEncoder, conv_network, resolve_network
-from vdae_core.viz.images import images_from_points
+from vdae_core.viz.images import images_from_points, montage
 
 TWO_PI = 2 * np.pi
 
@@ -38,7 +38,7 @@ def test_built_in_image_sets_load_offline_with_their_documented_shapes(name):
         if p:
             assert ds.params[:, j].min() >= 0 and ds.params[:, j].max() < TWO_PI
     assert len(np.unique(ds.X, axis=0)) == n  # no two views alike
-    spr = sprite(ds.images, ncols=10)
+    spr = montage(ds.images, ncols=10)
     assert spr.shape[2:] == hw[2:] and spr.shape[1] == 10 * (hw[1] + 1) + 1
 
 
@@ -164,7 +164,7 @@ def test_auto_network_is_conv_for_images_on_a_gpu_and_mlp_otherwise():
 
 
 def test_build_model_records_the_network_it_chose():
-    from vdae_core.pipeline.runs import build_model
+    from vdae_core.pipeline.build import build_model
 
     ds = make_dataset(DataConfig(dataset="fourier_torus", n=40))
     m = build_model("beta_vae", {"device": "cpu"}, ds)
@@ -309,7 +309,8 @@ def test_class_conditional_walks_start_per_class_on_points_of_that_class():
 
 def test_affinity_pca_builds_the_graph_in_principal_components_and_survives_a_save(tmp_path):
     from vdae_core.api import load_run, save_run
-    from vdae_core.pipeline.runs import build_model, finish, start
+    from vdae_core.pipeline.build import build_model
+    from vdae_core.pipeline.train import finish, start
 
     ds = make_dataset(DataConfig(dataset="fourier_torus", n=60, seed=0))
     m = build_model("vdae", {"device": "cpu", "affinity_pca": 8}, ds)
@@ -330,7 +331,7 @@ def test_affinity_pca_builds_the_graph_in_principal_components_and_survives_a_sa
 def test_a_planar_loop_has_the_same_graph_on_its_two_principal_components():
     # The circle lies in a plane of R³: its first two principal components keep every distance, so the
     # SpectralNet loss is the same whether the graph is built on them or on the points.
-    from vdae_core.pipeline.runs import build_model
+    from vdae_core.pipeline.build import build_model
 
     ds = make_dataset(DataConfig(dataset="circle", n=300, seed=0))
     a = build_model("vdae", {"device": "cpu"}, ds, seed=1)

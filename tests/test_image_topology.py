@@ -10,7 +10,7 @@ import pytest
 from vdae_core.api import DataConfig, make_dataset
 from vdae_core.metrics.angle_recovery import angle_recovery, angle_recovery_floor
 from vdae_core.metrics.class_retention import walk_class_retention
-from vdae_core.pipeline.runs import finish, start
+from vdae_core.pipeline.train import finish, start
 from vdae_core.pipeline.sampling import class_conditional_walks
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ from scipy.spatial.distance import cdist, pdist
 
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.metrics import (bilipschitz, bilipschitz_summary, continuity, evaluate_model,
-                               evaluation_subset, gromov_wasserstein, mmd, subsample_indices,
-                               trustworthiness)
+                               evaluation_subset, gromov_wasserstein, mmd, trustworthiness)
+from vdae_core.metrics.subsample import subsample_indices
 from vdae_core.foundation.registry import METRICS
 
 

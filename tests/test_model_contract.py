@@ -7,7 +7,8 @@ import torch
 
 from vdae_core.api import MODELS, DataConfig, load_run, make_dataset, save_run
 from vdae_core.models.base import CAPABILITIES
-from vdae_core.pipeline.runs import build_model, finish, start
+from vdae_core.pipeline.build import build_model
+from vdae_core.pipeline.train import finish, start
 
 DATA = DataConfig(dataset="circle", n=240, seed=0)
 SCALE = 0.02  # of the quick preset: a handful of steps per phase

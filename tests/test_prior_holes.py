@@ -103,7 +103,7 @@ def test_bad_codes_give_a_clear_message():
 
 def test_a_model_without_an_encoder_is_refused_by_name():
     from vdae_core.api import DataConfig, MODELS
-    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.pipeline.train import finish, start
     from vdae_core.study.topology import prior_hole_report
 
     cfg = {**MODELS.get("wgan_gp").config_class.quick_preset(0.01), "device": "cpu"}
@@ -122,7 +122,7 @@ def test_a_two_d_beta_vae_decodes_its_holes_off_the_circle_and_vdae_does_not():
     share is within 1% of the floor, in holes or not (measured: β-VAE 39% in holes, 100% of them off; VDAE 45%
     and 0%)."""
     from vdae_core.api import DataConfig, MODELS
-    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.pipeline.train import finish, start
     from vdae_core.study.topology import prior_hole_report
 
     out = {}

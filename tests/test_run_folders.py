@@ -16,7 +16,8 @@ import torch
 from vdae_core.cli import main
 from vdae_core.data import DataConfig
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.pipeline.runs import load_run, save_run, train_run
+from vdae_core.pipeline.runs import load_run, save_run
+from vdae_core.pipeline.train import train_run
 
 TINY = dict(spectral_steps=5, vae_steps=5, hidden=16, depth=1, spectral_batch=128, batch_size=64, latent_dim=2)
 TINY_CLI = [a for k, v in TINY.items() for a in ("--set", f"{k}={v}")]
@@ -103,10 +104,10 @@ def test_train_checks_out_before_training(tmp_path, capsys, monkeypatch):
     """A bad --out fails in well under a second, before any training, with one error line."""
     import time
 
-    from vdae_core.pipeline import runs as runs_mod
+    from vdae_core.pipeline import train as train_mod
 
     called = []
-    monkeypatch.setattr(runs_mod, "train_run", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(train_mod, "train_run", lambda *a, **k: called.append(1))
     (tmp_path / "afile").write_text("x")
     (tmp_path / "stuff").mkdir()
     (tmp_path / "stuff" / "notes.txt").write_text("mine")
@@ -259,7 +260,7 @@ def test_run_labels_tell_runs_of_the_same_selection_apart_by_what_differs():
 def test_a_saved_run_records_its_settings_and_preset(tmp_path):
     from vdae_core.api import DataConfig, save_run, train_run
     from vdae_core.pipeline.run_index import read_run_info
-    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.pipeline.train import finish, start
 
     trainer = start("beta_vae", DataConfig(dataset="circle", n=200, seed=0), dict(steps=3, latent_dim=1), seed=0)
     trainer.run()

@@ -10,7 +10,7 @@ from vdae_core.foundation.errors import UserInputError
 from vdae_core.models.svae import SVAE, SVAEConfig
 from vdae_core.metrics.circular import circular_correlation
 from vdae_core.models.vmf import VonMisesFisher
-from vdae_core.pipeline.runs import build_model
+from vdae_core.pipeline.build import build_model
 
 CIRCLE = DataConfig(dataset="circle", n=400, seed=0)
 SMALL = {"hidden": 64, "device": "cpu"}

@@ -98,7 +98,7 @@ def test_a_sweep_row_is_what_the_compare_page_reads_and_floors_are_shared_on_dis
     (eval points, k = 10, the run's seed), and the floors land in the cache's shared floor folder."""
     import os
 
-    from vdae_core.pipeline.runs import read_cached_evaluation
+    from vdae_core.study.evaluation_cache import read_cached_evaluation
     from vdae_core.study.sweep import FLOOR_FOLDER
 
     jobs = grid(["circle"], ["beta_vae"], 1, overrides=lambda m, d: comparison_overrides(m, d, 0.02),

@@ -20,7 +20,7 @@ def test_gaussian_nll_matches_torch_distributions():
 
 
 def test_log_gamma_is_floored():
-    from vdae_core.pipeline.runs import build_model
+    from vdae_core.pipeline.build import build_model
 
     model = build_model("two_stage_vae", {"device": "cpu", "log_gamma_min": -3.0},
                         make_dataset(DataConfig(dataset="circle", n=200, seed=0)), seed=0)
@@ -50,7 +50,7 @@ def test_stage2_aggregate_posterior_is_closer_to_the_prior_and_stage1_is_left_al
             snap.update({k: v.detach().clone() for k, v in run_model[0].state_dict().items() if k.startswith(
                 ("encoder.", "decoder.", "log_gamma")) and not k.startswith(("encoder2", "decoder2", "log_gamma2"))})
 
-    from vdae_core.pipeline.runs import finish, start
+    from vdae_core.pipeline.train import finish, start
 
     tr = start("two_stage_vae", DataConfig(dataset="circle", n=1000, seed=0),
                {"steps": 600, "stage2_steps": 1000, "stage2_hidden": 128, "latent_dim": 2, "device": "cpu"}, seed=0,

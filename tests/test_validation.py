@@ -94,7 +94,8 @@ def test_cli_refuses_bad_values_before_training_in_one_line(capsys, tmp_path, ex
 
 
 def test_sample_refuses_an_absurd_size_with_the_memory_it_needs(capsys, tmp_path, tiny_vdae):
-    from vdae_core.pipeline.runs import save_run, train_run
+    from vdae_core.pipeline.runs import save_run
+    from vdae_core.pipeline.train import train_run
 
     run = train_run("beta_vae", DataConfig(dataset="circle", n=200), {"steps": 5}, seed=0, device="cpu")
     save_run(run, str(tmp_path / "r"))

@@ -483,7 +483,7 @@ def test_decoder_target_self_fits_the_pairs_and_leaves_the_walk_to_the_kl(tiny_v
     """decoder_target='self': the reconstruction term is |ψ⁻¹(ψ(x)) − x|² / 2c on the batch's own points (no
     walk step, so no staircase of nearest-neighbour targets), and the covariance network gets no gradient
     from it — only from the KL to α Σ*. With 'neighbour' (Eq. 5) it does get one."""
-    from vdae_core.models.base import TrainData
+    from vdae_core.training.phases import TrainData
 
     for target in ("self", "neighbour"):
         run = train_run("vdae", DataConfig(dataset="circle", n=300), dict(tiny_vdae, decoder_target=target), seed=0,

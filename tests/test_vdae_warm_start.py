@@ -7,7 +7,7 @@ from vdae_core.api import DataConfig, canonical_correlations, diffusion_map, mak
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.models.vdae import VDAE, VDAEConfig
 from vdae_core.foundation.preset_costs import COLUMNS, live_cost_rows
-from vdae_core.pipeline.runs import start
+from vdae_core.pipeline.train import start
 
 
 def _trained(overrides, n=600, dataset="circle"):

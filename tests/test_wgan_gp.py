@@ -7,7 +7,7 @@ from torch import nn
 
 from vdae_core.api import DataConfig, make_dataset, train_run
 from vdae_core.metrics.mmd import mmd
-from vdae_core.pipeline.runs import build_model
+from vdae_core.pipeline.build import build_model
 
 CIRCLE = DataConfig(dataset="circle", n=600, seed=0)
 

@@ -120,9 +120,10 @@ def _write_atomic(out: str, write) -> None:
 
 def cmd_list(a) -> None:
     from vdae_core.api import DATASETS, EMBEDDERS, MANIFOLDS, METRICS, MODELS, device_summary
+    from vdae_core.study.metric_specs import lines as metric_lines
 
     for title, reg in (("datasets", DATASETS), ("models", MODELS), ("latent spaces", MANIFOLDS),
-                       ("metrics", METRICS), ("embedders", EMBEDDERS)):
+                       ("metric functions", METRICS), ("embedders", EMBEDDERS)):
         print(f"{title}:")
         for n in reg.names():
             extra = ""
@@ -133,6 +134,9 @@ def cmd_list(a) -> None:
                 m = MANIFOLDS.get(n)()
                 extra = f" [default {m.label}: dim {m.dim}, points of shape {m.shape}]"
             print(f"  {n:<20} {reg.help(n)}{extra}")
+    print("reported metrics (evaluate, compare and the pages; each beside its floor):")
+    for line in metric_lines():
+        print(f"  {line}")
     print(f"device: {device_summary()}")
 
 
@@ -153,7 +157,9 @@ def cmd_data(a) -> None:
 
 def cmd_train(a) -> None:
     from vdae_core.data import DataConfig
-    from vdae_core.pipeline.runs import check_run_target, save_run, scaled_steps, train_run
+    from vdae_core.pipeline.runs import check_run_target, save_run
+    from vdae_core.pipeline.build import scaled_steps
+    from vdae_core.pipeline.train import train_run
 
     check_run_target(a.out, a.overwrite)  # before training: a bad --out must not cost the user the model
     dc = DataConfig(dataset=a.dataset, n=a.n, seed=a.seed, noise=a.noise, order=a.order)

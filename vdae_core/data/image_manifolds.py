@@ -233,10 +233,3 @@ def fourier_torus(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
                                             "components up to N = 3 (γ = 0.5) — a torus with more detail.")
 def fourier_torus_n3(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
     return _pictures("fourier_torus_n3", 3, 0.5, n, seed, noise)
-
-
-def sprite(images: np.ndarray, ncols: int = 12, pad: int = 1) -> np.ndarray:
-    """A thumbnail sprite (one image) of a set, for the app: :func:`vdae_core.viz.images.montage`."""
-    from vdae_core.viz.images import montage
-
-    return montage(images, ncols=ncols, pad=pad)

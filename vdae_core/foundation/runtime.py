@@ -1,11 +1,9 @@
-"""Device choice, seeding and thread settings."""
+"""Device choice and thread settings."""
 from __future__ import annotations
 
 import os
-import random
 from typing import Optional
 
-import numpy as np
 import torch
 
 from vdae_core.foundation.errors import UserInputError
@@ -47,16 +45,6 @@ def device_summary() -> str:
     if d.type == "mps":
         return "Apple MPS"
     return f"CPU ({torch.get_num_threads()} torch threads)"
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed python, numpy and torch; return a CPU torch generator seeded with ``seed``."""
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-    g = torch.Generator()
-    g.manual_seed(seed)
-    return g
 
 
 def set_threads(n: Optional[int] = None) -> int:

@@ -8,7 +8,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import METRICS
-from vdae_core.metrics import as_points, check_k, check_not_constant, check_same_length
+from vdae_core.foundation.validation import as_points, check_k, check_not_constant, check_same_length
 
 
 def _neighbour_ratios(z, x, k: int, what: str, latent_space=None) -> Tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
 
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.metrics import as_points
+from vdae_core.foundation.validation import as_points
 
 _BLOCK = 2048
 
@@ -103,3 +103,18 @@ def memorisation_ratio(samples, train, heldout) -> float:
     dt = NearestNeighbors(n_neighbors=1).fit(T).kneighbors(G)[0][:, 0]
     dh = NearestNeighbors(n_neighbors=1).fit(H).kneighbors(G)[0][:, 0]
     return float(np.median(dt) / max(np.median(dh), np.finfo(float).tiny))
+
+
+def off_data_share(samples, reference, quantile: float = 0.99) -> float:
+    """Share of ``samples`` (M, m) farther from ``reference`` (n, m) than the ``quantile`` of the reference's own
+    nearest-neighbour gaps (each reference point to its nearest other point).
+
+    An exact sampler of the reference's law scores about ``1 - quantile`` (0.01): its points are as close to the
+    reference as the reference's points are to each other. A sample that leaves the manifold scores more, on any
+    data — no closed-form distance to the manifold is needed.
+    """
+    G = as_points(samples, "off_data: samples", min_points=1)
+    R = as_points(reference, "off_data: reference", min_points=3)
+    gaps = NearestNeighbors(n_neighbors=2).fit(R).kneighbors(R)[0][:, 1]
+    d = NearestNeighbors(n_neighbors=1).fit(R).kneighbors(G)[0][:, 0]
+    return float(np.mean(d > np.quantile(gaps, quantile)))

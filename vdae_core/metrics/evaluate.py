@@ -6,7 +6,8 @@ from typing import Any, Dict
 import numpy as np
 
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.metrics import as_points, subsample_indices
+from vdae_core.foundation.validation import as_points
+from vdae_core.metrics.subsample import subsample_indices
 from vdae_core.metrics.bilipschitz import bilipschitz_both, bilipschitz_summary, geodesic_latent
 from vdae_core.metrics.gromov_wasserstein import gromov_wasserstein
 from vdae_core.metrics.mmd import mmd

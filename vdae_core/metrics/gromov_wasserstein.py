@@ -9,7 +9,8 @@ from scipy.spatial.distance import pdist, squareform
 
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import METRICS
-from vdae_core.metrics import as_points, check_not_constant, subsample_indices
+from vdae_core.foundation.validation import as_points, check_not_constant
+from vdae_core.metrics.subsample import subsample_indices
 
 # Cap on network-simplex iterations inside each conditional-gradient step. POT's default (1e5)
 # is too small for 1000 x 1000 problems: it stops early with a warning and a sub-optimal

@@ -8,7 +8,8 @@ from scipy.spatial.distance import pdist
 
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import METRICS
-from vdae_core.metrics import as_points, subsample_indices
+from vdae_core.foundation.validation import as_points
+from vdae_core.metrics.subsample import subsample_indices
 
 # The median heuristic uses at most this many pooled points (a seeded subsample above it): the
 # median of ~12.5 million pairwise distances is already very stable and costs ~100 MB.

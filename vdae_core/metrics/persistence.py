@@ -226,3 +226,15 @@ def persistence_cached(X: np.ndarray, maxdim: int = 1, max_points: int = MAX_POI
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)
     return _CACHE[key]
+
+
+def sample_topology(G: np.ndarray, R: np.ndarray, seed: int) -> Dict[str, float]:
+    """Betti numbers (H0, H1) of the sample ``G`` (M, m) and the bottleneck distances of its diagrams to those of
+    the reference ``R`` (n, m), on farthest-point subsamples of :data:`MAX_POINTS` points (the reference's
+    diagrams are computed once, :func:`persistence_cached`)."""
+    try:
+        pg = persistence(G, 1, seed=seed)
+    except UserInputError:  # every sample the same point: one component, no loop
+        pg = point_persistence(len(G))
+    d = diagram_distances(persistence_cached(R, 1, seed=seed), pg, kinds=("bottleneck",))["bottleneck"]
+    return {"betti0": float(pg.betti[0]), "betti1": float(pg.betti[1]), "bottleneck_h0": d[0], "bottleneck_h1": d[1]}

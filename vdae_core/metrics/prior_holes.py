@@ -46,7 +46,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import METRICS
-from vdae_core.metrics import as_points
+from vdae_core.foundation.validation import as_points
 
 #: A prior code is in a hole when the aggregate posterior's density there is below this share of the prior's.
 HOLE_RATIO = 0.1

@@ -5,7 +5,7 @@ from sklearn.manifold import trustworthiness as _sk_trustworthiness
 
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import METRICS
-from vdae_core.metrics import as_points, check_k, check_not_constant, check_same_length
+from vdae_core.foundation.validation import as_points, check_k, check_not_constant, check_same_length
 
 
 def _checked(x, z, k, what):

@@ -1,6 +1,7 @@
 """Models. Importing this package registers every model in ``MODELS``."""
 from vdae_core.models import vae, vdae  # noqa: F401
-from vdae_core.models.base import GenerativeModel, ModelConfig, Phase, TrainData
+from vdae_core.models.base import GenerativeModel, ModelConfig
+from vdae_core.training.phases import Phase, TrainData
 
 __all__ = ["GenerativeModel", "ModelConfig", "Phase", "TrainData"]
 from vdae_core.models import svae  # noqa: E402,F401

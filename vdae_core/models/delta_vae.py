@@ -95,7 +95,8 @@ import torch
 from vdae_core.foundation.config import param
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel, ModelConfig, OptimiserPhase, Phase
+from vdae_core.models.base import GenerativeModel, ModelConfig
+from vdae_core.training.phases import OptimiserPhase, Phase
 from vdae_core.models.networks import Standardise, network
 
 #: Latent spaces a ΔVAE can use, and whether ``latent_manifold_dim`` sets their dimension.

@@ -78,7 +78,8 @@ import torch
 from vdae_core.foundation.config import param
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, kl_to_standard_normal, randn
+from vdae_core.models.base import GenerativeModel, ModelConfig, kl_to_standard_normal, randn
+from vdae_core.training.phases import OptimiserPhase, Phase, TrainData
 from vdae_core.models.networks import Standardise, mlp, network
 
 #: Latent manifolds offered.

@@ -146,7 +146,7 @@ def resolve_network(name: str, data_shape: Tuple[int, ...], device: str = "cuda"
 def auto_network(in_shape: Tuple[int, ...], out_dim: int, hidden: Sequence[int], activation: str = "relu",
                  out_shape: Optional[Tuple[int, ...]] = None, channels: int = 64) -> nn.Module:
     """The family :func:`resolve_network` picks for these shapes on a GPU (models built through
-    :func:`vdae_core.pipeline.runs.build_model` have ``auto`` resolved for their device first)."""
+    :func:`vdae_core.pipeline.build.build_model` have ``auto`` resolved for their device first)."""
     shape = in_shape if _image_shape(in_shape) else (out_shape or in_shape)
     return NETWORKS.build(resolve_network("auto", shape), in_shape, out_dim, hidden, activation,
                           out_shape=out_shape, channels=channels)

@@ -44,7 +44,8 @@ import torch.nn.functional as F
 from vdae_core.foundation.config import param
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel, ModelConfig, OptimiserPhase, Phase
+from vdae_core.models.base import GenerativeModel, ModelConfig
+from vdae_core.training.phases import OptimiserPhase, Phase
 from vdae_core.models.networks import Standardise, network
 from vdae_core.models.vmf import VonMisesFisher
 

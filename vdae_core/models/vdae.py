@@ -35,7 +35,8 @@ from vdae_core.foundation.errors import UserInputError
 from vdae_core.geometry.diffusion_maps import diffusion_map
 from vdae_core.geometry.nearest_target import NearestTarget
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import Convergence, GenerativeModel, ModelConfig, OptimiserPhase, Phase, TrainData, randn
+from vdae_core.models.base import GenerativeModel, ModelConfig, randn
+from vdae_core.training.phases import Convergence, OptimiserPhase, Phase, TrainData
 from vdae_core.models.networks import Standardise, mlp, network
 from vdae_core.models.spectralnet import SpectralNet
 

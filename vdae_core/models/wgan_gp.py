@@ -35,7 +35,8 @@ import torch
 
 from vdae_core.foundation.config import param
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel, ModelConfig, Phase, adam, randn
+from vdae_core.models.base import GenerativeModel, ModelConfig, randn
+from vdae_core.training.phases import Phase, adam
 from vdae_core.models.networks import Standardise, network, value_and_input_gradient
 
 

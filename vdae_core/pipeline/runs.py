@@ -7,6 +7,9 @@ Layout of a run folder::
     history.json    loss terms per step and phase
     data.npz        the training points X and ground-truth params (so a run is self-contained even
                     for uploaded data)
+
+This module holds the :class:`Run` record and the folder's I/O only; building and training a run is
+:mod:`vdae_core.pipeline.train`, its cached evaluation :mod:`vdae_core.study.evaluation_cache`.
 """
 from __future__ import annotations
 
@@ -15,22 +18,17 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 
-from vdae_core import data as _data  # noqa: F401  (registers datasets)
-from vdae_core import models as _models  # noqa: F401  (registers models)
-from vdae_core.data import DataConfig, Dataset, make_dataset
+from vdae_core.data import DataConfig, Dataset
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.models.base import GenerativeModel, ModelConfig
-from vdae_core.models.networks import resolve_network
-from vdae_core.foundation.registry import DATASETS, MODELS
-from vdae_core.foundation.runtime import choose_device
-from vdae_core.training.trainer import History, Trainer
+from vdae_core.foundation.registry import MODELS
+from vdae_core.models.base import GenerativeModel
+from vdae_core.training.trainer import History
 
 RUN_FILES = ("run.json", "weights.pt", "history.json", "data.npz")
 
@@ -60,123 +58,6 @@ class Run:
     def label(self) -> str:
         return f"{self.model_name} · {self.dataset.name} · seed {self.seed}"
 
-
-_INIT_LOCK = threading.Lock()
-
-
-def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Optional[Dataset] = None,
-                data_shape=None, latent_dim: Optional[int] = None, seed: int = 0) -> GenerativeModel:
-    """Instantiate a registered model from config overrides, resolving its sizes from the dataset.
-
-    The weights are initialised from ``seed`` inside :func:`torch.random.fork_rng` under a lock, so the same
-    config and seed give the same model whatever other threads (Streamlit sessions) do with the global RNG,
-    and the caller's RNG state is left as it was.
-    """
-    cls = MODELS.get(model_name)
-    cfg: ModelConfig = cls.config_class.from_dict(dict(overrides or {}))
-    if dataset is not None:
-        data_shape = dataset.data_shape
-        asked = []
-
-        def from_data() -> int:  # called only when the config leaves D to the data
-            asked.append(dataset.latent_dim_choice())
-            return int(asked[-1].dim)
-
-        latent_dim = cls.latent_dim_for(cfg, from_data, dataset.n)
-        cls.check_data(cfg, dataset.n)
-    if data_shape is not None and cfg.network == "auto":  # the run records the family it was built with
-        device = str(choose_device(cfg.device))
-        cfg = cfg.replace(network=resolve_network("auto", tuple(np.atleast_1d(data_shape)), device))
-    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        model = cls(cfg, data_shape, latent_dim or 0)
-    if dataset is not None and asked:  # how D was chosen, kept in the run's info (run.json)
-        model.latent_dim_rule = {"reason": asked[-1].reason, **asked[-1].to_dict()}
-    return model
-
-
-def scaled_steps(model_name: str, overrides: Optional[Dict], scale: float) -> Dict[str, int]:
-    """Overrides multiplying every training length of a model's config by ``scale`` (quick runs).
-
-    ``sample_steps`` (walk length at sampling time) is not a training length and is left alone.
-    """
-    return MODELS.get(model_name).config_class.scaled_steps(overrides, scale)
-
-
-#: Fewest held-out points worth keeping (below, every point goes to training and evaluation says why).
-MIN_HELDOUT = 20
-
-
-def has_fresh_samples(dataset: str) -> bool:
-    """Whether a dataset name gives an unlimited supply of independent samples (a generator or a surface),
-    as opposed to a file or a registered set that subsamples a fixed pool (``finite=True``, the image sets)."""
-    return dataset in DATASETS and not DATASETS.tags(dataset).get("finite", False)
-
-
-def split_heldout(ds: Dataset, data_config: DataConfig) -> Tuple[Dataset, Optional[Dataset]]:
-    """Training and held-out parts of a finite dataset (a file, or a registered fixed pool such as MNIST):
-    ``data_config.holdout`` of the points, drawn with ``data_config.seed``, are held out, when that makes at
-    least :data:`MIN_HELDOUT` points.
-
-    Datasets with fresh samples are returned whole with ``None``: their held-out reference is a fresh sample.
-    """
-    k = int(round(data_config.holdout * ds.n))
-    if has_fresh_samples(data_config.dataset) or k < MIN_HELDOUT or ds.n - k < MIN_HELDOUT:
-        return ds, None
-    perm = np.random.default_rng([int(data_config.seed), 0x4E1D]).permutation(ds.n)
-    return ds.subset(np.sort(perm[k:])), ds.subset(np.sort(perm[:k]))
-
-
-def start(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
-          device: Optional[str] = None, callbacks: Optional[List[Callable]] = None,
-          dataset: Optional[Dataset] = None, report_every: int = 10) -> Trainer:
-    """Build data, model and trainer (the one path from a config to training, for library, CLI and app).
-
-    The returned :class:`Trainer` carries what :func:`finish` needs (``trainer.context``); drive it with
-    ``run()`` or step-wise with ``advance()``.
-    """
-    full = dataset if dataset is not None else make_dataset(data_config)
-    ds, heldout = split_heldout(full, data_config)
-    overrides = dict(model_overrides or {})
-    if device is not None:
-        overrides["device"] = device
-    model = build_model(model_name, overrides, ds, seed=seed)
-    from vdae_core.foundation.validation import MIN_DISTINCT_POINTS, check_array
-
-    # Neighbour graphs, covariances and the floors need spread: repeated points are not enough (k + 1 distinct).
-    check_array(ds.X, "training points", min_distinct=MIN_DISTINCT_POINTS)
-    trainer = Trainer(model, ds.X, seed=seed, device=model.config.device, callbacks=callbacks,
-                      report_every=report_every)
-    trainer.context = {"model_name": model_name, "data_config": data_config, "dataset": ds, "seed": int(seed),
-                       "overrides": overrides, "heldout": heldout, "data_hash": full.content_hash}
-    return trainer
-
-
-def finish(trainer: Trainer, train_seconds: Optional[float] = None, owner: Optional[str] = None,
-           **info) -> Run:
-    """The :class:`Run` of a finished (or stopped) trainer: model on the CPU, history, timings (not yet saved)."""
-    ctx = trainer.context
-    trainer.model.to("cpu")
-    hist = trainer.history
-    secs = float(sum(hist.phase_seconds.values())) if train_seconds is None else float(train_seconds)
-    # CPU results repeat for a seed at a given thread count only (reductions split differently): record it.
-    info = {"train_seconds": secs, "device": str(trainer.device), "stopped_early": bool(hist.stopped_early),
-            "cpu_threads": int(torch.get_num_threads()), **info}
-    rule = getattr(trainer.model, "latent_dim_rule", None)
-    if rule is not None:  # the model's latent size was read off the data: say how (docs/METHODS.md)
-        info["latent_dim_rule"] = rule
-    return Run(trainer.model, ctx["model_name"], ctx["data_config"], ctx["dataset"], ctx["seed"], hist, info=info,
-               owner=owner, heldout=ctx.get("heldout"), data_hash=ctx.get("data_hash"))
-
-
-def train_run(model_name: str, data_config: DataConfig, model_overrides: Optional[Dict] = None, seed: int = 0,
-              device: Optional[str] = None, callbacks: Optional[List[Callable]] = None,
-              dataset: Optional[Dataset] = None) -> Run:
-    """Build data and model, train to the end, return the :class:`Run` (not yet saved)."""
-    trainer = start(model_name, data_config, model_overrides, seed, device, callbacks, dataset)
-    t = time.perf_counter()
-    trainer.run()
-    return finish(trainer, time.perf_counter() - t)
 
 
 def is_run_folder(path: str) -> bool:
@@ -412,62 +293,3 @@ def list_runs(root: str) -> List[str]:
     out = [os.path.join(root, d) for d in os.listdir(root)
            if not d.startswith(".") and os.path.exists(os.path.join(root, d, "run.json"))]
     return sorted(out, key=lambda p: os.path.getmtime(os.path.join(p, "run.json")), reverse=True)
-
-
-# -- the run's metrics cache (ui_metrics.json) ---------------------------------------------------------
-UI_METRICS_FILE = "ui_metrics.json"
-
-
-#: Bumped when the evaluation changes meaning (2: samples against held-out data, with floors), so older
-#: cached numbers are recomputed rather than shown as if they were today's.
-EVALUATION_VERSION = 4  # 3: Betti numbers and bottleneck distances of the samples; 4: the subsample stops once covered
-
-
-def _metrics_key(n_samples: int, k: int, seed: int) -> str:
-    return f"v{EVALUATION_VERSION}_n{int(n_samples)}_k{int(k)}_s{int(seed)}"
-
-
-def _read_ui_metrics(run_path: str) -> Dict:
-    """The run's ``ui_metrics.json`` (summaries keyed by :func:`_metrics_key`), or {} if absent or unreadable."""
-    try:
-        with open(os.path.join(run_path, UI_METRICS_FILE)) as fh:
-            cache = json.load(fh)
-    except (OSError, ValueError):
-        return {}
-    return cache if isinstance(cache, dict) else {}
-
-
-def read_cached_evaluation(run_path: str, n_samples: int = 1000, k: int = 10, seed: int = 0) -> Optional[Dict]:
-    """The summary :func:`evaluate_run_cached` stored for these parameters, or None."""
-    return _read_ui_metrics(run_path).get(_metrics_key(n_samples, k, seed))
-
-
-def evaluate_run_cached(run_path: str, run: "Run", n_samples: int = 1000, k: int = 10, seed: int = 0,
-                        floor_dir: Optional[str] = None) -> Dict:
-    """:func:`vdae_core.study.evaluation.evaluate` summary of a saved run, cached in ``<run>/ui_metrics.json`` by
-    its parameters (and :data:`EVALUATION_VERSION`); ``floor_dir`` as in :func:`vdae_core.study.evaluation.evaluate`."""
-    from vdae_core.study.evaluation import evaluate
-
-    cached = read_cached_evaluation(run_path, n_samples, k, seed)
-    if cached is not None:
-        return cached
-    summary, _ = evaluate(run, n_samples=int(n_samples), k=int(k), seed=int(seed), floor_dir=floor_dir)
-    return store_evaluation(run_path, summary, n_samples, k, seed)
-
-
-def store_evaluation(run_path: str, summary: Dict, n_samples: int, k: int, seed: int) -> Dict:
-    """Keep an :func:`vdae_core.study.evaluation.evaluate` summary (5 floor draws) in ``<run>/ui_metrics.json`` under
-    its parameters, where the Compare page finds it; returns it JSON-ready (non-finite floats as strings).
-    A read-only run folder keeps nothing and is not an error."""
-    summary = {key_: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for key_, v in summary.items()}
-    cache = _read_ui_metrics(run_path)
-    cache[_metrics_key(n_samples, k, seed)] = summary
-    path = os.path.join(run_path, UI_METRICS_FILE)
-    tmp = path + f".tmp{os.getpid()}"
-    try:
-        with open(tmp, "w") as fh:
-            json.dump(cache, fh, indent=1)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only run folder still gets its numbers, just not cached on disk
-    return summary

@@ -180,7 +180,7 @@ def per_point_bilipschitz(model, X: np.ndarray, k: int = 10, n_points: int = 150
     """Encode a seeded subset of ``X``, decode the codes, and compute bi-Lipschitz constants of the decoder
     over the k latent neighbours (raw and scale-free, as in ``evaluate_model``); on a manifold latent the
     latent distances are geodesic."""
-    from vdae_core.metrics import subsample_indices
+    from vdae_core.metrics.subsample import subsample_indices
     from vdae_core.metrics.bilipschitz import bilipschitz_both, geodesic_latent
 
     if not getattr(model, "has_encoder", True):

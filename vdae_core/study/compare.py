@@ -6,15 +6,9 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 from vdae_core.foundation.registry import MODELS
-from vdae_core.pipeline.runs import Run, scaled_steps
-
-#: Metrics shown in comparison tables, with their column titles. Sample metrics (against held-out data)
-#: carry their noise floor in the table; encoder metrics have 1 as their ideal.
-TABLE_METRICS = (("gw", "GW"), ("mmd2_h20", "MMD² (h/20)"), ("coverage", "coverage"),
-                 ("memorisation", "memorisation"), ("lump_top10", "lumpiness (top 10%)"),
-                 ("betti1", "Betti₁ of samples (floor: data's)"), ("bottleneck_h1", "bottleneck H1"),
-                 ("bilip_scale_free_median", "bi-Lip median (scale-free)"), ("bilip_median", "bi-Lip median (raw)"))
-
+from vdae_core.pipeline.runs import Run
+from vdae_core.pipeline.build import scaled_steps
+from vdae_core.study.metric_specs import METRIC_COLUMNS, TABLE_METRICS
 
 def evaluate_runs(runs: Iterable[Run], n_samples: int = 1000, k: int = 10, reps: int = 5) -> List[Dict]:
     """One row per run: model, dataset, seed and the summary of :func:`vdae_core.study.evaluation.evaluate`
@@ -133,12 +127,6 @@ def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples:
     rows = compare_rows(datasets, models, seeds, n_samples=n_samples, steps_scale=steps_scale, n_points=n_points,
                         progress=bar, **sweep)
     return markdown_table(aggregate(rows), paper=PAPER_TABLE1)
-
-
-#: Every number of :func:`vdae_core.study.evaluation.evaluate` a comparison page can show (sample metrics first).
-METRIC_COLUMNS = ("gw", "mmd2_h", "mmd2_h5", "mmd2_h20", "precision", "recall", "density", "coverage", "memorisation",
-                  "lump_top10", "lump_max", "betti0", "betti1", "bottleneck_h0", "bottleneck_h1", "bilip_median", "bilip_mean", "bilip_scale_free_median",
-                  "bilip_scale_free_mean", "trustworthiness", "continuity")
 
 
 def mean_sd_text(mean: float, std: float, n: int) -> str:

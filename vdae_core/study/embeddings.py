@@ -12,7 +12,8 @@ from typing import Optional
 import numpy as np
 
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.metrics import as_points, check_not_constant, subsample_indices
+from vdae_core.foundation.validation import as_points, check_not_constant
+from vdae_core.metrics.subsample import subsample_indices
 from vdae_core.foundation.registry import EMBEDDERS
 
 
@@ -110,7 +111,7 @@ def joint_embedding(real, generated, method: str = "tsne", seed: int = 0,
         Seeds the embedder and the subsampling.
     max_points : int or None
         Each side with more points is subsampled to ``max_points`` points, without replacement,
-        with ``numpy.random.default_rng(seed)`` (see :func:`vdae_core.metrics.subsample_indices`;
+        with ``numpy.random.default_rng(seed)`` (see :func:`vdae_core.metrics.subsample.subsample_indices`;
         the indices are returned with ``return_indices``). ``None`` keeps everything.
     return_indices : bool
         Also return the rows of ``real`` and ``generated`` that were embedded.

@@ -12,7 +12,7 @@ floor needs; the memorisation floor, which needs E independent of the training s
 the held-out split instead). A value is *flagged* when it lies more than three floor standard
 deviations on the bad side of the floor's mean.
 
-The metrics (:data:`METRICS`):
+The metrics (:data:`vdae_core.study.metric_specs.METRIC_SPECS`, the one list):
 
 - Gromov–Wasserstein and MMD² at three bandwidths (h/20, h/5 and h, h the median distance within R):
   the narrow kernels see lumps that the median one averages out;
@@ -25,6 +25,8 @@ The metrics (:data:`METRICS`):
   ratio that together hold 10% of the law's mass hold ``lump_top10`` of the samples (0.10 for an exact
   sampler, up to its floor) and ``lump_max`` is the largest ratio (the max-to-mean bin ratio when the
   cells have equal mass);
+- off the data: the share of samples farther from R than 99% of R's own nearest-neighbour gaps (about 0.01
+  for an exact sampler; no closed-form manifold needed);
 - KS per intrinsic coordinate where the data has them: samples take the coordinates of their nearest
   reference point, compared with the reference's coordinates by the two-sample KS statistic.
 
@@ -47,68 +49,11 @@ from sklearn.neighbors import NearestNeighbors
 
 from vdae_core.data import DataConfig, Dataset, make_dataset
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.foundation.registry import DATASETS
+from vdae_core.metrics.lumpiness import cell_masses
+from vdae_core.study.metric_specs import ENCODER_METRICS, SampleContext, sample_metrics, spec_of
 
 #: Seeds of reference draws start here (far from the training seeds a user picks).
 REF_SEED_BASE = 1_000_003
-
-
-@dataclasses.dataclass(frozen=True)
-class MetricSpec:
-    """One protocol metric: ``key``, column ``title``, and which side is bad (``lower``/``higher`` is better,
-    ``one``: both sides are bad; ``match``: it should equal its floor, the data's own value)."""
-
-    key: str
-    title: str
-    better: str
-    help: str
-
-
-METRICS: Tuple[MetricSpec, ...] = (
-    MetricSpec("gw", "GW", "lower", "Gromov–Wasserstein discrepancy of the sample to the held-out reference."),
-    MetricSpec("mmd2_h", "MMD² (h)", "lower", "MMD² at the median-distance bandwidth h of the reference."),
-    MetricSpec("mmd2_h5", "MMD² (h/5)", "lower", "MMD² with a kernel 5× narrower: sees clustered samples."),
-    MetricSpec("mmd2_h20", "MMD² (h/20)", "lower", "MMD² with a kernel 20× narrower: sees lumps at the data spacing."),
-    MetricSpec("precision", "precision", "higher", "Share of samples inside the data's k-NN balls (fidelity)."),
-    MetricSpec("recall", "recall", "higher", "Share of data inside the samples' k-NN balls (diversity)."),
-    MetricSpec("density", "density", "one", "Mean count of data k-NN balls holding a sample, / k (≈ 1)."),
-    MetricSpec("coverage", "coverage", "higher", "Share of data points with a sample inside their k-NN ball."),
-    MetricSpec("memorisation", "memorisation", "higher",
-               "Median distance to the nearest training point / to the nearest held-out point (≈ 1; < 1 memorises)."),
-    MetricSpec("lump_top10", "lumpiness (top 10%)", "lower",
-               "Share of samples in the densest cells that hold 10% of the data's mass (0.10 is even)."),
-    MetricSpec("lump_max", "lumpiness (max)", "lower", "Largest observed/expected cell mass ratio."),
-    MetricSpec("betti0", "Betti₀ (components)", "match",
-               "Components of the samples' persistence diagram (bars longer than 4 neighbour gaps); the floor is the "
-               "data's own count."),
-    MetricSpec("betti1", "Betti₁ (loops)", "match",
-               "Loops of the samples' persistence diagram (bars longer than 2 neighbour gaps); the floor is the data's "
-               "own count. A gap narrower than the loop still closes a late-born loop: the H1 bottleneck sees it."),
-    MetricSpec("bottleneck_h0", "bottleneck H0", "lower",
-               "Bottleneck distance between the components' diagrams of samples and held-out data (data units)."),
-    MetricSpec("bottleneck_h1", "bottleneck H1", "lower",
-               "Bottleneck distance between the loops' diagrams of samples and held-out data (a missing loop costs "
-               "half its life)."),
-)
-_SPEC = {m.key: m for m in METRICS}
-
-#: What each direction means in a column header.
-DIRECTION_WORDS = {"lower": "lower is better", "higher": "higher is better", "one": "1 is best",
-                   "match": "best = the data's"}
-
-
-def column_title(key: str, title: str = "") -> str:
-    """A table header in words with its direction: "GW (lower is better)"; encoder metrics ("bilip…") are best
-    at 1, trustworthiness and continuity at their highest."""
-    spec = _SPEC.get(key)
-    name = title or (spec.title if spec else key.replace("_", " "))
-    if spec is not None:
-        return f"{name} ({DIRECTION_WORDS[spec.better]})"
-    if key.startswith("bilip"):
-        return f"{name} (1 is best)"
-    if key in ("trustworthiness", "continuity"):
-        return f"{name} (higher is better, at most 1)"
-    return name
 
 
 # ----------------------------------------------------------------------------------- references
@@ -128,7 +73,7 @@ class ReferencePool:
     """
 
     def __init__(self, train: Dataset, data_config: DataConfig, heldout: Optional[Dataset] = None, seed: int = 0):
-        from vdae_core.pipeline.runs import MIN_HELDOUT, has_fresh_samples
+        from vdae_core.data.split import MIN_HELDOUT, has_fresh_samples
 
         self.train, self.config, self.heldout, self.seed = train, data_config, heldout, int(seed)
         self.fresh = has_fresh_samples(data_config.dataset)
@@ -188,45 +133,6 @@ class ReferencePool:
 
 
 # ----------------------------------------------------------------------------------- diagnostics
-def lumpiness(samples: np.ndarray, centres: np.ndarray, expected: np.ndarray, top: float = 0.10) -> Dict[str, float]:
-    """How unevenly ``samples`` fill the cells of the data's law.
-
-    Parameters
-    ----------
-    samples : ndarray, shape (M, m)
-    centres : ndarray, shape (K, m)
-        Cell centres (Voronoi cells, nearest centre).
-    expected : ndarray, shape (K,)
-        Each cell's mass under the law (sums to 1; estimate it from a large exact sample).
-    top : float
-        Share of the law's mass in the densest cells looked at.
-
-    Returns
-    -------
-    dict
-        ``lump_top10``: share of samples in the cells of highest observed/expected ratio that hold ``top``
-        of the expected mass (the last cell counted in part), ``top`` for an even sampler; ``lump_max``:
-        the largest observed/expected ratio.
-    """
-    cell = NearestNeighbors(n_neighbors=1).fit(centres).kneighbors(samples)[1][:, 0]
-    obs = np.bincount(cell, minlength=len(centres)) / len(samples)
-    ratio = obs / expected
-    order = np.argsort(-ratio, kind="stable")
-    cum = np.cumsum(expected[order])
-    last = int(np.searchsorted(cum, top))               # first cell that reaches ``top``
-    before = cum[last - 1] if last > 0 else 0.0
-    share = obs[order[:last]].sum() + (top - before) / expected[order[last]] * obs[order[last]]
-    return {"lump_top10": float(share), "lump_max": float(ratio.max())}
-
-
-def cell_masses(centres: np.ndarray, big: np.ndarray) -> np.ndarray:
-    """Expected mass of each Voronoi cell of ``centres`` (K, m) from a large law sample ``big`` (N, m):
-    (counts + ½) / (N + K/2), so no cell has mass 0."""
-    cell = NearestNeighbors(n_neighbors=1).fit(centres).kneighbors(big)[1][:, 0]
-    counts = np.bincount(cell, minlength=len(centres)).astype(np.float64)
-    return (counts + 0.5) / (counts.sum() + 0.5 * len(centres))
-
-
 class CoordinateLookup:
     """Intrinsic coordinates of arbitrary points: those of their nearest point of a law sample."""
 
@@ -248,44 +154,6 @@ class CoordinateLookup:
 
 
 # ----------------------------------------------------------------------------------- the protocol
-def sample_metrics(G: np.ndarray, R: Dataset, centres: np.ndarray, masses: np.ndarray, lookup: CoordinateLookup,
-                   memo: Tuple[np.ndarray, np.ndarray], h: float, k: int, seed: int,
-                   with_gw: bool = True, with_topology: bool = True) -> Dict[str, float]:
-    """Every protocol metric of one sample ``G`` (M, m) against the reference ``R`` (the persistence ones only
-    ``with_topology``: about 1 s per sample of a circle)."""
-    from vdae_core.metrics.coverage import memorisation_ratio, prdc
-    from vdae_core.metrics.gromov_wasserstein import gromov_wasserstein
-    from vdae_core.metrics.mmd import mmd
-
-    out: Dict[str, float] = {}
-    if with_gw:
-        out["gw"] = float(gromov_wasserstein(G, R.X, max_points=1000, seed=seed)["value"])
-    for key, div in (("mmd2_h", 1), ("mmd2_h5", 5), ("mmd2_h20", 20)):
-        out[key] = float(mmd(G, R.X, bandwidth=h / div)["mmd2"])
-    out.update(prdc(R.X, G, k=k))
-    out["memorisation"] = memorisation_ratio(G, *memo)
-    out.update(lumpiness(G, centres, masses))
-    out.update(lookup.ks(G, R))
-    if with_topology:
-        out.update(topology_metrics(G, R.X, seed))
-    return out
-
-
-def topology_metrics(G: np.ndarray, R: np.ndarray, seed: int) -> Dict[str, float]:
-    """Betti numbers (H0, H1) of the sample ``G`` (M, m) and the bottleneck distances of its diagrams to those of
-    the reference ``R`` (n, m), by :mod:`vdae_core.metrics.persistence` (farthest-point subsamples of
-    :data:`~vdae_core.metrics.persistence.MAX_POINTS`; the reference's diagrams are computed once)."""
-    from vdae_core.metrics.persistence import (diagram_distances, persistence, persistence_cached,
-                                      point_persistence)
-
-    try:
-        pg = persistence(G, 1, seed=seed)
-    except UserInputError:  # every sample the same point: one component, no loop
-        pg = point_persistence(len(G))
-    d = diagram_distances(persistence_cached(R, 1, seed=seed), pg, kinds=("bottleneck",))["bottleneck"]
-    return {"betti0": float(pg.betti[0]), "betti1": float(pg.betti[1]), "bottleneck_h0": d[0], "bottleneck_h1": d[1]}
-
-
 def _floor(values: List[Dict[str, float]]) -> Dict[str, Tuple[float, float]]:
     return {key: (float(np.mean([v[key] for v in values])), float(np.std([v[key] for v in values], ddof=1)))
             for key in values[0]}
@@ -294,7 +162,8 @@ def _floor(values: List[Dict[str, float]]) -> Dict[str, Tuple[float, float]]:
 def flagged(key: str, value: float, mean: float, sd: float) -> bool:
     """Whether ``value`` lies more than 3 floor sds on the bad side of the floor's mean (KS: higher is bad; a
     ``match`` metric, a Betti number, on either side, and at least half a unit away)."""
-    better = _SPEC[key].better if key in _SPEC else "lower"
+    spec = spec_of(key)
+    better = spec.better if spec is not None else "lower"
     tol = 3.0 * max(sd, 1e-12)
     if not np.isfinite(value):
         return True
@@ -312,7 +181,7 @@ _FLOOR_CACHE: Dict[tuple, Dict[str, Tuple[float, float]]] = {}
 
 
 #: Bump when a metric or its floor changes, so that floors stored on disk by older code are not reused.
-FLOOR_VERSION = 2  # 2: Betti numbers and bottleneck distances
+FLOOR_VERSION = 3  # 2: Betti numbers and bottleneck distances; 3: off_data
 
 
 def _floor_path(floor_dir: Optional[str], fkey: tuple) -> Optional[str]:
@@ -361,7 +230,7 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
     -------
     dict
         ``reference`` (str), ``n_generated``, ``n_reference``, ``reps``; ``metrics``: key -> ``{"value",
-        "floor_mean", "floor_sd", "flagged"}`` for every key of :data:`METRICS` (``gw`` only with
+        "floor_mean", "floor_sd", "flagged"}`` for every sample metric of the list (``gw`` only with
         ``with_gw``) and ``ks_<coordinate>`` per continuous intrinsic coordinate.
     """
     G = np.asarray(G, dtype=np.float64)
@@ -392,7 +261,8 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
         held, memo_floor_sample = R.X[:m], R.X[half:]
     train_sub = pool.train.X[np.random.default_rng([seed, 1]).choice(pool.train.n, m, replace=False)]
     memo = (train_sub, held)
-    value = sample_metrics(G, R, centres, masses, lookup, memo, h, k, seed, with_gw, with_topology)
+    ctx = SampleContext(R, centres, masses, lookup, memo, h, k, seed)
+    value = sample_metrics(G, ctx, with_gw, with_topology)
     # The floor does not depend on the model: runs of one dataset, seed and size (a comparison's models) share it.
     fkey = (pool.train.content_hash, pool.description, pool.seed, int(len(G)), int(reps), int(k), int(seed),
             bool(with_gw), int(n), bool(with_topology))
@@ -402,7 +272,7 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
             floors = []
             for j in range(reps):
                 E = pool.floor_sample(len(G), j).X
-                floors.append(sample_metrics(E, R, centres, masses, lookup, memo, h, k, seed, with_gw, with_topology))
+                floors.append(sample_metrics(E, ctx, with_gw, with_topology))
             stored = _floor(floors)
             _write_floor(floor_dir, fkey, stored)
         if len(_FLOOR_CACHE) >= 64:
@@ -496,11 +366,6 @@ def mixing_from_one_start(run, start: int = 0, n_walkers: int = 1000, max_steps:
             "reference": pool.description}
 
 
-#: Encoder metrics (of the learned map on the training points; no floor: 1 is their ideal).
-ENCODER_METRICS = ("bilip_median", "bilip_mean", "bilip_scale_free_median", "bilip_scale_free_mean",
-                   "trustworthiness", "continuity")
-
-
 def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int = 5, with_gw: bool = True,
              floor_dir: Optional[str] = None):
     """Everything ``evaluate``, ``compare`` and the app report for one run, as one flat JSON-ready dict.
@@ -508,7 +373,8 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
     Encoder metrics (bi-Lipschitz, trustworthiness, continuity over ``k`` neighbours) come from
     :func:`vdae_core.metrics.evaluate.evaluate_model` on a seeded subset of the training points, where the
     model declares an encoder. Sample metrics come from :func:`evaluate_run` against the held-out reference:
-    for each key of :data:`METRICS` and each ``ks_<coordinate>``, ``<key>`` (value), ``<key>_floor``,
+    for each sample metric of :data:`~vdae_core.study.metric_specs.METRIC_SPECS` (``ks_<coordinate>`` included),
+    ``<key>`` (value), ``<key>_floor``,
     ``<key>_floor_sd`` and ``<key>_flagged``. ``floor_dir``: a folder where floors are shared between
     processes (a sweep's workers), see :func:`evaluate_samples`.
 

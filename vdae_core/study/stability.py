@@ -75,7 +75,7 @@ class Stability:
 def stability_of_runs(runs: List[Any], rows: List[Dict[str, Any]], points: np.ndarray, k: int = 10) -> Stability:
     """Read already trained ``runs`` (same model and dataset, one per seed) on the common ``points`` (n, m)."""
     from vdae_core.study.analysis import per_point_bilipschitz
-    from vdae_core.study.compare import METRIC_COLUMNS
+    from vdae_core.study.metric_specs import METRIC_COLUMNS
     from vdae_core.metrics.tears import tears_and_folds
 
     if len(runs) < 2:
@@ -138,7 +138,9 @@ def stability_of_paths(paths: List[str], n_points: int = 1000, k: int = 10, n_sa
     point set; the metric spread uses each run's cached evaluation (``n_samples``, ``k``, its own seed: the
     Compare page's defaults) where every run has one."""
     from vdae_core.data import DataConfig, make_dataset
-    from vdae_core.pipeline.runs import has_fresh_samples, load_run, read_cached_evaluation
+    from vdae_core.data.split import has_fresh_samples
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.study.evaluation_cache import read_cached_evaluation
 
     runs = [load_run(p) for p in paths]
     name = runs[0].data_config.dataset

@@ -40,12 +40,11 @@ class Job:
     def key(self) -> str:
         """A folder name that changes with anything that changes the result, the model's defaults included
         (a new default must not reuse runs trained under the old one)."""
-        from vdae_core import models  # noqa: F401  (registers the models)
         from vdae_core.foundation.registry import MODELS
 
         defaults = MODELS.get(self.model).config_class().to_dict()
         spec = json.dumps([dataclasses.asdict(self), defaults, ROW_VERSION], sort_keys=True, default=str)
-        from vdae_core.pipeline.runs import EVALUATION_VERSION
+        from vdae_core.study.evaluation_cache import EVALUATION_VERSION
 
         digest = hashlib.sha256(f"{spec}|{EVALUATION_VERSION}".encode()).hexdigest()[:10]
         return f"{self.dataset}__{self.model}__s{self.seed}__{digest}"
@@ -56,12 +55,7 @@ def grid(datasets: Sequence[str], models: Sequence[str], seeds: int, *, override
     """Jobs for every dataset × model × seed 0..seeds-1, checked against the registries before any training.
 
     ``overrides(model, dataset)`` gives each job's config overrides, ``n(dataset)`` its training size."""
-    import importlib
-
     from vdae_core.foundation.registry import DATASETS, MODELS
-
-    for package in ("data", "models"):  # register the built-in datasets and models
-        importlib.import_module(f"{__package__}.{package}")
 
     for d in datasets:
         DATASETS.get(d)
@@ -108,7 +102,8 @@ def train_job(job: Job, cache: str) -> tuple:
     """The trained run of ``job``: loaded from ``cache/<job.key>/`` when there, else trained (on the CPU) and saved
     there. Returns ``(run, folder, train_seconds)`` (0 seconds when loaded)."""
     from vdae_core.data import DataConfig
-    from vdae_core.pipeline.runs import is_run_folder, load_run, save_run, train_run
+    from vdae_core.pipeline.runs import is_run_folder, load_run, save_run
+    from vdae_core.pipeline.train import train_run
 
     folder = os.path.join(cache, job.key)
     if is_run_folder(folder):  # trained before (an interrupted sweep, or evaluated with other settings)
@@ -130,7 +125,7 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
     number of :func:`vdae_core.study.evaluation.evaluate`.
     """
     from vdae_core.study.evaluation import evaluate
-    from vdae_core.pipeline.runs import store_evaluation
+    from vdae_core.study.evaluation_cache import store_evaluation
 
     row_path = os.path.join(cache, job.key, "row.json")
     if os.path.isfile(row_path):

@@ -148,7 +148,7 @@ def prior_hole_report(run, n: int = 2000, k: Optional[int] = None, t: Optional[f
 
     from vdae_core.foundation.errors import UserInputError
     from vdae_core.study.evaluation import ReferencePool
-    from vdae_core.metrics import subsample_indices
+    from vdae_core.metrics.subsample import subsample_indices
     from vdae_core.metrics.prior_holes import T_SPACINGS, prior_holes
 
     model = run.model

@@ -9,14 +9,17 @@ import copy
 import dataclasses
 import math
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
 from vdae_core.foundation.errors import TrainingDiverged
-from vdae_core.models.base import GenerativeModel, Phase, TrainData
+from vdae_core.training.phases import Phase, TrainData
 from vdae_core.foundation.runtime import choose_device
+
+if TYPE_CHECKING:  # models import the phase protocol; the Trainer only drives what they return
+    from vdae_core.models.base import GenerativeModel
 
 
 @dataclasses.dataclass
@@ -83,7 +86,6 @@ class Trainer:
         self.device = choose_device(device)
         # All training randomness draws from this generator (never the global RNG that threads share).
         self.generator = torch.Generator().manual_seed(int(seed))
-        self.context: Dict = {}  # what runs.finish needs to make a Run (set by runs.start)
         self.model = model
         model.prepare(np.asarray(X, dtype=np.float32))
         model.to(self.device)

@@ -243,7 +243,7 @@ def decoded_grid(path: str, g: int):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _evaluation(path, mtime, n_samples, k, seed):
-    from vdae_core.pipeline.runs import evaluate_run_cached
+    from vdae_core.study.evaluation_cache import evaluate_run_cached
 
     run = _run(path, mtime)
     return evaluate_run_cached(path, run, n_samples=n_samples, k=k, seed=seed)

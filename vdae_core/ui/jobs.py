@@ -38,7 +38,6 @@ DEMO_SCALE_ENV = "VDAE_DEMO_STEPS_SCALE"  # tests and benchmarks shrink the demo
 
 def demo_overrides(model_name: str) -> Dict[str, Any]:
     """The quick settings of a model (its config's ``quick_preset``), steps scaled by ``$VDAE_DEMO_STEPS_SCALE``."""
-    from vdae_core import models as _models  # noqa: F401  (registers every model; waits for a concurrent import)
     from vdae_core.foundation.registry import MODELS
 
     return MODELS.get(model_name).config_class.quick_preset(float(os.environ.get(DEMO_SCALE_ENV, "1") or 1))
@@ -86,6 +85,8 @@ class TrainingJob:
     dataset: Any
     model: Any
     trainer: Any
+    #: The pipeline's :class:`~vdae_core.pipeline.train.Training` (spec + trainer) that ``finish`` saves.
+    training: Any = None
     status: str = "running"  # running | paused | done | stopped | failed | discarded
     message: str = ""
     run_path: Optional[str] = None
@@ -153,7 +154,7 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
         A job is already running for this browser.
     """
     from vdae_core.data import DataConfig
-    from vdae_core.pipeline.runs import start
+    from vdae_core.pipeline.train import start
     from vdae_core.ui import cache
 
     cur = get_job()
@@ -163,12 +164,12 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     from vdae_core.ui.identity import owner_id
 
     ds = cache.dataset(data_config)
-    trainer = start(model_name, DataConfig.from_dict(data_config), dict(overrides), int(seed), dataset=ds,
-                    report_every=5)
-    model = trainer.model
+    training = start(model_name, DataConfig.from_dict(data_config), dict(overrides), int(seed), dataset=ds,
+                     report_every=5)
+    trainer, model = training.trainer, training.trainer.model
     owner = None if data_config["dataset"] in DATASETS else owner_id()  # uploads stay private
-    job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer, owner=owner,
-                      preset=str(preset))
+    job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer, training,
+                      owner=owner, preset=str(preset))
     _prune(time.time())
     with _JOBS_LOCK:
         _JOBS[owner_id()] = job
@@ -216,11 +217,11 @@ def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
 def finish(job: TrainingJob) -> None:
     """Save the trained model as a run folder (it becomes the active run of the pages that show the job)."""
     from vdae_core.pipeline.run_index import new_run_dir, runs_root
-    from vdae_core.pipeline.runs import finish as finish_run
+    from vdae_core.pipeline.train import finish as finish_run
     from vdae_core.pipeline.runs import save_run
 
     try:
-        run = finish_run(job.trainer, job.train_seconds, owner=job.owner, source="studio", preset=job.preset)
+        run = finish_run(job.training, job.train_seconds, owner=job.owner, source="studio", preset=job.preset)
         root = runs_root()
         os.makedirs(root, exist_ok=True)
         path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))

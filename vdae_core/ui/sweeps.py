@@ -80,7 +80,7 @@ def stop(sw: Sweep) -> None:
 
 
 def _work(sw: Sweep, root: str) -> None:
-    from vdae_core.pipeline.runs import evaluate_run_cached
+    from vdae_core.study.evaluation_cache import evaluate_run_cached
     from vdae_core.study.sweep import torch_threads, train_job
 
     try:
