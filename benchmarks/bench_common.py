@@ -114,9 +114,9 @@ def run_sweep(args, measure, show=None) -> None:
     torch.set_num_threads(2)
     settings = [("", json.loads(c)) for c in (args.set or ([] if getattr(args, "preset", None) else ["{}"]))]
     if getattr(args, "preset", None):
-        from vdae_core.models.vdae import VDAEConfig
+        from vdae_core.pipeline.presets import compose
 
-        settings.append((args.preset, getattr(VDAEConfig, args.preset + "_preset")()))
+        settings.append((args.preset, compose("vdae", args.preset)))
     for preset, over in settings:
         for data in args.data.split(","):
             for seed in (int(s) for s in args.seeds.split(",")):

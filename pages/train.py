@@ -5,6 +5,7 @@ import streamlit as st
 
 from vdae_core import api
 from vdae_core.foundation.errors import UserInputError
+from vdae_core.pipeline import presets
 from vdae_core.ui import cache, forms, frame, jobs, nav, state, widgets
 from vdae_core.viz.curves import loss_curves
 
@@ -46,29 +47,24 @@ c[1].number_input("Seed", 0, 2**31 - 1, int(ss["seed"]), step=1, key=state.wkey(
                   help="Seeds the data sampling, the initialisation and every batch: same seed and same number of CPU "
                        "threads (kept in the run), same numbers on CPU; another thread count changes the last digits.")
 model_cls = api.MODELS.get(ss["model"])
-PRESETS = ["Quick (small networks, few steps)", "Studio defaults (measured best)"]
-if model_cls.config_class.LIVE:
-    PRESETS[0] = "Live (seconds; measured cost in quality)"
-if model_cls.config_class.PAPER:
-    PRESETS.append("Paper (as published)")
-if ss.get("train.preset") not in PRESETS:
-    ss["train.preset"] = PRESETS[0]
-preset = c[2].radio("Preset", PRESETS, horizontal=True, key="train.preset",
+offered = presets.offered(ss["model"])
+if ss.get("train.preset") not in offered:
+    ss["train.preset"] = offered[0]
+preset = c[2].radio("Preset", offered, horizontal=True, key="train.preset", format_func=presets.label,
                     help="Quick: small networks and few steps. Studio defaults: the settings measured best here "
                          "(docs/METHODS.md lists every departure from the paper). Paper: the paper's architecture and "
                          "loss weighting, literally. You can edit every field.")
-if preset.startswith("Paper") or (preset.startswith("Studio") and model_cls.config_class.PAPER_SOURCE
-                                  and not model_cls.config_class.PAPER):
+if preset == "paper" or (preset == "defaults" and model_cls.config_class.PAPER_SOURCE
+                         and not model_cls.config_class.PAPER):
     st.caption(f"Paper preset — {model_cls.config_class.PAPER_SOURCE}.")
-if preset.startswith("Live"):
+if preset == "live":
     widgets.live_preset_table(model_cls.config_class)
-values = (jobs.demo_overrides(ss["model"]) if preset.startswith(("Quick", "Live"))
-          else model_cls.config_class.paper_preset() if preset.startswith("Paper") else {})
+values = presets.compose(ss["model"], preset, scale=jobs.demo_scale() if preset in ("quick", "live") else 1.0)
 busy = job is not None and job.active
 # Enter in a field does not submit: only the button starts a training (a stray Enter started runs twice).
 with st.form("train.form", border=True, enter_to_submit=False):
     st.markdown(f"**{model_cls.config_class.__name__}** — hover a field's (?) for what it does.")
-    raw = forms.config_form(model_cls.config_class, key=f"cfg.{ss['model']}.{preset[:5]}", values=values)
+    raw = forms.config_form(model_cls.config_class, key=f"cfg.{ss['model']}.{preset}", values=values)
     go = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy)
 if busy:
     st.caption("One training at a time per browser session: pause, stop or discard the current one above.")
@@ -77,7 +73,7 @@ if go:
     try:
         model_cls.config_class.from_dict(raw)  # validate ranges and choices first
         jobs.start_job(ss["model"], forms.changed(model_cls.config_class, raw), cfg, int(ss["seed"]),
-                       preset=preset.split(" (")[0])
+                       preset=presets.short_label(preset))
     except (UserInputError, RuntimeError) as e:
         widgets.error_box(e, "cannot start")
     else:

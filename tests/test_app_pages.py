@@ -125,9 +125,9 @@ def test_try_it_trains_through_the_stepwise_api_and_saves_a_run(env):
 
 def test_train_form_with_pause_and_stop(env):
     at = goto(app(), "train")
-    at.radio(key="train.preset").set_value("Studio defaults (measured best)").run()
+    at.radio(key="train.preset").set_value("defaults").run()
     for name, v in (("spectral_steps", 4), ("vae_steps", 400), ("hidden", 16), ("latent_dim", 3)):
-        at.number_input(key=f"cfg.vdae.Studi.{name}").set_value(v)
+        at.number_input(key=f"cfg.vdae.defaults.{name}").set_value(v)
     at.button[-1].click()  # the form's submit button
     at.run()
     assert "_job" in at.session_state, texts(at)
@@ -153,9 +153,9 @@ def test_app_training_gives_the_same_weights_as_the_library_for_its_seed(env):
 
     at = goto(app(), "train")
     next(n for n in at.number_input if n.label == "Seed").set_value(3).run()
-    at.radio(key="train.preset").set_value("Studio defaults (measured best)").run()
+    at.radio(key="train.preset").set_value("defaults").run()
     for name, v in (("spectral_steps", 4), ("vae_steps", 30), ("hidden", 16), ("latent_dim", 3)):
-        at.number_input(key=f"cfg.vdae.Studi.{name}").set_value(v)
+        at.number_input(key=f"cfg.vdae.defaults.{name}").set_value(v)
     at.button[-1].click()
     at.run()
     train_until_done(at)
@@ -375,12 +375,12 @@ def test_training_belongs_to_the_server_a_reload_reattaches(env):
     before = set(os.listdir(env))
     a = goto(app(), "train")
     owner = a.session_state["_owner"]
-    a.radio(key="train.preset").set_value("Studio defaults (measured best)").run()
+    a.radio(key="train.preset").set_value("defaults").run()
     # converge_tol 0: all 3000 steps, so the job is still running when the reloaded tab stops it (with the
     # convergence rule it could end first on a quiet machine, and the test then saw "done")
     for name, v in (("spectral_steps", 4), ("vae_steps", 3000), ("hidden", 16), ("latent_dim", 3),
                     ("converge_tol", 0.0)):
-        a.number_input(key=f"cfg.vdae.Studi.{name}").set_value(v)
+        a.number_input(key=f"cfg.vdae.defaults.{name}").set_value(v)
     a.button[-1].click()
     a.run()
     job = a.session_state["_job"]
@@ -406,10 +406,10 @@ def test_training_belongs_to_the_server_a_reload_reattaches(env):
 
 def test_paper_preset_fills_the_train_form_with_the_papers_settings(env):
     at = goto(app(), "train")
-    at.radio(key="train.preset").set_value("Paper (as published)").run()
+    at.radio(key="train.preset").set_value("paper").run()
     assert not at.exception
-    assert at.number_input(key="cfg.vdae.Paper.hidden").value == 512
-    assert at.number_input(key="cfg.vdae.Paper.depth").value == 1
+    assert at.number_input(key="cfg.vdae.paper.hidden").value == 512
+    assert at.number_input(key="cfg.vdae.paper.depth").value == 1
     assert any("Paper preset — VDAE paper" in c.value for c in at.caption)
 
 
@@ -628,8 +628,8 @@ def test_train_page_states_the_points_training_will_see_and_the_live_presets_cos
     at.run()
     goto(at, "train")
     assert "n = 72 " in texts(at) and "n = 2,000" not in texts(at)
-    at.radio(key="train.preset").set_value(next(o for o in at.radio(key="train.preset").options
-                                                 if o.startswith("Live"))).run()
+    assert "Live (seconds; measured cost in quality)" in at.radio(key="train.preset").options
+    at.radio(key="train.preset").set_value("live").run()
     assert "Live preset: the same model trained for fewer steps" in texts(at)
     table = at.dataframe[0].value
     assert set(table["settings"]) == {"defaults", "live"} and {"circle", "sphere", "torus"} <= set(table["dataset"])
@@ -695,7 +695,7 @@ def test_a_second_training_of_the_same_dataset_model_and_seed_is_what_every_page
     next(s for s in at.selectbox if s.label == "Model").set_value("beta_vae").run()
     paths = []
     for dim in (2, 1):
-        at.number_input(key="cfg.beta_vae.Quick.latent_dim").set_value(dim)  # a form field: sent on submit
+        at.number_input(key="cfg.beta_vae.quick.latent_dim").set_value(dim)  # a form field: sent on submit
         at.button[-1].click()
         at.run()
         train_until_done(at)

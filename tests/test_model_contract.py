@@ -138,19 +138,20 @@ def test_paper_preset_is_a_valid_config_that_differs_from_the_defaults(name):
     """A declared 'paper' preset names its source, builds, and changes something; none: a clear message."""
     from vdae_core.foundation.errors import UserInputError
 
+    from vdae_core.pipeline.presets import compose
+
     cfg = MODELS.get(name).config_class
     if not cfg.PAPER and not cfg.PAPER_SOURCE:
         with pytest.raises(UserInputError, match="no 'paper' preset"):
-            cfg.preset("paper")
+            compose(name, "paper")
         return
     if not cfg.PAPER:  # the defaults are the paper's, and the source says so
-        assert cfg.preset("paper") == {} and "default" in cfg.PAPER_SOURCE
+        assert compose(name, "paper") == {} and "default" in cfg.PAPER_SOURCE
         return
     assert cfg.PAPER_SOURCE
-    paper = cfg.from_dict(cfg.preset("paper"))
+    paper = cfg.from_dict(compose(name, "paper"))
     assert paper != cfg()
-    model = build_model(name, {**cfg.preset("paper"), **cfg.scaled_steps(cfg.preset("paper"), SCALE)},
-                        make_dataset(DATA), seed=0)
+    model = build_model(name, compose(name, "paper", scale=SCALE), make_dataset(DATA), seed=0)
     lengths = set(cfg.training_length_fields())  # scaled down by this test; a 0 (a phase that is off) stays 0
     assert model.config.to_dict().items() >= {k: v for k, v in cfg.PAPER.items() if k not in lengths}.items()
     assert all(model.config.training_length(k) == 0 for k, v in cfg.PAPER.items() if k in lengths and v == 0)
@@ -162,12 +163,14 @@ def test_live_preset_is_shorter_and_measured_or_absent_with_a_message(name):
     message (the CLI's --preset live and the Train page's radio rely on both)."""
     from vdae_core.foundation.errors import UserInputError
 
+    from vdae_core.pipeline.presets import compose
+
     cfg = MODELS.get(name).config_class
     if not cfg.LIVE:
         with pytest.raises(UserInputError, match="no 'live' preset"):
-            cfg.preset("live")
+            compose(name, "live")
         return
-    live, default = cfg.from_dict(cfg.preset("live")), cfg()
+    live, default = cfg.from_dict(compose(name, "live")), cfg()
     lengths = cfg.training_length_fields()
     assert sum(live.training_length(f) for f in lengths) < sum(default.training_length(f) for f in lengths)
     assert cfg.LIVE_MEASURED and cfg.live_measured() is not None

@@ -61,10 +61,10 @@ def upload(at, name, content):
 
 def train_tiny(at):
     goto(at, "train")
-    at.radio(key="train.preset").set_value("Studio defaults (measured best)").run()
+    at.radio(key="train.preset").set_value("defaults").run()
     for name, v in (("spectral_steps", 5), ("vae_steps", 5), ("hidden", 16), ("latent_dim", 2), ("knn", 8),
                     ("spectral_batch", 64), ("batch_size", 32), ("cov_k", 8)):
-        at.number_input(key=f"cfg.vdae.Studi.{name}").set_value(v)
+        at.number_input(key=f"cfg.vdae.defaults.{name}").set_value(v)
     at.button[-1].click()
     at.run()
     for _ in range(600):

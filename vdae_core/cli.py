@@ -158,7 +158,7 @@ def cmd_data(a) -> None:
 def cmd_train(a) -> None:
     from vdae_core.data import DataConfig
     from vdae_core.pipeline.runs import check_run_target, save_run
-    from vdae_core.pipeline.build import scaled_steps
+    from vdae_core.pipeline.presets import compose
     from vdae_core.pipeline.train import train_run
 
     check_run_target(a.out, a.overwrite)  # before training: a bad --out must not cost the user the model
@@ -176,13 +176,7 @@ def cmd_train(a) -> None:
             msg += f" loss {loss:.4g}"
         print(msg, end="", file=sys.stderr, flush=True)
 
-    overrides = parse_overrides(a.set)
-    if a.preset:
-        from vdae_core.foundation.registry import MODELS
-
-        overrides = {**MODELS.get(a.model).config_class.preset(a.preset), **overrides}
-    if a.steps_scale != 1.0:
-        overrides = {**overrides, **scaled_steps(a.model, overrides, a.steps_scale)}
+    overrides = compose(a.model, a.preset, parse_overrides(a.set), a.steps_scale)
     run = train_run(a.model, dc, overrides, seed=a.seed, device=a.device, callbacks=[report])
     if not a.quiet:
         print(file=sys.stderr)
@@ -465,6 +459,8 @@ STEPS_SCALE = positive(1000.0, "--steps-scale")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from vdae_core.pipeline.presets import PRESETS
+
     p = argparse.ArgumentParser(prog="python -m vdae_core", description="VDAE Studio, headless.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -497,10 +493,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                                        "(e.g. --set latent_dim=3 --set alpha=100)")
     s.add_argument("--steps-scale", type=STEPS_SCALE, default=1.0,
                    help="multiply every training step count (quick runs)")
-    s.add_argument("--preset", choices=("quick", "paper", "live"), default=None,
+    s.add_argument("--preset", choices=tuple(PRESETS), default=None,
                    help="start from a preset: 'quick' (a short demo run), 'paper' (the model's paper literally: "
-                        "architecture and loss weighting) or 'live' (seconds on a laptop CPU, at a measured cost "
-                        "in quality; VDAE); --set overrides it")
+                        "architecture and loss weighting), 'live' (seconds on a laptop CPU, at a measured cost "
+                        "in quality; VDAE), 'tuned' (a baseline's settings for the dataset from its validation "
+                        "sweep) or 'defaults'; --set overrides it, --steps-scale then scales every training length")
     s.add_argument("--quiet", action="store_true", help="no progress line")
     s.add_argument("--out", required=True, help="run folder to write")
     s.add_argument("--overwrite", action="store_true", help="replace the run already at --out (atomically)")

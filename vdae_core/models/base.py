@@ -147,14 +147,6 @@ class ModelConfig(Config):
         return read_measured(cls.LIVE_MEASURED) if cls.LIVE_MEASURED else None
 
     @classmethod
-    def preset(cls, name: str) -> Dict[str, Any]:
-        """Overrides of a named preset: ``quick``, ``paper`` or ``live``."""
-        presets = {"quick": cls.quick_preset, "paper": cls.paper_preset, "live": cls.live_preset}
-        if name not in presets:
-            raise UserInputError(f"unknown preset {name!r}: choose one of {sorted(presets)}")
-        return presets[name]()
-
-    @classmethod
     def quick_preset(cls, scale: float = 1.0) -> Dict[str, Any]:
         """The quick settings (:attr:`QUICK`, else every training length × :attr:`QUICK_SCALE`), with their
         training lengths further multiplied by ``scale``."""

@@ -45,11 +45,3 @@ def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Opti
     if dataset is not None and asked:  # how D was chosen, kept in the run's info (run.json)
         model.latent_dim_rule = {"reason": asked[-1].reason, **asked[-1].to_dict()}
     return model
-
-
-def scaled_steps(model_name: str, overrides: Optional[Dict], scale: float) -> Dict[str, int]:
-    """Overrides multiplying every training length of a model's config by ``scale`` (quick runs).
-
-    ``sample_steps`` (walk length at sampling time) is not a training length and is left alone.
-    """
-    return MODELS.get(model_name).config_class.scaled_steps(overrides, scale)

@@ -5,9 +5,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from vdae_core.foundation.registry import MODELS
 from vdae_core.pipeline.runs import Run
-from vdae_core.pipeline.build import scaled_steps
+from vdae_core.pipeline.presets import compose
 from vdae_core.study.metric_specs import METRIC_COLUMNS, TABLE_METRICS
 
 def evaluate_runs(runs: Iterable[Run], n_samples: int = 1000, k: int = 10, reps: int = 5) -> List[Dict]:
@@ -91,10 +90,7 @@ def markdown_table(agg: List[Dict], paper: Optional[Dict] = None) -> str:
 def comparison_overrides(model: str, dataset: str, steps_scale: float = 1.0) -> Dict:
     """A model's config for a comparison: its validated settings for the dataset (a baseline's β and latent
     dimension from a documented sweep), with every training length scaled by ``steps_scale``."""
-    over = MODELS.get(model).config_class.tuned_preset(dataset)
-    if steps_scale != 1.0:
-        over = {**over, **scaled_steps(model, over, steps_scale)}
-    return over
+    return compose(model, "tuned", None, steps_scale, dataset=dataset)
 
 
 def compare_rows(datasets: List[str], models: List[str], seeds: int, n_samples: int = 1000, steps_scale: float = 1.0,

@@ -36,18 +36,23 @@ DEMO_MEASURED = "vdae_presets.json"  # the demo model's LIVE_MEASURED (a test ch
 DEMO_SCALE_ENV = "VDAE_DEMO_STEPS_SCALE"  # tests and benchmarks shrink the demo further
 
 
-def demo_overrides(model_name: str) -> Dict[str, Any]:
-    """The quick settings of a model (its config's ``quick_preset``), steps scaled by ``$VDAE_DEMO_STEPS_SCALE``."""
-    from vdae_core.foundation.registry import MODELS
+def demo_scale() -> float:
+    """The step scale of the short presets in the app (``$VDAE_DEMO_STEPS_SCALE``; tests and benchmarks shrink them)."""
+    return float(os.environ.get(DEMO_SCALE_ENV, "1") or 1)
 
-    return MODELS.get(model_name).config_class.quick_preset(float(os.environ.get(DEMO_SCALE_ENV, "1") or 1))
+
+def demo_overrides(model_name: str) -> Dict[str, Any]:
+    """The short preset of a model (live where it has one, else quick), steps scaled by :func:`demo_scale`."""
+    from vdae_core.pipeline.presets import compose, quick_name
+
+    return compose(model_name, quick_name(model_name), scale=demo_scale())
 
 
 def quick_preset_name(model_name: str) -> str:
     """What :func:`demo_overrides` is called on the Train page: "Live" where the model has a live preset."""
-    from vdae_core.foundation.registry import MODELS
+    from vdae_core.pipeline.presets import quick_name, short_label
 
-    return "Live" if MODELS.get(model_name).config_class.LIVE else "Quick"
+    return short_label(quick_name(model_name))
 
 
 def demo_time_text(infos) -> str:
