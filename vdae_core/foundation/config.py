@@ -29,6 +29,19 @@ def param(default: Any, help: str = "", min: Optional[float] = None, max: Option
     return dataclasses.field(default=default, metadata=md)
 
 
+_KEEP = object()
+
+
+def override(base: type, name: str, default: Any = _KEEP, **metadata: Any) -> Any:
+    """Field ``name`` of the config class ``base``, re-declared in a subclass with another ``default`` and/or
+    other :func:`param` metadata (``help``, ``min``...); what is not given stays the base's.
+
+    A re-declared dataclass field keeps the place it has in ``base``, so forms list it where the base does.
+    """
+    f = base.__dataclass_fields__[name]
+    return param(f.default if default is _KEEP else default, **{**f.metadata, **metadata})
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Base class: validation from field metadata, dict/JSON round trips."""

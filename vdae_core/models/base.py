@@ -21,6 +21,7 @@ from torch import nn
 
 from vdae_core.foundation.config import Config, param
 from vdae_core.foundation.errors import UserInputError
+from vdae_core.models.networks import Standardise
 from vdae_core.training.phases import Phase
 
 
@@ -367,9 +368,39 @@ class GenerativeModel(nn.Module):
     walk_scale: float = 0.1
 
 
+class StandardisedModel(GenerativeModel):
+    """A model that reads its data standardised: x̂ = (x − mean) / scale, one scalar scale (it keeps the
+    geometry), fitted to the training points by :meth:`prepare`.
+
+    :attr:`x_scale` is the first module a subclass has (its buffers draw no random numbers, so the weights
+    built after it are those of the seed).
+    """
+
+    def __init__(self, config: ModelConfig, data_shape: Shape, latent_dim: int = 0):
+        super().__init__(config, data_shape, latent_dim)
+        self.x_scale = Standardise(self.data_dim)
+
+    def prepare(self, X: np.ndarray) -> None:
+        """Fit :attr:`x_scale` to the training points ``X`` (n, m)."""
+        self.x_scale.fit(torch.as_tensor(X))
+
+
 def randn(shape, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     """Standard normal noise drawn on the CPU generator (reproducible across devices), moved to device."""
     return torch.randn(tuple(shape), generator=generator).to(device)
+
+
+def gaussian_parameters(h: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(μ, log σ²) of a diagonal Gaussian from an encoder's output ``h`` (B, 2k): its two halves, log σ²
+    clamped to [−20, 10] (σ² from 2e-9 to 2.2e4) so that exp neither underflows nor overflows."""
+    mu, logvar = h.chunk(2, dim=1)
+    return mu, logvar.clamp(-20, 10)
+
+
+def gaussian_sample(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The reparameterised draw μ + σ ε, ε ~ N(0, I) from the CPU ``generator`` (Kingma & Welling 2014);
+    mu, logvar (B, k) -> (B, k), differentiable in μ and log σ²."""
+    return mu + torch.exp(0.5 * logvar) * randn(mu.shape, generator, mu.device)
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

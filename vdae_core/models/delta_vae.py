@@ -87,17 +87,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
-import numpy as np
 import torch
 
-from vdae_core.foundation.config import param
+from vdae_core.foundation.config import override, param
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel, ModelConfig
 from vdae_core.training.phases import OptimiserPhase, Phase
-from vdae_core.models.networks import Standardise, network
+from vdae_core.models.latent_vae import LatentVAE, LatentVAEConfig
 
 #: Latent spaces a ΔVAE can use, and whether ``latent_manifold_dim`` sets their dimension.
 LATENT_MANIFOLDS: Dict[str, bool] = {"sphere": True, "flat_torus": False, "torus": False, "so3": False,
@@ -116,7 +114,7 @@ def latent_manifold(kind: str, dim: int):
 
 
 @dataclasses.dataclass(frozen=True)
-class DeltaVAEConfig(ModelConfig):
+class DeltaVAEConfig(LatentVAEConfig):
     """Hyperparameters of the ΔVAE.
 
     ``latent_dim`` (inherited) is not used: the latent space is set by ``latent_manifold`` (and
@@ -124,20 +122,21 @@ class DeltaVAEConfig(ModelConfig):
     of ambient coordinates of that space is refused.
     """
 
+    beta: float = override(LatentVAEConfig, "beta",
+                           help="Weight β of the KL term to the uniform prior (β = 1 is the plain ELBO).")
+    steps: int = override(LatentVAEConfig, "steps", 1500, help="Gradient steps of the chosen initialisation.")
+    walk_noise: float = override(LatentVAEConfig, "walk_noise", 0.2,
+                                 help="Ambient noise std of the encode-perturb-decode walk on the latent manifold.")
+    hidden: int = override(LatentVAEConfig, "hidden", 500,
+                           help="Width of every hidden layer of the encoder and the decoder.")
+    encoder_depth: int = param(3, help="Hidden layers of the encoder (shared by the point z and the time t).",
+                               min=1, max=8)
+    decoder_depth: int = param(2, help="Hidden layers of the decoder.", min=1, max=8)
     latent_manifold: str = param("sphere", help="Latent manifold Z: sphere S^d, flat torus, torus of revolution in "
                                  "R³, rotation group SO(3) or projective space RP^d.",
                                  choices=tuple(LATENT_MANIFOLDS))
     latent_manifold_dim: int = param(2, help="Dimension d of S^d or RP^d (1 with sphere: the circle); the other "
                                      "manifolds ignore it.", min=1, max=64)
-    beta: float = param(1.0, help="Weight β of the KL term to the uniform prior (β = 1 is the plain ELBO).",
-                        min=0.0, max=1000.0)
-    hidden: int = param(500, help="Width of every hidden layer of the encoder and the decoder.", min=8, max=4096)
-    encoder_depth: int = param(3, help="Hidden layers of the encoder (shared by the point z and the time t).",
-                               min=1, max=8)
-    decoder_depth: int = param(2, help="Hidden layers of the decoder.", min=1, max=8)
-    activation: str = param("relu", help="Activation.", choices=("relu", "tanh", "silu", "softplus"))
-    recon_var: float = param(0.01, help="Decoder variance in standardised units (sets the reconstruction weight).",
-                             min=1e-6, max=100.0)
     t_min: float = param(1e-4, help="Smallest diffusion time t of the posterior.", min=1e-8, max=10.0)
     t_max: float = param(0.0, help="Largest diffusion time t (keeps the asymptotic KL accurate); 0 picks the "
                          "manifold's own: 0.05, 0.2 on SO(3), 0.5 on the flat torus and the circle.", min=0.0, max=10.0,
@@ -150,14 +149,9 @@ class DeltaVAEConfig(ModelConfig):
     restart_steps: int = param(0, help="Gradient steps given to each initialisation before the choice; 0 picks the "
                                "latent manifold's own (the steps its codes take to settle their topology: 300 on the "
                                "flat torus, 100 elsewhere).", min=0, max=100_000, zero="auto")
-    steps: int = param(1500, help="Gradient steps of the chosen initialisation.", min=1, max=200_000)
-    batch_size: int = param(256, help="Batch size.", min=8, max=16384)
-    lr: float = param(1e-3, help="Learning rate.", min=1e-6, max=1.0)
     time_per_factor: bool = param(True, help="On a product latent (the flat torus), one diffusion time per circle: "
                                   "the heat kernel factorises, so the posterior stays exact and its KL is the sum "
                                   "of the circles' (a departure from the paper, whose t is one number).")
-    walk_noise: float = param(0.2, help="Ambient noise std of the encode-perturb-decode walk on the latent manifold.",
-                              min=0.0, max=10.0)
 
     QUICK = {"steps": 300, "hidden": 256, "restarts": 2, "restart_steps": 50}
     PAPER = {"restarts": 1, "encoder_depth": 3, "decoder_depth": 2}
@@ -237,8 +231,7 @@ class RestartPhase(Phase):
     def _inner_phase(self, model) -> OptimiserPhase:
         # The main phase's optimiser and schedule (over ``steps``), of which a candidate runs the first
         # ``restart_steps``: a schedule over ``restart_steps`` alone would decay the rate before the code settles.
-        c = model.config
-        return OptimiserPhase("delta_vae", c.steps, model.parameters, model.loss, c.batch_size, c.lr)
+        return model.vae_phase()
 
     def _score(self, model, data) -> None:
         with torch.no_grad():
@@ -269,7 +262,7 @@ class RestartPhase(Phase):
 
 
 @MODELS.register("delta_vae", help="ΔVAE: latent manifold (sphere, tori, SO(3), RP^d), Brownian-motion posterior.")
-class DeltaVAE(GenerativeModel):
+class DeltaVAE(LatentVAE):
     """Encoder (z(x), t(x)) on a latent manifold Z, posterior = Brownian motion from z(x) for time t(x).
 
     Codes (``encode``) are the posterior locations z(x), points of Z of shape (n, *Z.shape). Its random walk
@@ -279,8 +272,7 @@ class DeltaVAE(GenerativeModel):
     name = "delta_vae"
     title = "ΔVAE"
     config_class = DeltaVAEConfig
-    has_elbo = True
-    has_prior = True
+    phase_name = "delta_vae"
     training_notes = ("The encoder gives a point z(x) on the latent manifold (its last layer projected onto the "
                       "manifold) and a diffusion time t(x); a posterior sample is a random walk of `walk_steps` small "
                       "projected steps from z(x) (total variance t), it is decoded, and the loss is the reconstruction "
@@ -293,14 +285,20 @@ class DeltaVAE(GenerativeModel):
         super().__init__(config, data_shape, latent_dim)
         self.even_decoder = config.latent_manifold == "projective"
         self.t_min, self.t_max = float(config.t_min), float(config.t_upper)
-        p = self.latent_dim                      # ambient coordinates of a code
-        self.n_times = self.latent_space.time_factors if config.time_per_factor else 1
-        self.x_scale = Standardise(self.data_dim)
-        self.encoder = network(config, self.data_shape, p + self.n_times, (config.hidden,) * config.encoder_depth,
-                               config.activation)
-        self.decoder = network(config, (p,), self.data_dim, (config.hidden,) * config.decoder_depth,
-                               config.activation, out_shape=self.data_shape)
-        self.walk_scale = config.walk_noise
+
+    @property
+    def n_times(self) -> int:
+        """Diffusion times per posterior: one per factor of a product latent with ``time_per_factor``, else 1."""
+        return self.latent_space.time_factors if self.config.time_per_factor else 1
+
+    def _n_posterior_params(self) -> int:
+        """The ambient coordinates of a point h_z (projected onto Z), then the pre-activations of the times."""
+        return self.latent_dim + self.n_times
+
+    def _hidden(self, part: str) -> Tuple[int, ...]:
+        """``encoder_depth`` or ``decoder_depth`` layers of ``hidden`` units (§4: three and two)."""
+        c = self.config
+        return (c.hidden,) * (c.encoder_depth if part == "encoder" else c.decoder_depth)
 
     @classmethod
     def make_latent_space(cls, config: DeltaVAEConfig, latent_dim: int):
@@ -322,14 +320,10 @@ class DeltaVAE(GenerativeModel):
             config["time_per_factor"] = False
         return config
 
-    def prepare(self, X: np.ndarray) -> None:
-        self.x_scale.fit(torch.as_tensor(X))
-
     def phases(self) -> List[Phase]:
         """``restarts`` (when more than one initialisation is tried), then ``delta_vae`` on the chosen one."""
         c = self.config
-        main = OptimiserPhase("delta_vae", c.steps, self.parameters, self.loss, c.batch_size, c.lr)
-        return ([RestartPhase(c.restarts, c.restart_length)] if c.restarts > 1 else []) + [main]
+        return ([RestartPhase(c.restarts, c.restart_length)] if c.restarts > 1 else []) + [self.vae_phase()]
 
     def reinitialise(self, seed: int) -> None:
         """Fresh encoder and decoder weights drawn from ``seed`` (the input scaler is kept).
@@ -359,7 +353,7 @@ class DeltaVAE(GenerativeModel):
         t : Tensor (B,), or (B, k) with one time per factor of a product latent (``time_per_factor``)
             Diffusion times t(x) in [t_min, t_max].
         """
-        h = self.encoder(self.x_scale(x).reshape(-1, *self.data_shape))
+        h = self._encoder_output(x)
         k = self.n_times
         z = self.latent_space.projection(h[:, :-k].reshape(-1, *self.latent_space.shape))
         t = self.t_min + (self.t_max - self.t_min) * 0.5 * (torch.tanh(h[:, -k:]) + 1.0)
@@ -394,44 +388,25 @@ class DeltaVAE(GenerativeModel):
         """
         return self.latent_space.heat_kernel_kl(t, x=z, coefficient="parametrix")
 
-    def loss(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
-        """Negative β-ELBO on a batch (§3.4): ``recon + β kl``.
+    # LatentVAE.loss is the negative β-ELBO of §3.4 with these: a walk sample of the posterior and its asymptotic KL.
+    def _sample_posterior(self, q, generator: torch.Generator) -> torch.Tensor:
+        """A walk sample of Q_Z^{t, z} (:meth:`reparameterise`)."""
+        return self.reparameterise(*q, generator)
 
-        Parameters
-        ----------
-        x : Tensor (B, m)
-        generator : torch.Generator, optional
-            CPU generator of the random walk (seed 0 if omitted).
+    def _kl(self, q) -> torch.Tensor:
+        """Batch mean of the asymptotic KL (:meth:`kl`)."""
+        return self.kl(*q).mean()
 
-        Returns
-        -------
-        dict of scalar Tensors
-            ``loss``; ``recon`` = ‖f(z̃) − x‖²/(2σ²) for one walk sample z̃ (standardised units), batch mean;
-            ``kl`` = batch mean of the asymptotic KL; ``t`` = mean diffusion time (detached, for the history).
-        """
-        g = generator or torch.Generator().manual_seed(0)
-        z, t = self.posterior(x)
-        zt = self.reparameterise(z, t, g)
-        recon = (self._f(zt) - self.x_scale(x)).pow(2).sum(1).mean() / (2 * self.config.recon_var)
-        kl = self.kl(z, t).mean()
-        return {"loss": recon + self.config.beta * kl, "recon": recon, "kl": kl, "t": t.detach().mean()}
+    def _history_terms(self, q) -> Dict[str, torch.Tensor]:
+        """``t``: the mean diffusion time."""
+        return {"t": q[1].detach().mean()}
 
     # ------------------------------------------------------------------------------------- decoder
-    def _f(self, z: torch.Tensor) -> torch.Tensor:
+    def _decoder_mean(self, z: torch.Tensor) -> torch.Tensor:
         """Decoder mean in standardised units, (B, *Z.shape) -> (B, m); even in z on RP^d."""
-        flat = z.reshape(len(z), -1)
+        flat = z.flatten(1)
         if self.even_decoder:
             # Two separate calls of one batch size: f_even(−z) then adds the very same two tensors, so the
             # decoder is even bit for bit.
             return 0.5 * (self.decoder(flat) + self.decoder(-flat))
         return self.decoder(flat)
-
-    def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.posterior(x)[0]
-
-    def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.x_scale.inverse(self._f(z))
-
-    def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self.latent_space.prior_sample(n, generator, dtype=torch.float32).to(self.device)
-

@@ -75,12 +75,14 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from vdae_core.foundation.config import param
+from vdae_core.foundation.config import override, param
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel, ModelConfig, kl_to_standard_normal, randn
+from vdae_core.models.base import randn
 from vdae_core.training.phases import OptimiserPhase, Phase, TrainData
-from vdae_core.models.networks import Standardise, mlp, network
+from vdae_core.models.latent_vae import LatentVAEConfig
+from vdae_core.models.networks import mlp
+from vdae_core.models.vae import GaussianVAE
 
 #: Latent manifolds offered.
 LATENT_MANIFOLDS = ("sphere", "flat_torus", "torus", "so3", "projective")
@@ -106,7 +108,7 @@ REFERENCE_POINTS = 1000
 
 
 @dataclasses.dataclass(frozen=True)
-class ERVAEConfig(ModelConfig):
+class ERVAEConfig(LatentVAEConfig):
     """Hyperparameters of the ER-VAE.
 
     ``latent_dim`` (inherited) is not used: the latent space is set by ``latent_manifold`` (and
@@ -114,6 +116,15 @@ class ERVAEConfig(ModelConfig):
     ambient dimension is refused.
     """
 
+    beta: float = override(LatentVAEConfig, "beta", help="Weight β of the KL term (β = 1 is the plain ELBO).")
+    steps: int = override(LatentVAEConfig, "steps", help="Gradient steps of the VAE phase.")
+    batch_size: int = override(LatentVAEConfig, "batch_size", help="Batch size of the VAE phase.")
+    lr: float = override(LatentVAEConfig, "lr", help="Learning rate of the VAE phase.")
+    walk_noise: float = override(LatentVAEConfig, "walk_noise",
+                                 help="Ambient noise std of the encode-perturb-decode walk on M.")
+    hidden: int = override(LatentVAEConfig, "hidden", 500, help="Width of every hidden layer of encoder and decoder.")
+    activation: str = override(LatentVAEConfig, "activation", help="Activation of encoder and decoder.")
+    depth: int = param(1, help="Hidden layers of encoder and decoder.", min=1, max=8)
     latent_manifold: str = param("sphere", help="Latent manifold M that the embedding maps the Gaussian latent onto.",
                                  choices=LATENT_MANIFOLDS)
     latent_manifold_dim: int = param(1, help="Dimension d of M when it is a sphere S^d or RP^d (1: the circle).",
@@ -128,18 +139,6 @@ class ERVAEConfig(ModelConfig):
     embed_hidden: int = param(64, help="Width of the embedding MLP's hidden layers.", min=4, max=1024,
                               advanced=True)
     embed_depth: int = param(2, help="Hidden layers of the embedding MLP.", min=1, max=8, advanced=True)
-    beta: float = param(1.0, help="Weight β of the KL term (β = 1 is the plain ELBO).", min=0.0, max=1000.0)
-    hidden: int = param(500, help="Width of every hidden layer of encoder and decoder.", min=8, max=4096)
-    depth: int = param(1, help="Hidden layers of encoder and decoder.", min=1, max=8)
-    activation: str = param("relu", help="Activation of encoder and decoder.",
-                            choices=("relu", "tanh", "silu", "softplus"))
-    recon_var: float = param(0.01, help="Decoder variance in standardised units (sets the reconstruction weight).",
-                             min=1e-6, max=100.0)
-    steps: int = param(2000, help="Gradient steps of the VAE phase.", min=1, max=200_000)
-    batch_size: int = param(256, help="Batch size of the VAE phase.", min=8, max=16384)
-    lr: float = param(1e-3, help="Learning rate of the VAE phase.", min=1e-6, max=1.0)
-    walk_noise: float = param(0.3, help="Ambient noise std of the encode-perturb-decode walk on M.", min=0.0,
-                              max=10.0)
 
     QUICK = {"embed_steps": 300, "steps": 300}
     PAPER = {"latent_manifold": "sphere", "latent_manifold_dim": 1, "pre_dim": 1}
@@ -242,7 +241,7 @@ class VAEPhase(OptimiserPhase):
 
 
 @MODELS.register("er_vae", help="ER-VAE: Gaussian latent pushed onto a manifold by a learned, frozen embedding.")
-class ERVAE(GenerativeModel):
+class ERVAE(GaussianVAE):
     """Encoder q(u|x) = N(μ(x), diag σ²(x)) on R^k, frozen embedding g: R^k -> M, decoder f on M.
 
     Codes (``encode``) are g(μ(x)), points of M of shape (n, *M.shape). Samples decode g(u), u ~ N(0, I_k):
@@ -253,8 +252,6 @@ class ERVAE(GenerativeModel):
     name = "er_vae"
     title = "ER-VAE"
     config_class = ERVAEConfig
-    has_elbo = True
-    has_prior = True
     training_notes = ("Two phases. **Embedding**: a small network g maps a Gaussian u ∈ R^k onto the latent "
                       "manifold M and is trained alone, with an MMD loss, until g(u) for u ~ N(0, I) is spread "
                       "uniformly over M; it is then frozen. **VAE**: the encoder gives q(u|x) = N(μ(x), σ²(x)), "
@@ -264,16 +261,23 @@ class ERVAE(GenerativeModel):
 
     def __init__(self, config: ERVAEConfig, data_shape, latent_dim: int = 0):
         super().__init__(config, data_shape, latent_dim)
-        hidden = (config.hidden,) * config.depth
-        self.pre_dim = config.pre_image_dim
-        self.x_scale = Standardise(self.data_dim)
-        self.encoder = network(config, self.data_shape, 2 * self.pre_dim, hidden, config.activation)
-        self.embedding = mlp(self.pre_dim, (config.embed_hidden,) * config.embed_depth, self.latent_dim, "silu")
-        self.decoder = network(config, (self.latent_dim,), self.data_dim, hidden, config.activation,
-                               out_shape=self.data_shape)
         # h of the embedding's MMD kernel, set at the start of the embedding phase (saved with the model).
         self.register_buffer("embed_bandwidth", torch.zeros(()))
-        self.walk_scale = config.walk_noise
+
+    def _build_latent_modules(self) -> None:
+        """The embedding's network h: R^k -> R^m (g = P_M ∘ h), built between the encoder and the decoder."""
+        c = self.config
+        self.embedding = mlp(self.pre_dim, (c.embed_hidden,) * c.embed_depth, self.latent_dim, "silu")
+
+    @property
+    def pre_dim(self) -> int:
+        """k, the dimension of the Euclidean latent u (:attr:`ERVAEConfig.pre_image_dim`)."""
+        return self.config.pre_image_dim
+
+    @property
+    def gaussian_dim(self) -> int:
+        """k: the Gaussian posterior and prior live on the pre-image R^k."""
+        return self.pre_dim
 
     @classmethod
     def make_latent_space(cls, config: ERVAEConfig, latent_dim: int):
@@ -287,11 +291,12 @@ class ERVAE(GenerativeModel):
         """0: the latent space is set by the config, not by the dataset."""
         return 0
 
-    def prepare(self, X: np.ndarray) -> None:
-        self.x_scale.fit(torch.as_tensor(X))
-
     def phases(self) -> List[Phase]:
-        return [EmbeddingPhase(self), VAEPhase(self)]
+        return [EmbeddingPhase(self), self.vae_phase()]
+
+    def vae_phase(self) -> VAEPhase:
+        """The VAE phase trains the encoder and the decoder only, with g frozen (:class:`VAEPhase`)."""
+        return VAEPhase(self)
 
     def vae_parameters(self) -> List[torch.nn.Parameter]:
         """The encoder's and the decoder's parameters (what the VAE phase trains)."""
@@ -389,52 +394,15 @@ class ERVAE(GenerativeModel):
                 "inside_null": bool(res["mmd2"] <= q95)}
 
     # -- the VAE ---------------------------------------------------------------------------------
-    def posterior(self, x: torch.Tensor):
-        """Parameters of q(u | x).
-
-        Parameters
-        ----------
-        x : Tensor (B, m)
-            Points in data units.
-
-        Returns
-        -------
-        mu, logvar : Tensor (B, k)
-        """
-        h = self.encoder(self.x_scale(x).reshape(-1, *self.data_shape))
-        mu, logvar = h.chunk(2, dim=1)
-        return mu, logvar.clamp(-20, 10)
-
-    def loss(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
-        """Negative β-ELBO on a batch (ER paper §2.1): ``recon + β kl``.
-
-        Parameters
-        ----------
-        x : Tensor (B, m)
-        generator : torch.Generator, optional
-            CPU generator of the reparameterised sample (seed 0 if omitted).
-
-        Returns
-        -------
-        dict of scalar Tensors
-            ``loss``; ``recon`` = ‖f(g(u)) − x‖²/(2 s²) for one u ~ q(u|x) (standardised units);
-            ``kl`` = mean of KL(N(μ, σ²) ‖ N(0, I_k)) = ½ Σ (μ² + σ² − 1 − log σ²), in the pre-image
-            (Appendix 5.3).
-        """
-        g = generator or torch.Generator().manual_seed(0)
-        mu, logvar = self.posterior(x)
-        u = mu + torch.exp(0.5 * logvar) * randn(mu.shape, g, mu.device)
-        z = self.embed(u)
-        recon = (self.decoder(z.reshape(len(z), -1)) - self.x_scale(x)).pow(2).sum(1).mean() / (
-            2 * self.config.recon_var)
-        kl = kl_to_standard_normal(mu, logvar)
-        return {"loss": recon + self.config.beta * kl, "recon": recon, "kl": kl}
+    # The negative β-ELBO of ER paper §2.1 is LatentVAE.loss with GaussianVAE's posterior q(u | x), its draw and
+    # its KL to N(0, I_k), all in the pre-image R^k (the KL on M equals it: Appendix 5.3); only the codes differ,
+    # each being mapped onto M by g before it is decoded.
+    def _sample_posterior(self, q, generator: torch.Generator) -> torch.Tensor:
+        """z = g(u) for one reparameterised draw u ~ q(u | x) per point: (B, *M.shape)."""
+        return self.embed(super()._sample_posterior(q, generator))
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.embed(self.posterior(x)[0])
-
-    def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.x_scale.inverse(self.decoder(z.reshape(len(z), -1)))
+        return self.embed(super()._encode(x))
 
     def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self.embed(randn((n, self.pre_dim), generator, self.device))
+        return self.embed(super()._prior_codes(n, generator))

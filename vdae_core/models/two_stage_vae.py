@@ -39,7 +39,7 @@ from torch import nn
 from vdae_core.foundation.config import param
 from vdae_core.foundation.registry import MODELS
 from vdae_core.models.base import GenerativeModel, ModelConfig, kl_to_standard_normal, randn
-from vdae_core.training.phases import OptimiserPhase, Phase
+from vdae_core.training.trainer.phases import OptimiserPhase, Phase
 from vdae_core.models.networks import Standardise, mlp, network
 
 

@@ -36,7 +36,7 @@ import torch
 from vdae_core.foundation.config import param
 from vdae_core.foundation.registry import MODELS
 from vdae_core.models.base import GenerativeModel, ModelConfig, randn
-from vdae_core.training.phases import Phase, adam
+from vdae_core.training.trainer.phases import Phase, adam
 from vdae_core.models.networks import Standardise, network, value_and_input_gradient
 
 
