@@ -38,9 +38,9 @@ from torch import nn
 
 from vdae_core.foundation.config import param
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel, ModelConfig, kl_to_standard_normal, randn
-from vdae_core.training.trainer.phases import OptimiserPhase, Phase
-from vdae_core.models.networks import Standardise, mlp, network
+from vdae_core.models.base import ModelConfig, StandardisedModel, gaussian_parameters, gaussian_sample, kl_to_standard_normal, randn
+from vdae_core.training.phases import OptimiserPhase, Phase
+from vdae_core.models.networks import mlp, network
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +86,7 @@ class _Stage2Phase(OptimiserPhase):
 
 
 @MODELS.register("two_stage_vae", help="Two-stage VAE (Dai & Wipf): a learned-variance VAE, then a VAE on its codes.")
-class TwoStageVAE(GenerativeModel):
+class TwoStageVAE(StandardisedModel):
     """Stage 1: q(z|x), p(x|z) = N(f(z), γI); stage 2: q(u|z), p(z|u) = N(f₂(u), γ₂I); prior u ~ N(0, I)."""
 
     name = "two_stage_vae"
@@ -103,7 +103,6 @@ class TwoStageVAE(GenerativeModel):
     def __init__(self, config: TwoStageVAEConfig, data_shape, latent_dim: int):
         super().__init__(config, data_shape, latent_dim)
         k, hidden = self.latent_dim, (config.hidden,) * config.depth
-        self.x_scale = Standardise(self.data_dim)
         self.encoder = network(config, self.data_shape, 2 * k, hidden, config.activation)
         self.decoder = network(config, (k,), self.data_dim, hidden, config.activation,
                                out_shape=self.data_shape)
@@ -118,9 +117,6 @@ class TwoStageVAE(GenerativeModel):
     def sampler_description(self) -> str:
         return f"u ~ N(0, I) in R^{self.latent_dim} decoded through both stages"
 
-    def prepare(self, X: np.ndarray) -> None:
-        self.x_scale.fit(torch.as_tensor(X))
-
     def phases(self) -> List[Phase]:
         c = self.config
         stage1 = lambda: [*self.encoder.parameters(), *self.decoder.parameters(), self.log_gamma]  # noqa: E731
@@ -130,9 +126,7 @@ class TwoStageVAE(GenerativeModel):
 
     # ----------------------------------------------------------------------------------- stage 1
     def _posterior(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        h = self.encoder(self.x_scale(x).reshape(-1, *self.data_shape))
-        mu, logvar = h.chunk(2, dim=1)
-        return mu, logvar.clamp(-20, 10)
+        return gaussian_parameters(self.encoder(self.x_scale(x).reshape(-1, *self.data_shape)))
 
     def _log_gamma(self, p: torch.Tensor) -> torch.Tensor:
         return p.clamp(min=self.config.log_gamma_min)
@@ -141,7 +135,7 @@ class TwoStageVAE(GenerativeModel):
         """Stage 1's negative ELBO on a batch ``x`` (B, m), with its learned γ."""
         g = generator or torch.Generator().manual_seed(0)
         mu, logvar = self._posterior(x)
-        z = mu + torch.exp(0.5 * logvar) * randn(mu.shape, g, mu.device)
+        z = gaussian_sample(mu, logvar, g)
         lg = self._log_gamma(self.log_gamma)
         recon = _gaussian_nll(self.x_scale(x), self.decoder(z), lg)
         kl = kl_to_standard_normal(mu, logvar)
@@ -149,19 +143,17 @@ class TwoStageVAE(GenerativeModel):
 
     def stage1_draw(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """z ~ q(z | x) of stage 1 for points ``x`` (B, m) -> (B, κ)."""
-        mu, logvar = self._posterior(x)
-        return mu + torch.exp(0.5 * logvar) * randn(mu.shape, generator, mu.device)
+        return gaussian_sample(*self._posterior(x), generator)
 
     # ----------------------------------------------------------------------------------- stage 2
     def _posterior2(self, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encoder2(z).chunk(2, dim=1)
-        return mu, logvar.clamp(-20, 10)
+        return gaussian_parameters(self.encoder2(z))
 
     def stage2_loss(self, z: torch.Tensor, generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
         """Stage 2's negative ELBO on stage-1 codes ``z`` (B, κ)."""
         g = generator or torch.Generator().manual_seed(0)
         mu, logvar = self._posterior2(z)
-        u = mu + torch.exp(0.5 * logvar) * randn(mu.shape, g, mu.device)
+        u = gaussian_sample(mu, logvar, g)
         lg = self._log_gamma(self.log_gamma2)
         recon = _gaussian_nll(z, self.decoder2(u), lg)
         kl = kl_to_standard_normal(mu, logvar)
@@ -172,8 +164,7 @@ class TwoStageVAE(GenerativeModel):
         """One draw of each stage's aggregate posterior per point of ``X`` (n, m): z ~ q(z|x) and u ~ q(u|z),
         each (n, κ). The paper's claim (§4) is that u is much closer to N(0, I) than z."""
         z = self.stage1_draw(self._t(X, self.data_dim, "points"), generator)
-        mu, logvar = self._posterior2(z)
-        u = mu + torch.exp(0.5 * logvar) * randn(mu.shape, generator, mu.device)
+        u = gaussian_sample(*self._posterior2(z), generator)
         return z.cpu().numpy(), u.cpu().numpy()
 
     # ------------------------------------------------------------------------------- inference

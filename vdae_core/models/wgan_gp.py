@@ -35,9 +35,9 @@ import torch
 
 from vdae_core.foundation.config import param
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel, ModelConfig, randn
-from vdae_core.training.trainer.phases import Phase, adam
-from vdae_core.models.networks import Standardise, network, value_and_input_gradient
+from vdae_core.models.base import ModelConfig, StandardisedModel, randn
+from vdae_core.training.phases import Phase, adam
+from vdae_core.models.networks import network, value_and_input_gradient
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +101,7 @@ class WGANPhase(Phase):
 
 
 @MODELS.register("wgan_gp", help="WGAN-GP: generator and critic with a gradient penalty (baseline, no encoder).")
-class WGANGP(GenerativeModel):
+class WGANGP(StandardisedModel):
     """Generator G: noise (B, D) -> data (B, m); critic D: data -> R. No encoder."""
 
     name = "wgan_gp"
@@ -119,7 +119,6 @@ class WGANGP(GenerativeModel):
     def __init__(self, config: WGANGPConfig, data_shape, latent_dim: int):
         super().__init__(config, data_shape, latent_dim)
         hidden = (config.hidden,) * config.depth
-        self.x_scale = Standardise(self.data_dim)
         self.generator = network(config, (self.latent_dim,), self.data_dim, hidden, config.activation,
                                  out_shape=self.data_shape)
         self.critic = network(config, self.data_shape, 1, hidden, config.activation)
@@ -129,9 +128,6 @@ class WGANGP(GenerativeModel):
     def sampler_description(self) -> str:
         law = "N(0, I)" if self.config.noise == "gaussian" else "U[−1, 1]^D"
         return f"generator applied to {law} noise in R^{self.latent_dim}"
-
-    def prepare(self, X: np.ndarray) -> None:
-        self.x_scale.fit(torch.as_tensor(X))
 
     def phases(self) -> List[Phase]:
         return [WGANPhase(self.config.steps)]
