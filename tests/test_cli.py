@@ -90,7 +90,7 @@ def bad_files(tmp_path):
     (["train", "--dataset", "{d}/bad.csv", "--out", "{d}/r"], "not numeric"),
     (["train", "--dataset", "{d}/junk.ply", "--out", "{d}/r"], "junk.ply"),
     (["train", "--dataset", "{d}/nan.npy", "--out", "{d}/r"], "NaN"),
-    (["train", "--dataset", "{d}/few.npy", "--out", "{d}/r"], "needs more points"),
+    (["train", "--dataset", "{d}/few.npy", "--out", "{d}/r"], "at least 21 are needed"),
     (["train", "--dataset", "{d}/ok.npy", "--set", "latent_dim=200", "--out", "{d}/r"], "too large"),
     (["train", "--dataset", "circle", "--n", "100", "--device", "tpu", "--out", "{d}/r"], "device='tpu' is not one of"),
     (["train", "--dataset", "circle", "--set", "alpha=-3", "--out", "{d}/r"], "below its minimum"),

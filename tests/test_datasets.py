@@ -155,7 +155,7 @@ def test_config_validation():
         DataConfig.from_dict({"dataset": "torus", "bogus": 1})
 
 
-def _write_pngs(folder, n=12, size=(10, 8)):
+def _write_pngs(folder, n=24, size=(10, 8)):
     from PIL import Image
     folder.mkdir()
     rng = np.random.default_rng(0)
@@ -171,7 +171,7 @@ def test_image_folder_and_zip(tmp_path):
             z.write(f, f"imgs/{f.name}")
     a = make_dataset(DataConfig(dataset=str(tmp_path / "imgs"), n=100))
     b = make_dataset(DataConfig(dataset=str(tmp_path / "imgs.zip"), n=100))
-    assert a.images.shape == (12, 8, 10) and a.X.shape == (12, 80)
+    assert a.images.shape == (24, 8, 10) and a.X.shape == (24, 80)
     np.testing.assert_array_equal(a.X, b.X)
     assert 0.0 <= a.X.min() and a.X.max() <= 1.0
     (tmp_path / "imgs" / "zz_broken.png").write_bytes(b"not an image")

@@ -66,7 +66,9 @@ def test_paper_preset_keeps_the_papers_spectralnet():
 
 
 def test_live_preset_is_declared_measured_and_tabulated():
-    live = VDAEConfig.preset("live")
+    from vdae_core.pipeline.presets import compose
+
+    live = compose("vdae", "live")
     assert live == VDAEConfig.LIVE and VDAEConfig.from_dict(live).vae_steps < VDAEConfig().vae_steps
     measured = VDAEConfig.live_measured()
     assert measured is not None and {"circle", "sphere", "torus"} <= set(measured["datasets"])
@@ -77,8 +79,7 @@ def test_live_preset_is_declared_measured_and_tabulated():
     assert all(title in rows[0] for _, title, _ in COLUMNS)
     assert live_cost_rows({"datasets": {"x": {"default": {"train_s": 2.0}}}})[1]["training (s)"] == "–"
     with pytest.raises(UserInputError, match="no 'live' preset"):
-        from vdae_core.models.vae import BetaVAEConfig
-        BetaVAEConfig.preset("live")
+        compose("beta_vae", "live")
 
 
 def test_the_home_pages_promise_reads_the_demo_models_measured_file():

@@ -102,20 +102,12 @@ def _write_atomic(out: str, write) -> None:
 
     A kill or a full disk leaves the previous ``out`` (or none), never a truncated file.
     """
-    d, base = os.path.split(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{base}.", suffix=".partial")
+    from vdae_core.foundation.files import write_atomic
+
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
+        write_atomic(out, write)
     except OSError as e:
-        os.unlink(tmp) if os.path.exists(tmp) else None
         raise UserInputError(f"could not write {out} ({e.strerror or e}); nothing was changed") from None
-    except BaseException:
-        os.unlink(tmp) if os.path.exists(tmp) else None
-        raise
 
 
 def cmd_list(a) -> None:

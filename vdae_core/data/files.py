@@ -7,6 +7,7 @@ import numpy as np
 
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import DATASETS
+from vdae_core.foundation.validation import MIN_DISTINCT_POINTS
 from vdae_core.data.base import DataConfig, Dataset, check_points
 from vdae_core.data.images import IMAGE_EXTS, load_image_collection
 from vdae_core.data.meshes import MESH_EXTS, file_mesh_dataset
@@ -85,13 +86,26 @@ def looks_like_path(s: str) -> bool:
     return os.sep in s or s.startswith(".") or os.path.splitext(s)[1] != "" or os.path.exists(s)
 
 
+def check_enough_points(ds: Dataset) -> None:
+    """A user's file must hold :data:`MIN_DISTINCT_POINTS` distinct points, the rule training applies (said at
+    loading, before anything is trained). Built-in generators give what is asked: the evaluation draws small
+    samples of a law (cell centres), and training checks their size itself."""
+    if ds.n < MIN_DISTINCT_POINTS:
+        raise UserInputError(f"dataset '{ds.name}' has only {ds.n} points; at least {MIN_DISTINCT_POINTS} are needed "
+                             "(the neighbour graphs use up to 20 neighbours)")
+    distinct = len(np.unique(ds.X, axis=0))
+    if distinct < MIN_DISTINCT_POINTS:
+        raise UserInputError(f"dataset '{ds.name}' has only {distinct} distinct points among its {ds.n}; at least "
+                             f"{MIN_DISTINCT_POINTS} are needed")
+
+
 def make_dataset(cfg: DataConfig) -> Dataset:
     """Build the dataset a :class:`DataConfig` names: a registered name, or a file/folder path.
 
     Raises
     ------
     UserInputError
-        Unknown name, bad file, fewer than 10 points.
+        Unknown name, bad file, a file with fewer than :data:`MIN_DISTINCT_POINTS` distinct points.
     """
     name = cfg.dataset
     if name in DATASETS:
@@ -109,13 +123,8 @@ def make_dataset(cfg: DataConfig) -> Dataset:
                                  ".zip of images")
         else:
             ds = point_cloud_dataset(name, cfg.n, cfg.seed)
+        check_enough_points(ds)
     else:
         DATASETS.get(name)  # raises the 'unknown dataset' message with the known names
         raise AssertionError
-    if ds.n < 10:
-        raise UserInputError(f"dataset '{ds.name}' has only {ds.n} points; at least 10 are needed")
-    distinct = len(np.unique(ds.X, axis=0))
-    if distinct < 10:  # repeated rows: training refuses fewer than validation.MIN_DISTINCT_POINTS
-        raise UserInputError(f"dataset '{ds.name}' has only {distinct} distinct points among its {ds.n}; at least "
-                             f"10 are needed")
     return ds

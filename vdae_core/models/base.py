@@ -11,8 +11,10 @@ where a model lacks one, show :meth:`GenerativeModel.lacks`'s sentence instead o
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import threading
 from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
@@ -383,6 +385,20 @@ class StandardisedModel(GenerativeModel):
     def prepare(self, X: np.ndarray) -> None:
         """Fit :attr:`x_scale` to the training points ``X`` (n, m)."""
         self.x_scale.fit(torch.as_tensor(X))
+
+
+#: Held while modules draw their initial weights from the global torch RNG (Streamlit sessions run in threads).
+INIT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded_init(seed: int):
+    """Build modules inside this block to draw their weights from ``seed`` alone: under :data:`INIT_LOCK`, inside
+    :func:`torch.random.fork_rng` on the CPU, so other threads' draws cannot interleave, the caller's RNG state is
+    left as it was, and a GPU run draws the same weights as a CPU run."""
+    with INIT_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
 
 
 def randn(shape, generator: torch.Generator, device: torch.device) -> torch.Tensor:

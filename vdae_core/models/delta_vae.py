@@ -95,6 +95,7 @@ from vdae_core.foundation.config import override, param
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import MODELS
 from vdae_core.training.phases import OptimiserPhase, Phase
+from vdae_core.models.base import seeded_init
 from vdae_core.models.latent_vae import LatentVAE, LatentVAEConfig
 
 #: Latent spaces a ΔVAE can use, and whether ``latent_manifold_dim`` sets their dimension.
@@ -328,11 +329,10 @@ class DeltaVAE(LatentVAE):
     def reinitialise(self, seed: int) -> None:
         """Fresh encoder and decoder weights drawn from ``seed`` (the input scaler is kept).
 
-        The weights are drawn on the CPU inside :func:`torch.random.fork_rng`, as :func:`runs.build_model` does,
-        so the global RNG is left as it was and a GPU run draws the same weights as a CPU run.
+        The weights are drawn by :func:`~vdae_core.models.base.seeded_init`, as
+        :func:`vdae_core.pipeline.build.build_model` draws them.
         """
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+        with seeded_init(seed):
             fresh = type(self)(self.config, self.data_shape)
         self.encoder.load_state_dict(fresh.encoder.state_dict())
         self.decoder.load_state_dict(fresh.decoder.state_dict())

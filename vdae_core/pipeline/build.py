@@ -1,20 +1,15 @@
 """Building a registered model from its config overrides and the data (sizes, latent dimension, network family)."""
 from __future__ import annotations
 
-import threading
 from typing import Dict, Optional
 
 import numpy as np
-import torch
 
 from vdae_core.data import Dataset
 from vdae_core.foundation.registry import MODELS
 from vdae_core.foundation.runtime import choose_device
-from vdae_core.models.base import GenerativeModel, ModelConfig
+from vdae_core.models.base import GenerativeModel, ModelConfig, seeded_init
 from vdae_core.models.networks import resolve_network
-
-_INIT_LOCK = threading.Lock()
-
 
 def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Optional[Dataset] = None,
                 data_shape=None, latent_dim: Optional[int] = None, seed: int = 0) -> GenerativeModel:
@@ -39,8 +34,7 @@ def build_model(model_name: str, overrides: Optional[Dict] = None, dataset: Opti
     if data_shape is not None and cfg.network == "auto":  # the run records the family it was built with
         device = str(choose_device(cfg.device))
         cfg = cfg.replace(network=resolve_network("auto", tuple(np.atleast_1d(data_shape)), device))
-    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
+    with seeded_init(seed):
         model = cls(cfg, data_shape, latent_dim or 0)
     if dataset is not None and asked:  # how D was chosen, kept in the run's info (run.json)
         model.latent_dim_rule = {"reason": asked[-1].reason, **asked[-1].to_dict()}

@@ -27,7 +27,7 @@ import torch
 from vdae_core.data import DataConfig, Dataset
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import MODELS
-from vdae_core.models.base import GenerativeModel
+from vdae_core.models.base import GenerativeModel, seeded_init
 from vdae_core.training.trainer import History
 
 RUN_FILES = ("run.json", "weights.pt", "history.json", "data.npz")
@@ -245,7 +245,8 @@ def _read_run(path: str) -> Run:
     cls = MODELS.get(str(meta["model"]))
     cfg = cls.config_class.from_dict(cls.saved_config(meta["model_config"], state))
     data_shape = tuple(int(v) for v in (meta.get("data_shape") or [meta["data_dim"]]))
-    model = cls(cfg, data_shape, int(meta["latent_dim"]))
+    with seeded_init(int(meta.get("seed", 0))):  # the weights are loaded below: only keep other threads' RNG intact
+        model = cls(cfg, data_shape, int(meta["latent_dim"]))
     # Buffers missing from runs saved by older versions keep their initial values.
     buffers = dict(model.named_buffers())
     state = {**{k: v for k, v in model.state_dict().items() if k in buffers and k not in state}, **state}

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.validation import MIN_DISTINCT_POINTS
 
 #: Largest n for which the Data page computes the exact diffusion map interactively.
 EXACT_DM_MAX_POINTS = 5000
@@ -83,8 +84,8 @@ def exact_diffusion(X: np.ndarray, n_components: int = 3, k: int = 10, max_point
         raise UserInputError(f"the exact diffusion map is shown for up to {max_points:,} points and this data has "
                              f"{n:,}: lower the number of points to see it (SpectralNet, which the models use, "
                              "has no such limit)")
-    if n < 10:
-        raise UserInputError("the exact diffusion map needs at least 10 points")
+    if n < MIN_DISTINCT_POINTS:
+        raise UserInputError(f"the exact diffusion map needs at least {MIN_DISTINCT_POINTS} points")
     return diffusion_map(np.asarray(X, dtype=np.float64), n_components=min(n_components, n - 2), k=min(k, n - 1))
 
 

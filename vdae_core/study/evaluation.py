@@ -40,7 +40,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -49,6 +48,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from vdae_core.data import DataConfig, Dataset, make_dataset
 from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.files import write_json_atomic
 from vdae_core.metrics.lumpiness import cell_masses
 from vdae_core.study.metric_specs import ENCODER_METRICS, SampleContext, sample_metrics, spec_of
 
@@ -210,10 +210,7 @@ def _write_floor(floor_dir: Optional[str], fkey: tuple, floor: Dict[str, Tuple[f
         return
     try:
         os.makedirs(floor_dir, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=floor_dir, prefix=".floor.", suffix=".partial")
-        with os.fdopen(fd, "w") as fh:
-            json.dump({key: [m, s] for key, (m, s) in floor.items()}, fh)
-        os.replace(tmp, path)
+        write_json_atomic(path, {key: [m, s] for key, (m, s) in floor.items()})
     except OSError:
         pass
 

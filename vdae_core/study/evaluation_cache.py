@@ -7,6 +7,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from vdae_core.foundation.files import write_json_atomic
 from vdae_core.pipeline.runs import Run
 from vdae_core.study.evaluation import evaluate
 
@@ -57,11 +58,8 @@ def store_evaluation(run_path: str, summary: Dict, n_samples: int, k: int, seed:
     cache = _read_ui_metrics(run_path)
     cache[_metrics_key(n_samples, k, seed)] = summary
     path = os.path.join(run_path, UI_METRICS_FILE)
-    tmp = path + f".tmp{os.getpid()}"
     try:
-        with open(tmp, "w") as fh:
-            json.dump(cache, fh, indent=1)
-        os.replace(tmp, path)
+        write_json_atomic(path, cache, indent=1)
     except OSError:
         pass  # a read-only run folder still gets its numbers, just not cached on disk
     return summary

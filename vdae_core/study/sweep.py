@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
@@ -86,16 +85,9 @@ FLOOR_FOLDER = ".floors"
 
 def _write_json(path: str, obj: Any) -> None:
     """Atomically (temporary file, then rename): a kill never leaves half a row."""
-    d = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".row.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1, default=float)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    from vdae_core.foundation.files import write_json_atomic
+
+    write_json_atomic(path, obj, indent=1, default=float)
 
 
 def train_job(job: Job, cache: str) -> tuple:

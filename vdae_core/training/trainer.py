@@ -73,7 +73,9 @@ class Trainer:
     model : GenerativeModel
     X : ndarray (n, m)
     seed : int
-        Seeds torch/numpy and the generator every batch and noise draw comes from.
+        Seeds the trainer's own CPU ``torch.Generator``, which every batch and noise draw of training comes from;
+        the global torch and numpy RNGs are neither used nor changed (the weights were drawn when the model was
+        built, :func:`vdae_core.models.base.seeded_init`).
     device : str
         ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda`` or ``mps``.
     callbacks : list of callables taking a :class:`Progress`, called every ``report_every`` steps.

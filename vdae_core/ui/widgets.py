@@ -46,6 +46,8 @@ def static_plotly_url() -> Optional[str]:
 
     import plotly
 
+    from vdae_core.foundation.files import write_atomic
+
     if not st.get_option("server.enableStaticServing"):
         return None
     src = os.path.join(os.path.dirname(plotly.__file__), "package_data", STATIC_PLOTLY)
@@ -54,9 +56,8 @@ def static_plotly_url() -> Optional[str]:
     try:
         if not os.path.isfile(dst) or os.path.getsize(dst) != os.path.getsize(src):
             os.makedirs(folder, exist_ok=True)
-            tmp = dst + f".{os.getpid()}.partial"
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dst)
+            with open(src, "rb") as fh_src:
+                write_atomic(dst, lambda fh: shutil.copyfileobj(fh_src, fh))
     except OSError:
         return None
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
