@@ -350,13 +350,13 @@ def test_cli_reads_a_turntable_folder_whose_file_order_is_an_angle(tmp_path):
 
     frames = tmp_path / "spin"
     frames.mkdir()
-    ds = make_dataset(DataConfig(dataset="turntable", n=12, seed=0))
+    ds = make_dataset(DataConfig(dataset="turntable", n=24, seed=0))
     for i, im in enumerate(ds.images):
         Image.fromarray(im).save(frames / f"v{i:03d}.png")
-    for order, want_name, want in (("circle", "angle (file order)", TWO_PI * np.arange(12) / 12),
-                                   ("line", "frame", np.arange(12.0))):
+    for order, want_name, want in (("circle", "angle (file order)", TWO_PI * np.arange(24) / 24),
+                                   ("line", "frame", np.arange(24.0))):
         out = tmp_path / f"{order}.npz"
-        assert main(["data", "--dataset", str(frames), "--order", order, "--n", "12", "--out", str(out)]) == 0
+        assert main(["data", "--dataset", str(frames), "--order", order, "--n", "24", "--out", str(out)]) == 0
         with np.load(out) as z:
             assert z["param_names"].tolist() == [want_name]
             np.testing.assert_allclose(z["params"][:, 0], want)
