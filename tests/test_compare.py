@@ -29,7 +29,7 @@ def test_compare_table_end_to_end():
     assert all(t in lines[0] for _, t in TABLE_METRICS)
     assert "[paper 2.6 ± 1.3]" in lines[2] + lines[3] and "paper" in note  # Table 1's values, and how to read them
     assert any("| circle | vdae | 2 |" in l for l in lines) and any("| circle | beta_vae | 2 |" in l for l in lines)
-    assert all(l.count("(floor ") == 7 for l in lines[2:])  # every sample metric beside its floor
+    assert all(l.count("(floor ") == 9 for l in lines[2:])  # every sample metric beside its floor
 
 
 def test_floor_table_shows_value_floor_and_flags():

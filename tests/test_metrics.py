@@ -195,18 +195,25 @@ def test_gw_circle_vs_segment_is_clearly_positive():
     assert gromov_wasserstein(circle, segment)["value"] > 0.05
 
 
-def test_gw_is_pot_on_max_normalised_distances_with_uniform_weights():
+def test_gw_is_pot_on_normalised_distances_with_uniform_weights():
     import ot
-    from scipy.spatial.distance import cdist
+    from scipy.spatial.distance import cdist, pdist
     rng = np.random.default_rng(13)
     x, y = rng.normal(size=(120, 3)), rng.uniform(size=(90, 2))
     cx, cy = cdist(x, x), cdist(y, y)
     ref = ot.gromov.gromov_wasserstein2(cx / cx.max(), cy / cy.max(), ot.unif(120), ot.unif(90), loss_fun="square_loss")
-    got = gromov_wasserstein(x, y)["value"]
+    got = gromov_wasserstein(x, y, scale="max")["value"]
     assert got > 1e-3
     assert got == pytest.approx(ref, rel=1e-6)
-    # Normalisation by the maxima makes a uniform rescaling invisible.
-    assert gromov_wasserstein(3.0 * x, y)["value"] == pytest.approx(got, rel=1e-6)
+    # the robust unit: the 99th percentile of the pairwise distances, larger ones clipped to 1
+    qx, qy = np.quantile(pdist(x), 0.99), np.quantile(pdist(y), 0.99)
+    ref = ot.gromov.gromov_wasserstein2(np.minimum(cx / qx, 1), np.minimum(cy / qy, 1), ot.unif(120), ot.unif(90),
+                                        loss_fun="square_loss")
+    robust = gromov_wasserstein(x, y)["value"]
+    assert robust == pytest.approx(ref, rel=1e-6) and robust != pytest.approx(got, rel=1e-3)
+    # Either unit makes a uniform rescaling invisible.
+    assert gromov_wasserstein(3.0 * x, y)["value"] == pytest.approx(robust, rel=1e-6)
+    assert gromov_wasserstein(3.0 * x, y, scale="max")["value"] == pytest.approx(got, rel=1e-6)
 
 
 def test_gw_subsampling_reported_and_seeded():

@@ -281,15 +281,28 @@ def cmd_decode(a) -> None:
 
 
 def cmd_evaluate(a) -> None:
-    from vdae_core.study.evaluation import evaluate
+    from vdae_core.study.evaluation import evaluate, evaluate_points
     from vdae_core.pipeline.runs import load_run
 
+    if a.samples is None and (a.reference or a.train):
+        raise UserInputError("--reference and --train go with --samples (a run carries its own reference)")
+    if a.samples is not None and not a.reference:
+        raise UserInputError("--samples needs --reference: the points of the data's law the samples are judged "
+                             "against, never trained on")
     out = _out_path(a)
     npy = os.path.splitext(out)[0] + "_bilip.npy"
-    if os.path.lexists(npy) and not a.overwrite:
-        raise UserInputError(f"{npy} already exists: pass --overwrite to replace it, or choose another --out")
-    run = load_run(a.run)
-    summary, per_point = evaluate(run, n_samples=a.n, k=a.k, seed=a.seed, reps=a.reps)
+    if a.samples is not None:
+        from vdae_core.data import read_points
+
+        train = read_points(a.train) if a.train else None
+        summary = evaluate_points(read_points(a.samples), read_points(a.reference), train, seed=a.seed,
+                                  reps=a.reps)
+        per_point = None
+    else:
+        if os.path.lexists(npy) and not a.overwrite:
+            raise UserInputError(f"{npy} already exists: pass --overwrite to replace it, or choose another --out")
+        run = load_run(a.run)
+        summary, per_point = evaluate(run, n_samples=a.n, k=a.k, seed=a.seed, reps=a.reps)
     # Strict JSON: an infinite bi-Lipschitz value (a decoder that is not injective) is written as "inf".
     summary = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for k, v in summary.items()}
     text = json.dumps(summary, indent=2, allow_nan=False).encode()
@@ -522,10 +535,16 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
         s.set_defaults(fn=fn)
 
-    s = sub.add_parser("evaluate", help="metrics of a run against held-out data, each with its noise floor (JSON): "
-                       "GW, MMD at 3 bandwidths, precision/recall/density/coverage, memorisation, lumpiness, KS "
-                       "per coordinate; bi-Lipschitz, trustworthiness, continuity of the encoder")
-    s.add_argument("--run", required=True)
+    s = sub.add_parser("evaluate", help="metrics of a run (--run) or of any samples (--samples with --reference) "
+                       "against held-out data, each with its noise floor (JSON): GW, MMD at 3 bandwidths, "
+                       "precision/recall/density/coverage, memorisation, lumpiness, off-data share, topology, KS per "
+                       "coordinate; bi-Lipschitz, trustworthiness, continuity of a run's encoder")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", help="a run folder")
+    src.add_argument("--samples", help="generated points from any model (.npy, .npz with X, .csv, .txt)")
+    s.add_argument("--reference", help="with --samples: points of the data's law never trained on (floors come "
+                                       "from a disjoint half of them)")
+    s.add_argument("--train", help="with --samples: the generator's training points (memorisation needs them)")
     s.add_argument("--n", type=whole(20, 100_000, "--n"), default=1000, help="generated samples (default 1000)")
     s.add_argument("--k", type=whole(1, 1000, "--k"), default=10,
                    help="neighbours for bi-Lipschitz/trustworthiness (default 10)")

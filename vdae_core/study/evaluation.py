@@ -131,6 +131,107 @@ class ReferencePool:
         """The law sample whose intrinsic coordinates generated points borrow: fresh, or the held-out split."""
         return self.fresh_sample(n, 999) if self.fresh else self.heldout
 
+    def memo_sets(self, R: Dataset, seed: int):
+        """Memorisation's training and held-out sets of one size, and the law sample its floor is bootstrapped
+        from (None: the floor draws serve).
+
+        Returns
+        -------
+        memo : (ndarray (m', m), ndarray (m', m))
+        memo_floor_sample : ndarray (h, m) or None
+        """
+        if self.fresh:  # the floor's law samples E_j are independent of training and reference alike
+            m = min(len(R.X), self.train.n)
+            held, memo_floor_sample = R.X[:m], None
+        else:           # E_j are training points here: the floor's law sample is the other half of the held-out split
+            half = R.n // 2
+            m = min(half, self.train.n)
+            held, memo_floor_sample = R.X[:m], R.X[half:]
+        train_sub = self.train.X[np.random.default_rng([seed, 1]).choice(self.train.n, m, replace=False)]
+        return (train_sub, held), memo_floor_sample
+
+
+class SplitReferencePool:
+    """The reference for samples anyone brings (not a run): the reference points R split in two disjoint halves
+    by a seeded permutation — the first is the reference and the lumpiness cells, the second is cut into
+    ``reps`` disjoint floor samples E_j (draws that shared points would spread less than an independent sample
+    and flag exact samples) — and, given the generator's training points, memorisation (its floor bootstrapped
+    from the second half, which neither the generator nor the reference saw).
+
+    Parameters
+    ----------
+    reference : ndarray (n, m)
+        Points of the data's law the samples are judged against, never trained on.
+    train : ndarray (n_t, m) or None
+        The points the generator was trained on (memorisation is measured only with them).
+    seed : int
+    reps : int
+        Floor samples (disjoint).
+    k : int
+        Neighbours of the precision/recall balls: a floor sample needs at least 2k + 2 points.
+    """
+
+    fresh = False
+
+    def __init__(self, reference, train=None, seed: int = 0, reps: int = 5, k: int = 5):
+        from vdae_core.foundation.validation import check_array
+
+        R = check_array(reference, "reference points")
+        need = 2 * int(reps) * (2 * k + 2)
+        if len(R) < need:
+            raise UserInputError(f"reference points: {len(R)} rows; a floor of {reps} draws needs at least {need} "
+                                 f"(half of them are the reference, the other half gives {reps} disjoint floor "
+                                 f"samples of at least {2 * k + 2} points)")
+        self.reps = int(reps)
+        self.seed = int(seed)
+        perm = np.random.default_rng([self.seed, 0x5E1F]).permutation(len(R))
+        half = len(R) // 2
+        self.heldout = self._points("reference", R[np.sort(perm[:half])])
+        # kept in the permutation's random order: the floor samples are consecutive runs of it (a file sorted
+        # by angle must not give each floor sample one arc)
+        self.train = self._points("floor half of the reference", R[perm[half:]])
+        self.generator_train = None
+        if train is not None:
+            T = check_array(train, "training points", width=R.shape[1])
+            self.generator_train = T
+        self.description = (f"the given reference points ({self.heldout.n} of {len(R)}; floors drawn from the other "
+                            f"{self.train.n})")
+
+    @staticmethod
+    def _points(name: str, X: np.ndarray) -> Dataset:
+        return Dataset(name, X, np.zeros((len(X), 0)), (), (), intrinsic_dim=min(2, X.shape[1]), source=name)
+
+    @property
+    def eval_size(self) -> int:
+        """The size of each of the ``reps`` disjoint floor samples (generated points are subsampled to it)."""
+        return self.train.n // self.reps
+
+    def reference(self, n: int) -> Dataset:
+        return self.heldout
+
+    def floor_sample(self, n: int, j: int) -> Dataset:
+        """The j-th of ``reps`` disjoint parts of the floor half, ``min(n, eval_size)`` points."""
+        size = min(n, self.eval_size)
+        return self.train.subset(np.arange(j * self.eval_size, j * self.eval_size + size))
+
+    def cells(self, K: int, n_mass: int) -> Tuple[np.ndarray, np.ndarray]:
+        H = self.heldout.X
+        K = max(2, min(K, len(H) // 10))
+        perm = np.random.default_rng([self.seed, 0xCE11]).permutation(len(H))
+        return H[perm[:K]], cell_masses(H[perm[:K]], H[perm[K:]])
+
+    def coordinate_sample(self, n: int) -> Dataset:
+        return self.heldout
+
+    def memo_sets(self, R: Dataset, seed: int):
+        """Memorisation sets (as :meth:`ReferencePool.memo_sets`), or (None, None) without training points."""
+        if self.generator_train is None:
+            return None, None
+        T = self.generator_train
+        m = min(R.n, len(T))
+        train_sub = T[np.random.default_rng([seed, 1]).choice(len(T), m, replace=False)]
+        return (train_sub, R.X[:m]), self.train.X
+
 
 # ----------------------------------------------------------------------------------- diagnostics
 class CoordinateLookup:
@@ -181,7 +282,7 @@ _FLOOR_CACHE: Dict[tuple, Dict[str, Tuple[float, float]]] = {}
 
 
 #: Bump when a metric or its floor changes, so that floors stored on disk by older code are not reused.
-FLOOR_VERSION = 3  # 2: Betti numbers and bottleneck distances; 3: off_data
+FLOOR_VERSION = 4  # 2: Betti numbers and bottleneck distances; 3: off_data; 4: robust gw, gw_paper
 
 
 def _floor_path(floor_dir: Optional[str], fkey: tuple) -> Optional[str]:
@@ -249,20 +350,13 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
     lookup = CoordinateLookup(pool.coordinate_sample(max(20 * n, 20_000)))
     h = float(np.median(_pdist_sample(R.X, seed)))
     # Memorisation: training and held-out sets of one size; its floor needs a law sample independent of both.
-    if pool.fresh:  # the floor's law samples E_j are independent of training and reference alike
-        m = min(len(R.X), pool.train.n)
-        held, memo_floor_sample = R.X[:m], None
-    else:           # E_j are training points here: the floor's law sample is the other half of the held-out split
-        half = R.n // 2
-        m = min(half, pool.train.n)
-        held, memo_floor_sample = R.X[:m], R.X[half:]
-    train_sub = pool.train.X[np.random.default_rng([seed, 1]).choice(pool.train.n, m, replace=False)]
-    memo = (train_sub, held)
+    memo, memo_floor_sample = pool.memo_sets(R, seed)
     ctx = SampleContext(R, centres, masses, lookup, memo, h, k, seed)
     value = sample_metrics(G, ctx, with_gw, with_topology)
     # The floor does not depend on the model: runs of one dataset, seed and size (a comparison's models) share it.
+    memo_key = "" if memo is None else hashlib.sha256(np.ascontiguousarray(memo[0]).tobytes()).hexdigest()[:16]
     fkey = (pool.train.content_hash, pool.description, pool.seed, int(len(G)), int(reps), int(k), int(seed),
-            bool(with_gw), int(n), bool(with_topology))
+            bool(with_gw), int(n), bool(with_topology), memo_key)
     if fkey not in _FLOOR_CACHE:
         stored = _read_floor(floor_dir, fkey)
         if stored is None:
@@ -278,7 +372,7 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
     elif floor_dir and not os.path.isfile(_floor_path(floor_dir, fkey)):
         _write_floor(floor_dir, fkey, _FLOOR_CACHE[fkey])  # computed here for another sweep: share it too
     fl = dict(_FLOOR_CACHE[fkey])
-    if memo_floor_sample is not None:  # one held-out half: its spread by the bootstrap
+    if memo is not None and memo_floor_sample is not None:  # one held-out half: its spread by the bootstrap
         fl["memorisation"] = _bootstrap_memo(memo_floor_sample, memo, seed, len(G))
     metrics = {key: {"value": value[key], "floor_mean": fl[key][0], "floor_sd": fl[key][1],
                      "flagged": flagged(key, value[key], *fl[key])} for key in value}
@@ -400,14 +494,52 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
     else:
         summary["encoder_note"] = run.model.lacks("has_decoder", "no bi-Lipschitz, trustworthiness or continuity")
     res = evaluate_run(run, n_samples=n_samples, reps=reps, k=5, seed=seed, with_gw=with_gw, floor_dir=floor_dir)
-    for key, e in res["metrics"].items():
-        summary[key] = e["value"]
-        summary[f"{key}_floor"], summary[f"{key}_floor_sd"], summary[f"{key}_flagged"] = (
-            e["floor_mean"], e["floor_sd"], bool(e["flagged"]))
+    summary.update(flat_metrics(res))
     summary.update({"reference": res["reference"], "sampler": res["sampler"], "bandwidth_h": res["bandwidth_h"],
                     "n_samples": int(n_samples), "n_generated": res["n_generated"], "n_reference": res["n_reference"],
                     "k": int(k), "prdc_k": res["prdc_k"], "seed": int(seed), "reps": int(reps)})
     return summary, per_point
+
+
+def flat_metrics(res: Dict[str, Any]) -> Dict[str, Any]:
+    """:func:`evaluate_samples`' metrics as flat keys: ``<key>``, ``<key>_floor``, ``<key>_floor_sd``, ``<key>_flagged``."""
+    out: Dict[str, Any] = {}
+    for key, e in res["metrics"].items():
+        out[key] = e["value"]
+        out[f"{key}_floor"], out[f"{key}_floor_sd"], out[f"{key}_flagged"] = (
+            e["floor_mean"], e["floor_sd"], bool(e["flagged"]))
+    return out
+
+
+def evaluate_points(samples, reference, train=None, seed: int = 0, reps: int = 5, k: int = 5,
+                    with_gw: bool = True) -> Dict[str, Any]:
+    """The protocol on samples from any model: ``samples`` (M, m) against ``reference`` (n, m), points of the law
+    never trained on; floors from a disjoint half of the reference (:class:`SplitReferencePool`); memorisation
+    only with the generator's ``train`` points (n_t, m).
+
+    Returns
+    -------
+    dict
+        The sample keys of :func:`evaluate`'s summary: ``<key>``, ``<key>_floor``, ``<key>_floor_sd`` and
+        ``<key>_flagged`` per metric, plus ``reference``, ``bandwidth_h``, ``n_generated``, ``n_reference``,
+        ``prdc_k``, ``seed``, ``reps``.
+
+    Raises
+    ------
+    UserInputError
+        Widths differ, too few reference points for a floor, NaN or inf rows, a non-numeric array.
+    """
+    from vdae_core.foundation.validation import check_array
+
+    pool = SplitReferencePool(reference, train, seed=seed, reps=reps, k=k)
+    G = check_array(samples, "samples", width=pool.train.ambient_dim)
+    res = evaluate_samples(G, pool, n=len(G), reps=reps, k=k, seed=seed, with_gw=with_gw)
+    summary = flat_metrics(res)
+    summary.update({"reference": res["reference"], "bandwidth_h": res["bandwidth_h"], "n_generated": res["n_generated"],
+                    "n_reference": res["n_reference"], "prdc_k": res["prdc_k"], "seed": int(seed), "reps": int(reps)})
+    if train is None:
+        summary["memorisation_note"] = "no training points given (--train): memorisation not measured"
+    return summary
 
 
 def generator_bilipschitz(model, X, n: int, k: int, seed: int, summary: Dict[str, Any]) -> np.ndarray:

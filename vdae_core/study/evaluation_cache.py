@@ -16,8 +16,8 @@ UI_METRICS_FILE = "ui_metrics.json"
 
 #: Bumped when the evaluation changes meaning (2: samples against held-out data, with floors), so older
 #: cached numbers are recomputed rather than shown as if they were today's.
-EVALUATION_VERSION = 5  # 3: Betti numbers and bottleneck distances of the samples; 4: the subsample stops once covered;
-#                          5: off_data
+EVALUATION_VERSION = 6  # 3: Betti numbers and bottleneck distances of the samples; 4: the subsample stops once covered;
+#                          5: off_data; 6: robust gw beside gw_paper, off_data counts outliers
 
 
 def _metrics_key(n_samples: int, k: int, seed: int) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 from vdae_core.foundation.errors import UserInputError
 
 #: Bump when a row's contents change meaning (invalidates cached rows, not cached runs).
-ROW_VERSION = 1
+ROW_VERSION = 2  # 2: robust gw beside gw_paper; off_data
 
 
 @dataclasses.dataclass(frozen=True)
