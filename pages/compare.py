@@ -1,4 +1,6 @@
 """Compare: every saved run evaluated by the protocol (samples against held-out data, beside noise floors)."""
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -8,7 +10,7 @@ from vdae_core.foundation.registry import DATASETS, MODELS
 from vdae_core.study.metric_specs import METRIC_COLUMNS, SPECS, column_title
 from vdae_core.study.evaluation_cache import read_cached_evaluation
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.ui import cache, frame, nav, state, sweeps, widgets
+from vdae_core.ui import cache, frame, nav, state, sweeps, uploads, widgets
 from vdae_core.viz.curves import metric_bars
 
 ss = st.session_state
@@ -63,6 +65,41 @@ with st.expander("Run a comparison: models × datasets × seeds, trained in the 
             st.rerun()  # the finished runs join the tables below
 
     sweep_panel()
+
+with st.expander("Judge samples from any model against a built-in dataset"):
+    st.caption("Upload points a model of yours generated: they are judged by the same protocol against "
+               f"{cache.JUDGE_REFERENCE_POINTS:,} fresh points of the dataset's law (half the reference, half cut into "
+               "five disjoint floor samples). The file stays private to this browser. Memorisation needs the "
+               "model's training points: `python -m vdae_core evaluate --samples S --reference R --train T`.")
+    u = st.columns([3, 2, 1])
+    byo_file = u[0].file_uploader("Generated points (.npy, .npz with key X, .csv, .txt)", key="cmp.byo.file",
+                                  type=["npy", "npz", "csv", "txt"])
+    byo_data = u[1].selectbox("Judge against", [d for d in DATASETS.names() if not DATASETS.tags(d).get("finite")],
+                              key="cmp.byo.dataset")
+    if u[2].button("Judge", key="cmp.byo.go", disabled=byo_file is None, icon=":material/gavel:"):
+        path, err = uploads.accept_points(byo_file)
+        if err:
+            widgets.error_box(err, "cannot judge")
+        else:
+            ss["cmp.byo"] = (path, byo_data, byo_file.name)
+    if "cmp.byo" in ss:
+        path, name, label = ss["cmp.byo"]
+        try:
+            with st.spinner(f"Judging {label} against {name}…"):
+                judged = cache.judged_samples(path, name)
+        except (UserInputError, FileNotFoundError) as e:
+            widgets.error_box(e, f"{label} against {name}")
+        else:
+            keys = [k for k in list(METRIC_COLUMNS) + sorted(k for k in judged if k.startswith("ks_")
+                                                              and not k.endswith(("_floor", "_floor_sd", "_flagged")))
+                    if k in judged]
+            widgets.table(pd.DataFrame({
+                "metric": [column_title(k) for k in keys],
+                "value": [f"{judged[k]:.4g}" + (" ⚑" if judged[f"{k}_flagged"] else "") for k in keys],
+                "floor (exact samples)": [f"{judged[k + '_floor']:.4g} ± {judged[k + '_floor_sd']:.2g}" for k in keys],
+            }), "cmp.byo.table", f"judged_{os.path.splitext(label)[0]}_{name}")
+            st.caption(f"{label}: {judged['n_generated']} points judged against {judged['reference']}. "
+                       "⚑: beyond 3 floor sds on the bad side.")
 
 infos = state.saved_runs()
 if not infos:

@@ -732,3 +732,35 @@ def test_a_second_training_of_the_same_dataset_model_and_seed_is_what_every_page
     picker.set_value(first).run()
     assert not at.exception, [e.value for e in at.exception]
     shows(first, 2)
+
+
+def _npy_bytes(X) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, X)
+    return buf.getvalue()
+
+
+def test_compare_judges_an_uploaded_sample_file_against_a_built_in_dataset(env, tmp_path, monkeypatch):
+    """Issue 31: samples from any model, uploaded on the Compare page, are judged by the protocol against a fresh
+    sample of the law; a ring a fifth too small is flagged and all off the data; a file of the wrong width is a
+    one-line error and the page goes on."""
+    monkeypatch.setenv("VDAE_UPLOADS_DIR", str(tmp_path / "uploads"))
+    from vdae_core.data import DataConfig, make_dataset
+
+    ring = 0.8 * make_dataset(DataConfig(dataset="circle", n=400, seed=3)).X  # the circle's own embedding, shrunk
+    at = goto(app(), "compare")
+    at.file_uploader(key="cmp.byo.file").upload("ring.npy", _npy_bytes(ring)).run()
+    at.selectbox(key="cmp.byo.dataset").set_value("circle").run()
+    at.button(key="cmp.byo.go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "floor (exact samples)" in d.value.columns)
+    row = dict(zip(table["metric"], table["value"]))
+    assert row["off the data (lower is better)"] == "1 ⚑" and "⚑" in row["MMD² (h/20) (lower is better)"]
+    assert any("ring.npy: 400 points judged" in c.value for c in at.caption)
+    flat = np.random.default_rng(0).normal(size=(50, 2))
+    at.file_uploader(key="cmp.byo.file").upload("flat.npy", _npy_bytes(flat)).run()
+    at.button(key="cmp.byo.go").click().run()
+    assert not at.exception and any(f"expected shape (n, {ring.shape[1]})" in e.value for e in at.error)

@@ -253,6 +253,25 @@ def evaluation(path: str, n_samples: int, k: int, seed: int) -> Dict[str, Any]:
     return _evaluation(os.path.abspath(path), _mtime(path), int(n_samples), int(k), int(seed))
 
 
+#: Points of the law each uploaded sample is judged against (half the reference, half five floor samples).
+JUDGE_REFERENCE_POINTS = 4000
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _judged(path, mtime, dataset, seed):
+    from vdae_core.data import DataConfig, make_dataset, read_points
+    from vdae_core.study.evaluation import REF_SEED_BASE, evaluate_points
+
+    ref = make_dataset(DataConfig(dataset=dataset, n=JUDGE_REFERENCE_POINTS, seed=REF_SEED_BASE + int(seed)))
+    return evaluate_points(read_points(path), ref.X, seed=int(seed))
+
+
+def judged_samples(path: str, dataset: str, seed: int = 0) -> Dict[str, Any]:
+    """The protocol on an uploaded sample file (a path in this browser's private uploads) against a fresh sample of
+    a built-in dataset's law (:func:`vdae_core.study.evaluation.evaluate_points`)."""
+    return _judged(os.path.abspath(path), _mtime(path), str(dataset), int(seed))
+
+
 @st.cache_resource(show_spinner=False)
 def device_line() -> str:
     from vdae_core.foundation.runtime import device_summary

@@ -15,7 +15,6 @@ import time
 import uuid
 from typing import List, Optional, Tuple
 
-import streamlit as st
 
 ACCEPTED = (".npy", ".npz", ".csv", ".txt", ".ply", ".obj", ".off", ".stl", ".zip")
 MAX_BYTES = 200 * 1024 * 1024
@@ -92,14 +91,34 @@ def accept_upload(uploaded, n: int, seed: int, noise: float) -> Tuple[Optional[s
     (path, None) on success: the saved file, whose dataset is now cached;
     (None, message) on failure: a one-line reason; nothing in the session is changed and the file is deleted.
     """
-    from vdae_core.foundation.errors import UserInputError
     from vdae_core.ui import cache
+
+    return _keep(uploaded, ACCEPTED, "a point cloud (.npy, .npz with key X, .csv, .txt), a mesh (.ply, .obj, .off, "
+                                     ".stl) or a .zip of images",
+                 lambda path: cache.dataset({"dataset": path, "n": int(n), "seed": int(seed), "noise": float(noise)}))
+
+
+#: What a file of points may be.
+POINT_FILES = (".npy", ".npz", ".csv", ".txt")
+
+
+def accept_points(uploaded) -> Tuple[Optional[str], Optional[str]]:
+    """Keep an uploaded point array (generated samples to judge) in this browser's private folder, validated by
+    :func:`vdae_core.data.read_points`; the same contract as :func:`accept_upload`."""
+    from vdae_core.data import read_points
+
+    return _keep(uploaded, POINT_FILES, "a point array (.npy, .npz with key X, .csv, .txt)", read_points)
+
+
+def _keep(uploaded, accepted, kinds: str, validate) -> Tuple[Optional[str], Optional[str]]:
+    """Store ``uploaded`` in a new folder of this browser's private uploads and run ``validate(path)`` on it; a
+    rejected file is deleted at once and its reason returned in one line."""
+    from vdae_core.foundation.errors import UserInputError
 
     name = os.path.basename(uploaded.name or "upload")
     ext = os.path.splitext(name)[1].lower()
-    if ext not in ACCEPTED:
-        return None, (f"{name}: unsupported file type '{ext or 'none'}'. Upload a point cloud "
-                      f"(.npy, .npz with key X, .csv, .txt), a mesh (.ply, .obj, .off, .stl) or a .zip of images.")
+    if ext not in accepted:
+        return None, f"{name}: unsupported file type '{ext or 'none'}'. Upload {kinds}."
     data = uploaded.getvalue()
     if len(data) == 0:
         return None, f"{name}: the file is empty."
@@ -112,7 +131,7 @@ def accept_upload(uploaded, n: int, seed: int, noise: float) -> Tuple[Optional[s
     try:
         with open(path, "wb") as fh:
             fh.write(data)
-        cache.dataset({"dataset": path, "n": int(n), "seed": int(seed), "noise": float(noise)})
+        validate(path)
     except UserInputError as e:
         shutil.rmtree(folder, ignore_errors=True)
         return None, str(e)
