@@ -34,7 +34,7 @@ def test_cli_writes_the_keys_a_run_evaluation_has(tmp_path):
     np.save(tmp_path / "T.npy", _circle(500, 6))
     out = tmp_path / "m.json"
     assert main(["evaluate", "--samples", str(tmp_path / "S.npy"), "--reference", str(tmp_path / "R.npy"),
-                 "--train", str(tmp_path / "T.npy"), "--reps", "3", "--out", str(out)]) == 0
+                 "--train", str(tmp_path / "T.npy"), "--reps", "3", "--gw-paper", "--out", str(out)]) == 0
     m = json.loads(out.read_text())
     for key in ("gw", "gw_paper", "mmd2_h20", "coverage", "memorisation", "lump_top10", "off_data", "betti1"):
         assert {key, f"{key}_floor", f"{key}_floor_sd", f"{key}_flagged"} <= set(m), key

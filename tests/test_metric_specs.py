@@ -28,7 +28,7 @@ def test_every_sample_metric_of_the_list_is_evaluated_beside_its_floor():
     pool = ReferencePool(ds, DataConfig(dataset="circle", n=600, seed=0), seed=0)
     G = make_dataset(DataConfig(dataset="circle", n=400, seed=5)).X
     res = evaluate_samples(G, pool, n=400, reps=3, with_gw=False)
-    wanted = {s.key for s in METRIC_SPECS if s.family in ("sample", "topology") and s.needs != "gw"}
+    wanted = {s.key for s in METRIC_SPECS if s.family in ("sample", "topology") and s.needs not in ("gw", "gw_paper")}
     assert wanted <= set(res["metrics"]) and "gw" not in res["metrics"]
     assert any(k.startswith("ks_") for k in res["metrics"])
     off = res["metrics"]["off_data"]

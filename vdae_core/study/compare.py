@@ -16,7 +16,7 @@ def evaluate_runs(runs: Iterable[Run], n_samples: int = 1000, k: int = 10, reps:
 
     rows = []
     for r in runs:
-        summary, _ = evaluate(r, n_samples=n_samples, k=k, seed=r.seed, reps=reps)
+        summary, _ = evaluate(r, n_samples=n_samples, k=k, seed=r.seed, reps=reps, with_gw_paper=True)
         rows.append({"model": r.model_name, "dataset": r.dataset.name, "seed": r.seed, **summary})
     return rows
 

@@ -318,7 +318,7 @@ def _write_floor(floor_dir: Optional[str], fkey: tuple, floor: Dict[str, Tuple[f
 
 def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: int = 5, k: int = 5, seed: int = 0,
                      with_gw: bool = True, floor_dir: Optional[str] = None,
-                     with_topology: bool = True) -> Dict[str, Any]:
+                     with_topology: bool = True, with_gw_paper: bool = False) -> Dict[str, Any]:
     """Protocol metrics of the generated points ``G`` (M, m), each with its floor.
 
     Floors do not depend on the model, so they are kept per process and, with ``floor_dir``, in that folder
@@ -352,18 +352,18 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
     # Memorisation: training and held-out sets of one size; its floor needs a law sample independent of both.
     memo, memo_floor_sample = pool.memo_sets(R, seed)
     ctx = SampleContext(R, centres, masses, lookup, memo, h, k, seed)
-    value = sample_metrics(G, ctx, with_gw, with_topology)
+    value = sample_metrics(G, ctx, with_gw, with_topology, with_gw_paper)
     # The floor does not depend on the model: runs of one dataset, seed and size (a comparison's models) share it.
     memo_key = "" if memo is None else hashlib.sha256(np.ascontiguousarray(memo[0]).tobytes()).hexdigest()[:16]
     fkey = (pool.train.content_hash, pool.description, pool.seed, int(len(G)), int(reps), int(k), int(seed),
-            bool(with_gw), int(n), bool(with_topology), memo_key)
+            bool(with_gw), int(n), bool(with_topology), memo_key, bool(with_gw_paper))
     if fkey not in _FLOOR_CACHE:
         stored = _read_floor(floor_dir, fkey)
         if stored is None:
             floors = []
             for j in range(reps):
                 E = pool.floor_sample(len(G), j).X
-                floors.append(sample_metrics(E, ctx, with_gw, with_topology))
+                floors.append(sample_metrics(E, ctx, with_gw, with_topology, with_gw_paper))
             stored = _floor(floors)
             _write_floor(floor_dir, fkey, stored)
         if len(_FLOOR_CACHE) >= 64:
@@ -398,7 +398,8 @@ def _pdist_sample(X: np.ndarray, seed: int, n: int = 1000) -> np.ndarray:
 
 
 def evaluate_run(run, n_samples: int = 1000, reps: int = 5, k: int = 5, seed: int = 0,
-                 with_gw: bool = True, floor_dir: Optional[str] = None, with_topology: bool = True) -> Dict[str, Any]:
+                 with_gw: bool = True, floor_dir: Optional[str] = None, with_topology: bool = True,
+                 with_gw_paper: bool = False) -> Dict[str, Any]:
     """The protocol on a trained run: ``n_samples`` points of ``run.model.sample`` against its reference.
 
     Returns the dict of :func:`evaluate_samples` plus ``sampler`` (how the model generated them).
@@ -408,7 +409,7 @@ def evaluate_run(run, n_samples: int = 1000, reps: int = 5, k: int = 5, seed: in
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     G = run.model.sample(int(n_samples), torch.Generator().manual_seed(int(seed)))
     out = evaluate_samples(np.asarray(G), pool, n=n_samples, reps=reps, k=k, seed=seed, with_gw=with_gw,
-                           floor_dir=floor_dir, with_topology=with_topology)
+                           floor_dir=floor_dir, with_topology=with_topology, with_gw_paper=with_gw_paper)
     out["sampler"] = getattr(run.model, "sampler_description", "the model's own sampler")
     return out
 
@@ -458,7 +459,7 @@ def mixing_from_one_start(run, start: int = 0, n_walkers: int = 1000, max_steps:
 
 
 def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int = 5, with_gw: bool = True,
-             floor_dir: Optional[str] = None):
+             floor_dir: Optional[str] = None, with_gw_paper: bool = False):
     """Everything ``evaluate``, ``compare`` and the app report for one run, as one flat JSON-ready dict.
 
     Encoder metrics (bi-Lipschitz, trustworthiness, continuity over ``k`` neighbours) come from
@@ -467,7 +468,8 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
     for each sample metric of :data:`~vdae_core.study.metric_specs.METRIC_SPECS` (``ks_<coordinate>`` included),
     ``<key>`` (value), ``<key>_floor``,
     ``<key>_floor_sd`` and ``<key>_flagged``. ``floor_dir``: a folder where floors are shared between
-    processes (a sweep's workers), see :func:`evaluate_samples`.
+    processes (a sweep's workers), see :func:`evaluate_samples`. ``with_gw_paper``: also the max-normalised GW
+    of the VDAE paper's code (``gw_paper``, beside Table 1's numbers; it doubles the evaluation's time).
 
     Returns
     -------
@@ -493,7 +495,8 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
             "no trustworthiness or continuity")
     else:
         summary["encoder_note"] = run.model.lacks("has_decoder", "no bi-Lipschitz, trustworthiness or continuity")
-    res = evaluate_run(run, n_samples=n_samples, reps=reps, k=5, seed=seed, with_gw=with_gw, floor_dir=floor_dir)
+    res = evaluate_run(run, n_samples=n_samples, reps=reps, k=5, seed=seed, with_gw=with_gw, floor_dir=floor_dir,
+                       with_gw_paper=with_gw_paper)
     summary.update(flat_metrics(res))
     summary.update({"reference": res["reference"], "sampler": res["sampler"], "bandwidth_h": res["bandwidth_h"],
                     "n_samples": int(n_samples), "n_generated": res["n_generated"], "n_reference": res["n_reference"],
@@ -512,7 +515,7 @@ def flat_metrics(res: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def evaluate_points(samples, reference, train=None, seed: int = 0, reps: int = 5, k: int = 5,
-                    with_gw: bool = True) -> Dict[str, Any]:
+                    with_gw: bool = True, with_gw_paper: bool = False) -> Dict[str, Any]:
     """The protocol on samples from any model: ``samples`` (M, m) against ``reference`` (n, m), points of the law
     never trained on; floors from a disjoint half of the reference (:class:`SplitReferencePool`); memorisation
     only with the generator's ``train`` points (n_t, m).
@@ -533,7 +536,7 @@ def evaluate_points(samples, reference, train=None, seed: int = 0, reps: int = 5
 
     pool = SplitReferencePool(reference, train, seed=seed, reps=reps, k=k)
     G = check_array(samples, "samples", width=pool.train.ambient_dim)
-    res = evaluate_samples(G, pool, n=len(G), reps=reps, k=k, seed=seed, with_gw=with_gw)
+    res = evaluate_samples(G, pool, n=len(G), reps=reps, k=k, seed=seed, with_gw=with_gw, with_gw_paper=with_gw_paper)
     summary = flat_metrics(res)
     summary.update({"reference": res["reference"], "bandwidth_h": res["bandwidth_h"], "n_generated": res["n_generated"],
                     "n_reference": res["n_reference"], "prdc_k": res["prdc_k"], "seed": int(seed), "reps": int(reps)})

@@ -126,7 +126,7 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
     with torch_threads(threads):
         run, folder, train_s = train_job(job, cache)
         t1 = time.perf_counter()
-        summary, _ = evaluate(run, n_samples=job.n_samples, k=10, seed=job.seed, reps=job.reps,
+        summary, _ = evaluate(run, n_samples=job.n_samples, k=10, seed=job.seed, reps=job.reps, with_gw_paper=True,
                               floor_dir=os.path.join(cache, FLOOR_FOLDER))
     if job.reps == 5:  # the Compare page's settings with "each run's seed": it shows these without recomputing
         store_evaluation(folder, summary, job.n_samples, 10, job.seed)
