@@ -74,8 +74,9 @@ with st.expander("Judge samples from any model against a built-in dataset"):
     u = st.columns([3, 2, 1])
     byo_file = u[0].file_uploader("Generated points (.npy, .npz with key X, .csv, .txt)", key="cmp.byo.file",
                                   type=["npy", "npz", "csv", "txt"])
-    byo_data = u[1].selectbox("Judge against", [d for d in DATASETS.names() if not DATASETS.tags(d).get("finite")],
-                              key="cmp.byo.dataset")
+    law_sets = [d for d in DATASETS.names() if not DATASETS.tags(d).get("finite")]
+    byo_data = u[1].selectbox("Judge against", law_sets, key="cmp.byo.dataset",
+                              index=law_sets.index(ss["dataset"]) if ss.get("dataset") in law_sets else 0)
     if u[2].button("Judge", key="cmp.byo.go", disabled=byo_file is None, icon=":material/gavel:"):
         path, err = uploads.accept_points(byo_file)
         if err:

@@ -169,11 +169,14 @@ class SplitReferencePool:
         Floor samples (disjoint).
     k : int
         Neighbours of the precision/recall balls: a floor sample needs at least 2k + 2 points.
+    label : str
+        What the reference points are, for the report.
     """
 
     fresh = False
 
-    def __init__(self, reference, train=None, seed: int = 0, reps: int = 5, k: int = 5):
+    def __init__(self, reference, train=None, seed: int = 0, reps: int = 5, k: int = 5,
+                 label: str = "the given reference points"):
         from vdae_core.foundation.validation import check_array
 
         R = check_array(reference, "reference points")
@@ -194,8 +197,7 @@ class SplitReferencePool:
         if train is not None:
             T = check_array(train, "training points", width=R.shape[1])
             self.generator_train = T
-        self.description = (f"the given reference points ({self.heldout.n} of {len(R)}; floors drawn from the other "
-                            f"{self.train.n})")
+        self.description = f"{label} ({self.heldout.n} of {len(R)}; floors drawn from the other {self.train.n})"
 
     @staticmethod
     def _points(name: str, X: np.ndarray) -> Dataset:
@@ -515,7 +517,8 @@ def flat_metrics(res: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def evaluate_points(samples, reference, train=None, seed: int = 0, reps: int = 5, k: int = 5,
-                    with_gw: bool = True, with_gw_paper: bool = False) -> Dict[str, Any]:
+                    with_gw: bool = True, with_gw_paper: bool = False,
+                    label: str = "the given reference points") -> Dict[str, Any]:
     """The protocol on samples from any model: ``samples`` (M, m) against ``reference`` (n, m), points of the law
     never trained on; floors from a disjoint half of the reference (:class:`SplitReferencePool`); memorisation
     only with the generator's ``train`` points (n_t, m).
@@ -534,7 +537,7 @@ def evaluate_points(samples, reference, train=None, seed: int = 0, reps: int = 5
     """
     from vdae_core.foundation.validation import check_array
 
-    pool = SplitReferencePool(reference, train, seed=seed, reps=reps, k=k)
+    pool = SplitReferencePool(reference, train, seed=seed, reps=reps, k=k, label=label)
     G = check_array(samples, "samples", width=pool.train.ambient_dim)
     res = evaluate_samples(G, pool, n=len(G), reps=reps, k=k, seed=seed, with_gw=with_gw, with_gw_paper=with_gw_paper)
     summary = flat_metrics(res)

@@ -263,7 +263,7 @@ def _judged(path, mtime, dataset, seed):
     from vdae_core.study.evaluation import REF_SEED_BASE, evaluate_points
 
     ref = make_dataset(DataConfig(dataset=dataset, n=JUDGE_REFERENCE_POINTS, seed=REF_SEED_BASE + int(seed)))
-    return evaluate_points(read_points(path), ref.X, seed=int(seed))
+    return evaluate_points(read_points(path), ref.X, seed=int(seed), label=f"fresh points of '{dataset}'")
 
 
 def judged_samples(path: str, dataset: str, seed: int = 0) -> Dict[str, Any]:
