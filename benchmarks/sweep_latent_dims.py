@@ -86,12 +86,20 @@ def table(log_path: str) -> str:
 
 
 def write_tuned(choice: dict) -> None:
-    """Merge each model's chosen dimension into its ``models/tuned`` file (other tuned settings kept)."""
-    from vdae_core.foundation.registry import MODELS
+    """Merge each model's chosen dimension into its ``models/tuned`` file (other tuned settings kept). A model
+    whose pick is, on every dataset, the dimension its defaults already read off the data (the VDAE's D) needs
+    no file and gets none."""
+    from vdae_core.data import DataConfig, make_dataset
     from vdae_core.foundation.preset_costs import TUNED_DIR
+    from vdae_core.foundation.registry import MODELS
 
     for model, per in choice.items():
         cfg = MODELS.get(model).config_class
+        if getattr(cfg(), FIELD[model]) == 0 and all(
+                c[FIELD[model]] == make_dataset(DataConfig(dataset=d, n=2000, seed=VALIDATION_SEED)).latent_dim_choice().dim
+                for d, c in per.items()):
+            print(f"{model}: the data's rule already gives the pick on every dataset; no file")
+            continue
         name = cfg.TUNED_FILE or f"{model}.json"
         path = os.path.join(TUNED_DIR, name)
         table_ = json.load(open(path)) if os.path.exists(path) else {}

@@ -66,6 +66,7 @@ class TwoStageVAEConfig(ModelConfig):
 
     QUICK = {"steps": 300, "stage2_steps": 300}
     PAPER = {"stage2_hidden": 1024, "lr": 1e-4}
+    TUNED_FILE = "two_stage_vae.json"  # latent dimension per dataset by benchmarks/sweep_latent_dims.py
     PAPER_SOURCE = ("Dai and Wipf 2019, supplement: second stage three hidden layers of 1024 units, Adam with "
                     "learning rate 1e-4 (its ResNet first stage is for images; the MLP is kept)")
 
