@@ -259,9 +259,3 @@ class Trainer:
     def _restore(self) -> None:
         if self._good_state is not None:
             self.model.load_state_dict(self._good_state)
-
-
-def train(model: GenerativeModel, X: np.ndarray, seed: int = 0, device: str = "auto",
-          callbacks: Optional[List[Callback]] = None) -> History:
-    """Convenience: build a :class:`Trainer` and run it to the end."""
-    return Trainer(model, X, seed=seed, device=device, callbacks=callbacks).run()
