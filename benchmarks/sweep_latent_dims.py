@@ -76,6 +76,9 @@ def choose(rows) -> dict:
 def table(log_path: str) -> str:
     rows = read_log(log_path)
     picks = choose(rows)
+    order = {m: i for i, m in enumerate(FIELD)}
+    data_order = {d: i for i, d in enumerate(dict.fromkeys(r["dataset"] for r in rows))}
+    rows = sorted(rows, key=lambda r: (order.get(r["model"], 99), data_order[r["dataset"]], r["dim"]))
     out = ["| model | data | dimension | 1 − precision + 1 − coverage | GW (robust) | MMD² (h/20) | loops (data's) "
            "| train s |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
