@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("BENCHMARKS.md", "walk_cost", "bench_walk_cost", "bench_walk_cost_log.jsonl"),
     ("METHODS.md", "gw_scale", "bench_gw_scale", "bench_gw_scale_log.jsonl"),
     ("RESULTS.md", "latent_dims", "sweep_latent_dims", "sweep_latent_dims_log.jsonl"),
+    ("RESULTS.md", "table1_summary", "table1_summary", "results/table1.json"),
 ])
 def test_doc_table_is_its_log(doc_name, marker, module, log):
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
