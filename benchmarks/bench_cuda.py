@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vdae_core.api import MODELS, DataConfig  # noqa: E402
 from vdae_core.metrics.circular import circular_correlation  # noqa: E402
 from vdae_core.pipeline.train import finish, start  # noqa: E402
+from vdae_core.pipeline.presets import compose  # noqa: E402
 
 #: Latent choices that give every model a one-dimensional circle code to compare with the true angle.
 CIRCLE_LATENT = {"svae": {"latent_manifold_dim": 1}, "delta_vae": {"latent_manifold": "sphere", "latent_manifold_dim": 1},
@@ -46,7 +47,7 @@ def code_angle(model, Z):
 def one(name, dataset, n, device, seed=0, quick=False, preset=None):
     cls = MODELS.get(name)
     over = {**(cls.config_class.quick_preset() if quick else {}),
-            **(cls.config_class.preset(preset) if preset else {}),
+            **(compose(name, preset) if preset else {}),
             **(CIRCLE_LATENT.get(name, {}) if dataset == "circle" else {}), "device": device}
     if device == "cuda":
         torch.cuda.synchronize()

@@ -225,10 +225,10 @@ def child(spec: dict) -> dict:
 # -- the parent ----------------------------------------------------------------------------------------------
 def studio_overrides(preset: str | None, pairs: list) -> dict:
     """The VDAE config overrides: a named preset (if any), then ``--studio-set`` pairs on top."""
-    from vdae_core.api import MODELS
     from vdae_core.cli import parse_overrides
+    from vdae_core.pipeline.presets import compose
 
-    out = dict(MODELS.get("vdae").config_class.preset(preset)) if preset else {}
+    out = dict(compose("vdae", preset)) if preset else {}
     out.update(parse_overrides(pairs))
     return out
 

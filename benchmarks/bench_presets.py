@@ -194,10 +194,10 @@ def main() -> None:
         dataset, seed, overrides, time_only, warm = (json.loads(a.job) + [False, False])[:5]
         print(json.dumps(job(dataset, int(seed), overrides, time_only, warm)), flush=True)
         return
-    from vdae_core.models.vdae import VDAEConfig
+    from vdae_core.pipeline.presets import compose
 
     variants = [] if a.no_default else [("default", {})]
-    variants += [(p, VDAEConfig.preset(p)) for p in a.preset]
+    variants += [(p, compose("vdae", p)) for p in a.preset]
     variants += [parse_variant(v) for v in a.variant]
     print(f"Machine: {machine()}")
     print("| dataset | seed | variant | train s | phases s | CC mean (min) | memorisation (floor) | "

@@ -28,7 +28,7 @@ import json, resource, sys, time
 import torch
 torch.set_num_threads(int(sys.argv[3]))
 from vdae_core.data import DataConfig
-from vdae_core.pipeline.runs import finish, start
+from vdae_core.pipeline.train import finish, start
 t0 = time.perf_counter()
 tr = start("vdae", DataConfig(dataset=sys.argv[1], n=int(sys.argv[2])), {"device": "cpu"}, 0, "cpu")
 t_data = time.perf_counter() - t0

@@ -34,7 +34,7 @@ import torch  # noqa: E402
 
 from vdae_core.api import DataConfig, make_dataset  # noqa: E402
 from vdae_core.models import networks, wgan_gp  # noqa: E402
-from vdae_core.models.base import TrainData  # noqa: E402
+from vdae_core.training.phases import TrainData  # noqa: E402
 from vdae_core.pipeline.build import build_model  # noqa: E402
 
 from bench_common import append_log, cpu_model, start_busy, stop_busy  # noqa: E402

@@ -43,3 +43,9 @@ def test_floor_table_shows_value_floor_and_flags():
     assert "gw" not in t.columns                                 # absent metrics are not shown
     one = floor_table(rows[:1]).set_index("model")
     assert one.loc["vdae", "memorisation"] == "0.7 (n = 1) (floor 1) ⚑ 1/1"  # one run: no "± 0"
+
+
+def test_a_metric_not_measured_reads_as_a_dash_not_inf():
+    from vdae_core.study.compare import mean_sd_text
+
+    assert mean_sd_text(float("nan"), float("nan"), 3) == "—" and mean_sd_text(float("inf"), 0.0, 3) == "inf"

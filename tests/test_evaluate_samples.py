@@ -68,3 +68,12 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, case, msg):
     assert not (tmp_path / "m.json").exists()
     with pytest.raises(UserInputError):
         evaluate_points(np.zeros((5, 3)), R)
+
+
+def test_a_sorted_reference_does_not_make_exact_samples_look_like_copies():
+    """Review finding: memorisation's held-out set was the head of the file's order; on a file sorted by angle
+    it was one arc, and exact samples scored 0.01 ("a copy")."""
+    R = _circle(4000, 0)
+    R = R[np.argsort(np.arctan2(R[:, 1], R[:, 0]))]
+    m = evaluate_points(_circle(400, 2), R, _circle(500, 1), seed=0, reps=4)
+    assert 0.7 < m["memorisation"] < 1.4 and not m["memorisation_flagged"]

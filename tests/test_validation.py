@@ -173,3 +173,14 @@ def test_a_flat_but_two_dimensional_mesh_is_a_surface(tmp_path):
 
     (tmp_path / "sq.obj").write_text("v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3\nf 1 3 4\n")
     assert load_mesh(str(tmp_path / "sq.obj")).vertices.shape == (4, 3)
+
+
+def test_atomic_writes_give_ordinary_files(tmp_path):
+    """Review finding: mkstemp's 0600 leaked into every file written atomically (metric caches, CLI outputs)."""
+    import os
+
+    from vdae_core.foundation.files import _UMASK, write_json_atomic
+
+    write_json_atomic(str(tmp_path / "m.json"), {"a": 1})
+    assert os.stat(tmp_path / "m.json").st_mode & 0o777 == 0o666 & ~_UMASK
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # no temporary left behind

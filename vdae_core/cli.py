@@ -168,7 +168,7 @@ def cmd_train(a) -> None:
             msg += f" loss {loss:.4g}"
         print(msg, end="", file=sys.stderr, flush=True)
 
-    overrides = compose(a.model, a.preset, parse_overrides(a.set), a.steps_scale)
+    overrides = compose(a.model, a.preset, parse_overrides(a.set), a.steps_scale, dataset=a.dataset)
     run = train_run(a.model, dc, overrides, seed=a.seed, device=a.device, callbacks=[report])
     if not a.quiet:
         print(file=sys.stderr)

@@ -11,6 +11,10 @@ import os
 import tempfile
 from typing import Any, BinaryIO, Callable
 
+# The process's umask, read once at import (reading it means setting it, which is not thread-safe later).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def write_atomic(path: str, write: Callable[[BinaryIO], Any]) -> None:
     """Call ``write(binary file)`` on a temporary file beside ``path``, flush it to disk, then rename it to ``path``.
@@ -27,6 +31,7 @@ def write_atomic(path: str, write: Callable[[BinaryIO], Any]) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private to its creator; an ordinary file is not
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -3,7 +3,7 @@
 The pages call these (through caching wrappers in :mod:`vdae_core.ui.cache`) so that no maths lives in
 a page, and scripts/tests can call them directly. Walk comparisons live with the other walk diagnostics
 (:mod:`vdae_core.study.diagnostics`), aggregation over runs with the comparison (:mod:`vdae_core.study.compare`), and
-the per-run metrics cache with the run folder (:mod:`vdae_core.pipeline.runs`).
+the per-run metrics cache in :mod:`vdae_core.study.evaluation_cache`.
 """
 from __future__ import annotations
 

@@ -129,6 +129,8 @@ def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples:
 
 def mean_sd_text(mean: float, std: float, n: int) -> str:
     """"mean ± std" over n > 1 runs; "value (n = 1)" for one run (a single run has no spread to show)."""
+    if mean is None or np.isnan(mean):
+        return "—"  # not measured for this run (e.g. gw_paper outside compare and sweeps)
     if not np.isfinite(mean):
         return "inf"
     return f"{mean:.4g} ± {std:.2g}" if n > 1 else f"{mean:.4g} (n = 1)"

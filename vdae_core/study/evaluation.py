@@ -25,8 +25,8 @@ The metrics (:data:`vdae_core.study.metric_specs.METRIC_SPECS`, the one list):
   ratio that together hold 10% of the law's mass hold ``lump_top10`` of the samples (0.10 for an exact
   sampler, up to its floor) and ``lump_max`` is the largest ratio (the max-to-mean bin ratio when the
   cells have equal mass);
-- off the data: the share of samples farther from R than 99% of R's own nearest-neighbour gaps (about 0.01
-  for an exact sampler; no closed-form manifold needed);
+- off the data: the share of samples farther from R than 3 × the 99th percentile of R's own nearest-neighbour
+  gaps, the outliers (about 0 for an exact sampler; no closed-form manifold needed);
 - KS per intrinsic coordinate where the data has them: samples take the coordinates of their nearest
   reference point, compared with the reference's coordinates by the two-sample KS statistic.
 
@@ -144,9 +144,12 @@ class ReferencePool:
             m = min(len(R.X), self.train.n)
             held, memo_floor_sample = R.X[:m], None
         else:           # E_j are training points here: the floor's law sample is the other half of the held-out split
+            # random halves: the split keeps the file's order, and a file sorted along the manifold would make
+            # each half one arc (exact samples then read as copies)
             half = R.n // 2
             m = min(half, self.train.n)
-            held, memo_floor_sample = R.X[:m], R.X[half:]
+            perm = np.random.default_rng([seed, 0x3E30]).permutation(R.n)
+            held, memo_floor_sample = R.X[perm[:m]], R.X[perm[half:]]
         train_sub = self.train.X[np.random.default_rng([seed, 1]).choice(self.train.n, m, replace=False)]
         return (train_sub, held), memo_floor_sample
 
@@ -189,9 +192,9 @@ class SplitReferencePool:
         self.seed = int(seed)
         perm = np.random.default_rng([self.seed, 0x5E1F]).permutation(len(R))
         half = len(R) // 2
-        self.heldout = self._points("reference", R[np.sort(perm[:half])])
-        # kept in the permutation's random order: the floor samples are consecutive runs of it (a file sorted
-        # by angle must not give each floor sample one arc)
+        # both halves kept in the permutation's random order: the floor samples are consecutive runs of the second
+        # and memorisation's held-out set the head of the first (a file sorted by angle must give no arcs)
+        self.heldout = self._points("reference", R[perm[:half]])
         self.train = self._points("floor half of the reference", R[perm[half:]])
         self.generator_train = None
         if train is not None:
@@ -359,7 +362,8 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
     memo_key = "" if memo is None else hashlib.sha256(np.ascontiguousarray(memo[0]).tobytes()).hexdigest()[:16]
     fkey = (pool.train.content_hash, pool.description, pool.seed, int(len(G)), int(reps), int(k), int(seed),
             bool(with_gw), int(n), bool(with_topology), memo_key, bool(with_gw_paper))
-    if fkey not in _FLOOR_CACHE:
+    current = _FLOOR_CACHE.get(fkey)  # held locally: another session's thread may evict the entry meanwhile
+    if current is None:
         stored = _read_floor(floor_dir, fkey)
         if stored is None:
             floors = []
@@ -370,10 +374,10 @@ def evaluate_samples(G: np.ndarray, pool: ReferencePool, n: int = 1000, reps: in
             _write_floor(floor_dir, fkey, stored)
         if len(_FLOOR_CACHE) >= 64:
             _FLOOR_CACHE.pop(next(iter(_FLOOR_CACHE)))
-        _FLOOR_CACHE[fkey] = stored
+        _FLOOR_CACHE[fkey] = current = stored
     elif floor_dir and not os.path.isfile(_floor_path(floor_dir, fkey)):
-        _write_floor(floor_dir, fkey, _FLOOR_CACHE[fkey])  # computed here for another sweep: share it too
-    fl = dict(_FLOOR_CACHE[fkey])
+        _write_floor(floor_dir, fkey, current)  # computed here for another sweep: share it too
+    fl = dict(current)
     if memo is not None and memo_floor_sample is not None:  # one held-out half: its spread by the bootstrap
         fl["memorisation"] = _bootstrap_memo(memo_floor_sample, memo, seed, len(G))
     metrics = {key: {"value": value[key], "floor_mean": fl[key][0], "floor_sd": fl[key][1],

@@ -16,8 +16,9 @@ UI_METRICS_FILE = "ui_metrics.json"
 
 #: Bumped when the evaluation changes meaning (2: samples against held-out data, with floors), so older
 #: cached numbers are recomputed rather than shown as if they were today's.
-EVALUATION_VERSION = 6  # 3: Betti numbers and bottleneck distances of the samples; 4: the subsample stops once covered;
-#                          5: off_data; 6: robust gw beside gw_paper, off_data counts outliers
+EVALUATION_VERSION = 7  # 3: Betti numbers and bottleneck distances of the samples; 4: the subsample stops once covered;
+#                          5: off_data; 6: robust gw beside gw_paper, off_data counts outliers;
+#                          7: memorisation's held-out set a random half of a file's split
 
 
 def _metrics_key(n_samples: int, k: int, seed: int) -> str:
