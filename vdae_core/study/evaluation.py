@@ -57,6 +57,14 @@ REF_SEED_BASE = 1_000_003
 
 
 # ----------------------------------------------------------------------------------- references
+def heldout_cells(H: np.ndarray, K: int, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Voronoi cell centres and masses from disjoint parts of held-out points H (n, m): K centres (at most a
+    tenth of H, at least 2) drawn by a seeded permutation, their masses estimated from the rest."""
+    K = max(2, min(K, len(H) // 10))
+    perm = np.random.default_rng([seed, 0xCE11]).permutation(len(H))
+    return H[perm[:K]], cell_masses(H[perm[:K]], H[perm[K:]])
+
+
 class ReferencePool:
     """Independent samples of the data's law for one run (never its training points).
 
@@ -122,10 +130,7 @@ class ReferencePool:
         if self.fresh:
             centres = self.fresh_sample(K, 998).X
             return centres, cell_masses(centres, self.fresh_sample(n_mass, 999).X)
-        H = self.heldout.X
-        K = max(2, min(K, len(H) // 10))
-        perm = np.random.default_rng([self.seed, 0xCE11]).permutation(len(H))
-        return H[perm[:K]], cell_masses(H[perm[:K]], H[perm[K:]])
+        return heldout_cells(self.heldout.X, K, self.seed)
 
     def coordinate_sample(self, n: int) -> Dataset:
         """The law sample whose intrinsic coordinates generated points borrow: fresh, or the held-out split."""
@@ -220,10 +225,7 @@ class SplitReferencePool:
         return self.train.subset(np.arange(j * self.eval_size, j * self.eval_size + size))
 
     def cells(self, K: int, n_mass: int) -> Tuple[np.ndarray, np.ndarray]:
-        H = self.heldout.X
-        K = max(2, min(K, len(H) // 10))
-        perm = np.random.default_rng([self.seed, 0xCE11]).permutation(len(H))
-        return H[perm[:K]], cell_masses(H[perm[:K]], H[perm[K:]])
+        return heldout_cells(self.heldout.X, K, self.seed)
 
     def coordinate_sample(self, n: int) -> Dataset:
         return self.heldout
