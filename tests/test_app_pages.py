@@ -126,14 +126,16 @@ def test_try_it_trains_through_the_stepwise_api_and_saves_a_run(env):
 def test_train_form_with_pause_and_stop(env):
     at = goto(app(), "train")
     at.radio(key="train.preset").set_value("defaults").run()
-    for name, v in (("spectral_steps", 4), ("vae_steps", 400), ("hidden", 16), ("latent_dim", 3)):
+    # A variational phase far longer than the test waits: the job is still running when Pause is pressed on
+    # any machine (with 400 steps a fast CI machine finished the whole job before the click).
+    for name, v in (("spectral_steps", 4), ("vae_steps", 100_000), ("hidden", 16), ("latent_dim", 3)):
         at.number_input(key=f"cfg.vdae.defaults.{name}").set_value(v)
     at.button[-1].click()  # the form's submit button
     at.run()
     assert "_job" in at.session_state, texts(at)
     job = at.session_state["_job"]
-    # diffusion fit 200 + SpectralNet 4 + decoder fit 100 + variational 400 (its cap: it may converge sooner)
-    assert job.model.config.hidden == 16 and job.trainer.total_steps == 704
+    # diffusion fit 200 + SpectralNet 4 + decoder fit 100 + variational 100,000 (its cap)
+    assert job.model.config.hidden == 16 and job.trainer.total_steps == 100_304
     at.button(key="job.pause").click().run()
     assert at.session_state["_job"].status == "paused"
     steps = job.trainer.steps_done
@@ -376,9 +378,10 @@ def test_training_belongs_to_the_server_a_reload_reattaches(env):
     a = goto(app(), "train")
     owner = a.session_state["_owner"]
     a.radio(key="train.preset").set_value("defaults").run()
-    # converge_tol 0: all 3000 steps, so the job is still running when the reloaded tab stops it (with the
-    # convergence rule it could end first on a quiet machine, and the test then saw "done")
-    for name, v in (("spectral_steps", 4), ("vae_steps", 3000), ("hidden", 16), ("latent_dim", 3),
+    # converge_tol 0 and a variational phase far longer than the test waits, so the job is still running when
+    # the reloaded tab stops it on any machine (with the convergence rule, or 3,000 steps on a fast machine,
+    # it could end first and the test then saw "done")
+    for name, v in (("spectral_steps", 4), ("vae_steps", 100_000), ("hidden", 16), ("latent_dim", 3),
                     ("converge_tol", 0.0)):
         a.number_input(key=f"cfg.vdae.defaults.{name}").set_value(v)
     a.button[-1].click()
