@@ -315,14 +315,40 @@ def cmd_evaluate(a) -> None:
     print(f"wrote {out}" + (f" and {npy}" if per_point is not None else ""))
 
 
-def cmd_topology(a) -> None:
-    from vdae_core.pipeline.runs import load_run
-    from vdae_core.study.topology import topology_report
+def _check_map_args(a) -> None:
+    """``--codes`` and ``--samples`` only with ``--points``, and ``--points`` only with ``--codes``."""
+    if a.run is not None and (a.codes or a.samples_file):
+        raise UserInputError("--codes and --samples go with --points (a run carries its own codes and samples)")
+    if a.points is not None and not a.codes:
+        raise UserInputError("--points needs --codes: row i of the codes is the code of row i of the points")
 
+
+def _map_files(a):
+    """The points and codes of ``--points``/``--codes`` (checked: same rows, finite, codes ≤ 64 columns)."""
+    from vdae_core.data import read_points
+    from vdae_core.study.map_audit import checked_map
+
+    _check_map_args(a)
+    return checked_map(read_points(a.points), read_points(a.codes))
+
+
+def cmd_topology(a) -> None:
     out = _out_path(a, ".json")
-    run = load_run(a.run)
     t0 = time.perf_counter()
-    rep = topology_report(run, maxdim=a.maxdim, max_points=a.max_points, n=a.n, seed=a.seed, reps=a.reps)
+    if a.points is not None:
+        from vdae_core.data import read_points
+        from vdae_core.study.map_audit import map_topology
+
+        X, Z = _map_files(a)
+        S = read_points(a.samples_file) if a.samples_file else None
+        rep = map_topology(X, Z, S, maxdim=a.maxdim, max_points=a.max_points, seed=a.seed, reps=a.reps)
+    else:
+        from vdae_core.pipeline.runs import load_run
+        from vdae_core.study.topology import topology_report
+
+        _check_map_args(a)
+        run = load_run(a.run)
+        rep = topology_report(run, maxdim=a.maxdim, max_points=a.max_points, n=a.n, seed=a.seed, reps=a.reps)
     rep["seconds"] = round(time.perf_counter() - t0, 2)
     text = json.dumps(rep, indent=1, allow_nan=False).encode()
     _write_atomic(out, lambda fh: fh.write(text))
@@ -335,6 +361,9 @@ def cmd_topology(a) -> None:
         taus = ", ".join(f"{t:.3g}" for t in c["tau"])
         print(f"{name:8s} Betti {c['betti']} at persistence > τ = ({taus}) ({c['n_points']} points{sub})")
     for k, line in enumerate(rep["summary"]):
+        if rep["distances"] is None:
+            print(f"H{k}: {line}")
+            continue
         b, (fm, fs) = rep["distances"]["bottleneck"][k], rep["floor"]["bottleneck"][k]
         print(f"H{k}: {line}; bottleneck data–samples {b:.3g} (floor {fm:.3g} ± {fs:.3g})")
     print(f"data = {rep['reference']}; wrote {out} ({rep['seconds']} s)")
@@ -348,6 +377,10 @@ def cmd_audit(a) -> None:
     npz = os.path.splitext(out)[0] + "_per_point.npz"
     if os.path.lexists(npz) and not a.overwrite:
         raise UserInputError(f"{npz} already exists: pass --overwrite to replace it, or choose another --out")
+    a.samples_file = None
+    if a.points is not None:
+        return _audit_map(a, out, npz)
+    _check_map_args(a)
     run = load_run(a.run)
     report, arrays, skipped = {"per_point_file": os.path.basename(npz)}, {}, []
     t0 = time.perf_counter()
@@ -375,11 +408,7 @@ def cmd_audit(a) -> None:
     _write_atomic(out, lambda fh: fh.write(text))
     tf, ph = report["tears_folds"], report["prior_holes"]
     if "skipped" not in tf:
-        print(f"tears: {tf['torn_edges']} of {tf['data_edges']} data-neighbour edges longer than "
-              f"{tf['factor']:g} typical edges in the latent ({tf['points_at_a_tear']} points); folds: "
-              f"{tf['folded_edges']} of {tf['latent_edges']} latent-neighbour edges longer than "
-              f"{tf['factor']:g} typical edges in the data ({tf['points_at_a_fold']} points); "
-              f"{tf['n_points']} points, k = {tf['k']}")
+        _print_tears(tf)
     if "skipped" not in ph:
         hf, of = ph["hole_share_floor"], ph["off_share_floor"]
         print(f"prior holes: {ph['hole_share']:.1%} of {ph['n_prior']} prior codes where the data's density is "
@@ -390,6 +419,38 @@ def cmd_audit(a) -> None:
         print(f"skipped {line}")
     print(f"wrote {out} and {npz} (per point: tears, folds, edges as training-point indices; per prior code: "
           f"codes, log10 density ratio, distance off the data in spacings) in {report['seconds']} s")
+
+
+def _print_tears(tf) -> None:
+    print(f"tears: {tf['torn_edges']} of {tf['data_edges']} data-neighbour edges longer than "
+          f"{tf['factor']:g} typical edges in the latent ({tf['points_at_a_tear']} points); folds: "
+          f"{tf['folded_edges']} of {tf['latent_edges']} latent-neighbour edges longer than "
+          f"{tf['factor']:g} typical edges in the data ({tf['points_at_a_fold']} points); "
+          f"{tf['n_points']} points, k = {tf['k']}")
+
+
+def _audit_map(a, out: str, npz: str) -> None:
+    """``audit --points X --codes Z``: tears, folds, bi-Lipschitz, trustworthiness and continuity of any map."""
+    from vdae_core.study.map_audit import map_audit
+
+    X, Z = _map_files(a)
+    t0 = time.perf_counter()
+    report, tf = map_audit(X, Z, k=a.k, factor=a.factor, max_points=a.max_points, seed=a.seed)
+    report["prior_holes"] = {"skipped": "codes given without a prior or a decoder: no hole map"}
+    report["per_point_file"] = os.path.basename(npz)
+    report["seconds"] = round(time.perf_counter() - t0, 2)
+    pp = tf.per_point()
+    text = json.dumps(report, indent=1, allow_nan=False, default=str).encode()
+    _write_atomic(npz, lambda fh: np.savez(fh, index=tf.idx, tears=pp["tears"], folds=pp["folds"],
+                                          torn_edges=tf.idx[tf.torn], folded_edges=tf.idx[tf.folded]))
+    _write_atomic(out, lambda fh: fh.write(text))
+    _print_tears(report["tears_folds"])
+    b = report["bilipschitz"]
+    print(f"bi-Lipschitz of the map over {a.k} latent neighbours: median {b['median']:.3g} (scale-free "
+          f"{b['scale_free_median']:.3g}); trustworthiness {report['trustworthiness']:.4f}, continuity "
+          f"{report['continuity']:.4f}")
+    print(f"wrote {out} and {npz} (per point: tears, folds; edges as row indices of --points) in "
+          f"{report['seconds']} s")
 
 
 def cmd_stability(a) -> None:
@@ -559,8 +620,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("topology", help="persistent homology (ripser) of a run's data, latent codes and samples: "
                        "diagrams, Betti numbers at a stated threshold, bottleneck/Wasserstein distances data–samples "
-                       "with their noise floor (JSON)")
-    s.add_argument("--run", required=True)
+                       "with their noise floor (JSON); of a run, or of any map (--points X --codes Z [--samples S])")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", help="a run folder")
+    src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
+    s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64), row i the code of row i of X")
+    s.add_argument("--samples", dest="samples_file",
+                   help="with --points: generated points (M × m), judged against a random half of the points with "
+                        "floors from the other half")
     s.add_argument("--maxdim", type=whole(0, 2, "--maxdim"), default=1,
                    help="highest homology dimension: 1 = components and loops (default), 2 adds voids (slower)")
     s.add_argument("--max-points", type=whole(20, 2000, "--max-points"), default=400,
@@ -578,8 +645,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("audit", help="tears (data neighbours cut apart in the latent) and folds (latent neighbours "
                        "from far apart in the data) of a run's encoder, and its prior holes (prior codes where the "
                        "data's codes are sparse, and how far they decode from the data); JSON, per-point arrays "
-                       "in .npz")
-    s.add_argument("--run", required=True)
+                       "in .npz; of a run, or of any map (--points X --codes Z: tears, folds, bi-Lipschitz, "
+                       "trustworthiness, continuity)")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", help="a run folder")
+    src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
+    s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64), row i the code of row i of X")
     s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours in both kNN graphs (default 10)")
     s.add_argument("--factor", type=positive(1e6, "--factor"), default=10.0,
                    help="length, in typical edges, above which an edge is torn or folded (default 10)")

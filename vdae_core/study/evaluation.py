@@ -199,8 +199,8 @@ class SplitReferencePool:
         half = len(R) // 2
         # both halves kept in the permutation's random order: the floor samples are consecutive runs of the second
         # and memorisation's held-out set the head of the first (a file sorted by angle must give no arcs)
-        self.heldout = self._points("reference", R[perm[:half]])
-        self.train = self._points("floor half of the reference", R[perm[half:]])
+        self.heldout = self.points_dataset("reference", R[perm[:half]])
+        self.train = self.points_dataset("floor half of the reference", R[perm[half:]])
         self.generator_train = None
         if train is not None:
             T = check_array(train, "training points", width=R.shape[1])
@@ -208,7 +208,8 @@ class SplitReferencePool:
         self.description = f"{label} ({self.heldout.n} of {len(R)}; floors drawn from the other {self.train.n})"
 
     @staticmethod
-    def _points(name: str, X: np.ndarray) -> Dataset:
+    def points_dataset(name: str, X: np.ndarray) -> Dataset:
+        """Bare points (n, m) as a Dataset (no parameters)."""
         return Dataset(name, X, np.zeros((len(X), 0)), (), (), intrinsic_dim=min(2, X.shape[1]), source=name)
 
     @property

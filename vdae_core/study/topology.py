@@ -43,7 +43,8 @@ def _law(pool, R, maxdim: int, max_points: int, seed: int, reps: int):
     """The reference's diagrams, ``reps`` floor samples' diagrams and their distances to the reference; kept
     for the last 8 references (every model of a dataset shares them), keyed by the reference's points, the
     data's config and the settings."""
-    key = (hashlib.sha1(np.ascontiguousarray(R.X).tobytes()).hexdigest(), repr(pool.config), pool.seed, int(R.n),
+    key = (hashlib.sha1(np.ascontiguousarray(R.X).tobytes()).hexdigest(), repr(getattr(pool, "config", None)),
+           pool.description, pool.seed, int(R.n),
            maxdim, max_points, seed, int(reps))
     if key in _LAW_CACHE:
         _LAW_CACHE.move_to_end(key)
@@ -86,27 +87,43 @@ def topology_report(run, maxdim: int = 1, max_points: int = MAX_POINTS, n: int =
 
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     R = pool.reference(n)
-    data, law, null = _law(pool, R, maxdim, max_points, seed, reps)
-    clouds: Dict[str, Optional[Persistence]] = {"data": data}
     model = run.model
-    latent_note = ""
+    latent_note, Z = "", None
     if model.has_encoder:
         Z = np.asarray(model.encode(run.dataset.X), dtype=np.float64).reshape(run.dataset.n, -1)
-        clouds["latent"] = persistence(Z, maxdim, max_points, seed)
     else:
-        clouds["latent"] = None
         latent_note = model.lacks("has_encoder", "no latent codes to read holes from")
     G = np.asarray(model.sample(int(R.n), torch.Generator().manual_seed(int(seed))))
-    clouds["samples"] = persistence(G, maxdim, max_points, seed)
-    dist = diagram_distances(clouds["data"], clouds["samples"])
-    floor = {key: [[float(np.mean([d[key][k] for d in null])), float(np.std([d[key][k] for d in null], ddof=1))
-                    if len(null) > 1 else 0.0] for k in range(maxdim + 1)] for key in ("bottleneck", "wasserstein")}
+    return clouds_report(R, Z, G, pool, pool.description, maxdim, max_points, seed, reps, latent_note)
+
+
+def clouds_report(R, Z: Optional[np.ndarray], G: Optional[np.ndarray], pool, reference: str, maxdim: int,
+                  max_points: int, seed: int, reps: int, latent_note: str = "") -> Dict[str, Any]:
+    """The persistence report of a reference ``R`` (a Dataset, n × m), codes ``Z`` (N × d) and samples ``G``
+    (M × m), either may be None, with the data–samples distances beside their floor drawn from ``pool``
+    (a :class:`~vdae_core.study.evaluation.ReferencePool` or ``SplitReferencePool``; None without samples);
+    ``reference`` says what ``R`` is. The keys of :func:`topology_report` (``distances`` and ``floor`` None
+    without samples, ``floor_betti`` then empty)."""
+    if G is not None:
+        data, law, null = _law(pool, R, maxdim, max_points, seed, reps)
+    else:
+        data, law, null = persistence(np.asarray(R.X, dtype=np.float64), maxdim, max_points, seed), [], []
+    clouds: Dict[str, Optional[Persistence]] = {
+        "data": data,
+        "latent": persistence(Z, maxdim, max_points, seed) if Z is not None else None,
+        "samples": persistence(G, maxdim, max_points, seed) if G is not None else None}
+    dist = floor = None
+    if G is not None:
+        dist = diagram_distances(clouds["data"], clouds["samples"])
+        floor = {key: [[float(np.mean([d[key][k] for d in null])),
+                        float(np.std([d[key][k] for d in null], ddof=1)) if len(null) > 1 else 0.0]
+                       for k in range(maxdim + 1)] for key in ("bottleneck", "wasserstein")}
     names = {"data": "data", "latent": "latent codes", "samples": "samples"}
     summary = [_found(k, {names[c]: (p.betti[k] if p is not None else None) for c, p in clouds.items()})
                for k in range(maxdim + 1)]
     return {"clouds": {c: (p.to_dict() if p is not None else None) for c, p in clouds.items()},
             "distances": dist, "floor": floor, "floor_betti": [p.betti for p in law],
-            "reference": pool.description, "latent_note": latent_note, "summary": summary,
+            "reference": reference, "latent_note": latent_note, "summary": summary,
             "settings": {"maxdim": maxdim, "max_points": max_points, "n": int(R.n), "seed": seed, "reps": reps}}
 
 
