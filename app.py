@@ -100,6 +100,7 @@ PAGES = {
     "bilipschitz": st.Page("pages/bilipschitz.py", title="Bi-Lipschitz", icon=":material/thermostat:",
                            url_path="bilipschitz"),
     "audit": st.Page("pages/audit.py", title="Topology audit", icon=":material/donut_large:", url_path="audit"),
+    "map": st.Page("pages/map_audit.py", title="Audit any map", icon=":material/troubleshoot:", url_path="map"),
     "compare": st.Page("pages/compare.py", title="Compare", icon=":material/table_chart:", url_path="compare"),
 }
 nav.PAGES.clear()

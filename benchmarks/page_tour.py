@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.bench_common import free_port, wait_for_server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = ["Data", "Train", "Latent space", "Random walks", "Bi-Lipschitz", "Topology audit", "Compare"]
+PAGES = ["Data", "Train", "Latent space", "Random walks", "Bi-Lipschitz", "Topology audit", "Audit any map", "Compare"]
 
 CAMERA_CHECK = """() => new Promise((done, fail) => {
     setTimeout(() => fail(new Error('no answer in 10 s')), 10000);
@@ -108,6 +108,10 @@ def main():
                     if row["inspector_opened"]:
                         page.locator("text=data neighbours kept among the codes").first.scroll_into_view_if_needed()
                         page.screenshot(path=os.path.join(a.out, f"{i:02d}_latent_space_inspector.png"))
+                if name == "Audit any map":  # its example: a circle and its angle
+                    page.get_by_text("Try it: circle").click()
+                    settle(page, 60)
+                    row["map_audited"] = page.locator("text=In short").count() > 0
                 if name == "Random walks":
                     frame = None
                     for _ in range(60):

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "app.py")
 TIMEOUT = 120
-PAGES = ["data", "train", "latent", "walks", "bilipschitz", "audit", "compare"]
+PAGES = ["data", "train", "latent", "walks", "bilipschitz", "audit", "map_audit", "compare"]
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +93,16 @@ def test_every_page_renders(env, page):
                "walks": lambda: [n.label for n in at.number_input] + [s.label for s in at.slider],
                "bilipschitz": lambda: [r.label for r in at.radio] + [s.label for s in at.slider],
                "audit": lambda: [r.label for r in at.radio] + [s.label for s in at.select_slider],
+               "map_audit": lambda: [b.label for b in at.button],
                "compare": lambda: [m.label for m in at.multiselect] + [b.label for b in at.button]}[page]()
     expected = {"data": ["Dataset", "Points n", "Seed"], "train": ["Model", "Start training"],
                 "latent": ["Latent coordinates", "Compute"], "walks": ["Start vertex", "walkers", "steps", "trail"],
                 "bilipschitz": ["Version", "neighbours k"], "audit": ["Homology up to", "points per cloud"],
+                "map_audit": ["Audit", "Try it: circle"],
                 "compare": ["Datasets", "Models"]}[page]
     for w in expected:
         assert w in widgets, (w, widgets)
-    if page != "train":  # every view offers its figures as HTML
+    if page not in ("train", "map_audit"):  # every view offers its figures as HTML (the map page once it has a map)
         assert any("HTML" in d.label for d in at.get("download_button")) or page == "compare"
 
 
@@ -767,3 +769,39 @@ def test_compare_judges_an_uploaded_sample_file_against_a_built_in_dataset(env, 
     at.file_uploader(key="cmp.byo.file").upload("flat.npy", _npy_bytes(flat)).run()
     at.button(key="cmp.byo.go").click().run()
     assert not at.exception and any(f"expected shape (n, {ring.shape[1]})" in e.value for e in at.error)
+
+
+def _npy(a) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def test_audit_any_map_page_reads_uploaded_points_and_codes(env):
+    """A circle and its angle uploaded as files: the page shows the torn edges the CLI finds, the codes' lost
+    loop, and a bad codes file gets one line while the shown audit stays."""
+    from vdae_core.study.map_audit import map_audit
+
+    at = goto(app(), "map_audit")
+    at.button(key="map.example").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    t = np.sort(np.random.default_rng(3).uniform(0, 2 * np.pi, 300))
+    X = np.stack([np.cos(t), np.sin(t), 0.1 * np.sin(3 * t)], 1)
+    at.file_uploader(key="map.points").upload("x.npy", _npy(X))
+    at.file_uploader(key="map.codes").upload("z.npy", _npy(t[:, None]))
+    at.run()
+    at.button(key="map.go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    torn = map_audit(X, t[:, None])[0]["tears_folds"]["torn_edges"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert torn > 0 and metrics["torn_edges" if "torn_edges" in metrics else "torn edges"] == str(torn)
+    body = texts(at)
+    assert "x.npy → z.npy" in body and "tears" in body and "(1, 0)" in body
+    at.file_uploader(key="map.codes").upload("bad.npy", _npy(t[:-4, None]))
+    at.run()
+    at.button(key="map.go").click().run()
+    assert not at.exception
+    assert any("296 codes" in e.value for e in at.error), [e.value for e in at.error]
+    assert "x.npy → z.npy" in texts(at)  # the previous audit is still shown

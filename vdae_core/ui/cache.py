@@ -8,7 +8,7 @@ results take ``(path, mtime)`` for the same reason. Exceptions are not cached.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import streamlit as st
@@ -338,3 +338,23 @@ def class_walks(path: str, per_class: int, steps: int, seed: int) -> dict:
     """Walks started on each class and the share of their samples a kNN classifier on the real images labels
     like the start (the VDAE paper's cluster-conditional sampling); cached per run and settings."""
     return _class_walks(os.path.abspath(path), _mtime(path), int(per_class), int(steps), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _map_audit(points, codes, samples, mtimes, k, factor):
+    from vdae_core.data import read_points
+    from vdae_core.study.map_audit import map_audit, map_topology
+
+    X, Z = read_points(points), read_points(codes)
+    S = read_points(samples) if samples else None
+    report, tf = map_audit(X, Z, k=int(k), factor=float(factor))
+    top = map_topology(X, Z, S)
+    return report, {"idx": tf.idx, "torn": tf.torn, "folded": tf.folded}, top
+
+
+def map_audit(points: str, codes: str, samples: Optional[str], k: int, factor: float):
+    """The audit of an uploaded map (paths in this browser's private uploads): (report of
+    :func:`vdae_core.study.map_audit.map_audit`, {idx, torn, folded} arrays, topology report)."""
+    paths = [p for p in (points, codes, samples) if p]
+    return _map_audit(os.path.abspath(points), os.path.abspath(codes), os.path.abspath(samples) if samples else None,
+                      tuple(_mtime(p) for p in paths), int(k), float(factor))
