@@ -94,7 +94,7 @@ except (UserInputError, FileNotFoundError) as e:
 st.subheader(f"{f['label']}: {rep['n_points']} points in {rep['points_dim']} dimension"
              f"{'s' * (rep['points_dim'] != 1)} → codes in {rep['codes_dim']}")
 tf, bl = rep["tears_folds"], rep["bilipschitz"]
-m = st.columns(5)
+m = st.columns(6)
 m[0].metric("torn edges", tf["torn_edges"], help=f"of {tf['data_edges']} data-neighbour edges; "
                                                  f"{tf['points_at_a_tear']} points sit at a tear")
 m[1].metric("folded edges", tf["folded_edges"], help=f"of {tf['latent_edges']} code-neighbour edges; "
@@ -104,6 +104,11 @@ m[2].metric("bi-Lipschitz (scale-free median)", f"{bl['scale_free_median']:.2f}"
                  f"also counts the map's overall scale); 95th percentile {bl['p95']:.3g}.")
 m[3].metric("trustworthiness", f"{rep['trustworthiness']:.3f}", help="Are code neighbours also data neighbours? 1 = yes.")
 m[4].metric("continuity", f"{rep['continuity']:.3f}", help="Are data neighbours also code neighbours? 1 = yes.")
+m[5].metric("RTD", f"{rep['rtd']['value']:.3g}",
+            help="Representation Topology Divergence (Barannikov et al. 2022): 0 when the codes' clusters and loops "
+                 "appear at the same scales as the data's; it grows with each one the codes make or lose. "
+                 f"Mean of {rep['rtd']['trials']} batches of {rep['rtd']['batch']} pairs; compare values only at "
+                 "the same settings.")
 verdict = []
 if tf["torn_edges"]:
     verdict.append(f"the map **tears** the data at {tf['points_at_a_tear']} points")

@@ -122,3 +122,21 @@ def test_cli_audit_and_topology_of_any_map(circle, tmp_path, monkeypatch, capsys
     open("model.pt", "wb").write(b"\x80\x04not an array")
     assert main(["topology", "--points", "X.npy", "--codes", "model.pt", "--out", "d.json"]) == 2
     assert "unsupported extension" in capsys.readouterr().err and not os.path.exists("d.json")
+
+
+def test_rtd_is_zero_for_a_similarity_and_not_for_a_cut_circle(circle):
+    """Barannikov et al.'s closed answers: equal distance matrices up to one scale give no bar at all; a circle
+    cut open (its angle as code) has a loop the codes lack, and a bar of it lives long."""
+    from vdae_core.metrics.rtd import cross_barcode, rtd
+
+    t, X = circle
+    assert rtd(X, X) == 0.0 and rtd(X, similarity(X)) == 0.0
+    cut = rtd(X, t[:, None])
+    jitter = rtd(X, X + 0.002 * np.random.default_rng(2).normal(size=X.shape))
+    assert cut > 0.5 and cut > 5 * jitter
+    # R-Cross-Barcode₁(codes, data): the data's shortcut across the cut closes a loop the codes lack — exactly
+    # one bar, and a long one (the other direction holds small bars of the two clouds' different local scales)
+    bars = cross_barcode(t[::3, None], X[::3])
+    assert len(bars) == 1 and bars[0, 1] - bars[0, 0] > 0.3
+    with pytest.raises(UserInputError, match="paired"):
+        rtd(X, X[:-1])

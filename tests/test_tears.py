@@ -81,6 +81,12 @@ def test_audit_cli_writes_counts_and_per_point_arrays_and_refuses_a_model_withou
     assert rep["torn_edges"] == len(torn) > 0
     assert np.abs(codes[torn[:, 0]] - codes[torn[:, 1]]).min() > 10 * typical
     assert "tears:" in capsys.readouterr().out
+    # RTD of the same codes against the same points: the CLI's number is the metric's at the stated settings
+    from vdae_core.metrics.rtd import BATCH, TRIALS, rtd
+    from vdae_core.metrics.subsample import subsample_indices
+    r_rtd = json.loads(out.read_text())["rtd"]
+    Xr = r.dataset.X[subsample_indices(r.dataset.n, 2000, 0)].astype(np.float64)
+    assert r_rtd["value"] == pytest.approx(rtd(Xr, r.model.encode(Xr).astype(np.float64), BATCH, TRIALS, 0))
     # The prior-hole map beside it: per prior code its code, density ratio and distance off the data; the distances
     # are those of the saved codes decoded again (the file is the measurement, not a summary of it).
     ph = json.loads(out.read_text())["prior_holes"]

@@ -371,7 +371,7 @@ def cmd_topology(a) -> None:
 
 def cmd_audit(a) -> None:
     from vdae_core.pipeline.runs import load_run
-    from vdae_core.study.topology import prior_hole_report, tear_report
+    from vdae_core.study.topology import prior_hole_report, rtd_report, tear_report
 
     out = _out_path(a, ".json")
     npz = os.path.splitext(out)[0] + "_per_point.npz"
@@ -390,8 +390,9 @@ def cmd_audit(a) -> None:
         arrays.update(index=r.idx, tears=pp["tears"], folds=pp["folds"], torn_edges=r.idx[r.torn],
                       folded_edges=r.idx[r.folded])
         report["tears_folds"] = summary
+        report["rtd"] = rtd_report(run, seed=a.seed)
     except UserInputError as e:
-        report["tears_folds"] = {"skipped": str(e)}
+        report["tears_folds"] = report["rtd"] = {"skipped": str(e)}
         skipped.append(f"tears and folds: {e}")
     try:
         summary, h, _, Zp, _, _ = prior_hole_report(run, n=a.n_prior, seed=a.seed)
@@ -409,6 +410,7 @@ def cmd_audit(a) -> None:
     tf, ph = report["tears_folds"], report["prior_holes"]
     if "skipped" not in tf:
         _print_tears(tf)
+        _print_rtd(report["rtd"])
     if "skipped" not in ph:
         hf, of = ph["hole_share_floor"], ph["off_share_floor"]
         print(f"prior holes: {ph['hole_share']:.1%} of {ph['n_prior']} prior codes where the data's density is "
@@ -429,6 +431,11 @@ def _print_tears(tf) -> None:
           f"{tf['n_points']} points, k = {tf['k']}")
 
 
+def _print_rtd(r) -> None:
+    print(f"RTD of the codes against the data: {r['value']:.3g} (0: the same topology; {r['trials']} batches of "
+          f"{r['batch']} pairs)")
+
+
 def _audit_map(a, out: str, npz: str) -> None:
     """``audit --points X --codes Z``: tears, folds, bi-Lipschitz, trustworthiness and continuity of any map."""
     from vdae_core.study.map_audit import map_audit
@@ -445,6 +452,7 @@ def _audit_map(a, out: str, npz: str) -> None:
                                           torn_edges=tf.idx[tf.torn], folded_edges=tf.idx[tf.folded]))
     _write_atomic(out, lambda fh: fh.write(text))
     _print_tears(report["tears_folds"])
+    _print_rtd(report["rtd"])
     b = report["bilipschitz"]
     print(f"bi-Lipschitz of the map over {a.k} latent neighbours: median {b['median']:.3g} (scale-free "
           f"{b['scale_free_median']:.3g}); trustworthiness {report['trustworthiness']:.4f}, continuity "

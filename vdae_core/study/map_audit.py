@@ -6,8 +6,8 @@ published model, UMAP, a colleague's encoder) is measured with the same tools an
 
 * :func:`map_audit` — tears and folds (:func:`vdae_core.metrics.tears.tears_and_folds`; the keys of a run's
   ``audit`` JSON under ``tears_folds``), the bi-Lipschitz constants of the map X → Z over latent neighbours
-  (raw and scale-free, :func:`vdae_core.metrics.bilipschitz.bilipschitz_both`), trustworthiness and
-  continuity;
+  (raw and scale-free, :func:`vdae_core.metrics.bilipschitz.bilipschitz_both`), trustworthiness,
+  continuity and the Representation Topology Divergence (:mod:`vdae_core.metrics.rtd`);
 * :func:`map_topology` — persistence of the points, the codes and optionally samples (the keys of a run's
   ``topology`` JSON); samples are judged against a random half of the points with floors from the other half
   (:class:`~vdae_core.study.evaluation.SplitReferencePool`), as ``evaluate --samples`` does.
@@ -60,12 +60,14 @@ def map_audit(X, Z, k: int = 10, factor: Optional[float] = None, max_points: int
     -------
     report : dict
         ``tears_folds`` (the summary of a run's audit), ``bilipschitz`` {median, mean, p95 of the raw constant
-        and ``scale_free_median``}, ``trustworthiness``, ``continuity``, ``n_points``, ``points_dim``,
-        ``codes_dim``.
+        and ``scale_free_median``}, ``trustworthiness``, ``continuity``, ``rtd`` (Representation Topology
+        Divergence of the codes against the points, :func:`vdae_core.metrics.rtd.rtd_summary`), ``n_points``,
+        ``points_dim``, ``codes_dim``.
     tears : :class:`~vdae_core.metrics.tears.TearsFolds`
         Per edge and per point (``idx`` the rows used).
     """
     from vdae_core.metrics.bilipschitz import bilipschitz_both, bilipschitz_summary
+    from vdae_core.metrics.rtd import rtd_summary
     from vdae_core.metrics.tears import FACTOR, tears_and_folds
     from vdae_core.metrics.trustworthiness import continuity, trustworthiness
 
@@ -81,6 +83,7 @@ def map_audit(X, Z, k: int = 10, factor: Optional[float] = None, max_points: int
               "bilipschitz": {"median": s_raw["median"], "mean": s_raw["mean"], "p95": s_raw["p95"],
                               "scale_free_median": s_free["median"]},
               "trustworthiness": trustworthiness(Xs, Zs, kt), "continuity": continuity(Xs, Zs, kt),
+              "rtd": rtd_summary(Xs, Zs, seed),
               "n_points": int(len(X)), "points_dim": int(X.shape[1]), "codes_dim": int(Z.shape[1])}
     return report, tf
 

@@ -148,6 +148,22 @@ def tear_report(run, k: int = 10, factor: Optional[float] = None, max_points: in
     return r.summary(), r, X[r.idx], Z[r.idx]
 
 
+def rtd_report(run, max_points: int = 2000, seed: int = 0) -> Dict[str, Any]:
+    """The Representation Topology Divergence (:func:`vdae_core.metrics.rtd.rtd_summary`) of a run's codes against
+    its training points (a seeded subset of up to ``max_points``); raises :class:`UserInputError` for a model
+    without an encoder."""
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.metrics.rtd import rtd_summary
+    from vdae_core.metrics.subsample import subsample_indices
+
+    model = run.model
+    if not model.has_encoder:
+        raise UserInputError(model.lacks("has_encoder", "RTD compares the codes of the data with the data"))
+    X = np.asarray(run.dataset.X[subsample_indices(run.dataset.n, max_points, seed)], dtype=np.float64)
+    Z = np.asarray(model.encode(X), dtype=np.float64).reshape(len(X), -1)
+    return rtd_summary(X.reshape(len(X), -1), Z, seed)
+
+
 def prior_hole_report(run, n: int = 2000, k: Optional[int] = None, t: Optional[float] = None, seed: int = 0,
                       reps: int = 3):
     """The prior-hole map (:func:`vdae_core.metrics.prior_holes.prior_holes`) of a run.

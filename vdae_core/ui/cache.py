@@ -184,6 +184,18 @@ def tears(path: str, k: int, factor: float):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def _rtd(path, mtime):
+    from vdae_core.study.topology import rtd_report
+
+    return rtd_report(_run(path, mtime))
+
+
+def rtd(path: str) -> dict:
+    """:func:`vdae_core.study.topology.rtd_report` of a saved run, cached per run."""
+    return _rtd(os.path.abspath(path), _mtime(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _prior_holes(path, mtime, n):
     from vdae_core.study.analysis import latent_plane
     from vdae_core.study.topology import prior_hole_report
