@@ -48,12 +48,13 @@ sub = [f"{name}: {c['n_used']} of {c['n_points']} points (cover radius {c['cover
 if sub:
     st.caption("Subsampled by farthest points (seed 0): " + "; ".join(sub) + ". The diagram of a subsample is "
                "within twice its cover radius (bottleneck) of the whole cloud's.")
-st.subheader("Do the samples have the data's holes?")
-st.markdown("The bottleneck distance is the largest mismatch between two diagrams (a missing loop costs half its "
-            "life); the Wasserstein distance adds all mismatches up. The **floor** is the same distance between "
-            "the data and other samples of the data's own law: a model at its floor is as close as a second "
-            "sample of the data would be.")
-widgets.table(pd.DataFrame(distance_rows(rep)), "audit.distances", f"{info.name}_topology_distances")
+if rep["distances"] is not None:
+    st.subheader("Do the samples have the data's holes?")
+    st.markdown("The bottleneck distance is the largest mismatch between two diagrams (a missing loop costs half "
+                "its life); the Wasserstein distance adds all mismatches up. The **floor** is the same distance "
+                "between the data and other samples of the data's own law: a model at its floor is as close as a "
+                "second sample of the data would be.")
+    widgets.table(pd.DataFrame(distance_rows(rep)), "audit.distances", f"{info.name}_topology_distances")
 st.download_button("Download the report (JSON)", json.dumps(rep, indent=1).encode(), f"{info.name}_topology.json",
                    "application/json", key="audit.json", icon=":material/download:")
 st.caption("The same from a terminal: `python -m vdae_core topology --run RUN_FOLDER --out topo.json`.")

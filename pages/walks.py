@@ -18,6 +18,11 @@ has_mesh = ds.mesh is not None and ds.ambient_dim == 3
 st.caption(f"{run_line} · latent {run.model.latent_space.label} · "
            + ("the walk is the model's own generative process (Algorithm 2)" if getattr(run.model, "native_walk", False)
               else "this model has no native walk: encode, perturb, decode"))
+if not run.model.has_decoder:
+    st.info(run.model.lacks("has_decoder", "a walk steps in the latent space and decodes, so there is nothing to "
+                                           "animate. Its codes are on the Latent page, its tears and loops on the "
+                                           "Topology audit."), icon=":material/info:")
+    st.stop()
 
 # -- where walkers start: one canonical index per run -----------------------------------------------------
 starts = ss.setdefault("walk.starts", {})

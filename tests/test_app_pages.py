@@ -805,3 +805,28 @@ def test_audit_any_map_page_reads_uploaded_points_and_codes(env):
     assert not at.exception
     assert any("296 codes" in e.value for e in at.error), [e.value for e in at.error]
     assert "x.npy → z.npy" in texts(at)  # the previous audit is still shown
+
+
+def test_every_page_reads_an_encoder_only_learner(runs_dir, monkeypatch, tmp_path):
+    """An Isomap run (no decoder, no samples): every page opens it; those that need a decoder or samples say
+    why in a sentence instead of failing, and the audit shows its codes' topology."""
+    import shutil
+
+    from vdae_core.api import DataConfig, save_run, train_run
+
+    root = tmp_path / "runs"
+    shutil.copytree(runs_dir, root)
+    save_run(train_run("isomap", DataConfig(dataset="torus", n=400, seed=0), {}, seed=0, device="cpu"),
+             str(root / "torus_isomap_s0"))
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(root))
+    for page in ("latent", "walks", "bilipschitz", "audit", "compare"):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.query_params.update({"dataset": "torus", "model": "isomap", "seed": "0"})
+        at.run()
+        goto(at, page)
+        assert not at.error, (page, [e.value for e in at.error])
+        body = texts(at)
+        if page == "walks":
+            assert "Isomap has no decoder" in body
+        if page == "audit":
+            assert "latent codes" in body and "generates no new points" in body

@@ -506,8 +506,9 @@ def cmd_compare(a) -> None:
 
     out = _out_path(a)
     stem = out[:-3] if out.endswith(".md") else out
-    models = list(MODELS.names()) if a.models == "all" else a.models.split(",")
-    if a.models == "all":  # the paper's four first, then every other registered model as extra rows
+    # 'all': every generative model (the encoder-only learners have no samples for Table 1's columns; name them)
+    models = [m for m in MODELS.names() if MODELS.get(m).has_sampler] if a.models == "all" else a.models.split(",")
+    if a.models == "all":  # the paper's four first, then every other generative model as extra rows
         first = [m for m in PAPER_MODELS if m in models]
         models = first + [m for m in models if m not in first]
     workers = a.workers if a.workers is not None else (os.cpu_count() or 1)
@@ -689,7 +690,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="train and evaluate models x datasets x seeds (cached, resumable, parallel); "
                                        "writes Markdown, CSV and JSON tables")
     s.add_argument("--datasets", required=True, help="comma-separated dataset names")
-    s.add_argument("--models", required=True, help="comma-separated model names, or 'all' (the paper's four first)")
+    s.add_argument("--models", required=True, help="comma-separated model names, or 'all': every generative model, the paper's four first "
+                                                        "(encoder-only learners such as pca or umap by name)")
     s.add_argument("--seeds", type=whole(1, 1000, "--seeds"), default=5, help="number of seeds (0..S-1)")
     s.add_argument("--n", type=whole(20, 100_000, "--n"), default=1000, help="generated samples per run")
     s.add_argument("--n-points", type=whole(10, 200_000, "--n-points"), default=2000,

@@ -36,7 +36,7 @@ def evaluate_model(model, X, seed: int = 0, n_samples: int = 1000, k: int = 10,
 
     Steps: a seeded subset ``Xs`` of at most ``n_samples`` data points
     (:func:`evaluation_subset`); ``z = encode(Xs)``; bi-Lipschitz of ``z -> decode(z)`` over the
-    k latent neighbours, raw and scale-free; trustworthiness and continuity of ``Xs -> z``;
+    k latent neighbours, raw and scale-free (a model without a decoder: of ``z_i -> x_i``, the map itself); trustworthiness and continuity of ``Xs -> z``;
     ``n_samples`` generated points ``model.sample(n_samples, torch.Generator().manual_seed(seed))``
     compared with ``Xs`` by Gromov-Wasserstein (at most 1,000 points a side, seeded) and MMD
     (median-heuristic bandwidth).
@@ -99,9 +99,13 @@ def evaluate_model(model, X, seed: int = 0, n_samples: int = 1000, k: int = 10,
     z = as_points(z_model.reshape(len(z_model), -1), "evaluate_model: model.encode output", min_points=2)
     if z.shape[0] != Xs.shape[0]:
         raise UserInputError(f"evaluate_model: model.encode returned {z.shape[0]} codes for {Xs.shape[0]} points")
-    x_dec = as_points(model.decode(z_model), "evaluate_model: model.decode output", min_points=2)
-    if x_dec.shape[0] != z.shape[0]:
-        raise UserInputError(f"evaluate_model: model.decode returned {x_dec.shape[0]} points for {z.shape[0]} codes")
+    if getattr(model, "has_decoder", True):
+        x_dec = as_points(model.decode(z_model), "evaluate_model: model.decode output", min_points=2)
+        if x_dec.shape[0] != z.shape[0]:
+            raise UserInputError(f"evaluate_model: model.decode returned {x_dec.shape[0]} points for {z.shape[0]} "
+                                 f"codes")
+    else:  # an encoder only: the constants of the map itself, its inverse read at the points (z_i -> x_i)
+        x_dec = Xs
     raw, scale_free = bilipschitz_both(z, x_dec, k=k, latent_space=geodesic_latent(model))
     trust = trustworthiness(Xs, z, k=k)
     cont = continuity(Xs, z, k=k)

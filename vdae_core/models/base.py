@@ -169,6 +169,7 @@ CAPABILITIES: Dict[str, str] = {
     "has_elbo": "trains on an evidence lower bound (reconstruction + KL)",
     "has_prior": "makes its samples by decoding codes it draws on its latent space (prior_codes): a fixed prior, "
                  "a pushed-forward one, or a walk's stationary law",
+    "has_sampler": "generates new points (sample); an encoder-only manifold learner does not",
 }
 
 
@@ -194,6 +195,10 @@ class GenerativeModel(nn.Module):
     #: True when ``sample`` decodes codes drawn by ``_prior_codes`` (and ``sample(n, g)`` equals
     #: ``decode(prior_codes(n, g))`` for the same generator state).
     has_prior: ClassVar[bool] = False
+    has_sampler: ClassVar[bool] = True
+    #: False for a model whose training draws no initial weights (a manifold learner's codes): its seed acts
+    #: in training only.
+    random_init: ClassVar[bool] = True
     #: How this model trains, in a few sentences for the Train page.
     training_notes: ClassVar[str] = ""
 
@@ -235,7 +240,8 @@ class GenerativeModel(nn.Module):
         showing the generator's latent instead")."""
         what = {"has_encoder": "has no encoder", "has_decoder": "has no decoder",
                 "native_walk": "has no random walk of its own", "has_elbo": "has no ELBO",
-                "has_prior": "draws no latent codes of its own to decode"}[capability]
+                "has_prior": "draws no latent codes of its own to decode",
+                "has_sampler": "generates no new points (an encoder only)"}[capability]
         return f"{cls.title} {what}" + (f": {instead}" if instead else ".")
 
     @classmethod
@@ -319,6 +325,8 @@ class GenerativeModel(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> np.ndarray:
         """``n`` new points from the model, shape (n, m)."""
+        if not self.has_sampler:
+            raise UserInputError(self.lacks("has_sampler"))
         return self._sample(int(n), generator).cpu().numpy()
 
     @torch.no_grad()
@@ -332,6 +340,8 @@ class GenerativeModel(nn.Module):
     @torch.no_grad()
     def random_walk(self, x0: np.ndarray, steps: int, generator: torch.Generator) -> np.ndarray:
         """Walk from ``x0`` (n, m) for ``steps`` steps; returns the trajectory (steps + 1, n, m)."""
+        if not self.has_decoder:
+            raise UserInputError(self.lacks("has_decoder", "a walk steps in the latent and decodes"))
         x = self._t(x0, self.data_dim, "walk start points")
         out = [x]
         for _ in range(int(steps)):
@@ -342,6 +352,8 @@ class GenerativeModel(nn.Module):
     @torch.no_grad()
     def burst(self, x0: np.ndarray, n: int, generator: torch.Generator) -> np.ndarray:
         """``n`` independent one-step samples from the single point ``x0`` (m,) -> (n, m)."""
+        if not self.has_decoder:
+            raise UserInputError(self.lacks("has_decoder", "a walk steps in the latent and decodes"))
         x = self._t(np.asarray(x0).reshape(1, -1), self.data_dim, "burst start point").expand(int(n), -1)
         return self._walk_step(x.contiguous(), generator).cpu().numpy()
 

@@ -180,7 +180,7 @@ class BilipResult:
 def per_point_bilipschitz(model, X: np.ndarray, k: int = 10, n_points: int = 1500, seed: int = 0) -> BilipResult:
     """Encode a seeded subset of ``X``, decode the codes, and compute bi-Lipschitz constants of the decoder
     over the k latent neighbours (raw and scale-free, as in ``evaluate_model``); on a manifold latent the
-    latent distances are geodesic."""
+    latent distances are geodesic. A model without a decoder: the constants of the map z_i -> x_i."""
     from vdae_core.metrics.subsample import subsample_indices
     from vdae_core.metrics.bilipschitz import bilipschitz_both, geodesic_latent
 
@@ -195,7 +195,8 @@ def per_point_bilipschitz(model, X: np.ndarray, k: int = 10, n_points: int = 150
         return BilipResult(near, z, raw, sf, int(k), points=x_gen, generated=True)
     idx = subsample_indices(len(X), int(n_points), int(seed))
     z = model.encode(np.asarray(X)[idx])
-    x_dec = model.decode(z)
+    # without a decoder (a manifold learner): the constants of the map itself, its inverse read at the points
+    x_dec = model.decode(z) if getattr(model, "has_decoder", True) else np.asarray(X)[idx]
     raw, sf = bilipschitz_both(z, x_dec, k=int(k), latent_space=geodesic_latent(model))
     return BilipResult(idx, z, raw, sf, int(k), points=np.asarray(X)[idx])
 

@@ -491,7 +491,7 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
 
     summary: Dict[str, Any] = {}
     per_point = None
-    if getattr(run.model, "has_encoder", True) and getattr(run.model, "has_decoder", True):
+    if getattr(run.model, "has_encoder", True):  # without a decoder: bi-Lipschitz of the map X -> Z itself
         enc, per_point = evaluate_model(run.model, run.dataset.X, seed=seed, n_samples=n_samples, k=k,
                                         with_samples=False)
         summary.update({key: enc[key] for key in ENCODER_METRICS})
@@ -504,6 +504,10 @@ def evaluate(run, n_samples: int = 1000, k: int = 10, seed: int = 0, reps: int =
             "no trustworthiness or continuity")
     else:
         summary["encoder_note"] = run.model.lacks("has_decoder", "no bi-Lipschitz, trustworthiness or continuity")
+    if not getattr(run.model, "has_sampler", True):  # an encoder only: the map's metrics, no sample metrics
+        summary["sampler_note"] = run.model.lacks("has_sampler", "no sample metrics; the map's are above")
+        summary.update({"n_samples": int(n_samples), "k": int(k), "seed": int(seed), "reps": int(reps)})
+        return summary, per_point
     res = evaluate_run(run, n_samples=n_samples, reps=reps, k=5, seed=seed, with_gw=with_gw, floor_dir=floor_dir,
                        with_gw_paper=with_gw_paper)
     summary.update(flat_metrics(res))

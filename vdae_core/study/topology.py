@@ -93,7 +93,9 @@ def topology_report(run, maxdim: int = 1, max_points: int = MAX_POINTS, n: int =
         Z = np.asarray(model.encode(run.dataset.X), dtype=np.float64).reshape(run.dataset.n, -1)
     else:
         latent_note = model.lacks("has_encoder", "no latent codes to read holes from")
-    G = np.asarray(model.sample(int(R.n), torch.Generator().manual_seed(int(seed))))
+    G = np.asarray(model.sample(int(R.n), torch.Generator().manual_seed(int(seed)))) if model.has_sampler else None
+    if G is None:
+        latent_note = (latent_note + " " if latent_note else "") + model.lacks("has_sampler", "no samples to compare")
     return clouds_report(R, Z, G, pool, pool.description, maxdim, max_points, seed, reps, latent_note)
 
 
