@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 from vdae_core.cli import main
 from vdae_core.foundation.errors import UserInputError
@@ -140,3 +141,85 @@ def test_rtd_is_zero_for_a_similarity_and_not_for_a_cut_circle(circle):
     assert len(bars) == 1 and bars[0, 1] - bars[0, 0] > 0.3
     with pytest.raises(UserInputError, match="paired"):
         rtd(X, X[:-1])
+
+
+class _Circle(torch.nn.Module):
+    """A model of the unit circle: encode = 2x (a similarity), decode = z / 2, sample(n) = uniform angles."""
+
+    def __init__(self, width_out: int = 2):
+        super().__init__()
+        self.width_out = width_out
+
+    def forward(self, x):
+        return self.encode(x)
+
+    @torch.jit.export
+    def encode(self, x):
+        return 2.0 * x
+
+    @torch.jit.export
+    def decode(self, z):
+        if self.width_out <= 2:
+            return z / 2.0
+        return torch.cat([z, z], 1)
+
+    @torch.jit.export
+    def sample(self, n: int):
+        t = 6.283185307179586 * torch.rand(n)
+        return torch.stack([torch.cos(t), torch.sin(t)], 1)
+
+
+def test_a_torchscript_model_is_audited_through_its_methods_and_never_unpickled(circle, tmp_path, monkeypatch, capsys):
+    t, X = circle
+    monkeypatch.chdir(tmp_path)
+    np.save("X.npy", X)
+    np.save("Z.npy", 2 * X)
+    torch.jit.script(_Circle()).save("circle.pt")
+    assert main(["audit", "--points", "X.npy", "--model", "circle.pt", "--out", "m.json"]) == 0
+    assert main(["audit", "--points", "X.npy", "--codes", "Z.npy", "--out", "c.json"]) == 0
+    m, c = json.load(open("m.json")), json.load(open("c.json"))
+    assert m["tears_folds"] == c["tears_folds"] and m["trustworthiness"] == c["trustworthiness"]
+    assert m["model"] == "circle.pt (encode, decode, samples)"
+    # decode = z/2: every ratio |x_i − x_j| / |z_i − z_j| is 1/2, the raw constant 2, the scale-free one 1
+    assert m["decoder_bilipschitz"]["median"] == pytest.approx(2.0, rel=1e-5)
+    assert m["decoder_bilipschitz"]["scale_free_median"] == pytest.approx(1.0, rel=1e-5)
+    # its samples: exact draws of the circle, judged against fresh points within their floors; the seed repeats
+    rng = np.random.default_rng(5).uniform(0, 2 * np.pi, 1200)
+    np.save("R.npy", np.stack([np.cos(rng), np.sin(rng)], 1))
+    for out in ("e1.json", "e2.json"):
+        assert main(["evaluate", "--model", "circle.pt", "--reference", "R.npy", "--n", "500", "--out", out]) == 0
+    e1, e2 = json.load(open("e1.json")), json.load(open("e2.json"))
+    assert e1 == e2 and not e1["gw_flagged"] and not e1["coverage_flagged"]
+    assert main(["topology", "--points", "X.npy", "--model", "circle.pt", "--out", "t.json"]) == 0
+    assert json.load(open("t.json"))["clouds"]["samples"]["betti"] == [1, 1]
+    capsys.readouterr()
+    # refused in one line, nothing written: a pickle (torch.save), a file that is no model, a wrong output width
+    torch.save(_Circle(), "pickled.pt")
+    open("notes.pt", "w").write("not a model")
+    torch.jit.script(_Circle(width_out=3)).save("wide.pt")
+    for f, msg in (("pickled.pt", "never unpickles"), ("notes.pt", "not a TorchScript"), ("wide.pt", "width 4")):
+        assert main(["audit", "--points", "X.npy", "--model", f, "--out", f"{f}.json"]) == 2, f
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err and not os.path.exists(f"{f}.json"), (f, err)
+
+
+class _Gen(torch.nn.Module):
+    """A generator of the unit circle from 2-D noise: its direction."""
+
+    def forward(self, z):
+        return z / z.norm(dim=1, keepdim=True)
+
+
+def test_a_torch_export_generator_is_judged_by_its_samples(tmp_path, monkeypatch):
+    from vdae_core.models.scripted import ScriptedModel
+
+    monkeypatch.chdir(tmp_path)
+    prog = torch.export.export(_Gen(), (torch.randn(8, 2),), dynamic_shapes={"z": {0: torch.export.Dim("n")}})
+    torch.export.save(prog, "gen.pt2")
+    m = ScriptedModel("gen.pt2")
+    assert (m.has_encoder, m.has_decoder, m.has_sampler) == (False, False, True)
+    S = m.sample(300, 0, 2)
+    np.testing.assert_allclose(np.linalg.norm(S, axis=1), 1.0, rtol=1e-6)  # on the circle
+    np.testing.assert_array_equal(S, m.sample(300, 0, 2))  # seeded
+    with pytest.raises(UserInputError, match="no encode"):
+        m.encode(np.ones((5, 2)))

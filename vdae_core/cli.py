@@ -284,19 +284,24 @@ def cmd_evaluate(a) -> None:
     from vdae_core.study.evaluation import evaluate, evaluate_points
     from vdae_core.pipeline.runs import load_run
 
-    if a.samples is None and (a.reference or a.train):
-        raise UserInputError("--reference and --train go with --samples (a run carries its own reference)")
-    if a.samples is not None and not a.reference:
-        raise UserInputError("--samples needs --reference: the points of the data's law the samples are judged "
-                             "against, never trained on")
+    if a.run is not None and (a.reference or a.train):
+        raise UserInputError("--reference and --train go with --samples or --model (a run carries its own "
+                             "reference)")
+    if a.run is None and not a.reference:
+        raise UserInputError(f"{'--samples' if a.samples else '--model'} needs --reference: the points of the data's "
+                             f"law the samples are judged against, never trained on")
     out = _out_path(a)
     npy = os.path.splitext(out)[0] + "_bilip.npy"
-    if a.samples is not None:
+    if a.run is None:
         from vdae_core.data import read_points
 
         train = read_points(a.train) if a.train else None
-        summary = evaluate_points(read_points(a.samples), read_points(a.reference), train, seed=a.seed,
-                                  reps=a.reps, with_gw_paper=a.gw_paper)
+        R = read_points(a.reference)
+        model = _scripted(a)
+        S = read_points(a.samples) if model is None else model.sample(a.n, a.seed, R.shape[1])
+        summary = evaluate_points(S, R, train, seed=a.seed, reps=a.reps, with_gw_paper=a.gw_paper)
+        if model is not None:
+            summary["model"] = model.description()
         per_point = None
     else:
         if os.path.lexists(npy) and not a.overwrite:
@@ -316,20 +321,39 @@ def cmd_evaluate(a) -> None:
 
 
 def _check_map_args(a) -> None:
-    """``--codes`` and ``--samples`` only with ``--points``, and ``--points`` only with ``--codes``."""
-    if a.run is not None and (a.codes or a.samples_file):
-        raise UserInputError("--codes and --samples go with --points (a run carries its own codes and samples)")
-    if a.points is not None and not a.codes:
-        raise UserInputError("--points needs --codes: row i of the codes is the code of row i of the points")
+    """``--codes``, ``--model`` and ``--samples`` only with ``--points``; ``--points`` with one of ``--codes`` and
+    ``--model``."""
+    model = getattr(a, "model", None)
+    if a.run is not None and (a.codes or a.samples_file or model):
+        raise UserInputError("--codes, --model and --samples go with --points (a run carries its own codes and "
+                             "samples)")
+    if a.points is not None and bool(a.codes) == bool(model):
+        raise UserInputError("--points needs --codes or --model (not both): row i of the codes is the code of row "
+                             "i of the points, or the model's encode() gives them")
 
 
 def _map_files(a):
-    """The points and codes of ``--points``/``--codes`` (checked: same rows, finite, codes ≤ 64 columns)."""
+    """The points of ``--points`` and their codes (``--codes``, or ``--model``'s encode), checked: same rows, finite,
+    codes ≤ 64 columns; and the model file's :class:`~vdae_core.models.scripted.ScriptedModel` or None."""
     from vdae_core.data import read_points
     from vdae_core.study.map_audit import checked_map
 
     _check_map_args(a)
-    return checked_map(read_points(a.points), read_points(a.codes))
+    X = read_points(a.points)
+    model = _scripted(a)
+    Z = model.encode(X) if model is not None else read_points(a.codes)
+    X, Z = checked_map(X, Z)
+    return X, Z, model
+
+
+def _scripted(a):
+    """``--model``'s file as a :class:`~vdae_core.models.scripted.ScriptedModel` (never unpickled), or None."""
+    if not getattr(a, "model", None):
+        return None
+    from vdae_core.foundation.runtime import choose_device
+    from vdae_core.models.scripted import ScriptedModel
+
+    return ScriptedModel(a.model, device=str(choose_device(getattr(a, "device", "auto"))))
 
 
 def cmd_topology(a) -> None:
@@ -339,8 +363,10 @@ def cmd_topology(a) -> None:
         from vdae_core.data import read_points
         from vdae_core.study.map_audit import map_topology
 
-        X, Z = _map_files(a)
+        X, Z, model = _map_files(a)
         S = read_points(a.samples_file) if a.samples_file else None
+        if S is None and model is not None and model.has_sampler:
+            S = model.sample(len(X), a.seed, X.shape[1])
         rep = map_topology(X, Z, S, maxdim=a.maxdim, max_points=a.max_points, seed=a.seed, reps=a.reps)
     else:
         from vdae_core.pipeline.runs import load_run
@@ -440,10 +466,19 @@ def _audit_map(a, out: str, npz: str) -> None:
     """``audit --points X --codes Z``: tears, folds, bi-Lipschitz, trustworthiness and continuity of any map."""
     from vdae_core.study.map_audit import map_audit
 
-    X, Z = _map_files(a)
+    X, Z, model = _map_files(a)
     t0 = time.perf_counter()
     report, tf = map_audit(X, Z, k=a.k, factor=a.factor, max_points=a.max_points, seed=a.seed)
-    report["prior_holes"] = {"skipped": "codes given without a prior or a decoder: no hole map"}
+    report["prior_holes"] = {"skipped": "codes given without a prior: no hole map"}
+    if model is not None:
+        report["model"] = model.description()
+        if model.has_decoder:  # the decoder's constants over latent neighbours, as for a run (Eq. 12)
+            from vdae_core.metrics.bilipschitz import bilipschitz_both, bilipschitz_summary
+
+            Zs = Z[tf.idx]
+            raw, free = bilipschitz_both(Zs, model.decode(Zs, X.shape[1]), k=a.k)
+            report["decoder_bilipschitz"] = {"median": bilipschitz_summary(raw)["median"],
+                                             "scale_free_median": bilipschitz_summary(free)["median"]}
     report["per_point_file"] = os.path.basename(npz)
     report["seconds"] = round(time.perf_counter() - t0, 2)
     pp = tf.per_point()
@@ -612,7 +647,10 @@ def build_parser() -> argparse.ArgumentParser:
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="a run folder")
     src.add_argument("--samples", help="generated points from any model (.npy, .npz with X, .csv, .txt)")
-    s.add_argument("--reference", help="with --samples: points of the data's law never trained on (floors come "
+    src.add_argument("--model", help="a TorchScript (torch.jit.save) or torch.export file whose samples are judged "
+                                     "(--n of them, seeded): sample(n), or generate(z)/decode(z) with a latent_dim "
+                                     "attribute; never unpickled")
+    s.add_argument("--reference", help="with --samples or --model: points of the data's law never trained on (floors come "
                                        "from a disjoint half of them)")
     s.add_argument("--train", help="with --samples: the generator's training points (memorisation needs them)")
     s.add_argument("--gw-paper", action="store_true", help="also the max-normalised GW of the VDAE paper's code "
@@ -634,6 +672,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--run", help="a run folder")
     src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
     s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64), row i the code of row i of X")
+    s.add_argument("--model", help="with --points, instead of --codes: a TorchScript or torch.export file whose "
+                                   "encode(x) gives the codes and whose sampler (if any) the samples; never unpickled")
     s.add_argument("--samples", dest="samples_file",
                    help="with --points: generated points (M × m), judged against a random half of the points with "
                         "floors from the other half")
@@ -660,6 +700,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--run", help="a run folder")
     src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
     s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64), row i the code of row i of X")
+    s.add_argument("--model", help="with --points, instead of --codes: a TorchScript or torch.export file whose "
+                                   "encode(x) gives the codes (and decode(z), if it has one, the decoder's "
+                                   "bi-Lipschitz); never unpickled")
     s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours in both kNN graphs (default 10)")
     s.add_argument("--factor", type=positive(1e6, "--factor"), default=10.0,
                    help="length, in typical edges, above which an edge is torn or folded (default 10)")
