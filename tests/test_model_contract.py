@@ -127,9 +127,9 @@ def test_codes_samples_and_walks_have_the_right_shapes(trained, name):
     if not model.has_sampler:
         with pytest.raises(ValueError, match="generates no new points"):
             model.sample(40, g)
-        # an encoder only: a training point's code is its own; a point between two is coded between theirs
-        Xt = model.X_fit.numpy()
-        np.testing.assert_allclose(model.encode(Xt[:7]), model.Z_fit.numpy()[:7], rtol=1e-5, atol=1e-6)
+        if hasattr(model, "Z_fit"):  # a learner's codes of its training points are its own, exactly
+            Xt = model.X_fit.numpy()
+            np.testing.assert_allclose(model.encode(Xt[:7]), model.Z_fit.numpy()[:7], rtol=1e-5, atol=1e-6)
         return
     assert model.sample(40, g).shape == (40, 3)
     walk = model.random_walk(X[:10], 4, g)
@@ -257,14 +257,18 @@ def test_a_convolutional_model_trains_samples_and_round_trips_on_images(trained_
     state = model.state_dict()
     assert any(v.is_floating_point() and not torch.equal(v, state[k]) for k, v in init.items())
     g = lambda: torch.Generator().manual_seed(2)  # noqa: E731
-    assert model.sample(6, g()).shape == (6, 32 * 32)
+    if model.has_sampler:
+        assert model.sample(6, g()).shape == (6, 32 * 32)
     if model.has_encoder:
         assert model.encode(run.dataset.X[:7]).shape == (7, *model.latent_space.shape)
     back = load_run(save_run(run, str(tmp_path / name)))
     assert back.model.config.network == "conv"
     b = back.model.state_dict()
     assert all(torch.equal(state[k], b[k]) for k in state)
-    np.testing.assert_array_equal(model.sample(6, g()), back.model.sample(6, g()))
+    if model.has_sampler:
+        np.testing.assert_array_equal(model.sample(6, g()), back.model.sample(6, g()))
+    else:
+        np.testing.assert_array_equal(model.encode(run.dataset.X[:7]), back.model.encode(run.dataset.X[:7]))
 
 
 @pytest.mark.parametrize("name", MODELS.names())

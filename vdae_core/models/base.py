@@ -241,7 +241,7 @@ class GenerativeModel(nn.Module):
         what = {"has_encoder": "has no encoder", "has_decoder": "has no decoder",
                 "native_walk": "has no random walk of its own", "has_elbo": "has no ELBO",
                 "has_prior": "draws no latent codes of its own to decode",
-                "has_sampler": "generates no new points (an encoder only)"}[capability]
+                "has_sampler": "generates no new points"}[capability]
         return f"{cls.title} {what}" + (f": {instead}" if instead else ".")
 
     @classmethod
