@@ -85,6 +85,26 @@ def swiss_roll(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
                    source=f"swiss_roll(n={n}, seed={seed}, noise={noise})")
 
 
+@DATASETS.register("swiss_roll_hole", help="Swiss roll with a rectangular hole (a loop around it); coordinates t, "
+                                         "height.")
+def swiss_roll_hole(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
+    """The swiss roll of :func:`swiss_roll` with the middle third of both parameters removed,
+    t ∈ [2.5π, 3.5π] × h ∈ [7, 14] (the test set of Hessian LLE, Donoho & Grimes 2003): a sheet with one hole,
+    Betti numbers (1, 1). Uniform in (t, h) on the rest (rejection). Returns X (n, 3)."""
+    rng = rng_for(seed)
+    t, h = np.empty(0), np.empty(0)
+    while len(t) < n:
+        tt = 1.5 * np.pi * (1 + 2 * rng.uniform(size=2 * n))
+        hh = 21 * rng.uniform(size=2 * n)
+        keep = ~((np.abs(tt - 3 * np.pi) < 0.5 * np.pi) & (np.abs(hh - 10.5) < 3.5))
+        t, h = np.concatenate([t, tt[keep]]), np.concatenate([h, hh[keep]])
+    t, h = t[:n], h[:n]
+    X = np.stack([t * np.cos(t), h, t * np.sin(t)], 1)
+    return Dataset("swiss_roll_hole", add_noise(X, noise, rng), np.stack([t, h], 1), ("t", "height"),
+                   (False, False), intrinsic_dim=2, suggested_dim=4,
+                   source=f"swiss_roll_hole(n={n}, seed={seed}, noise={noise})")
+
+
 # The 9 occupied cells of the paper's 5x5 grid (§6.3): every other cell, i.e. a 3x3 lattice of
 # well-separated discs with spacing 2 (gaps of 2 - 2*radius between blob edges).
 BLOB_CENTRES = np.array([(x, y) for x in (-2.0, 0.0, 2.0) for y in (-2.0, 0.0, 2.0)])
