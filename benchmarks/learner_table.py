@@ -38,12 +38,10 @@ def seeds_for(model: str, n_seeds: int):
 
 def measure(dataset: str, model: str, seed: int) -> dict:
     """Train one run and audit its map; one log row."""
-    import numpy as np
-
     from vdae_core.api import DataConfig, make_dataset, train_run
     from vdae_core.foundation.runtime import set_threads
     from vdae_core.pipeline.presets import compose
-    from vdae_core.study.map_audit import map_audit, map_topology
+    from vdae_core.study.map_audit import run_map_summary
 
     import warnings
 
@@ -55,18 +53,10 @@ def measure(dataset: str, model: str, seed: int) -> dict:
     t0 = time.perf_counter()
     run = train_run(model, data, over, seed=seed, device="cpu", dataset=ds)
     train_s = time.perf_counter() - t0
-    X = np.asarray(run.dataset.X, dtype=np.float64).reshape(run.dataset.n, -1)
-    Z = np.asarray(run.model.encode(run.dataset.X), dtype=np.float64).reshape(run.dataset.n, -1)
     t1 = time.perf_counter()
-    audit, _ = map_audit(X, Z, seed=seed)
-    top = map_topology(X, Z, seed=seed)
-    return {"dataset": dataset, "model": model, "seed": seed, "n": int(run.dataset.n), "latent_dim": int(Z.shape[1]),
-            "torn_edges": audit["tears_folds"]["torn_edges"], "folded_edges": audit["tears_folds"]["folded_edges"],
-            "data_edges": audit["tears_folds"]["data_edges"], "bilip_scale_free": audit["bilipschitz"]["scale_free_median"],
-            "trustworthiness": audit["trustworthiness"], "continuity": audit["continuity"],
-            "rtd": audit["rtd"]["value"], "betti_data": top["clouds"]["data"]["betti"],
-            "betti_codes": top["clouds"]["latent"]["betti"], "train_s": round(train_s, 1),
-            "audit_s": round(time.perf_counter() - t1, 1), "date": time.strftime("%Y-%m-%d")}
+    row = run_map_summary(run, max_points=run.dataset.n, seed=seed)
+    return {"dataset": dataset, "model": model, "seed": seed, "n": int(run.dataset.n), **row,
+            "train_s": round(train_s, 1), "audit_s": round(time.perf_counter() - t1, 1), "date": time.strftime("%Y-%m-%d")}
 
 
 def table(log_path: str) -> str:

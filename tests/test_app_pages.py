@@ -830,3 +830,8 @@ def test_every_page_reads_an_encoder_only_learner(runs_dir, monkeypatch, tmp_pat
             assert "Isomap has no decoder" in body
         if page == "audit":
             assert "latent codes" in body and "generates no new points" in body
+        if page == "compare":  # the maps table: the learner's row beside the VDAE fixture's, no sample metrics
+            at.toggle(key="cmp.maps").set_value(True).run()
+            assert not at.exception, [e.value for e in at.exception]
+            df = at.dataframe[-1].value
+            assert {"isomap", "vdae"} <= set(df["model"]) and {"torn edges", "RTD", "Betti codes (data)"} <= set(df)

@@ -109,3 +109,29 @@ def map_topology(X, Z, samples=None, maxdim: int = 1, max_points: Optional[int] 
     pool = SplitReferencePool(X, seed=seed, reps=reps, label="the given points")
     G = check_array(samples, "samples", width=X.shape[1], min_rows=MIN_DISTINCT_POINTS, dtype=np.float64)
     return clouds_report(pool.reference(len(G)), Z, G, pool, pool.description, maxdim, max_points, seed, reps)
+
+
+def map_summary(X, Z, seed: int = 0) -> Dict[str, Any]:
+    """One row of the learners' comparison (issue 32, part 5) for the map X (n, m) -> Z (n, d): torn and folded
+    edges, the scale-free bi-Lipschitz median, trustworthiness, continuity, RTD and the Betti numbers of points
+    and codes, from :func:`map_audit` and :func:`map_topology`."""
+    audit, _ = map_audit(X, Z, seed=seed)
+    top = map_topology(X, Z, seed=seed)
+    return {"torn_edges": audit["tears_folds"]["torn_edges"], "folded_edges": audit["tears_folds"]["folded_edges"],
+            "data_edges": audit["tears_folds"]["data_edges"], "bilip_scale_free": audit["bilipschitz"]["scale_free_median"],
+            "trustworthiness": audit["trustworthiness"], "continuity": audit["continuity"],
+            "rtd": audit["rtd"]["value"], "betti_data": top["clouds"]["data"]["betti"],
+            "betti_codes": top["clouds"]["latent"]["betti"], "latent_dim": int(np.asarray(Z).reshape(len(Z), -1).shape[1])}
+
+
+def run_map_summary(run, max_points: int = 2000, seed: int = 0) -> Dict[str, Any]:
+    """:func:`map_summary` of a run's encoder on (a seeded subset of up to ``max_points``) training points; a
+    :class:`UserInputError` for a model without an encoder."""
+    from vdae_core.metrics.subsample import subsample_indices
+
+    if not run.model.has_encoder:
+        raise UserInputError(run.model.lacks("has_encoder", "its map has no codes to audit"))
+    idx = subsample_indices(run.dataset.n, max_points, seed)
+    X = np.asarray(run.dataset.X[idx], dtype=np.float64).reshape(len(idx), -1)
+    Z = np.asarray(run.model.encode(run.dataset.X[idx]), dtype=np.float64).reshape(len(idx), -1)
+    return map_summary(X, Z, seed)

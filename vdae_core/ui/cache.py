@@ -370,3 +370,15 @@ def map_audit(points: str, codes: str, samples: Optional[str], k: int, factor: f
     paths = [p for p in (points, codes, samples) if p]
     return _map_audit(os.path.abspath(points), os.path.abspath(codes), os.path.abspath(samples) if samples else None,
                       tuple(_mtime(p) for p in paths), int(k), float(factor))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _map_row(path, mtime):
+    from vdae_core.study.map_audit import run_map_summary
+
+    return run_map_summary(_run(path, mtime))
+
+
+def map_row(path: str) -> dict:
+    """:func:`vdae_core.study.map_audit.run_map_summary` of a saved run (tears, folds, loops, RTD), cached per run."""
+    return _map_row(os.path.abspath(path), _mtime(path))
