@@ -6,7 +6,8 @@ Reads the runs that ``python -m vdae_core compare ... --cache table1.runs`` trai
 model and seed) and, for each, the persistence report (H0 + H1: Betti numbers of data, codes and samples,
 bottleneck distance of the samples' H1 diagram to the data's beside its floor), the tears and folds of its
 encoder and its prior holes (share of prior codes in a hole, share decoded off the data, each with its floor),
-with the time of each part. Prints a Markdown table; one JSON row per run goes to ``--log``.
+with the time of each part. Prints a Markdown table; one JSON row per run goes to ``--log``. ``table(log)`` and ``seeds(log)`` render the
+log's newest row of every (dataset, model, seed) for docs/RESULTS.md (checked by tests/test_docs_tables.py).
 """
 import argparse
 import os
@@ -28,6 +29,62 @@ def share(h, key):
     return f"{h[key]:.0%} ({m:.0%} ± {sd:.0%})"
 
 
+HEAD = ("| dataset | model | Betti data | Betti codes | Betti samples | H1 bottleneck data–samples (floor) | "
+        "torn edges | folded edges | prior codes in a hole (floor) | decoded off the data (floor) | audit time |")
+
+
+def _fmt_betti(v):
+    return "–" if v is None else str(tuple(v))
+
+
+def line(row) -> str:
+    """One run's row of the audit table."""
+    b, t, h = row["betti"], row["tears"], row["holes"]
+    fm, fs = row["h1_floor"]
+    return (f"| {row['dataset']} | {row['model']} | {_fmt_betti(b['data'])} | {_fmt_betti(b['latent'])} | "
+            f"{_fmt_betti(b['samples'])} | {row['h1_bottleneck']:.3g} ({fm:.3g} ± {fs:.2g}) | "
+            f"{'–' if t is None else t['torn_edges']} | {'–' if t is None else t['folded_edges']} | "
+            f"{share(h, 'hole_share')} | {share(h, 'off_share')} | {row['seconds']:.1f} s |")
+
+
+def newest(log_path: str):
+    """{(dataset, model, seed): the log's newest row for it} (a later row replaces an earlier one)."""
+    import json
+
+    out = {}
+    for raw in open(log_path):
+        r = json.loads(raw)
+        out[r["dataset"], r["model"], r["seed"]] = r
+    return dict(sorted(out.items()))
+
+
+def table(log_path: str) -> str:
+    """The seed-0 audit of every (dataset, model) in the log, its newest rows."""
+    rows = [r for (_, _, seed), r in newest(log_path).items() if seed == 0]
+    return "\n".join([HEAD, "|---" * 11 + "|"] + [line(r) for r in rows])
+
+
+def seeds(log_path: str) -> str:
+    """Every seed of every (dataset, model): Betti numbers of the samples, the H1 bottleneck's mean and range,
+    torn edges, prior codes in a hole and samples decoded off the data, seed by seed."""
+    from collections import defaultdict
+
+    by = defaultdict(list)
+    for (d, m, _), r in newest(log_path).items():
+        by[d, m].append(r)
+    out = ["| dataset | model | seeds | Betti samples | H1 bottleneck mean (range; floor) | torn edges | "
+           "prior codes in a hole | decoded off the data |", "|---" * 8 + "|"]
+    for (d, m), rs in by.items():
+        bn = [r["h1_bottleneck"] for r in rs]
+        torn = ", ".join("–" if r["tears"] is None else str(r["tears"]["torn_edges"]) for r in rs)
+        hole = ", ".join("–" if r["holes"] is None else f"{r['holes']['hole_share']:.0%}" for r in rs)
+        off = ", ".join("–" if r["holes"] is None else f"{r['holes']['off_share']:.0%}" for r in rs)
+        betti = " ".join(_fmt_betti(r["betti"]["samples"]).replace(" ", "") for r in rs)
+        out.append(f"| {d} | {m} | {','.join(str(r['seed']) for r in rs)} | {betti} | {sum(bn) / len(bn):.3g} "
+                   f"({min(bn):.3g}–{max(bn):.3g}; {rs[0]['h1_floor'][0]:.2g}) | {torn} | {hole} | {off} |")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", required=True)
@@ -35,9 +92,8 @@ def main():
     ap.add_argument("--log", default=None)
     a = ap.parse_args()
     seeds = {f"s{s}" for s in a.seeds.split(",")}
-    print("| dataset | model | Betti data | Betti codes | Betti samples | H1 bottleneck data–samples (floor) | torn edges | "
-          "folded edges | prior codes in a hole (floor) | decoded off the data (floor) | audit time |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(HEAD)
+    print("|---" * 11 + "|")
     for folder in sorted(os.listdir(a.runs)):
         if folder.count("__") < 2:
             continue  # the sweep's own folders (.floors), not runs
@@ -67,11 +123,7 @@ def main():
                "h1_floor": [fm, fs], "tears": tears, "holes": holes, "seconds": round(secs, 1),
                "seconds_parts": {"topology": round(t_topo, 2), "tears": round(t_tears, 2),
                                  "holes": round(secs - t_topo - t_tears, 2)}, "date": time.strftime("%Y-%m-%d")}
-        fmt = lambda v: "–" if v is None else str(tuple(v))  # noqa: E731
-        print(f"| {dataset} | {model} | {fmt(b['data'])} | {fmt(b['latent'])} | {fmt(b['samples'])} | {bn:.3g} "
-              f"({fm:.3g} ± {fs:.2g}) | {'–' if tears is None else tears['torn_edges']} | "
-              f"{'–' if tears is None else tears['folded_edges']} | {share(holes, 'hole_share')} | "
-              f"{share(holes, 'off_share')} | {secs:.1f} s |", flush=True)
+        print(line(row), flush=True)
         append_log(a.log, row)
 
 
