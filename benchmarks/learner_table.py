@@ -72,13 +72,13 @@ def table(log_path: str) -> str:
     for (d, m, _), r in rows.items():
         by[d, m].append(r)
     order = {m: i for i, m in enumerate(MODELS)}
-    out = ["| dataset | model | seeds | latent | torn edges | folded edges | Betti codes (data) | RTD | bi-Lip "
+    out = ["| dataset | model | seeds | latent | torn edges | folded edges | Betti of the codes, by seed; data's | RTD | bi-Lip "
            "(scale-free) | trustworthiness | continuity | train s |", "|---" * 12 + "|"]
     for d in DATASETS:
         for m in sorted((m for (dd, m) in by if dd == d), key=lambda m: order.get(m, 99)):
             rs = sorted(by[d, m], key=lambda r: r["seed"])
             mean = lambda k: float(np.mean([r[k] for r in rs]))  # noqa: E731
-            betti = " ".join(f"({b[0]},{b[1]})" for b in (r["betti_codes"] for r in rs))
+            betti = " ".join(f"({b[0]},{b[1]})" for b in (r["betti_codes"] for r in rs)) + ";"
             out.append(f"| {d} | {m} | {len(rs)} | {rs[0]['latent_dim']} | {mean('torn_edges'):.0f} | "
                        f"{mean('folded_edges'):.0f} | {betti} ({rs[0]['betti_data'][0]},{rs[0]['betti_data'][1]}) | "
                        f"{mean('rtd'):.3f} | {mean('bilip_scale_free'):.2f} | {mean('trustworthiness'):.3f} | "
@@ -96,12 +96,20 @@ def main():
     a = ap.parse_args()
     from bench_common import append_log
 
-    jobs = [(d, m, s) for d in a.datasets.split(",") for m in a.models.split(",") for s in seeds_for(m, a.seeds)]
+    done = set()
+    if os.path.exists(a.log):  # a rerun resumes: runs already in the log are kept
+        done = {(r["dataset"], r["model"], r["seed"]) for r in map(json.loads, open(a.log))}
+    jobs = [(d, m, s) for d in a.datasets.split(",") for m in a.models.split(",") for s in seeds_for(m, a.seeds)
+            if (d, m, s) not in done]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(a.workers) as pool:
         futs = {pool.submit(measure, *j): j for j in jobs}
         for i, f in enumerate(as_completed(futs), 1):
-            row = f.result()
+            try:
+                row = f.result()
+            except Exception as e:  # noqa: BLE001 (a method that cannot run on a dataset: said, not fatal)
+                print(f"[{i}/{len(jobs)}] {' '.join(map(str, futs[f]))}: {type(e).__name__}: {e}", flush=True)
+                continue
             append_log(a.log, row)
             print(f"[{i}/{len(jobs)}] {row['dataset']} {row['model']} s{row['seed']}: torn {row['torn_edges']}, "
                   f"Betti codes {row['betti_codes']} (data {row['betti_data']}), RTD {row['rtd']:.3f}, "

@@ -26,6 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("RESULTS.md", "seven_models", "table1_summary.seven", "results/table1.json"),
     ("RESULTS.md", "audit_seed0", "audit_table", "audit_table_log.jsonl"),
     ("RESULTS.md", "audit_seeds", "audit_table.seeds", "audit_table_log.jsonl"),
+    ("RESULTS.md", "learners", "learner_table", "learner_table_log.jsonl"),
+    ("BENCHMARKS.md", "map_audit", "bench_map_audit", "bench_map_audit_log.jsonl"),
 ])
 def test_doc_table_is_its_log(doc_name, marker, module, log):
     """``module`` names the renderer: ``name`` (its ``table``) or ``name.function``."""

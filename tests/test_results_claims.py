@@ -167,3 +167,48 @@ def test_the_audit_section_is_its_log():
     assert all(r["holes"]["off_share"] == 1.0 for r in by["torus", "er_vae"])
     assert all(0.05 < r["holes"]["off_share"] < 0.16 for d in ("circle", "torus", "bunny")
                for r in by[d, "two_stage_vae"])
+
+
+def test_the_learners_section_is_its_log():
+    """RESULTS' comparison of manifold learners (issue 32), against docs/learner_table_log.jsonl."""
+    rows = {}
+    for line in open(os.path.join(ROOT, "docs", "learner_table_log.jsonl")):
+        r = json.loads(line)
+        rows[r["dataset"], r["model"], r["seed"]] = r
+    by = defaultdict(list)
+    for (d, m, _), r in rows.items():
+        by[d, m].append(r)
+    same = lambda r: r["betti_codes"] == r["betti_data"]  # noqa: E731
+    four = ("circle", "torus", "swiss_roll_hole", "bunny")
+    # the topological autoencoder: the data's Betti numbers, no tear, the lowest RTD of the learnt maps (not PCA)
+    for d in four:
+        assert all(same(r) and r["torn_edges"] == 0 for r in by[d, "topo_ae"]), d
+        rtd = {m: np.mean([r["rtd"] for r in v]) for (dd, m), v in by.items() if dd == d and m != "pca"}
+        assert sorted(rtd, key=rtd.get)[: 2 if d == "circle" else 1][-1] == "topo_ae", (d, rtd)
+        assert np.mean([r["rtd"] for r in by[d, "pca"]]) < 1e-3  # the identity where D equals the data's dimension
+    circle = {m: np.mean([r["rtd"] for r in v]) for (dd, m), v in by.items() if dd == "circle"}
+    assert sorted(circle, key=circle.get)[:2] == ["pca", "isomap"]
+    assert not any(same(r) for r in by["turntable", "topo_ae"])
+    # UMAP tears everywhere and splits its codes; trust/continuity stay near 1
+    for d in four + ("turntable",):
+        assert sum(r["torn_edges"] > 0 for r in by[d, "umap"]) >= (2 if d == "turntable" else 3), d
+        assert all(r["trustworthiness"] > 0.99 and r["continuity"] > 0.99 for r in by[d, "umap"])
+    for d in ("circle", "bunny", "turntable"):
+        assert all(r["betti_codes"][0] > 1 for r in by[d, "umap"]), d
+    for d in ("torus", "swiss_roll_hole"):
+        assert all(r["betti_codes"][1] > r["betti_data"][1] for r in by[d, "umap"]), d
+    # t-SNE: no tear anywhere, an extra loop on the circle on every seed
+    assert all(r["torn_edges"] == 0 for (d, m), v in by.items() if m == "tsne" for r in v)
+    assert all(r["betti_codes"] == [1, 2] for r in by["circle", "tsne"])
+    # the VDAE: a loop lost on the torus and the swiss roll's hole, folds there; the others kept
+    for d in ("torus", "swiss_roll_hole"):
+        assert all(r["betti_codes"][1] == r["betti_data"][1] - 1 for r in by[d, "vdae"]), d
+    assert all(r["folded_edges"] > 0 for r in by["swiss_roll_hole", "vdae"])
+    assert all(same(r) for d in ("circle", "bunny", "turntable") for r in by[d, "vdae"])
+    # the exact diffusion map tears the circle into 3 pieces at k = 10
+    dm = by["circle", "diffusion_map"][0]
+    assert dm["torn_edges"] == 125 and dm["betti_codes"][0] == 3
+    # Isomap loses a loop on the torus, the swiss roll and the turntable
+    for d in ("torus", "swiss_roll_hole", "turntable"):
+        assert by[d, "isomap"][0]["betti_codes"][1] < by[d, "isomap"][0]["betti_data"][1], d
+    assert all(r["torn_edges"] > 0 and r["betti_codes"][1] == 0 for r in by["circle", "beta_vae"])

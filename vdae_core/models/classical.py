@@ -39,12 +39,10 @@ class PCAModel(EmbeddingModel):
     training_notes = ("One step: scikit-learn's PCA of the training points (exact SVD); codes = the projections onto "
                       "the top D principal axes, and new points are projected the same way. No decoder, no samples.")
 
+    within_data_dim = True  # PCA has no more axes than the data
+
     def __init__(self, config, data_shape, latent_dim: int = 0):
-        m = int(np.prod(np.atleast_1d(data_shape)))
-        if config.latent_dim and config.latent_dim > m:
-            raise UserInputError(f"PCA: latent_dim={config.latent_dim} exceeds the data's {m} dimensions")
-        # the data's D, capped at the data's own dimension (PCA has no more axes)
-        super().__init__(config, data_shape, min(int(latent_dim), m))
+        super().__init__(config, data_shape, latent_dim)
         self.register_buffer("mean", torch.zeros(self.data_dim, dtype=torch.float64))
         self.register_buffer("axes", torch.zeros(self.latent_dim, self.data_dim, dtype=torch.float64))
 
@@ -80,8 +78,8 @@ class IsomapModel(EmbeddingModel):
 class LLEConfig(EmbeddingConfig):
     """LLE needs more neighbours than latent dimensions."""
 
-    neighbours: int = param(12, help="k: neighbours each point is rebuilt from (more than the latent dimension), "
-                                     "and of the out-of-sample extension.", min=2, max=500)
+    neighbours: int = param(12, help="k: neighbours each point is rebuilt from (raised to the latent dimension + 1 "
+                                     "where it is not more), and of the out-of-sample extension.", min=2, max=500)
 
 
 @MODELS.register("lle", help="Locally linear embedding (encoder only).")
@@ -89,6 +87,7 @@ class LLEModel(EmbeddingModel):
     name = "lle"
     title = "LLE"
     config_class = LLEConfig
+    within_data_dim = True  # scikit-learn's LLE embeds in at most the data's dimension
     training_notes = ("One step: scikit-learn's standard LLE (Roweis & Saul 2000): each point rebuilt from its k "
                       "neighbours, codes that keep those weights (the bottom eigenvectors of (I − W)ᵀ(I − W))."
                       + _NOTE)
@@ -96,9 +95,7 @@ class LLEModel(EmbeddingModel):
     def fit_codes(self, X: np.ndarray, seed: int) -> np.ndarray:
         from sklearn.manifold import LocallyLinearEmbedding
 
-        k = int(self.config.neighbours)
-        if k <= self.latent_dim:
-            raise UserInputError(f"LLE: neighbours={k} must exceed the latent dimension {self.latent_dim}")
+        k = max(int(self.config.neighbours), self.latent_dim + 1)  # LLE needs more neighbours than dimensions
         return fixed_signs(LocallyLinearEmbedding(n_neighbors=k, n_components=self.latent_dim, random_state=seed,
                                                   eigen_solver="dense" if len(X) <= 2000 else "arpack"
                                                   ).fit_transform(X))

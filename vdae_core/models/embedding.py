@@ -73,8 +73,19 @@ class EmbeddingModel(GenerativeModel):
     has_sampler = False
     has_prior = False
     random_init = False
+    #: True for a learner that has no more dimensions than the data (PCA, LLE): the data's D is capped at the
+    #: data's own dimension, and a larger latent_dim asked for is refused.
+    within_data_dim: bool = False
 
     def __init__(self, config: EmbeddingConfig, data_shape, latent_dim: int = 0):
+        if self.within_data_dim:
+            from vdae_core.foundation.errors import UserInputError
+
+            m = int(np.prod(np.atleast_1d(data_shape)))
+            if config.latent_dim and config.latent_dim > m:
+                raise UserInputError(f"{self.title}: latent_dim={config.latent_dim} exceeds the data's {m} "
+                                     f"dimensions")
+            latent_dim = min(int(latent_dim), m)
         super().__init__(config, data_shape, latent_dim)
         self.register_buffer("X_fit", torch.zeros(0, self.data_dim, dtype=torch.float64))
         self.register_buffer("Z_fit", torch.zeros(0, self.latent_dim, dtype=torch.float64))
