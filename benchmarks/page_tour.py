@@ -109,7 +109,7 @@ def main():
                         page.locator("text=data neighbours kept among the codes").first.scroll_into_view_if_needed()
                         page.screenshot(path=os.path.join(a.out, f"{i:02d}_latent_space_inspector.png"))
                 if name == "Audit any map":  # its example: a circle and its angle
-                    page.get_by_text("Try it: circle").click()
+                    page.get_by_role("button", name="Try it: circle").click()
                     settle(page, 60)
                     row["map_audited"] = page.locator("text=In short").count() > 0
                 if name == "Random walks":

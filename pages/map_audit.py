@@ -99,8 +99,8 @@ m[0].metric("torn edges", tf["torn_edges"], help=f"of {tf['data_edges']} data-ne
                                                  f"{tf['points_at_a_tear']} points sit at a tear")
 m[1].metric("folded edges", tf["folded_edges"], help=f"of {tf['latent_edges']} code-neighbour edges; "
                                                      f"{tf['points_at_a_fold']} points sit at a fold")
-m[2].metric("bi-Lipschitz (scale-free median)", f"{bl['scale_free_median']:.2f}",
-            help=f"1 = distances kept up to one scale. Raw median {bl['median']:.3g} (the paper's constant, which "
+m[2].metric("bi-Lipschitz", f"{bl['scale_free_median']:.2f}",
+            help=f"The scale-free median: 1 = distances kept up to one scale. Raw median {bl['median']:.3g} (the paper's constant, which "
                  f"also counts the map's overall scale); 95th percentile {bl['p95']:.3g}.")
 m[3].metric("trustworthiness", f"{rep['trustworthiness']:.3f}", help="Are code neighbours also data neighbours? 1 = yes.")
 m[4].metric("continuity", f"{rep['continuity']:.3f}", help="Are data neighbours also code neighbours? 1 = yes.")

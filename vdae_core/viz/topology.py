@@ -36,9 +36,14 @@ def persistence_figure(report: Dict[str, Any], height: int = 720) -> go.Figure:
     shown = set()
     for j, (key, label) in enumerate(CLOUDS, start=1):
         c = clouds.get(key)
-        if c is None:
-            fig.add_annotation(text=report.get("latent_note") or "not available", row=1, col=j, showarrow=False,
-                               x=0.5, y=0.5, xref="x domain", yref="y domain")
+        if c is None:  # the missing cloud's panel says why (its own axes: x, x2, x3 on the top row)
+            why = (report.get("latent_note") or "no codes") if key == "latent" else "no samples"
+            axis = "" if j == 1 else str(j)
+            xd, yd = fig.layout[f"xaxis{axis}"].domain, fig.layout[f"yaxis{axis}"].domain
+            fig.add_annotation(text=why, showarrow=False, x=sum(xd) / 2, y=sum(yd) / 2, xref="paper", yref="paper",
+                               font={"size": 13})
+            fig.update_xaxes(visible=False, row=1, col=j)
+            fig.update_yaxes(visible=False, row=1, col=j)
             continue
         dgms = [np.array([[b, np.inf if d is None else d] for b, d in dg], dtype=float).reshape(-1, 2)
                 for dg in c["diagrams"]]
