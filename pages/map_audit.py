@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vdae_core.data import read_points
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.validation import check_array
+from vdae_core.models.scripted import MODEL_SUFFIXES
 from vdae_core.study.map_audit import checked_map
 from vdae_core.study.analysis import DisplayProjection
 from vdae_core.ui import cache, frame, uploads, widgets
@@ -41,9 +41,16 @@ def write_example() -> dict:
 
 
 c = st.columns(3)
-files = {role: c[j].file_uploader(title, key=f"map.{role}", type=["npy", "npz", "csv", "txt"])
-         for j, (role, title) in enumerate((("points", "Points X (n × m)"), ("codes", "Codes Z (n × d)"),
-                                            ("samples", "Samples (optional, M × m)")))}
+KINDS = {"points": ["npy", "npz", "csv", "txt"], "codes": ["npy", "npz", "csv", "txt", "pt", "pth", "pt2"],
+         "samples": ["npy", "npz", "csv", "txt"]}
+files = {role: c[j].file_uploader(title, key=f"map.{role}", type=KINDS[role], help=tip)
+         for j, (role, title, tip) in enumerate((
+             ("points", "Points X (n × m)", None),
+             ("codes", "Codes Z (n × d), or a model file",
+              "A file of codes, or your model as TorchScript (torch.jit.script(model).save('m.pt')) or torch.export "
+              "(.pt2): its encode(x) gives the codes, its sample(n) or generate(z) the samples. Model files are "
+              "read without unpickling; a torch.save pickle is refused."),
+             ("samples", "Samples (optional, M × m)", None)))}
 b = st.columns([1, 2, 3])
 if b[0].button("Audit", type="primary", icon=":material/troubleshoot:", key="map.go",
                disabled=files["points"] is None or files["codes"] is None):
@@ -51,16 +58,17 @@ if b[0].button("Audit", type="primary", icon=":material/troubleshoot:", key="map
     for role, f in files.items():
         if f is None:
             continue
-        path, err = uploads.accept_points(f)
+        is_model = role == "codes" and f.name.lower().endswith(MODEL_SUFFIXES)
+        path, err = (uploads.accept_model if is_model else uploads.accept_points)(f)
         if err:
             errors.append(f"{role}: {err}")
         kept[role] = path
     if not errors:  # the pair must fit together before it replaces the audit shown
         try:
-            X_new = read_points(kept["points"])
-            checked_map(X_new, read_points(kept["codes"]))
-            if kept.get("samples"):
-                check_array(read_points(kept["samples"]), "samples", width=X_new.shape[1])
+            X_new, Z_new, S_new = cache.map_arrays(kept["points"], kept["codes"], kept.get("samples"))
+            checked_map(X_new, Z_new)
+            if S_new is not None:
+                check_array(S_new, "samples", width=X_new.shape[1])
         except UserInputError as e:
             errors.append(str(e))
     if errors:
@@ -121,10 +129,8 @@ if len(betti) == 2 and betti["data"] != betti["latent"]:
 st.markdown(("In short: " + "; ".join(verdict) + ".") if verdict else
             "In short: no tear, no fold, and the codes keep the data's components and loops.")
 
-X, Z = read_points(f["points"]), read_points(f["codes"])
-idx = edges["idx"]
-X3 = DisplayProjection(X)(X[idx])
-Zi = Z[idx].astype(np.float64)
+X3 = DisplayProjection(edges["X"])(edges["X"])
+Zi = edges["Z"].astype(np.float64)
 if Zi.shape[1] > 2:
     Z2, names = DisplayProjection(Zi, max_dim=2)(Zi), ["code PC1", "code PC2"]
 elif Zi.shape[1] == 2:

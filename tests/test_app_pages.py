@@ -835,3 +835,38 @@ def test_every_page_reads_an_encoder_only_learner(runs_dir, monkeypatch, tmp_pat
             assert not at.exception, [e.value for e in at.exception]
             df = at.dataframe[-1].value
             assert {"isomap", "vdae"} <= set(df["model"]) and {"torn edges", "RTD", "Betti codes (data)"} <= set(df)
+
+
+def test_audit_any_map_page_takes_a_torchscript_model_and_refuses_a_pickle(env, tmp_path):
+    import io
+
+    import torch
+
+    class Double(torch.nn.Module):
+        def forward(self, x):
+            return 2.0 * x
+
+        @torch.jit.export
+        def encode(self, x):
+            return 2.0 * x
+
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(Double()), buf)
+    t = np.sort(np.random.default_rng(4).uniform(0, 2 * np.pi, 300))
+    X = np.stack([np.cos(t), np.sin(t)], 1)
+    at = goto(app(), "map_audit")
+    at.file_uploader(key="map.points").upload("x.npy", _npy(X))
+    at.file_uploader(key="map.codes").upload("double.pt", buf.getvalue())
+    at.run()
+    at.button(key="map.go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["torn edges"] == "0" and "x.npy → double.pt" in texts(at)  # a similarity tears nothing
+    pickled = io.BytesIO()
+    torch.save({"weights": torch.ones(3)}, pickled, _use_new_zipfile_serialization=False)  # a plain pickle
+    at.file_uploader(key="map.codes").upload("model.pt", pickled.getvalue())
+    at.run()
+    at.button(key="map.go").click().run()
+    assert not at.exception
+    assert any("never unpickles" in e.value for e in at.error), [e.value for e in at.error]
+    assert "x.npy → double.pt" in texts(at)

@@ -29,6 +29,8 @@ from vdae_core.foundation.validation import check_array
 
 #: The widest codes accepted (as for uploaded codes).
 MAX_CODE_DIM = 64
+#: File names taken for model files (the contents decide what they are).
+MODEL_SUFFIXES = (".pt", ".pth", ".pt2")
 
 
 def file_kind(path: str) -> str:

@@ -352,21 +352,38 @@ def class_walks(path: str, per_class: int, steps: int, seed: int) -> dict:
     return _class_walks(os.path.abspath(path), _mtime(path), int(per_class), int(steps), int(seed))
 
 
+def map_arrays(points: str, codes: str, samples: Optional[str]):
+    """X, Z and the samples (or None) of an uploaded map: ``codes`` is a file of codes, or a model file
+    (TorchScript / torch.export) whose encode gives them and whose sampler, if any, the samples when no samples
+    file is given."""
+    from vdae_core.data import read_points
+    from vdae_core.models.scripted import MODEL_SUFFIXES, ScriptedModel
+
+    X = read_points(points)
+    S = read_points(samples) if samples else None
+    if codes.lower().endswith(MODEL_SUFFIXES):
+        model = ScriptedModel(codes)
+        Z = model.encode(X)
+        if S is None and model.has_sampler:
+            S = model.sample(len(X), 0, X.shape[1])
+        return X, Z, S
+    return X, read_points(codes), S
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _map_audit(points, codes, samples, mtimes, k, factor):
-    from vdae_core.data import read_points
     from vdae_core.study.map_audit import map_audit, map_topology
 
-    X, Z = read_points(points), read_points(codes)
-    S = read_points(samples) if samples else None
+    X, Z, S = map_arrays(points, codes, samples)
     report, tf = map_audit(X, Z, k=int(k), factor=float(factor))
     top = map_topology(X, Z, S)
-    return report, {"idx": tf.idx, "torn": tf.torn, "folded": tf.folded}, top
+    return report, {"idx": tf.idx, "torn": tf.torn, "folded": tf.folded, "X": X[tf.idx], "Z": Z[tf.idx]}, top
 
 
 def map_audit(points: str, codes: str, samples: Optional[str], k: int, factor: float):
     """The audit of an uploaded map (paths in this browser's private uploads): (report of
-    :func:`vdae_core.study.map_audit.map_audit`, {idx, torn, folded} arrays, topology report)."""
+    :func:`vdae_core.study.map_audit.map_audit`, {idx, torn, folded, X, Z: the rows used} arrays, topology
+    report)."""
     paths = [p for p in (points, codes, samples) if p]
     return _map_audit(os.path.abspath(points), os.path.abspath(codes), os.path.abspath(samples) if samples else None,
                       tuple(_mtime(p) for p in paths), int(k), float(factor))
