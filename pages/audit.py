@@ -123,18 +123,22 @@ def tears_section():
     except UserInputError as e:
         widgets.error_box(e)
         return
-    with st.spinner("Representation Topology Divergence of the codes…"):
-        r = cache.rtd(info.path)
+    try:
+        with st.spinner("Representation Topology Divergence of the codes…"):
+            r = cache.rtd(info.path)
+    except UserInputError as e:
+        widgets.error_box(e, "RTD")
+        r = None
     m = st.columns(5)
     m[0].metric("torn edges", f"{summary['torn_edges']}", help=f"of {summary['data_edges']} data-neighbour edges")
     m[1].metric("points at a tear", f"{summary['points_at_a_tear']}", help=f"of {summary['n_points']} points")
     m[2].metric("folded edges", f"{summary['folded_edges']}", help=f"of {summary['latent_edges']} latent-neighbour edges")
     m[3].metric("longest edge (× typical)", f"{summary['max_stretch']:.1f}",
                 help="The longest data-neighbour edge in the latent, in typical latent edges (the median).")
-    m[4].metric("RTD codes vs data", f"{r['value']:.3g}",
+    m[4].metric("RTD codes vs data", "—" if r is None else f"{r['value']:.3g}",
                 help="Representation Topology Divergence (Barannikov et al. 2022): 0 when the codes' clusters and "
                      "loops appear at the same scales as the data's; it grows with each one the codes make or lose. "
-                     f"Mean of {r['trials']} batches of {r['batch']} pairs.")
+                     + ("" if r is None else f"Mean of {r['trials']} batches of {r['batch']} pairs."))
     proj = cache.display_projection(info.path)
     Z = cache.latent_codes(info.path)
     X3 = proj(ds.X[tf.idx])

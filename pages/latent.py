@@ -103,44 +103,48 @@ if ds.images is not None and Z is not None:
             right.caption("Click a point to see its image here, enlarged.")
 
 st.subheader("Generated next to real: one joint embedding")
-methods = [m for m in ("tsne", "umap") if m in EMBEDDERS] or EMBEDDERS.names()
-e = st.columns([1, 2, 1, 1])
-method = e[0].radio("Method", methods, horizontal=True, key="latent.method",
-                    format_func=lambda m: {"tsne": "t-SNE", "umap": "UMAP"}.get(m, m))
-n_emb = e[1].slider("points per side", 100, 2000, 500, step=100, key="latent.emb_n",
-                    help="Real points (a seeded subsample) and as many generated ones, embedded together.")
-emb_seed = e[2].number_input("seed", 0, 2**31 - 1, 0, key="latent.emb_seed")
-p = st.columns(3)
-if method == "tsne":
-    params = {"perplexity": float(p[0].slider(
-        "perplexity", 5, 100, 30, key="latent.perplexity",
-        help="t-SNE's effective number of neighbours: small values show local clusters, large ones the global "
-             "shape (scikit-learn's default 30)."))}
-elif method == "umap":
-    params = {"n_neighbors": int(p[0].slider("n_neighbors", 2, 100, 15, key="latent.n_neighbors",
-                                             help="UMAP's neighbourhood size: small keeps local detail, large the "
-                                                  "global layout (default 15).")),
-              "min_dist": float(p[1].slider("min_dist", 0.0, 0.99, 0.1, step=0.01, key="latent.min_dist",
-                                            help="How tightly UMAP packs points (default 0.1)."))}
+if not run.model.has_sampler:
+    st.info(run.model.lacks("has_sampler", "there are no generated points to embed beside the real ones."),
+            icon=":material/info:")
 else:
-    params = {}
-req = (info.path, method, int(n_emb), int(emb_seed), tuple(sorted(params.items())))
-asked = ss.setdefault("latent.emb_requests", set())
-if e[3].button("Compute", key="latent.emb_go", icon=":material/play_arrow:", type="primary"):
-    asked.add(req)
-if req in asked:
-    try:
-        with st.spinner(f"{method.upper()} of {2 * n_emb} points (a few seconds; UMAP's first run compiles)…"):
-            er, eg, ir = cache.embedding(info.path, method, n_emb, emb_seed, **params)
-    except UserInputError as err:
-        widgets.error_box(err)
+    methods = [m for m in ("tsne", "umap") if m in EMBEDDERS] or EMBEDDERS.names()
+    e = st.columns([1, 2, 1, 1])
+    method = e[0].radio("Method", methods, horizontal=True, key="latent.method",
+                        format_func=lambda m: {"tsne": "t-SNE", "umap": "UMAP"}.get(m, m))
+    n_emb = e[1].slider("points per side", 100, 2000, 500, step=100, key="latent.emb_n",
+                        help="Real points (a seeded subsample) and as many generated ones, embedded together.")
+    emb_seed = e[2].number_input("seed", 0, 2**31 - 1, 0, key="latent.emb_seed")
+    p = st.columns(3)
+    if method == "tsne":
+        params = {"perplexity": float(p[0].slider(
+            "perplexity", 5, 100, 30, key="latent.perplexity",
+            help="t-SNE's effective number of neighbours: small values show local clusters, large ones the global "
+                 "shape (scikit-learn's default 30)."))}
+    elif method == "umap":
+        params = {"n_neighbors": int(p[0].slider("n_neighbors", 2, 100, 15, key="latent.n_neighbors",
+                                                 help="UMAP's neighbourhood size: small keeps local detail, large the "
+                                                      "global layout (default 15).")),
+                  "min_dist": float(p[1].slider("min_dist", 0.0, 0.99, 0.1, step=0.01, key="latent.min_dist",
+                                                help="How tightly UMAP packs points (default 0.1)."))}
     else:
-        widgets.figure(embedding_figure(er, eg, method.upper(), cval[ir], cname, cper), "latent.embedding",
-                       f"{info.name}_{method}_generated_vs_real")
-        st.caption("Both halves come from ONE embedding, so positions are comparable. Generated points (orange) should "
-                   "cover the same shapes as the real ones (grey) without extra clusters or bridges.")
-else:
-    st.caption("Press Compute: t-SNE/UMAP take a few seconds, so they run on request (and are cached).")
+        params = {}
+    req = (info.path, method, int(n_emb), int(emb_seed), tuple(sorted(params.items())))
+    asked = ss.setdefault("latent.emb_requests", set())
+    if e[3].button("Compute", key="latent.emb_go", icon=":material/play_arrow:", type="primary"):
+        asked.add(req)
+    if req in asked:
+        try:
+            with st.spinner(f"{method.upper()} of {2 * n_emb} points (a few seconds; UMAP's first run compiles)…"):
+                er, eg, ir = cache.embedding(info.path, method, n_emb, emb_seed, **params)
+        except UserInputError as err:
+            widgets.error_box(err)
+        else:
+            widgets.figure(embedding_figure(er, eg, method.upper(), cval[ir], cname, cper), "latent.embedding",
+                           f"{info.name}_{method}_generated_vs_real")
+            st.caption("Both halves come from ONE embedding, so positions are comparable. Generated points (orange) should "
+                       "cover the same shapes as the real ones (grey) without extra clusters or bridges.")
+    else:
+        st.caption("Press Compute: t-SNE/UMAP take a few seconds, so they run on request (and are cached).")
 
 st.subheader("Decoded latent grid")
 if space.is_compact or space.dim != 2 or not run.model.has_decoder:

@@ -7,9 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.foundation.validation import check_array
 from vdae_core.models.scripted import MODEL_SUFFIXES
-from vdae_core.study.map_audit import checked_map
 from vdae_core.study.analysis import DisplayProjection
 from vdae_core.ui import cache, frame, uploads, widgets
 from vdae_core.viz.topology import distance_rows, persistence_figure, tears_figure
@@ -41,15 +39,15 @@ def write_example() -> dict:
 
 
 c = st.columns(3)
-KINDS = {"points": ["npy", "npz", "csv", "txt"], "codes": ["npy", "npz", "csv", "txt", "pt", "pth", "pt2"],
+KINDS = {"points": ["npy", "npz", "csv", "txt"], "codes": ["npy", "npz", "csv", "txt", "pt", "pth"],
          "samples": ["npy", "npz", "csv", "txt"]}
 files = {role: c[j].file_uploader(title, key=f"map.{role}", type=KINDS[role], help=tip)
          for j, (role, title, tip) in enumerate((
              ("points", "Points X (n × m)", None),
              ("codes", "Codes Z (n × d), or a model file",
-              "A file of codes, or your model as TorchScript (torch.jit.script(model).save('m.pt')) or torch.export "
-              "(.pt2): its encode(x) gives the codes, its sample(n) or generate(z) the samples. Model files are "
-              "read without unpickling; a torch.save pickle is refused."),
+              "A file of codes, or your model as TorchScript (torch.jit.script(model).save('m.pt')): its encode(x) "
+              "gives the codes, its sample(n) or generate(z) the samples. Model files are read without "
+              "unpickling: a torch.save pickle or a torch.export archive is refused."),
              ("samples", "Samples (optional, M × m)", None)))}
 b = st.columns([1, 2, 3])
 if b[0].button("Audit", type="primary", icon=":material/troubleshoot:", key="map.go",
@@ -65,10 +63,7 @@ if b[0].button("Audit", type="primary", icon=":material/troubleshoot:", key="map
         kept[role] = path
     if not errors:  # the pair must fit together before it replaces the audit shown
         try:
-            X_new, Z_new, S_new = cache.map_arrays(kept["points"], kept["codes"], kept.get("samples"))
-            checked_map(X_new, Z_new)
-            if S_new is not None:
-                check_array(S_new, "samples", width=X_new.shape[1])
+            cache.map_files(kept["points"], kept["codes"], kept.get("samples"))  # checks the three together
         except UserInputError as e:
             errors.append(str(e))
     if errors:

@@ -796,7 +796,7 @@ def test_audit_any_map_page_reads_uploaded_points_and_codes(env):
     assert not at.exception, [e.value for e in at.exception]
     torn = map_audit(X, t[:, None])[0]["tears_folds"]["torn_edges"]
     metrics = {m.label: m.value for m in at.metric}
-    assert torn > 0 and metrics["torn_edges" if "torn_edges" in metrics else "torn edges"] == str(torn)
+    assert torn > 0 and metrics["torn edges"] == str(torn)
     body = texts(at)
     assert "x.npy → z.npy" in body and "tears" in body and "(1, 0)" in body
     at.file_uploader(key="map.codes").upload("bad.npy", _npy(t[:-4, None]))
@@ -828,6 +828,12 @@ def test_every_page_reads_an_encoder_only_learner(runs_dir, monkeypatch, tmp_pat
         body = texts(at)
         if page == "walks":
             assert "Isomap has no decoder" in body
+        if page == "latent":  # no generated points to embed; the inspector compares neighbourhoods only
+            assert "Isomap generates no new points" in body
+            at.session_state["latent.inspect"] = (at.session_state["run_path"], 3)
+            at.run()
+            assert not at.exception and not at.error, [e.value for e in at.error]
+            assert any(m.value == "— (no decoder)" for m in at.metric)
         if page == "audit":
             assert "latent codes" in body and "generates no new points" in body
         if page == "compare":  # the maps table: the learner's row beside the VDAE fixture's, no sample metrics

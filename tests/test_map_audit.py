@@ -210,16 +210,32 @@ class _Gen(torch.nn.Module):
         return z / z.norm(dim=1, keepdim=True)
 
 
-def test_a_torch_export_generator_is_judged_by_its_samples(tmp_path, monkeypatch):
+def test_a_torch_export_archive_is_refused_since_its_loader_unpickles(tmp_path, monkeypatch, capsys):
+    """torch.export.load unpickles weights an archive marks so (and loads compiled libraries): an uploaded
+    .pt2 could run code here, so the studio refuses the format and says how to save the model instead."""
     from vdae_core.models.scripted import ScriptedModel
 
     monkeypatch.chdir(tmp_path)
     prog = torch.export.export(_Gen(), (torch.randn(8, 2),), dynamic_shapes={"z": {0: torch.export.Dim("n")}})
     torch.export.save(prog, "gen.pt2")
-    m = ScriptedModel("gen.pt2")
-    assert (m.has_encoder, m.has_decoder, m.has_sampler) == (False, False, True)
-    S = m.sample(300, 0, 2)
-    np.testing.assert_allclose(np.linalg.norm(S, axis=1), 1.0, rtol=1e-6)  # on the circle
-    np.testing.assert_array_equal(S, m.sample(300, 0, 2))  # seeded
-    with pytest.raises(UserInputError, match="no encode"):
-        m.encode(np.ones((5, 2)))
+    with pytest.raises(UserInputError, match="torch.export archive.*TorchScript"):
+        ScriptedModel("gen.pt2")
+    np.save("R.npy", np.random.default_rng(0).normal(size=(200, 2)))
+    assert main(["evaluate", "--model", "gen.pt2", "--reference", "R.npy", "--out", "e.json"]) == 2
+    assert "torch.export archive" in capsys.readouterr().err and not os.path.exists("e.json")
+
+
+def test_vector_codes_are_one_column_and_duplicate_points_do_not_break_the_json(tmp_path, monkeypatch):
+    """An angle saved as a vector (n,) is a 1-D code; two copies of a point with different codes make an
+    infinite bi-Lipschitz constant, written as the string "inf" in strict JSON."""
+    monkeypatch.chdir(tmp_path)
+    t = np.sort(np.random.default_rng(1).uniform(0, 2 * np.pi, 300))
+    X = np.stack([np.cos(t), np.sin(t)], 1)
+    X[1] = X[0]
+    np.save("X.npy", X)
+    Z = t.copy()
+    Z[1] = Z[0] + 1e-3
+    np.save("z.npy", Z)  # shape (300,)
+    assert main(["audit", "--points", "X.npy", "--codes", "z.npy", "--out", "a.json"]) == 0
+    a = json.loads(open("a.json").read())
+    assert a["tears_folds"]["n_points"] == 300 and "inf" in (a["bilipschitz"]["mean"], a["bilipschitz"]["p95"])

@@ -309,7 +309,7 @@ def cmd_evaluate(a) -> None:
         run = load_run(a.run)
         summary, per_point = evaluate(run, n_samples=a.n, k=a.k, seed=a.seed, reps=a.reps, with_gw_paper=a.gw_paper)
     # Strict JSON: an infinite bi-Lipschitz value (a decoder that is not injective) is written as "inf".
-    summary = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for k, v in summary.items()}
+    summary = _jsonable(summary)
     text = json.dumps(summary, indent=2, allow_nan=False).encode()
     _write_atomic(out, lambda fh: fh.write(text))
     if per_point is not None:
@@ -333,17 +333,24 @@ def _check_map_args(a) -> None:
 
 
 def _map_files(a):
-    """The points of ``--points`` and their codes (``--codes``, or ``--model``'s encode), checked: same rows, finite,
-    codes ≤ 64 columns; and the model file's :class:`~vdae_core.models.scripted.ScriptedModel` or None."""
-    from vdae_core.data import read_points
-    from vdae_core.study.map_audit import checked_map
+    """Points, codes (``--codes``, or ``--model``'s encode) and samples (``--samples``, or the model's sampler) of
+    a map given as files: :func:`vdae_core.study.map_audit.load_map`."""
+    from vdae_core.study.map_audit import load_map
 
     _check_map_args(a)
-    X = read_points(a.points)
-    model = _scripted(a)
-    Z = model.encode(X) if model is not None else read_points(a.codes)
-    X, Z = checked_map(X, Z)
-    return X, Z, model
+    return load_map(a.points, a.codes, getattr(a, "model", None), getattr(a, "samples_file", None), a.seed)
+
+
+def _jsonable(obj):
+    """``obj`` with every non-finite float written as a string ("inf": a map that is not injective), for strict
+    JSON."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return str(obj)
+    return obj
 
 
 def _scripted(a):
@@ -360,13 +367,9 @@ def cmd_topology(a) -> None:
     out = _out_path(a, ".json")
     t0 = time.perf_counter()
     if a.points is not None:
-        from vdae_core.data import read_points
         from vdae_core.study.map_audit import map_topology
 
-        X, Z, model = _map_files(a)
-        S = read_points(a.samples_file) if a.samples_file else None
-        if S is None and model is not None and model.has_sampler:
-            S = model.sample(len(X), a.seed, X.shape[1])
+        X, Z, S, _ = _map_files(a)
         rep = map_topology(X, Z, S, maxdim=a.maxdim, max_points=a.max_points, seed=a.seed, reps=a.reps)
     else:
         from vdae_core.pipeline.runs import load_run
@@ -376,7 +379,7 @@ def cmd_topology(a) -> None:
         run = load_run(a.run)
         rep = topology_report(run, maxdim=a.maxdim, max_points=a.max_points, n=a.n, seed=a.seed, reps=a.reps)
     rep["seconds"] = round(time.perf_counter() - t0, 2)
-    text = json.dumps(rep, indent=1, allow_nan=False).encode()
+    text = json.dumps(_jsonable(rep), indent=1, allow_nan=False).encode()
     _write_atomic(out, lambda fh: fh.write(text))
     for name, c in rep["clouds"].items():
         if c is None:
@@ -416,10 +419,14 @@ def cmd_audit(a) -> None:
         arrays.update(index=r.idx, tears=pp["tears"], folds=pp["folds"], torn_edges=r.idx[r.torn],
                       folded_edges=r.idx[r.folded])
         report["tears_folds"] = summary
-        report["rtd"] = rtd_report(run, seed=a.seed)
     except UserInputError as e:
-        report["tears_folds"] = report["rtd"] = {"skipped": str(e)}
+        report["tears_folds"] = {"skipped": str(e)}
         skipped.append(f"tears and folds: {e}")
+    try:
+        report["rtd"] = rtd_report(run, max_points=a.max_points, seed=a.seed)
+    except UserInputError as e:
+        report["rtd"] = {"skipped": str(e)}
+        skipped.append(f"RTD: {e}")
     try:
         summary, h, _, Zp, _, _ = prior_hole_report(run, n=a.n_prior, seed=a.seed)
         arrays.update(prior_codes=Zp, log10_density_ratio=h.log_ratio, decoded_spacings_off=h.off)
@@ -436,6 +443,7 @@ def cmd_audit(a) -> None:
     tf, ph = report["tears_folds"], report["prior_holes"]
     if "skipped" not in tf:
         _print_tears(tf)
+    if "skipped" not in report["rtd"]:
         _print_rtd(report["rtd"])
     if "skipped" not in ph:
         hf, of = ph["hole_share_floor"], ph["off_share_floor"]
@@ -466,7 +474,7 @@ def _audit_map(a, out: str, npz: str) -> None:
     """``audit --points X --codes Z``: tears, folds, bi-Lipschitz, trustworthiness and continuity of any map."""
     from vdae_core.study.map_audit import map_audit
 
-    X, Z, model = _map_files(a)
+    X, Z, _, model = _map_files(a)
     t0 = time.perf_counter()
     report, tf = map_audit(X, Z, k=a.k, factor=a.factor, max_points=a.max_points, seed=a.seed)
     report["prior_holes"] = {"skipped": "codes given without a prior: no hole map"}
@@ -482,7 +490,7 @@ def _audit_map(a, out: str, npz: str) -> None:
     report["per_point_file"] = os.path.basename(npz)
     report["seconds"] = round(time.perf_counter() - t0, 2)
     pp = tf.per_point()
-    text = json.dumps(report, indent=1, allow_nan=False, default=str).encode()
+    text = json.dumps(_jsonable(report), indent=1, allow_nan=False).encode()
     _write_atomic(npz, lambda fh: np.savez(fh, index=tf.idx, tears=pp["tears"], folds=pp["folds"],
                                           torn_edges=tf.idx[tf.torn], folded_edges=tf.idx[tf.folded]))
     _write_atomic(out, lambda fh: fh.write(text))
@@ -647,9 +655,9 @@ def build_parser() -> argparse.ArgumentParser:
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="a run folder")
     src.add_argument("--samples", help="generated points from any model (.npy, .npz with X, .csv, .txt)")
-    src.add_argument("--model", help="a TorchScript (torch.jit.save) or torch.export file whose samples are judged "
-                                     "(--n of them, seeded): sample(n), or generate(z)/decode(z) with a latent_dim "
-                                     "attribute; never unpickled")
+    src.add_argument("--model", help="a TorchScript file (torch.jit.save) whose samples are judged (--n of them, "
+                                     "seeded): sample(n), or generate(z) with a latent_dim attribute; never "
+                                     "unpickled")
     s.add_argument("--reference", help="with --samples or --model: points of the data's law never trained on (floors come "
                                        "from a disjoint half of them)")
     s.add_argument("--train", help="with --samples: the generator's training points (memorisation needs them)")
@@ -672,8 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--run", help="a run folder")
     src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
     s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64), row i the code of row i of X")
-    s.add_argument("--model", help="with --points, instead of --codes: a TorchScript or torch.export file whose "
-                                   "encode(x) gives the codes and whose sampler (if any) the samples; never unpickled")
+    s.add_argument("--model", help="with --points, instead of --codes: a TorchScript file whose encode(x) gives the "
+                                   "codes and whose sampler (if any) the samples; never unpickled")
     s.add_argument("--samples", dest="samples_file",
                    help="with --points: generated points (M × m), judged against a random half of the points with "
                         "floors from the other half")
@@ -700,9 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--run", help="a run folder")
     src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
     s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64), row i the code of row i of X")
-    s.add_argument("--model", help="with --points, instead of --codes: a TorchScript or torch.export file whose "
-                                   "encode(x) gives the codes (and decode(z), if it has one, the decoder's "
-                                   "bi-Lipschitz); never unpickled")
+    s.add_argument("--model", help="with --points, instead of --codes: a TorchScript file whose encode(x) gives the "
+                                   "codes (and decode(z), if it has one, the decoder's bi-Lipschitz); never "
+                                   "unpickled")
     s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours in both kNN graphs (default 10)")
     s.add_argument("--factor", type=positive(1e6, "--factor"), default=10.0,
                    help="length, in typical edges, above which an edge is torn or folded (default 10)")

@@ -14,6 +14,9 @@ from vdae_core.foundation.errors import UserInputError
 
 #: Distinct points a dataset needs at least to train (the default neighbour graphs use k = 10 to 20).
 MIN_DISTINCT_POINTS = 21
+#: The widest latent codes a map audit accepts (uploaded codes, a model file's encode): a code, not a feature
+#: vector; the kNN graphs and persistence of a wider cloud say little.
+MAX_CODE_DIM = 64
 
 #: The largest magnitude float32 holds; larger values would become inf after the cast.
 FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -78,8 +78,8 @@ def rtd(A, B, batch: int = 300, trials: int = 3, seed: int = 0) -> float:
     return total / int(trials)
 
 
-#: The batches the audits use: 3 batches of 200 pairs (about a second on one core; the reference code's 10 of
-#: 500 take a minute on a CPU). RTD grows with the batch size (more pairs, more small bars), so values compare
+#: The batches the audits use: 3 batches of 200 pairs (about 2 s of the 2,000-point audit on this project's CPU,
+#: docs/BENCHMARKS.md; the reference code's 10 of 500 would take a minute or more). RTD grows with the batch size (more pairs, more small bars), so values compare
 #: only at the same settings, which the reports carry.
 BATCH, TRIALS = 200, 3
 

@@ -248,7 +248,10 @@ def inspect_point(model, X: np.ndarray, Z: np.ndarray, index: int, k: int = 10) 
 
     dn, dd = neighbours(X)
     ln, _ = neighbours(C)
-    rec = np.asarray(model.decode(np.asarray(Z)[i:i + 1]), dtype=np.float64).reshape(-1)
+    if getattr(model, "has_decoder", True):
+        rec = np.asarray(model.decode(np.asarray(Z)[i:i + 1]), dtype=np.float64).reshape(-1)
+    else:  # an encoder only: no reconstruction (NaN), the neighbourhoods still compare
+        rec = np.full(X.shape[1], np.nan)
     spacing = float(dd[0]) if len(dd) and dd[0] > 0 else float("nan")
     err = float(np.linalg.norm(rec - X[i]) / spacing) if np.isfinite(spacing) else float("nan")
     return PointInspection(i, dn, ln, float(len(set(dn) & set(ln)) / k), np.asarray(Z)[i], rec, err)

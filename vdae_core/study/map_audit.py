@@ -19,18 +19,18 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.foundation.validation import MIN_DISTINCT_POINTS, check_array
-
-#: The widest codes accepted: a latent wider than this is not a low-dimensional map (and the kNN graphs and
-#: persistence of a wider cloud say little); the message names the limit.
-MAX_CODE_DIM = 64
+from vdae_core.foundation.validation import MAX_CODE_DIM, MIN_DISTINCT_POINTS, check_array
 
 
 def checked_map(X, Z) -> Tuple[np.ndarray, np.ndarray]:
-    """``X`` (n, m) and ``Z`` (n, d) as float64 arrays, or a :class:`UserInputError` that says what is wrong:
+    """``X`` (n, m) and ``Z`` (n, d) (or (n,): one column) as float64 arrays, or a :class:`UserInputError` that
+    says what is wrong:
     not numeric, NaN or inf, fewer than :data:`MIN_DISTINCT_POINTS` distinct points, rows that differ, codes
     wider than :data:`MAX_CODE_DIM` columns."""
     X = check_array(X, "points", min_rows=MIN_DISTINCT_POINTS, min_distinct=MIN_DISTINCT_POINTS, dtype=np.float64)
+    Z = np.asarray(Z) if not hasattr(Z, "detach") else Z
+    if getattr(Z, "ndim", 2) == 1:  # one code per point saved as a vector (an angle): one column
+        Z = np.asarray(Z).reshape(-1, 1)
     Z = check_array(Z, "codes", min_rows=1, dtype=np.float64)
     if len(X) != len(Z):
         raise UserInputError(f"{len(X)} points but {len(Z)} codes: row i of the codes must be the code of row i "
@@ -135,3 +135,48 @@ def run_map_summary(run, max_points: int = 2000, seed: int = 0) -> Dict[str, Any
     X = np.asarray(run.dataset.X[idx], dtype=np.float64).reshape(len(idx), -1)
     Z = np.asarray(run.model.encode(run.dataset.X[idx]), dtype=np.float64).reshape(len(idx), -1)
     return map_summary(X, Z, seed)
+
+
+def load_map(points: str, codes: Optional[str] = None, model: Optional[str] = None, samples: Optional[str] = None,
+             seed: int = 0):
+    """The arrays of a map given as files: points X (n, m), codes Z (n, d) and samples (M, m) or None.
+
+    The codes come from ``codes`` (a file; a .npy vector is one column) or from ``model``'s ``encode`` (a
+    TorchScript file, :class:`~vdae_core.models.scripted.ScriptedModel`, never unpickled); the model's sampler,
+    where it has one, gives the samples (as many as the points, seeded) when no ``samples`` file is given.
+    Returns (X, Z, S, the ScriptedModel or None), checked by :func:`checked_map`.
+    """
+    from vdae_core.data import read_points
+    from vdae_core.models.scripted import ScriptedModel
+
+    if bool(codes) == bool(model):
+        raise UserInputError("give the codes or a model that makes them (one of the two)")
+    X = read_points(points)
+    S = read_points(samples) if samples else None
+    scripted = ScriptedModel(model) if model else None
+    if scripted is not None:
+        Z = scripted.encode(X)
+        if S is None and scripted.has_sampler:
+            S = scripted.sample(len(X), seed, X.shape[1])
+    else:
+        Z = _read_codes(codes)
+    X, Z = checked_map(X, Z)
+    if S is not None:
+        S = check_array(S, "samples", width=X.shape[1], min_rows=MIN_DISTINCT_POINTS, dtype=np.float64)
+    return X, Z, S, scripted
+
+
+def _read_codes(path: str) -> np.ndarray:
+    """A codes file as :func:`vdae_core.data.read_points` reads points, and a .npy vector (n,) as one column."""
+    import os
+
+    from vdae_core.data import read_points
+
+    if path.lower().endswith(".npy") and os.path.exists(path):
+        try:
+            a = np.load(path, allow_pickle=False)
+        except Exception as e:  # noqa: BLE001 (any unreadable file: one line)
+            raise UserInputError(f"{os.path.basename(path)}: could not read ({type(e).__name__})") from None
+        if a.ndim == 1:
+            return a.reshape(-1, 1)
+    return read_points(path)

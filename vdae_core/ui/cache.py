@@ -352,29 +352,21 @@ def class_walks(path: str, per_class: int, steps: int, seed: int) -> dict:
     return _class_walks(os.path.abspath(path), _mtime(path), int(per_class), int(steps), int(seed))
 
 
-def map_arrays(points: str, codes: str, samples: Optional[str]):
-    """X, Z and the samples (or None) of an uploaded map: ``codes`` is a file of codes, or a model file
-    (TorchScript / torch.export) whose encode gives them and whose sampler, if any, the samples when no samples
-    file is given."""
-    from vdae_core.data import read_points
-    from vdae_core.models.scripted import MODEL_SUFFIXES, ScriptedModel
+def map_files(points: str, codes: str, samples: Optional[str]):
+    """X, Z, samples of an uploaded map (:func:`vdae_core.study.map_audit.load_map`): ``codes`` a codes file or
+    a TorchScript model file (by its name; its contents are checked)."""
+    from vdae_core.models.scripted import MODEL_SUFFIXES
+    from vdae_core.study.map_audit import load_map
 
-    X = read_points(points)
-    S = read_points(samples) if samples else None
-    if codes.lower().endswith(MODEL_SUFFIXES):
-        model = ScriptedModel(codes)
-        Z = model.encode(X)
-        if S is None and model.has_sampler:
-            S = model.sample(len(X), 0, X.shape[1])
-        return X, Z, S
-    return X, read_points(codes), S
+    is_model = codes.lower().endswith(MODEL_SUFFIXES)
+    return load_map(points, None if is_model else codes, codes if is_model else None, samples)[:3]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _map_audit(points, codes, samples, mtimes, k, factor):
     from vdae_core.study.map_audit import map_audit, map_topology
 
-    X, Z, S = map_arrays(points, codes, samples)
+    X, Z, S = map_files(points, codes, samples)
     report, tf = map_audit(X, Z, k=int(k), factor=float(factor))
     top = map_topology(X, Z, S)
     return report, {"idx": tf.idx, "torn": tf.torn, "folded": tf.folded, "X": X[tf.idx], "Z": Z[tf.idx]}, top

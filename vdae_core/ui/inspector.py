@@ -36,7 +36,8 @@ def point_inspector(path: str, run, Z: np.ndarray, i: int, key: str = "latent.in
                    help=f"Of the point's {K} nearest data points, how many are among the {K} nearest codes of its code. "
                         f"{K} of {K}: its neighbourhood is kept; few: the map tears it from its neighbours (or folds "
                         "far points onto it).")
-    cols[1].metric("reconstruction error", f"{insp.reconstruction_error:.2f} spacings",
+    cols[1].metric("reconstruction error", f"{insp.reconstruction_error:.2f} spacings"
+                   if np.isfinite(insp.reconstruction_error) else "— (no decoder)",
                    help="Distance from the point to the decoder's output for its code, in units of the point's "
                         "distance to its nearest data neighbour (about 1: as close as the sampling allows).")
     with st.spinner("Bi-Lipschitz constants of this run…"):
@@ -57,7 +58,7 @@ def point_inspector(path: str, run, Z: np.ndarray, i: int, key: str = "latent.in
     if ds.images is not None:
         img = np.asarray(ds.images[i])
         rec = None
-        if insp.reconstruction.size == img.size:  # X is the pixels in [0, 1], channel-first
+        if insp.reconstruction.size == img.size and np.isfinite(insp.reconstruction).all():  # pixels, channel-first
             rec = insp.reconstruction.reshape((3,) + img.shape[:2]).transpose(1, 2, 0) if img.ndim == 3 \
                 else insp.reconstruction.reshape(img.shape)
             rec = np.clip(rec, 0.0, 1.0)

@@ -110,17 +110,17 @@ def accept_points(uploaded) -> Tuple[Optional[str], Optional[str]]:
     return _keep(uploaded, POINT_FILES, "a point array (.npy, .npz with key X, .csv, .txt)", read_points)
 
 
-#: What a model file may be: TorchScript (torch.jit.save) or torch.export archives, read without unpickling.
-MODEL_FILES = (".pt", ".pth", ".pt2", ".zip")
+#: What a model file may be: TorchScript (torch.jit.save), read without unpickling (its contents are checked).
+MODEL_FILES = (".pt", ".pth", ".pt2")
 
 
 def accept_model(uploaded) -> Tuple[Optional[str], Optional[str]]:
-    """Keep an uploaded model file (TorchScript / torch.export) in this browser's private folder, validated by
+    """Keep an uploaded model file (TorchScript) in this browser's private folder, validated by
     loading it with :class:`vdae_core.models.scripted.ScriptedModel` (never unpickled); the contract of
     :func:`accept_upload`."""
     from vdae_core.models.scripted import ScriptedModel
 
-    return _keep(uploaded, MODEL_FILES, "a TorchScript (.pt) or torch.export (.pt2) model file", ScriptedModel)
+    return _keep(uploaded, MODEL_FILES, "a TorchScript model file (.pt)", ScriptedModel)
 
 
 def _keep(uploaded, accepted, kinds: str, validate) -> Tuple[Optional[str], Optional[str]]:
