@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_common import append_log  # noqa: E402  (this script's folder is on sys.path)
+from bench_common import append_log, newest_rows  # noqa: E402  (this script's folder is on sys.path)
 from vdae_core.foundation.errors import UserInputError  # noqa: E402
 from vdae_core.pipeline.runs import load_run  # noqa: E402
 from vdae_core.study.topology import prior_hole_report, tear_report, topology_report  # noqa: E402
@@ -49,13 +49,7 @@ def line(row) -> str:
 
 def newest(log_path: str):
     """{(dataset, model, seed): the log's newest row for it} (a later row replaces an earlier one)."""
-    import json
-
-    out = {}
-    for raw in open(log_path):
-        r = json.loads(raw)
-        out[r["dataset"], r["model"], r["seed"]] = r
-    return dict(sorted(out.items()))
+    return newest_rows(log_path)
 
 
 def table(log_path: str) -> str:

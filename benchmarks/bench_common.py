@@ -71,6 +71,14 @@ def read_log(path) -> list:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def newest_rows(path, key=("dataset", "model", "seed")) -> dict:
+    """{key values: the log's newest row for them} (a later row replaces an earlier one), sorted by key."""
+    out = {}
+    for row in read_log(path):
+        out[tuple(row[k] for k in key)] = row
+    return dict(sorted(out.items()))
+
+
 def settings_label(overrides: dict, commit: str = "", preset: str = "") -> str:
     """A table cell for a row's config overrides: "key value, ..." or "defaults" ("defaults at <commit>" where
     the row logged its commit: the defaults change, the label must say which it measured); a row run with

@@ -64,10 +64,9 @@ def table(log_path: str) -> str:
     the codes seed by seed against the data's."""
     import numpy as np
 
-    rows = {}
-    for line in open(log_path):
-        r = json.loads(line)
-        rows[r["dataset"], r["model"], r["seed"]] = r
+    from bench_common import newest_rows
+
+    rows = newest_rows(log_path)
     by = defaultdict(list)
     for (d, m, _), r in rows.items():
         by[d, m].append(r)

@@ -127,14 +127,9 @@ def map_summary(X, Z, seed: int = 0) -> Dict[str, Any]:
 def run_map_summary(run, max_points: int = 2000, seed: int = 0) -> Dict[str, Any]:
     """:func:`map_summary` of a run's encoder on (a seeded subset of up to ``max_points``) training points; a
     :class:`UserInputError` for a model without an encoder."""
-    from vdae_core.metrics.subsample import subsample_indices
+    from vdae_core.study.topology import training_codes
 
-    if not run.model.has_encoder:
-        raise UserInputError(run.model.lacks("has_encoder", "its map has no codes to audit"))
-    idx = subsample_indices(run.dataset.n, max_points, seed)
-    X = np.asarray(run.dataset.X[idx], dtype=np.float64).reshape(len(idx), -1)
-    Z = np.asarray(run.model.encode(run.dataset.X[idx]), dtype=np.float64).reshape(len(idx), -1)
-    return map_summary(X, Z, seed)
+    return map_summary(*training_codes(run, max_points, seed, "its map has no codes to audit"), seed)
 
 
 def load_map(points: str, codes: Optional[str] = None, model: Optional[str] = None, samples: Optional[str] = None,

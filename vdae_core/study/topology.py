@@ -154,16 +154,24 @@ def rtd_report(run, max_points: int = 2000, seed: int = 0) -> Dict[str, Any]:
     """The Representation Topology Divergence (:func:`vdae_core.metrics.rtd.rtd_summary`) of a run's codes against
     its training points (a seeded subset of up to ``max_points``); raises :class:`UserInputError` for a model
     without an encoder."""
-    from vdae_core.foundation.errors import UserInputError
     from vdae_core.metrics.rtd import rtd_summary
+
+    X, Z = training_codes(run, max_points, seed, "RTD compares the codes of the data with the data")
+    return rtd_summary(X, Z, seed)
+
+
+def training_codes(run, max_points: int, seed: int, why: str):
+    """(X (n, m), Z (n, d)) float64: a seeded subset of up to ``max_points`` of a run's training points and their
+    codes; a :class:`UserInputError` (with ``why``) for a model without an encoder."""
+    from vdae_core.foundation.errors import UserInputError
     from vdae_core.metrics.subsample import subsample_indices
 
-    model = run.model
-    if not model.has_encoder:
-        raise UserInputError(model.lacks("has_encoder", "RTD compares the codes of the data with the data"))
-    X = np.asarray(run.dataset.X[subsample_indices(run.dataset.n, max_points, seed)], dtype=np.float64)
-    Z = np.asarray(model.encode(X), dtype=np.float64).reshape(len(X), -1)
-    return rtd_summary(X.reshape(len(X), -1), Z, seed)
+    if not run.model.has_encoder:
+        raise UserInputError(run.model.lacks("has_encoder", why))
+    idx = subsample_indices(run.dataset.n, max_points, seed)
+    X = np.asarray(run.dataset.X[idx], dtype=np.float64).reshape(len(idx), -1)
+    Z = np.asarray(run.model.encode(run.dataset.X[idx]), dtype=np.float64).reshape(len(idx), -1)
+    return X, Z
 
 
 def prior_hole_report(run, n: int = 2000, k: Optional[int] = None, t: Optional[float] = None, seed: int = 0,
