@@ -103,6 +103,9 @@ class LLEModel(EmbeddingModel):
 
 @dataclasses.dataclass(frozen=True)
 class DiffusionMapConfig(EmbeddingConfig):
+    neighbours: int = param(20, help="k of the kNN Gaussian graph — the VDAE's own default (its knn), so that this "
+                                     "is the map SpectralNet learns there — and of the out-of-sample extension.",
+                            min=2, max=500)
     diffusion_time: float = param(1.0, help="t of the coordinates μᵢᵗ φᵢ (0: the eigenvectors themselves).",
                                   min=0.0, max=1000.0)
 
