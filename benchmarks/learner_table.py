@@ -22,11 +22,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DATASETS = ["circle", "torus", "swiss_roll_hole", "bunny", "turntable"]
-MODELS = ["pca", "isomap", "lle", "diffusion_map", "umap", "tsne", "topo_ae", "vdae", "beta_vae", "svae"]
+MODELS = ["pca", "isomap", "lle", "diffusion_map", "phate", "umap", "tsne", "topo_ae", "vdae", "beta_vae", "svae"]
 #: Training points per dataset: 2,000, the turntable its 360 rendered views (one per degree).
 N_POINTS = {"turntable": 360}
 #: Methods whose result depends on a seed although they draw no initial weights.
-SEEDED_LEARNERS = ("umap", "tsne")
+SEEDED_LEARNERS = ("umap", "tsne", "phate")
 
 
 def seeds_for(model: str, n_seeds: int):

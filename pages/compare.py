@@ -142,7 +142,7 @@ def maps_section() -> None:
                "is (the *Audit any map* page): torn and folded edges, the Betti numbers (components, loops) of the codes "
                "against the data's, the Representation Topology Divergence (0: the same clusters and loops at the same "
                "scales), the scale-free bi-Lipschitz median, trustworthiness and continuity. The classical learners "
-               "(PCA, Isomap, LLE, diffusion map, UMAP, t-SNE) and the topological autoencoder have rows here and none "
+               "(PCA, Isomap, LLE, diffusion map, PHATE, UMAP, t-SNE) and the topological autoencoder have rows here and none "
                "in the sample tables above. About 5 s a run, then cached.")
     with_codes = [r for r in runs if MODELS.get(r.model).has_encoder] if runs else []
     if with_codes and st.toggle(f"Audit the maps of {len(with_codes)} run(s)", key="cmp.maps"):

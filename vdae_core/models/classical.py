@@ -1,12 +1,13 @@
 """The classical manifold learners as encoder-only models (issue 32, part 3): PCA, Isomap, LLE (scikit-learn),
-the exact diffusion map (:mod:`vdae_core.geometry.diffusion_maps`), UMAP (umap-learn) and t-SNE (scikit-learn).
+the exact diffusion map (:mod:`vdae_core.geometry.diffusion_maps`), PHATE (the ``phate`` package), UMAP
+(umap-learn) and t-SNE (scikit-learn).
 
 Each embeds the training points once (:class:`~vdae_core.models.embedding.EmbeddingModel`); new points are
 encoded by the barycentric extension (PCA: its exact linear map). Their latent dimension follows the same data
 rule as every model's (``latent_dim`` 0: the dataset's D), except t-SNE's, at most 3 (scikit-learn's
 Barnes–Hut t-SNE embeds in at most 3 dimensions). None decodes or generates: their rows in a comparison carry
 the maps' metrics (tears, folds, bi-Lipschitz of the map, trustworthiness, continuity, persistence of the codes,
-RTD) and no sample metrics. PHATE is not included: its package is not a dependency of the studio.
+RTD) and no sample metrics.
 """
 from __future__ import annotations
 
@@ -124,6 +125,35 @@ class DiffusionMapModel(EmbeddingModel):
 
         dm = diffusion_map(X, n_components=self.latent_dim, k=int(self.config.neighbours))
         return fixed_signs(dm.embedding(float(self.config.diffusion_time)))
+
+
+@dataclasses.dataclass(frozen=True)
+class PHATEConfig(EmbeddingConfig):
+    neighbours: int = param(5, help="k: PHATE's knn (its default 5), and of the out-of-sample extension.",
+                            min=2, max=500)
+
+
+@MODELS.register("phate", help="PHATE (the phate package): the diffusion map's potential distances, embedded by "
+                               "MDS (encoder only).")
+class PHATEModel(EmbeddingModel):
+    name = "phate"
+    title = "PHATE"
+    config_class = PHATEConfig
+    training_notes = ("One step: PHATE (Moon et al. 2019) — a diffusion operator on an adaptive kNN kernel, run for "
+                      "its automatically chosen time, log 'potential' distances between the rows, embedded by metric "
+                      "MDS; the diffusion map's closest relative in practice." + _NOTE)
+
+    def fit_codes(self, X: np.ndarray, seed: int) -> np.ndarray:
+        import contextlib
+        import io
+        import warnings
+
+        import phate
+
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")  # its MDS convergence notes
+            return phate.PHATE(n_components=self.latent_dim, knn=int(self.config.neighbours), random_state=seed,
+                               n_jobs=1, verbose=0).fit_transform(X)
 
 
 @dataclasses.dataclass(frozen=True)
