@@ -341,6 +341,17 @@ def _map_files(a):
     return load_map(a.points, a.codes, getattr(a, "model", None), getattr(a, "samples_file", None), a.seed)
 
 
+def _map_source_args(s, model_gives: str) -> None:
+    """``--run`` or ``--points`` (one of them), and with ``--points`` the codes: ``--codes`` or ``--model``."""
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", help="a run folder")
+    src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
+    s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64; a vector is one column), row i the code "
+                                   "of row i of X")
+    s.add_argument("--model", help=f"with --points, instead of --codes: a TorchScript file whose encode(x) gives the "
+                                   f"codes {model_gives}; never unpickled")
+
+
 def _jsonable(obj):
     """``obj`` with every non-finite float written as a string ("inf": a map that is not injective), for strict
     JSON."""
@@ -676,12 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("topology", help="persistent homology (ripser) of a run's data, latent codes and samples: "
                        "diagrams, Betti numbers at a stated threshold, bottleneck/Wasserstein distances data–samples "
                        "with their noise floor (JSON); of a run, or of any map (--points X --codes Z [--samples S])")
-    src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--run", help="a run folder")
-    src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
-    s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64), row i the code of row i of X")
-    s.add_argument("--model", help="with --points, instead of --codes: a TorchScript file whose encode(x) gives the "
-                                   "codes and whose sampler (if any) the samples; never unpickled")
+    _map_source_args(s, "and whose sampler (if any) the samples")
     s.add_argument("--samples", dest="samples_file",
                    help="with --points: generated points (M × m), judged against a random half of the points with "
                         "floors from the other half")
@@ -704,13 +710,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "data's codes are sparse, and how far they decode from the data); JSON, per-point arrays "
                        "in .npz; of a run, or of any map (--points X --codes Z: tears, folds, bi-Lipschitz, "
                        "trustworthiness, continuity)")
-    src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--run", help="a run folder")
-    src.add_argument("--points", help="points X (n × m: .npy, .npz with X, .csv, .txt) whose codes --codes holds")
-    s.add_argument("--codes", help="with --points: codes Z (n × d, d ≤ 64), row i the code of row i of X")
-    s.add_argument("--model", help="with --points, instead of --codes: a TorchScript file whose encode(x) gives the "
-                                   "codes (and decode(z), if it has one, the decoder's bi-Lipschitz); never "
-                                   "unpickled")
+    _map_source_args(s, "(and decode(z), if it has one, the decoder's bi-Lipschitz)")
     s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours in both kNN graphs (default 10)")
     s.add_argument("--factor", type=positive(1e6, "--factor"), default=10.0,
                    help="length, in typical edges, above which an edge is torn or folded (default 10)")
