@@ -33,7 +33,7 @@ with st.expander("Run a comparison: models × datasets × seeds, trained in the 
     f = st.columns([2, 3, 1, 1])
     sw_d = f[0].multiselect("Datasets to train", built_in, default=[d for d in PAPER_DATASETS if d in built_in],
                             key="cmp.sweep.datasets")
-    sw_m = f[1].multiselect("Models to train", MODELS.names(), default=[m for m in PAPER_MODELS if m in MODELS.names()],
+    sw_m = f[1].multiselect("Models to train", [m for m in MODELS.names() if MODELS.tags(m).get("listed", True)], default=[m for m in PAPER_MODELS if m in MODELS.names()],
                             key="cmp.sweep.models")
     sw_s = f[2].number_input("Seeds", 1, 10, 2, key="cmp.sweep.seeds", help="Seeds 0..S-1 of every pair.")
     sw_q = f[3].toggle("Quick", value=True, key="cmp.sweep.quick",

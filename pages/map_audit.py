@@ -9,7 +9,7 @@ import streamlit as st
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.models.scripted import MODEL_SUFFIXES
 from vdae_core.study.analysis import DisplayProjection
-from vdae_core.ui import cache, frame, uploads, widgets
+from vdae_core.ui import cache, frame, jobs, nav, uploads, widgets
 from vdae_core.viz.topology import distance_rows, persistence_figure, tears_figure
 
 ss = st.session_state
@@ -57,7 +57,8 @@ if b[0].button("Audit", type="primary", icon=":material/troubleshoot:", key="map
         if f is None:
             continue
         is_model = role == "codes" and f.name.lower().endswith(MODEL_SUFFIXES)
-        path, err = (uploads.accept_model if is_model else uploads.accept_points)(f)
+        accept = uploads.accept_model if is_model else uploads.accept_codes if role == "codes" else uploads.accept_points
+        path, err = accept(f)
         if err:
             errors.append(f"{role}: {err}")
         kept[role] = path
@@ -147,5 +148,25 @@ if top["distances"] is not None:
                 "(the same distance for disjoint draws of your points).")
     widgets.table(pd.DataFrame(distance_rows(top)), "map.distances", "map_topology_distances")
 st.caption(f"Data = {top['reference']}.")
+st.subheader("Open these codes in the studio's other pages")
+st.caption("As a run of its own, private to this browser: the Latent page (t-SNE/UMAP views, the point inspector), "
+           "the Bi-Lipschitz page and the Topology audit read it like any trained model. The points are split as "
+           "an uploaded dataset is (a fifth held out); each training point keeps its uploaded code.")
+if st.button("Open as a run", key="map.open", icon=":material/open_in_new:"):
+    try:
+        X_all, Z_all, _ = cache.map_files(f["points"], f["codes"], f["samples"])
+        codes_path = os.path.join(os.path.dirname(f["points"]), "codes_for_run.npy")
+        np.save(codes_path, Z_all)
+        jobs.start_job("imported_codes", {"points_file": f["points"], "codes_file": codes_path,
+                                          "latent_dim": int(Z_all.shape[1])},
+                       {"dataset": f["points"], "n": int(len(X_all)), "seed": 0, "noise": 0.0}, 0, preset="imported")
+    except (UserInputError, RuntimeError, OSError) as e:
+        widgets.error_box(e, "cannot open these codes as a run")
+    else:
+        ss["map.opened"] = True
+if ss.get("map.opened"):
+    st.success("Saved as a run (it becomes the active run in the sidebar once stored, in a moment).",
+               icon=":material/check:")
+    nav.link("latent", "Open the Latent page", ":material/bubble_chart:")
 st.download_button("Download the audit (JSON)", json.dumps({"audit": rep, "topology": top}, indent=1, default=str),
                    "map_audit.json", "application/json", key="map.json", icon=":material/download:")

@@ -20,7 +20,7 @@ if job is not None:
     jobs.render(detailed=True)
     st.divider()
 
-models = api.MODELS.names()
+models = [m for m in api.MODELS.names() if api.MODELS.tags(m).get("listed", True)]  # not imported codes
 if ss["model"] not in models:
     st.warning(f"Unknown model `{ss['model']}` in the link; using `{models[0]}`.")
     state.set_selection(model=models[0])

@@ -876,3 +876,38 @@ def test_audit_any_map_page_takes_a_torchscript_model_and_refuses_a_pickle(env, 
     assert not at.exception
     assert any("never unpickles" in e.value for e in at.error), [e.value for e in at.error]
     assert "x.npy → double.pt" in texts(at)
+
+
+def test_uploaded_codes_open_as_a_private_run_the_latent_page_reads(env):
+    """The map page's "Open as a run": an encoder-only run of the uploaded codes, owned by this browser (another
+    browser does not list it), whose codes of the training points are the uploaded ones."""
+    from vdae_core.pipeline.runs import load_run
+
+    t = np.sort(np.random.default_rng(7).uniform(0, 2 * np.pi, 250))
+    X = np.stack([np.cos(t), np.sin(t), 0.2 * np.cos(2 * t)], 1)
+    at = goto(app(), "map_audit")
+    at.file_uploader(key="map.points").upload("pts.npy", _npy(X))
+    at.file_uploader(key="map.codes").upload("angle.npy", _npy(t))  # a vector: one column
+    at.run()
+    at.button(key="map.go").click().run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="map.open").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    train_until_done(at)
+    job = at.session_state["_job"]
+    assert job.status == "done", job.message
+    run = load_run(job.run_path)
+    assert run.owner and run.model.name == "imported_codes"
+    Xt = run.dataset.X
+    rows = [int(np.argmin(np.linalg.norm(X - x, axis=1))) for x in Xt]
+    np.testing.assert_allclose(run.model.encode(Xt)[:, 0], t[rows], rtol=1e-5)
+    at.run()
+    assert at.session_state["run_path"] == job.run_path  # the active run
+    goto(at, "latent")
+    assert not at.error, [e.value for e in at.error]
+    assert "imported codes" in texts(at) or "imported_codes" in texts(at)
+    from vdae_core.pipeline.run_index import list_run_infos
+
+    mine = [i.path for i in list_run_infos(str(env), viewer=run.owner)]
+    theirs = [i.path for i in list_run_infos(str(env), viewer="another-browser")]
+    assert job.run_path in mine and job.run_path not in theirs

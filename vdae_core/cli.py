@@ -561,7 +561,8 @@ def cmd_compare(a) -> None:
     out = _out_path(a)
     stem = out[:-3] if out.endswith(".md") else out
     # 'all': every generative model (the encoder-only learners have no samples for Table 1's columns; name them)
-    models = [m for m in MODELS.names() if MODELS.get(m).has_sampler] if a.models == "all" else a.models.split(",")
+    models = ([m for m in MODELS.names() if MODELS.get(m).has_sampler and MODELS.tags(m).get("listed", True)]
+              if a.models == "all" else a.models.split(","))
     if a.models == "all":  # the paper's four first, then every other generative model as extra rows
         first = [m for m in PAPER_MODELS if m in models]
         models = first + [m for m in models if m not in first]

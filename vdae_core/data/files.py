@@ -15,6 +15,20 @@ from vdae_core.data.meshes import MESH_EXTS, file_mesh_dataset
 POINT_EXTS = (".npy", ".csv", ".npz", ".txt")
 
 
+def read_codes(path: str) -> np.ndarray:
+    """Codes from a file as :func:`read_points` reads points, and a .npy vector (n,) as one column (an angle
+    saved as a vector is a 1-D code)."""
+    name = os.path.basename(path)
+    if path.lower().endswith(".npy") and os.path.exists(path):
+        try:
+            a = np.load(path, allow_pickle=False)
+        except Exception as e:  # noqa: BLE001 (any unreadable file: one line)
+            raise UserInputError(f"{name}: could not read ({type(e).__name__})") from None
+        if a.ndim == 1:
+            return check_points(a.reshape(-1, 1), what=name)
+    return read_points(path)
+
+
 def read_points(path: str) -> np.ndarray:
     """Read an (n, m) point array from ``.npy``, ``.csv``/``.txt`` (comma or whitespace separated,
     an optional header line) or ``.npz`` (key ``X``).

@@ -11,3 +11,4 @@ from vdae_core.models import wgan_gp  # noqa: E402,F401
 from vdae_core.models import two_stage_vae  # noqa: E402,F401
 from vdae_core.models import classical  # noqa: E402,F401
 from vdae_core.models import topo_ae  # noqa: E402,F401
+from vdae_core.models import imported  # noqa: E402,F401

@@ -141,7 +141,7 @@ def load_map(points: str, codes: Optional[str] = None, model: Optional[str] = No
     where it has one, gives the samples (as many as the points, seeded) when no ``samples`` file is given.
     Returns (X, Z, S, the ScriptedModel or None), checked by :func:`checked_map`.
     """
-    from vdae_core.data import read_points
+    from vdae_core.data import read_codes, read_points
     from vdae_core.models.scripted import ScriptedModel
 
     if bool(codes) == bool(model):
@@ -154,24 +154,9 @@ def load_map(points: str, codes: Optional[str] = None, model: Optional[str] = No
         if S is None and scripted.has_sampler:
             S = scripted.sample(len(X), seed, X.shape[1])
     else:
-        Z = _read_codes(codes)
+        Z = read_codes(codes)
     X, Z = checked_map(X, Z)
     if S is not None:
         S = check_array(S, "samples", width=X.shape[1], min_rows=MIN_DISTINCT_POINTS, dtype=np.float64)
     return X, Z, S, scripted
 
-
-def _read_codes(path: str) -> np.ndarray:
-    """A codes file as :func:`vdae_core.data.read_points` reads points, and a .npy vector (n,) as one column."""
-    import os
-
-    from vdae_core.data import read_points
-
-    if path.lower().endswith(".npy") and os.path.exists(path):
-        try:
-            a = np.load(path, allow_pickle=False)
-        except Exception as e:  # noqa: BLE001 (any unreadable file: one line)
-            raise UserInputError(f"{os.path.basename(path)}: could not read ({type(e).__name__})") from None
-        if a.ndim == 1:
-            return a.reshape(-1, 1)
-    return read_points(path)

@@ -110,6 +110,13 @@ def accept_points(uploaded) -> Tuple[Optional[str], Optional[str]]:
     return _keep(uploaded, POINT_FILES, "a point array (.npy, .npz with key X, .csv, .txt)", read_points)
 
 
+def accept_codes(uploaded) -> Tuple[Optional[str], Optional[str]]:
+    """Keep an uploaded codes file (as :func:`accept_points`; a .npy vector is one column)."""
+    from vdae_core.data import read_codes
+
+    return _keep(uploaded, POINT_FILES, "an array of codes (.npy, .npz with key X, .csv, .txt)", read_codes)
+
+
 #: What a model file may be: TorchScript (torch.jit.save), read without unpickling (its contents are checked).
 MODEL_FILES = (".pt", ".pth", ".pt2")
 
