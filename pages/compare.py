@@ -9,6 +9,7 @@ from vdae_core.study.compare import (PAPER_DATASETS, PAPER_GW_NOTE, PAPER_MODELS
 from vdae_core.foundation.registry import DATASETS, MODELS
 from vdae_core.study.metric_specs import METRIC_COLUMNS, SPECS, column_title
 from vdae_core.study.evaluation_cache import read_cached_evaluation
+from vdae_core.study.verdicts import GLOSSARY, verdict
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.ui import cache, frame, nav, state, sweeps, uploads, widgets
 from vdae_core.viz.curves import metric_bars
@@ -98,6 +99,7 @@ with st.expander("Judge samples from any model against a built-in dataset"):
                 "metric": [column_title(k) for k in keys],
                 "value": [f"{judged[k]:.4g}" + (" ⚑" if judged[f"{k}_flagged"] else "") for k in keys],
                 "floor (exact samples)": [f"{judged[k + '_floor']:.4g} ± {judged[k + '_floor_sd']:.2g}" for k in keys],
+                "verdict": [verdict(k, judged[k], judged[k + "_floor"], judged[k + "_floor_sd"]) for k in keys],
             }), "cmp.byo.table", f"judged_{os.path.splitext(label)[0]}_{name}")
             st.caption(f"{label}: {judged['n_generated']} points judged against {judged['reference']}. "
                        "⚑: beyond 3 floor sds on the bad side.")
@@ -248,6 +250,7 @@ d[1].download_button("Table (HTML)", table.to_html(index=False), "compare.html",
                      icon=":material/download:", type="tertiary", on_click="ignore")
 with st.expander("What the metrics mean"):
     st.markdown("\n".join(f"- **{column_title(k)}**: {SPECS[k].help} Floor: {SPECS[k].floor}." for k in METRIC_COLUMNS))
+    st.markdown("**Glossary**\n" + "\n".join(f"- **{term}**: {text}" for term, text in GLOSSARY.items()))
 metric = st.selectbox("Chart", list(METRIC_COLUMNS), key="cmp.metric",
                       format_func=lambda m: SPECS[m].title)
 labels = [f"{a} · {b}" for a, b in zip(agg["dataset"], agg["model"])]

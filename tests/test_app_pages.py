@@ -764,19 +764,14 @@ def test_compare_judges_an_uploaded_sample_file_against_a_built_in_dataset(env, 
     table = next(d.value for d in at.dataframe if "floor (exact samples)" in d.value.columns)
     row = dict(zip(table["metric"], table["value"]))
     assert row["off the data (lower is better)"] == "1 ⚑" and "⚑" in row["MMD² (h/20) (lower is better)"]
+    said = dict(zip(table["metric"], table["verdict"]))  # the plain line agrees with the flag
+    assert said["off the data (lower is better)"].endswith("some samples land well away from the data")
+    assert all(v.startswith("inside the noise floor") == ("⚑" not in row[m]) for m, v in said.items())
     assert any("ring.npy: 400 points judged" in c.value for c in at.caption)
     flat = np.random.default_rng(0).normal(size=(50, 2))
     at.file_uploader(key="cmp.byo.file").upload("flat.npy", _npy_bytes(flat)).run()
     at.button(key="cmp.byo.go").click().run()
     assert not at.exception and any(f"expected shape (n, {ring.shape[1]})" in e.value for e in at.error)
-
-
-def _npy(a) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, a)
-    return buf.getvalue()
 
 
 def test_audit_any_map_page_reads_uploaded_points_and_codes(env):
@@ -789,8 +784,8 @@ def test_audit_any_map_page_reads_uploaded_points_and_codes(env):
     assert not at.exception, [e.value for e in at.exception]
     t = np.sort(np.random.default_rng(3).uniform(0, 2 * np.pi, 300))
     X = np.stack([np.cos(t), np.sin(t), 0.1 * np.sin(3 * t)], 1)
-    at.file_uploader(key="map.points").upload("x.npy", _npy(X))
-    at.file_uploader(key="map.codes").upload("z.npy", _npy(t[:, None]))
+    at.file_uploader(key="map.points").upload("x.npy", _npy_bytes(X))
+    at.file_uploader(key="map.codes").upload("z.npy", _npy_bytes(t[:, None]))
     at.run()
     at.button(key="map.go").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -799,7 +794,7 @@ def test_audit_any_map_page_reads_uploaded_points_and_codes(env):
     assert torn > 0 and metrics["torn edges"] == str(torn)
     body = texts(at)
     assert "x.npy → z.npy" in body and "tears" in body and "(1, 0)" in body
-    at.file_uploader(key="map.codes").upload("bad.npy", _npy(t[:-4, None]))
+    at.file_uploader(key="map.codes").upload("bad.npy", _npy_bytes(t[:-4, None]))
     at.run()
     at.button(key="map.go").click().run()
     assert not at.exception
@@ -861,7 +856,7 @@ def test_audit_any_map_page_takes_a_torchscript_model_and_refuses_a_pickle(env, 
     t = np.sort(np.random.default_rng(4).uniform(0, 2 * np.pi, 300))
     X = np.stack([np.cos(t), np.sin(t)], 1)
     at = goto(app(), "map_audit")
-    at.file_uploader(key="map.points").upload("x.npy", _npy(X))
+    at.file_uploader(key="map.points").upload("x.npy", _npy_bytes(X))
     at.file_uploader(key="map.codes").upload("double.pt", buf.getvalue())
     at.run()
     at.button(key="map.go").click().run()
@@ -886,8 +881,8 @@ def test_uploaded_codes_open_as_a_private_run_the_latent_page_reads(env):
     t = np.sort(np.random.default_rng(7).uniform(0, 2 * np.pi, 250))
     X = np.stack([np.cos(t), np.sin(t), 0.2 * np.cos(2 * t)], 1)
     at = goto(app(), "map_audit")
-    at.file_uploader(key="map.points").upload("pts.npy", _npy(X))
-    at.file_uploader(key="map.codes").upload("angle.npy", _npy(t))  # a vector: one column
+    at.file_uploader(key="map.points").upload("pts.npy", _npy_bytes(X))
+    at.file_uploader(key="map.codes").upload("angle.npy", _npy_bytes(t))  # a vector: one column
     at.run()
     at.button(key="map.go").click().run()
     assert not at.error, [e.value for e in at.error]

@@ -1,0 +1,33 @@
+"""Numbers with verdicts: the plain line agrees with the flag rule and says how far and what it means."""
+import numpy as np
+import pytest
+
+from vdae_core.study.evaluation import flagged
+from vdae_core.study.metric_specs import METRIC_SPECS
+from vdae_core.study.verdicts import GLOSSARY, MEANING, verdict
+
+
+def test_closed_cases():
+    assert verdict("gw", 0.0011, 0.0010, 0.0002).startswith("inside the noise floor")
+    assert verdict("gw", 0.0030, 0.0010, 0.0002) == ("3.0× the floor: the samples' distances are arranged "
+                                                     "differently from the data's")
+    assert verdict("betti1", 0, 2, 0) == "0 where the data has 2: the samples have a different number of loops"
+    assert verdict("coverage", 0.62, 0.97, 0.01) == "64% of the floor: parts of the data get no sample nearby"
+    assert verdict("memorisation", 0.80, 0.99, 0.02).endswith("the model copies")
+    assert verdict("gw", float("nan"), 0.001, 0.0001) == "not measured"
+
+
+@pytest.mark.parametrize("key", [s.key for s in METRIC_SPECS if s.family in ("sample", "topology")])
+def test_a_verdict_never_disagrees_with_the_flag(key):
+    rng = np.random.default_rng(0)
+    assert key in MEANING  # every sample and topology metric has its plain meaning
+    for _ in range(200):
+        mean, sd = abs(rng.normal(1.0, 0.5)) + 0.01, abs(rng.normal(0.05, 0.05))
+        value = mean * rng.uniform(0.2, 3.0)
+        inside = verdict(key, value, mean, sd).startswith("inside the noise floor")
+        assert inside == (not flagged(key, value, mean, sd)), (key, value, mean, sd)
+
+
+def test_the_glossary_explains_every_term_of_the_tables():
+    for term in ("noise floor", "GW", "MMD²", "coverage", "memorisation", "lumpiness", "Betti numbers", "RTD"):
+        assert GLOSSARY[term].endswith(".") and len(GLOSSARY[term]) > 40
