@@ -3,7 +3,8 @@ import os
 
 import streamlit as st
 
-from vdae_core.study.analysis import EXACT_DM_MAX_POINTS, colour_options, display_coords
+from vdae_core.study.analysis import (EXACT_DM_MAX_POINTS, colour_options, coordinates_follow, display_coords,
+                                     follow_caption)
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import DATASETS
 from vdae_core.ui import cache, frame, nav, state, uploads, widgets
@@ -144,4 +145,5 @@ with right:
             mus = ", ".join(f"μ{j + 1} = {mu:.4f}" for j, mu in enumerate(evals))
             st.caption(f"First {coords.shape[1]} non-trivial eigenvectors φ of P = D⁻¹W ({mus}; {secs:.2f} s). "
                        "This is what SpectralNet learns to output: ψ(x) ≈ (φ₁(x), φ₂(x), …). "
-                       "A smooth colour gradient here means the coordinates unroll the manifold.")
+                       + follow_caption(coordinates_follow(coords, ds.params, ds.param_names, ds.periodic),
+                                        f"φ₁–φ{'₁₂₃'[coords.shape[1] - 1]}"))

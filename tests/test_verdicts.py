@@ -31,3 +31,21 @@ def test_a_verdict_never_disagrees_with_the_flag(key):
 def test_the_glossary_explains_every_term_of_the_tables():
     for term in ("noise floor", "GW", "MMD²", "coverage", "memorisation", "lumpiness", "Betti numbers", "RTD"):
         assert GLOSSARY[term].endswith(".") and len(GLOSSARY[term]) > 40
+
+
+def test_the_diffusion_caption_says_what_the_coordinates_follow():
+    """Closed answers: (cos θ, sin θ) rotated determines θ (score 1); a monotone coordinate determines t; noise
+    determines nothing. The swiss-roll caption of issue 33 (φ₁–φ₃ follow t, not the height) is what it says."""
+    from vdae_core.study.analysis import coordinates_follow, follow_caption
+
+    rng = np.random.default_rng(0)
+    theta, t, h = rng.uniform(0, 2 * np.pi, 500), rng.uniform(0, 1, 500), rng.uniform(0, 1, 500)
+    a = 0.6
+    C = np.stack([np.cos(theta + a), np.sin(theta + a), t ** 3], 1)
+    got = dict(coordinates_follow(C, np.stack([theta, t, h], 1), ["theta", "t", "height"], [True, False, False]))
+    assert got["theta"] == pytest.approx(1.0, abs=1e-9) and got["t"] == pytest.approx(1.0, abs=1e-9)
+    assert got["height"] < 0.2
+    text = follow_caption(list(got.items()), "φ₁–φ₃")
+    assert text.startswith("φ₁–φ₃ follow theta (1.00), t (1.00); do not follow height")
+    assert "unrolled" not in text
+    assert "unrolled" in follow_caption([("theta", 0.99)], "φ₁–φ₂")

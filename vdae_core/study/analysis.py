@@ -262,3 +262,63 @@ def worst_points(values: np.ndarray, k: int = 10) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     order = np.argsort(-np.where(np.isfinite(v), v, np.inf), kind="stable")
     return order[:k]
+
+
+def coordinates_follow(coords: np.ndarray, params: np.ndarray, names: Sequence[str],
+                       periodic: Sequence[bool]) -> List[Tuple[str, float]]:
+    """How well the shown coordinates follow each ground-truth parameter, in [0, 1]:
+
+    * a periodic parameter θ: the coordinates' linear fit of the point (cos θ, sin θ) on the circle,
+      √(½ [R²(cos θ) + R²(sin θ)]) of a least-squares regression on the columns of ``coords`` (a coordinate pair
+      that goes round the circle, rotated or not, scores 1);
+    * another parameter: the largest of the absolute Spearman correlations with one column (a monotone coordinate
+      scores 1) and the multiple correlation R of a linear fit on all columns (a rotated eigenvector pair or
+      triple).
+
+    Returns
+    -------
+    list of (name, score) in the parameters' order.
+    """
+    from scipy.stats import spearmanr
+
+    C = np.asarray(coords, dtype=np.float64).reshape(len(coords), -1)
+    A = np.column_stack([C, np.ones(len(C))])
+    out = []
+    for j, name in enumerate(names):
+        p = np.asarray(params[:, j], dtype=np.float64)
+        if periodic[j]:
+            r2 = []
+            for t in (np.cos(p), np.sin(p)):
+                resid = t - A @ np.linalg.lstsq(A, t, rcond=None)[0]
+                var = float(np.var(t))
+                r2.append(max(0.0, 1.0 - float(np.var(resid)) / var) if var > 0 else 0.0)
+            best = float(np.sqrt(np.mean(r2)))
+        else:  # a monotone single coordinate, or a linear combination of them (a rotated eigenvector triple)
+            rhos = [abs(float(spearmanr(c, p)[0])) for c in C.T if np.ptp(c) > 0 and np.ptp(p) > 0]
+            var = float(np.var(p))
+            lin = (1.0 - float(np.var(p - A @ np.linalg.lstsq(A, p, rcond=None)[0])) / var) if var > 0 else 0.0
+            best = max([r for r in rhos if np.isfinite(r)] + [float(np.sqrt(max(lin, 0.0)))], default=0.0)
+        out.append((str(name), best))
+    return out
+
+
+def follow_caption(follows: List[Tuple[str, float]], label: str = "these coordinates",
+                   strong: float = 0.8, weak: float = 0.5) -> str:
+    """One sentence from :func:`coordinates_follow`: which parameters the coordinates follow (score ≥ ``strong``),
+    follow in part, and miss (score < ``weak``), with the numbers."""
+    if not follows:
+        return "This data has no ground-truth coordinates to compare with."
+    got = [f"{n} ({r:.2f})" for n, r in follows if r >= strong]
+    part = [f"{n} ({r:.2f})" for n, r in follows if weak <= r < strong]
+    miss = [f"{n} ({r:.2f})" for n, r in follows if r < weak]
+    bits = []
+    if got:
+        bits.append(f"follow {', '.join(got)}")
+    if part:
+        bits.append(f"follow {', '.join(part)} in part")
+    if miss:
+        bits.append(f"do not follow {', '.join(miss)}")
+    tail = (": a smooth colour gradient shows them unrolled." if not (part or miss) else
+            ": they show only part of the manifold; the rest appears in later coordinates (the suggested D counts "
+            "how many are needed).")
+    return f"{label} " + "; ".join(bits) + tail + " (Scores: 1 = the coordinates determine the parameter.)"
