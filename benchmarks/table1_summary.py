@@ -26,11 +26,8 @@ def _stats(rows, key):
 def table(json_path: str) -> str:
     from vdae_core.study.compare import PAPER_TABLE1
 
-    meta = json.load(open(json_path))
+    meta, by = _groups(json_path)
     rows = meta["rows"]
-    by = defaultdict(list)
-    for r in rows:
-        by[(r["dataset"], r["model"])].append(r)
     out = [f"* {len(rows)} runs, wall time {meta['wall_s']:.0f} s ({meta['wall_s'] / 60:.1f} min) on two workers."]
     in_paper = lambda d, m: m in PAPER_TABLE1.get(d, {})  # noqa: E731
     for d in dict.fromkeys(r["dataset"] for r in rows):
@@ -116,10 +113,7 @@ def seven(json_path: str) -> str:
     """Every generative model of Table 1 and its extra rows (``table1_extra.json`` beside ``json_path``) ranked
     together per dataset by the headline GW, with the loops of their samples against the data's."""
     extra = os.path.join(os.path.dirname(json_path), "table1_extra.json")
-    by = defaultdict(list)
-    for path in (json_path, extra):
-        for r in json.load(open(path))["rows"]:
-            by[(r["dataset"], r["model"])].append(r)
+    by = {**_groups(json_path)[1], **_groups(extra)[1]}  # the two files share no (dataset, model)
     out = []
     for d in dict.fromkeys(d for d, _ in by):
         models = [m for (dd, m) in by if dd == d]

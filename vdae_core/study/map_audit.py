@@ -28,9 +28,8 @@ def checked_map(X, Z) -> Tuple[np.ndarray, np.ndarray]:
     not numeric, NaN or inf, fewer than :data:`MIN_DISTINCT_POINTS` distinct points, rows that differ, codes
     wider than :data:`MAX_CODE_DIM` columns."""
     X = check_array(X, "points", min_rows=MIN_DISTINCT_POINTS, min_distinct=MIN_DISTINCT_POINTS, dtype=np.float64)
-    Z = np.asarray(Z) if not hasattr(Z, "detach") else Z
-    if getattr(Z, "ndim", 2) == 1:  # one code per point saved as a vector (an angle): one column
-        Z = np.asarray(Z).reshape(-1, 1)
+    if np.ndim(Z) == 1:  # one code per point given as a vector (an angle): one column
+        Z = np.reshape(Z, (-1, 1))
     Z = check_array(Z, "codes", min_rows=1, dtype=np.float64)
     if len(X) != len(Z):
         raise UserInputError(f"{len(X)} points but {len(Z)} codes: row i of the codes must be the code of row i "

@@ -352,9 +352,8 @@ def class_walks(path: str, per_class: int, steps: int, seed: int) -> dict:
     return _class_walks(os.path.abspath(path), _mtime(path), int(per_class), int(steps), int(seed))
 
 
-def map_files(points: str, codes: str, samples: Optional[str]):
-    """X, Z, samples of an uploaded map (:func:`vdae_core.study.map_audit.load_map`): ``codes`` a codes file or
-    a TorchScript model file (by its name; its contents are checked)."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def _map_files(points, codes, samples, mtimes):
     from vdae_core.models.scripted import MODEL_SUFFIXES
     from vdae_core.study.map_audit import load_map
 
@@ -362,23 +361,43 @@ def map_files(points: str, codes: str, samples: Optional[str]):
     return load_map(points, None if is_model else codes, codes if is_model else None, samples)[:3]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _map_audit(points, codes, samples, mtimes, k, factor):
-    from vdae_core.study.map_audit import map_audit, map_topology
+def _map_key(points: str, codes: str, samples: Optional[str]) -> tuple:
+    """Absolute paths and modification times of an uploaded map's files: the key of its cached results."""
+    paths = [p for p in (points, codes, samples) if p]
+    return (os.path.abspath(points), os.path.abspath(codes), os.path.abspath(samples) if samples else None,
+            tuple(_mtime(p) for p in paths))
 
-    X, Z, S = map_files(points, codes, samples)
+
+def map_files(points: str, codes: str, samples: Optional[str]):
+    """X, Z, samples of an uploaded map (:func:`vdae_core.study.map_audit.load_map`): ``codes`` a codes file or
+    a TorchScript model file (by its name; its contents are checked). Read (and a model file's encode run) once
+    per set of files: the page's check, its audit and "Open as a run" share it."""
+    return _map_files(*_map_key(points, codes, samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _map_tears(points, codes, samples, mtimes, k, factor):
+    from vdae_core.study.map_audit import map_audit
+
+    X, Z, _ = _map_files(points, codes, samples, mtimes)
     report, tf = map_audit(X, Z, k=int(k), factor=float(factor))
-    top = map_topology(X, Z, S)
-    return report, {"idx": tf.idx, "torn": tf.torn, "folded": tf.folded, "X": X[tf.idx], "Z": Z[tf.idx]}, top
+    return report, {"idx": tf.idx, "torn": tf.torn, "folded": tf.folded, "X": X[tf.idx], "Z": Z[tf.idx]}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _map_topology(points, codes, samples, mtimes):
+    from vdae_core.study.map_audit import map_topology
+
+    return map_topology(*_map_files(points, codes, samples, mtimes))
 
 
 def map_audit(points: str, codes: str, samples: Optional[str], k: int, factor: float):
     """The audit of an uploaded map (paths in this browser's private uploads): (report of
     :func:`vdae_core.study.map_audit.map_audit`, {idx, torn, folded, X, Z: the rows used} arrays, topology
-    report)."""
-    paths = [p for p in (points, codes, samples) if p]
-    return _map_audit(os.path.abspath(points), os.path.abspath(codes), os.path.abspath(samples) if samples else None,
-                      tuple(_mtime(p) for p in paths), int(k), float(factor))
+    report). The persistence does not depend on k or the tear factor, so moving those sliders does not redo it."""
+    key = _map_key(points, codes, samples)
+    report, edges = _map_tears(*key, int(k), float(factor))
+    return report, edges, _map_topology(*key)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
