@@ -56,6 +56,8 @@ def home() -> None:
                 widgets.error_box(e)
             else:
                 st.switch_page(nav.page("train"))
+        st.page_link(nav.page("lessons"), label="New here, or teaching? Seven guided lessons, one click each",
+                     icon=":material/school:")
         st.markdown(
             "**The views.** *Data*: pick or upload a dataset, see it next to its exact diffusion map. *Train*: "
             "any model, live losses, pause/stop. *Latent space*: codes coloured by the ground truth, t-SNE/UMAP "
@@ -93,6 +95,7 @@ def home() -> None:
 
 PAGES = {
     "home": st.Page(home, title="Home", icon=":material/home:", default=True),
+    "lessons": st.Page("pages/lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
     "data": st.Page("pages/data.py", title="Data", icon=":material/scatter_plot:", url_path="data"),
     "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     "latent": st.Page("pages/latent.py", title="Latent space", icon=":material/bubble_chart:", url_path="latent"),

@@ -245,3 +245,51 @@ def test_a_second_run_of_the_same_selection_is_what_every_page_shows(server):
                 page.screenshot(path=os.path.join(ARTIFACTS, "e2e_first_run_again.png"), full_page=False)
         finally:
             browser.close()
+
+
+def test_every_lesson_runs_and_every_answer_opens_in_chromium(server):
+    """Issue 33: walk every lesson of the Lessons page at 1280×720 — run it, open its answer, check the figure
+    drew and no error shows — then open one in the studio."""
+    from vdae_core.lessons import lessons
+
+    exe = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--use-gl=swiftshader",
+                                                                "--enable-webgl", "--ignore-gpu-blocklist"])
+        page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        try:
+            for lesson in lessons():
+                with _shot_on_failure(page, f"e2e_lesson_{lesson.key}_failure.png"):
+                    page.goto(f"{server}/lessons?lesson={lesson.key}")
+                    page.get_by_role("heading", name=lesson.title).wait_for(timeout=90_000)
+                    run = page.get_by_role("button", name="Run this lesson")
+                    answer = page.get_by_text("Answer (measured on these runs)")
+                    run.or_(answer).first.wait_for(timeout=60_000)  # a lesson run before opens without a click
+                    if run.count():
+                        run.click()
+                    answer.wait_for(timeout=180_000)
+                    # the script run ends (status widget gone) before the click, so no redraw folds it again
+                    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                           timeout=120_000)
+                    runs_line = page.get_by_text("Runs:", exact=False).first
+                    for _ in range(5):  # a click that lands while the page is still being drawn can be lost
+                        answer.click()
+                        try:
+                            runs_line.wait_for(timeout=6_000)
+                            break
+                        except sync_api.TimeoutError:
+                            continue
+                    runs_line.wait_for(timeout=6_000)
+                    # the figure drew: a plotly chart in the page, or the linked-camera frame of 3-D panels
+                    page.wait_for_function("() => document.querySelector('.js-plotly-plot') || "
+                                           "document.querySelector('iframe')", timeout=60_000)
+                    assert page.locator('[data-testid="stException"]').count() == 0
+                    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+                    page.screenshot(path=os.path.join(ARTIFACTS, f"e2e_lesson_{lesson.key}.png"), full_page=True)
+            page.get_by_role("button", name="Open in the studio").click()
+            page.wait_for_url("**/latent**", timeout=60_000)  # the last lesson opens its run on the Latent page
+            page.get_by_role("heading", name="Latent space").wait_for(timeout=120_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()

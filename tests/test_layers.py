@@ -16,7 +16,7 @@ LAYERS = {
     "metrics": 2, "data": 2, "training": 2,
     "models": 3, "viz": 3,
     "pipeline": 4,
-    "study": 5,
+    "study": 5, "lessons": 5,
     "api": 6, "cli": 6, "__main__": 6, "ui": 6,
 }
 

@@ -584,6 +584,23 @@ def cmd_compare(a) -> None:
     print(f"wrote {out}, {stem}.csv and {stem}.json", file=sys.stderr)
 
 
+def cmd_lessons(a) -> None:
+    from vdae_core.lessons import get_lesson, lessons, run_lesson
+    from vdae_core.lessons.handout import handout_html
+
+    out = _out_path(a, ".html")
+    chosen = [get_lesson(k) for k in a.only.split(",")] if a.only else lessons()
+    done = []
+    for L in chosen:
+        res = run_lesson(L, root=a.runs, scale=a.steps_scale,
+                         progress=lambda f, text: print(f"  {text}", file=sys.stderr, flush=True))
+        print(f"{L.key}: {'cached' if res.cached else 'computed'} in {res.seconds:.1f} s", file=sys.stderr, flush=True)
+        done.append((L, res))
+    html = handout_html(done).encode()
+    _write_atomic(out, lambda fh: fh.write(html))
+    print(f"wrote {out} ({len(done)} lesson{'s' * (len(done) != 1)}; runs under {a.runs or 'the runs root'})")
+
+
 SEED = whole(0, SEED_MAX, "--seed")
 STEPS_SCALE = positive(1000.0, "--steps-scale")
 
@@ -759,6 +776,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="the Markdown table; .csv and .json are written beside it")
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_compare)
+
+    s = sub.add_parser("lessons", help="run the Lessons page's guided experiments (cached under the runs root) and "
+                                       "write them as one self-contained HTML handout")
+    s.add_argument("--only", default=None, help="comma-separated lesson names (default: all, in order)")
+    s.add_argument("--runs", default=None, help="runs root to train into and read from (default: $VDAE_RUNS_DIR "
+                                                "or ./runs, as the app)")
+    s.add_argument("--steps-scale", type=STEPS_SCALE, default=1.0)
+    s.add_argument("--out", required=True, help="the handout (.html)")
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    s.set_defaults(fn=cmd_lessons)
     return p
 
 

@@ -102,3 +102,4 @@ EMBEDDERS: Registry = Registry("embedder", provider="vdae_core.study.embeddings"
 MANIFOLDS: Registry = Registry("latent space", provider="vdae_core.geometry.manifolds")
 NETWORKS: Registry = Registry("network", provider="vdae_core.models.networks")
 LATENT_VIEWS: Registry = Registry("latent view", provider="vdae_core.viz.latent_spaces")
+LESSONS: Registry = Registry("lesson", provider="vdae_core.lessons")

@@ -1,0 +1,91 @@
+"""Lessons: seven guided experiments, each one click, one figure, one question and a measured answer."""
+import streamlit as st
+
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.lessons import get_lesson, lessons, run_lesson
+from vdae_core.lessons.base import is_ready
+from vdae_core.ui import frame, jobs, nav, state, widgets
+
+ss = st.session_state
+frame.ensure_routed("lessons")
+st.title("Lessons")
+st.caption("Guided experiments, one idea each: one click trains what the lesson needs (a few seconds, then kept "
+           "for everyone on this studio), one figure, a question, and an answer written from the numbers measured "
+           "on those runs. Share a lesson by its link.")
+state.show_flashes()
+
+ALL = lessons()
+keys = [L.key for L in ALL]
+url_key = st.query_params.get("lesson")
+if url_key in keys and ss.get("lessons.seen_url") != url_key:  # a pasted link opens its lesson once
+    ss["lessons.seen_url"] = url_key
+    ss["lessons.pick"] = url_key
+pick = st.selectbox("Lesson", keys, key="lessons.pick", format_func=lambda k: f"{keys.index(k) + 1}. "
+                    f"{get_lesson(k).title}", label_visibility="collapsed")
+st.query_params["lesson"] = pick
+ss["lessons.seen_url"] = pick  # the URL now names the lesson on screen (a link shared from here opens it)
+lesson = get_lesson(pick)
+scale = jobs.demo_scale()
+
+st.subheader(f"{keys.index(pick) + 1}. {lesson.title}")
+st.markdown(lesson.intro)
+
+
+def _progress(bar):
+    return lambda frac, text: bar.progress(min(max(frac, 0.0), 1.0), text=text)
+
+
+ready = is_ready(lesson, scale=scale)
+if not ready and not ss.get(f"lessons.go.{pick}"):
+    models = ", ".join(sorted({s.label for s in lesson.runs}))
+    if st.button("Run this lesson", type="primary", icon=":material/play_arrow:", key=f"lessons.run.{pick}",
+                 help=f"Trains {models} with short presets (under 30 s on a 2-core CPU), then it is kept."):
+        ss[f"lessons.go.{pick}"] = True
+        st.rerun()
+    st.caption(f"Trains: {models}. Nothing is trained until you press the button.")
+    st.stop()
+
+bar = None if ready else st.progress(0.0, text="Starting…")
+try:
+    with st.spinner("Opening the lesson…" if ready else "Training and measuring…"):
+        res = run_lesson(lesson, scale=scale, progress=_progress(bar) if bar else None)
+except UserInputError as e:
+    ss.pop(f"lessons.go.{pick}", None)
+    widgets.error_box(e, "the lesson")
+    st.stop()
+if bar is not None:
+    bar.empty()
+
+fig = res.figure
+if sum(1 for k in fig.layout if k.startswith("scene")) > 1:
+    widgets.linked_figure(fig, f"lessons.fig.{pick}", f"lesson_{pick}", camera_key=pick)
+else:
+    widgets.figure(fig, f"lessons.fig.{pick}", f"lesson_{pick}")
+st.info(f"**Question.** {lesson.question}", icon=":material/help:")
+with st.expander("Answer (measured on these runs)", expanded=False):
+    st.markdown(lesson.answer(res.numbers))
+    secs = res.numbers.get("train_seconds") or {}
+    st.caption("Runs: " + "; ".join(f"{s.label} — {s.model} on {s.data.get('dataset')} (n = {s.data.get('n')}, seed "
+                                    f"{s.seed}), trained in {secs.get(s.role, float('nan')):.1f} s" for s in lesson.runs)
+               + f". {'Read from the lesson cache' if res.cached else 'Computed'} in {res.seconds:.1f} s.")
+
+c = st.columns([1, 1.3, 2])
+if c[0].button("Open in the studio", icon=":material/open_in_new:", key=f"lessons.open.{pick}",
+               help="The lesson's run on the page that shows it in full, with every control."):
+    spec = lesson.run_spec(lesson.open_role)
+    if lesson.open_page == "data":
+        state.set_selection(upload_path=None, **{k: v for k, v in spec.data.items() if k in ("dataset", "n")})
+    else:
+        state.select_run(res.runs[spec.role])
+    st.switch_page(nav.page(lesson.open_page))
+with c[1]:
+    done = [(L, run_lesson(L, scale=scale)) for L in ALL if is_ready(L, scale=scale)]
+    from vdae_core.lessons.handout import handout_html
+
+    st.download_button(f"Handout: {len(done)} of {len(ALL)} lessons", lambda: handout_html(done),
+                       "vdae_lessons.html", "text/html", key="lessons.handout", icon=":material/download:",
+                       on_click="ignore", help="Every lesson run so far as one self-contained page (interactive "
+                                               "figures, questions, answers with their numbers) for a class without "
+                                               "a server. Run the others first to include them.")
+c[2].caption("From a terminal: `python -m vdae_core lessons --out lessons.html` runs every lesson and writes the "
+             "handout.")

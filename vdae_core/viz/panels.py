@@ -1,0 +1,64 @@
+"""Several of the studio's one-panel figures as the panels of one figure (lessons, handouts)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from vdae_core.viz.common import base_layout
+
+_3D = ("scatter3d", "mesh3d", "surface", "cone", "streamtube", "volume", "isosurface")
+
+
+def _is_3d(fig: go.Figure) -> bool:
+    return any(t.type in _3D for t in fig.data)
+
+
+def panels_figure(figs: Sequence[go.Figure], titles: Sequence[str], height: int = 460, title: str = "",
+                  shared_colour: bool = True, widths: Optional[Sequence[float]] = None) -> go.Figure:
+    """The traces of each figure in ``figs`` as one row of panels, each with its title and axis titles.
+
+    Parameters
+    ----------
+    figs : sequence of go.Figure
+        One-panel figures (2-D or 3-D); animations are not supported (their frames are dropped).
+    titles : sequence of str
+        One per panel.
+    shared_colour : bool
+        The panels colour by the same quantity: one colour bar (the last panel's), the others hidden.
+    widths : sequence of float, optional
+        Relative panel widths.
+    """
+    specs = [[{"type": "scene" if _is_3d(f) else "xy"} for f in figs]]
+    out = make_subplots(rows=1, cols=len(figs), specs=specs, subplot_titles=list(titles),
+                        column_widths=list(widths) if widths else None,
+                        horizontal_spacing=0.06 if shared_colour else 0.11)  # room for each panel's colour bar
+    for j, f in enumerate(figs):
+        sub = out.get_subplot(1, j + 1)
+        right = sub.xaxis.domain[1] if specs[0][j]["type"] == "xy" else sub.domain.x[1]
+        for tr in f.data:
+            tr = go.Figure(tr).data[0]  # a copy
+            marker = getattr(tr, "marker", None)
+            if marker is not None and marker.showscale is not False and marker.colorscale is not None:
+                if shared_colour and j < len(figs) - 1:
+                    marker.showscale = False
+                elif not shared_colour and j < len(figs) - 1:  # its own bar, at its panel's right edge
+                    marker.colorbar.update(x=right + 0.005, xanchor="left", thickness=12, len=0.8)
+            tr.showlegend = (tr.showlegend is not False) and j == 0 if tr.showlegend is not None else j == 0
+            out.add_trace(tr, row=1, col=j + 1)
+        if specs[0][j]["type"] == "scene":
+            scene = f.layout.scene.to_plotly_json()
+            scene.pop("domain", None)
+            eye = (scene.get("camera") or {}).get("eye")
+            if eye:  # a panel is narrower than the figure the camera was fitted to: step back
+                scene["camera"]["eye"] = {k: 1.15 * v for k, v in eye.items()}
+            sub.update(scene)
+        else:
+            out.update_xaxes(title_text=f.layout.xaxis.title.text, row=1, col=j + 1)
+            out.update_yaxes(title_text=f.layout.yaxis.title.text, row=1, col=j + 1)
+            if f.layout.yaxis.scaleanchor:
+                out.update_yaxes(scaleanchor=sub.xaxis.plotly_name.replace("axis", ""), scaleratio=1, row=1, col=j + 1)
+    base_layout(out, title, height=height)
+    out.update_layout(legend={"orientation": "h", "y": -0.12})
+    return out
