@@ -5,84 +5,177 @@ import streamlit as st
 from vdae_core.study.analysis import colour_options
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import EMBEDDERS
-from vdae_core.ui import cache, frame, widgets
+from vdae_core.ui import cache, compare_runs, frame, widgets
 from vdae_core.ui.inspector import point_inspector
 from vdae_core.viz.images import (decoded_points_grid_figure, images_from_points, montage_figure, spread_indices,
                                   thumbnails_figure)
 from vdae_core.viz.latent_spaces import latent_view
 from vdae_core.viz.scatter import embedding_figure, points_figure
+from vdae_core.viz.side_by_side import scenes_side_by_side, set_colour_range, shared_colour_range
 
 ss = st.session_state
 info, run, run_line = frame.analysis_page("latent", "Latent space", "Loading the run and encoding the data…")
 ds = run.dataset
 space = run.model.latent_space
+pair = compare_runs.sides(info, run, compare_runs.pick("latent", info))
+compare_runs.header(pair)
 colours = colour_options(ds.params, ds.param_names, ds.periodic)
 c = st.columns([1, 1, 2])
 cname = c[0].selectbox("Colour by (ground truth)", list(colours), key="latent.colour")
 cval, cper = colours[cname]
-Z = None
-if not run.model.has_encoder:
-    st.info(run.model.lacks("has_encoder", "showing the generator's latent instead: noise draws, each coloured by "
-                                          "the ground truth of the data point nearest to what it generates."),
-            icon=":material/info:")
-    if run.model.has_decoder:
+
+# R^D latents: the user picks which coordinates to draw (the widest Euclidean latent of the page sets the choice)
+euclid = [s.run.model.latent_space.dim for s in pair
+          if s.run.model.has_encoder and not s.run.model.latent_space.is_compact]
+nd, dims = 2, [0, 1]
+if euclid:
+    D = max(euclid)
+    mode = c[1].radio("View", ["2D", "3D"] if D >= 3 else ["2D"], horizontal=True, key="latent.mode")
+    nd = 3 if mode == "3D" else 2
+    default = [min(j, D - 1) for j in range(nd)]
+    dims = c[2].multiselect("Latent coordinates", list(range(D)) if D >= 2 else [0], default=default,
+                            max_selections=nd, key=f"latent.dims{nd}", format_func=lambda j: f"z{j + 1}",
+                            help="Which latent coordinates to draw (for the VDAE they are diffusion coordinates, "
+                                 "ordered by eigenvalue).")
+    if len(dims) < min(nd, D):
+        dims = default
+
+
+def colour_of(side):
+    """The side's colouring: the page's choice when its data has that coordinate, else its first one."""
+    d = side.run.dataset
+    opts = colour_options(d.params, d.param_names, d.periodic)
+    name = cname if cname in opts else next(iter(opts), None)
+    return (name, *opts[name]) if name is not None else (None, None, False)
+
+
+def main_view(side):
+    """The side's main latent figure (not drawn yet): a dict with ``fig`` (None when there is nothing to draw),
+    ``note`` (why the view is not the codes), ``caption``, ``Z`` (the codes, None without an encoder), the colour
+    drawn (``colour``, ``colour_name``, ``periodic``) and whether a click can pick a point (``clickable``)."""
+    m, d, sp = side.run.model, side.run.dataset, side.run.model.latent_space
+    name, val, per = colour_of(side)
+    out = dict(fig=None, note=None, caption="", Z=None, colour=val, colour_name=name, periodic=per, clickable=False,
+               filename=f"{side.info.name}_latent")
+    if not m.has_encoder:
+        out["note"] = m.lacks("has_encoder", "showing the generator's latent instead: noise draws, each coloured by "
+                                            "the ground truth of the data point nearest to what it generates.")
+        if not m.has_decoder:
+            return out
         try:
-            pairs = cache.bilip(info.path, 10, 2000, 0)  # (noise, generated point, nearest data index), cached
+            pairs = cache.bilip(side.path, 10, 2000, 0)  # (noise, generated point, nearest data index), cached
         except UserInputError as e:
-            widgets.error_box(e)
-            st.stop()
+            out["note"] = f"{out['note']} ({e})"
+            return out
         U = pairs.z.reshape(len(pairs.z), -1)
         Ud = U[:, :3] if U.shape[1] >= 3 else (U if U.shape[1] == 2 else np.column_stack([U[:, 0], np.zeros(len(U))]))
         names = [f"u{j + 1}" for j in range(Ud.shape[1])] if U.shape[1] >= 2 else ("u1", "0")
-        fig = points_figure(Ud, cval[pairs.idx], f"{cname} (nearest data point)", cper, axis_names=names,
-                            size=3 if Ud.shape[1] == 3 else 4, uirevision=f"latent-noise-{info.path}")
-        widgets.figure(fig, "latent.scatter", f"{info.name}_noise")
-        st.caption(f"{len(U):,} draws of the generator's input noise; its first {min(3, U.shape[1])} of "
-                   f"{U.shape[1]} coordinates. A generator that respects the topology "
-                   "colours the noise space smoothly; a colour that jumps is a tear in what it generates.")
+        out["colour"] = None if val is None else val[pairs.idx]
+        out["fig"] = points_figure(Ud, out["colour"], f"{name} (nearest data point)", per, axis_names=names,
+                                   size=3 if Ud.shape[1] == 3 else 4, uirevision=f"latent-noise-{side.path}")
+        out["filename"] = f"{side.info.name}_noise"
+        out["caption"] = (f"{len(U):,} draws of the generator's input noise; its first {min(3, U.shape[1])} of "
+                          f"{U.shape[1]} coordinates. A generator that respects the topology colours the noise space "
+                          "smoothly; a colour that jumps is a tear in what it generates.")
+        return out
+    Z = out["Z"] = cache.latent_codes(side.path)
+    D = sp.dim
+    out["caption"] = (f"{d.n:,} points in R^{d.ambient_dim} encoded into the latent space **{sp.label}** "
+                      f"({D}-dimensional; codes of shape {sp.shape}).")
+    if sp.is_compact:  # a manifold: drawn as itself
+        out["fig"], what = latent_view(sp, Z, val, name, per, uirevision=f"latent-{side.path}")
+        out["caption"] += " " + what
+        return out
+    k = min(nd, D) if D >= 2 else 2
+    sd = [j for j in dims if j < D][:k]
+    if len(sd) < min(k, D):
+        sd = [min(j, D - 1) for j in range(k)]
+    Zd = Z[:, sd] if D >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
+    truth = {n: d.params[:, j] for j, n in enumerate(d.param_names)}  # shown on hover
+    out["fig"] = points_figure(Zd, val, name, per, axis_names=[f"z{j + 1}" for j in sd] if D >= 2 else ("z1", "0"),
+                               size=3 if Zd.shape[1] == 3 else 4, uirevision=f"latent-{side.path}-{Zd.shape[1]}",
+                               hover_data=truth)
+    out["clickable"] = Zd.shape[1] == 2
+    return out
+
+
+def draw(side, view) -> None:
+    """Draw the side's figure as a Streamlit chart; a click (2-D views) opens the point inspector."""
+    if view["note"]:
+        st.info(view["note"], icon=":material/info:")
+    if view["fig"] is None:
+        return
+    sel = widgets.figure(view["fig"], side.key("latent.scatter"), view["filename"],
+                         on_select="rerun" if view["clickable"] else "ignore", selection_mode=("points",))
+    if not view["clickable"]:
+        return
+    clicked = [p["point_index"] for p in (sel.selection.points if sel else []) if p.get("curve_number") == 0]
+    if clicked:
+        ss["latent.inspect"] = (side.path, int(clicked[0]))
+
+
+views = {side.tag: main_view(side) for side in pair}
+drawn = [s for s in pair if views[s.tag]["fig"] is not None]
+same_colour = len({(views[s.tag]["colour_name"], views[s.tag]["periodic"]) for s in drawn}) == 1
+if len(drawn) == 2 and same_colour:  # one colour range for both runs' points
+    lims = shared_colour_range([views[s.tag]["colour"] for s in drawn], views[drawn[0].tag]["periodic"])
+    for s in drawn:
+        set_colour_range(views[s.tag]["fig"], *lims)
+
+if len(pair) == 1:
+    v = views[pair[0].tag]
+    if v["note"] is None:
+        st.caption(f"{run_line} · {v['caption']}")
+    draw(pair[0], v)
+    if v["note"] is not None and v["fig"] is not None:
+        st.caption(v["caption"])
+elif len(drawn) == 2 and all(any(t.type == "scatter3d" for t in views[s.tag]["fig"].data) for s in drawn):
+    # both in 3-D: one figure, one scene per run, one camera (drag either, the other follows)
+    fig = scenes_side_by_side([views[s.tag]["fig"] for s in drawn],
+                              [f"{s.tag}: {s.info.model} · {s.info.dataset} · seed {s.info.seed}" for s in drawn],
+                              one_colourbar=same_colour, uirevision="latent-pair")
+    widgets.linked_figure(fig, "latent.pair", f"{info.name}_vs_{pair[1].info.name}_latent",
+                          camera_key="|".join(s.path for s in drawn))
+    st.caption("Both runs in one figure with one camera: rotate or zoom either scene and the other follows"
+               + (", and one colour scale for both." if same_colour else "."))
+    for side, col in compare_runs.columns(pair):
+        with col:
+            if views[side.tag]["note"]:
+                st.info(views[side.tag]["note"], icon=":material/info:")
+            st.caption(views[side.tag]["caption"])
 else:
-    Z = cache.latent_codes(info.path)
-    D = space.dim
-    st.caption(f"{run_line} · {ds.n:,} points in R^{ds.ambient_dim} encoded into the latent space "
-               f"**{space.label}** ({D}-dimensional; codes of shape {space.shape}).")
-    if space.is_compact:  # a manifold: drawn as itself
-        fig, what = latent_view(space, Z, cval, cname, cper, uirevision=f"latent-{info.path}")
-        widgets.figure(fig, "latent.scatter", f"{info.name}_latent")
-        st.caption(what)
-    else:  # R^D: the user picks which coordinates to draw
-        mode = c[1].radio("View", ["2D", "3D"] if D >= 3 else ["2D"], horizontal=True, key="latent.mode")
-        nd = 3 if mode == "3D" else 2
-        opts = list(range(D)) if D >= 2 else [0]
-        default = [min(j, D - 1) for j in range(nd)]
-        dims = c[2].multiselect("Latent coordinates", opts, default=default, max_selections=nd,
-                                key=f"latent.dims{nd}", format_func=lambda j: f"z{j + 1}",
-                                help="Which latent coordinates to draw (for the VDAE they are diffusion coordinates, "
-                                     "ordered by eigenvalue).")
-        if len(dims) < min(nd, D):
-            dims = default
-        Zd = Z[:, dims] if D >= 2 else np.column_stack([Z[:, 0], np.zeros(len(Z))])
-        truth = {n: ds.params[:, j] for j, n in enumerate(ds.param_names)}  # shown on hover
-        fig = points_figure(Zd, cval, cname, cper, axis_names=[f"z{j + 1}" for j in dims] if D >= 2 else ("z1", "0"),
-                            size=3 if nd == 3 else 4, uirevision=f"latent-{info.path}-{nd}", hover_data=truth)
-        sel = widgets.figure(fig, "latent.scatter", f"{info.name}_latent",
-                             on_select="rerun" if nd == 2 else "ignore", selection_mode=("points",))
-        clicked = [p["point_index"] for p in (sel.selection.points if sel else []) if p.get("curve_number") == 0]
-        if clicked:
-            ss["latent.inspect"] = (info.path, int(clicked[0]))
+    for side, col in compare_runs.columns(pair):
+        with col:
+            draw(side, views[side.tag])
+            st.caption(views[side.tag]["caption"])
+    if len(drawn) == 2:
+        st.caption("One colour scale for both runs." if same_colour else
+                   "The runs are coloured by different ground-truth coordinates (their data differ).")
+Z = views[compare_runs.TAGS[0]]["Z"]
+if any(v["Z"] is not None for v in views.values()):
     st.caption("A map that respects the topology sends nearby points to nearby codes: the colours should vary "
                "smoothly, without tears (a colour jump between neighbours) or folds (far colours on top of each "
                "other).")
-    if any(ds.periodic):
-        try:
-            widgets.angle_score(cache.angle_score(info.path), ds.n)
-        except UserInputError as e:  # e.g. a 1-D Euclidean latent: no angle to compare
-            st.caption(f"No loop score: {e}.")
+    for side, col in compare_runs.columns(pair, heading=False):
+        if views[side.tag]["Z"] is None or not any(side.run.dataset.periodic):
+            continue
+        with col:
+            try:
+                widgets.angle_score(cache.angle_score(side.path), side.run.dataset.n)
+            except UserInputError as e:  # e.g. a 1-D Euclidean latent: no angle to compare
+                st.caption(f"No loop score: {e}.")
     inspected = ss.get("latent.inspect")
-    if inspected and inspected[0] == info.path:
-        point_inspector(info.path, run, Z, inspected[1])
-    elif not space.is_compact:
+    runs = compare_runs.by_path(pair)
+    if inspected and inspected[0] in runs and views[runs[inspected[0]].tag]["Z"] is not None:
+        side = runs[inspected[0]]
+        if len(pair) > 1:
+            st.caption(f"Inspecting a point of **{side.tag}**.")
+        point_inspector(side.path, side.run, views[side.tag]["Z"], inspected[1])
+    elif any(v["clickable"] for v in views.values()):
         st.caption("Hover a point for its index and ground truth; click one (2-D view) to inspect it: its neighbours "
                    "in the data and among the codes, its bi-Lipschitz constant and what the decoder makes of its code.")
+if len(pair) > 1:
+    st.caption("The sections below show the active run, **A**.")
 
 if ds.images is not None and Z is not None:
     st.subheader("Images at their latent positions")

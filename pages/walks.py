@@ -5,19 +5,29 @@ import streamlit as st
 from vdae_core.study.analysis import colour_options, latent_plane
 from vdae_core.study.diagnostics import nearest_vertex
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.ui import cache, frame, state, timing, widgets
+from vdae_core.ui import cache, compare_runs, frame, state, timing, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
 from vdae_core.viz.images import filmstrip_steps, images_from_points, montage_figure
 from vdae_core.viz.scatter import points_figure
+from vdae_core.viz.side_by_side import SECOND, controls_below, convergence_pair
 from vdae_core.viz.walks import WalkPanel, burst_figure, convergence_figure, retention_figure, walk_animation
 
 ss = st.session_state
 info, run, run_line = frame.analysis_page("walks", "Random walks")
 ds = run.dataset
 has_mesh = ds.mesh is not None and ds.ambient_dim == 3
-st.caption(f"{run_line} · latent {run.model.latent_space.label} · "
-           + ("the walk is the model's own generative process (Algorithm 2)" if getattr(run.model, "native_walk", False)
-              else "this model has no native walk: encode, perturb, decode"))
+pair = compare_runs.sides(info, run, compare_runs.pick("walks", info))
+compare_runs.header(pair)
+
+
+def walk_kind(m) -> str:
+    return ("the walk is the model's own generative process (Algorithm 2)" if getattr(m, "native_walk", False)
+            else "this model has no native walk: encode, perturb, decode")
+
+
+for side in pair:
+    st.caption(f"{run_line if len(pair) == 1 else f'**{side.tag}**'} · latent {side.run.model.latent_space.label} · "
+               + walk_kind(side.run.model))
 if not run.model.has_decoder:
     st.info(run.model.lacks("has_decoder", "a walk steps in the latent space and decodes, so there is nothing to "
                                            "animate. Its codes are on the Latent page, its tears and loops on the "
@@ -85,120 +95,248 @@ def display_controls():
 FRAME_MS = 200
 
 
-@st.fragment
-def mesh_views(wc):
-    """The two animated walks and the burst: every control here is display-only or cached."""
-    with timing.timed("fragment:walks"):
-        _mesh_views(wc)
+def uses_mesh(d) -> bool:
+    return d.mesh is not None and d.ambient_dim == 3
 
 
-def _mesh_views(wc):
-    trail, frame_ms, up = display_controls()
-    V, F = ds.mesh.vertices, ds.mesh.faces
-    fig = walk_animation([WalkPanel("learned walk (model)", wc.learned, LEARNED),
-                          WalkPanel(f"true diffusion walk on the mesh graph<br>({wc.substeps} graph steps / step)",
-                                    wc.truth, TRUTH)],
-                         mesh=(V, F), trail=trail, frame_ms=frame_ms, start=wc.start, up=up, up_buttons=True,
-                         uirevision=f"walk-{info.path}")
-    widgets.linked_figure(fig, "walks.anim", f"{info.name}_walk_v{start}", camera_key=f"{info.path}|{up}")
-    st.caption("Press ▶ Play or drag the step slider: the animation runs in your browser (all steps are in the "
-               "figure). The two panels share one camera: rotate or zoom one and the other follows, and it stays "
-               "where you put it when the page redraws. Both panels start at the black diamond. "
-               f"Learned walkers are on average {wc.off_surface[1:].mean():.2f} edge lengths off the surface. "
-               "Speed and the up axis are buttons in the figure (they act in your browser); the trail redraws only "
-               "this part of the page.")
-    burst_and_convergence(wc, up)
+def same_ground(a, b) -> bool:
+    """Both runs walk the same mesh (or, without one, the same points): one figure holds both walks."""
+    da, db = a.run.dataset, b.run.dataset
+    if uses_mesh(da) and uses_mesh(db):
+        return (np.array_equal(da.mesh.vertices, db.mesh.vertices) and np.array_equal(da.mesh.faces, db.mesh.faces))
+    return not uses_mesh(da) and not uses_mesh(db) and compare_runs.same_data(a, b)
+
+
+walkers_ = [s for s in pair if s.run.model.has_decoder]  # the runs that walk (A, and B when it has a decoder)
+for side in pair[1:]:
+    if not side.run.model.has_decoder:
+        st.info(f"**{side.tag}** · " + side.run.model.lacks("has_decoder", "a walk steps in the latent space and "
+                                                                          "decodes, so only A walks here."),
+                icon=":material/info:")
+joint = len(walkers_) == 2 and same_ground(*walkers_)
+
+
+def walk_of(side, start_at: int, substeps):
+    """The side's walk from ``start_at`` with the page's walkers, steps and seed: a dict with the side, whether it
+    walks a mesh, and either ``wc`` (the comparison with the true mesh walk) or ``walk``, ``tv``, ``floor`` and
+    ``proj`` (a walk over the data)."""
+    d = side.run.dataset
+    rec = dict(side=side, mesh=uses_mesh(d), start=start_at, up=up_axis(d.name))
+    if rec["mesh"]:
+        with st.spinner(f"Walking {n_walkers} walkers × {steps} steps (model and mesh graph)…"):
+            rec["wc"] = cache.walk_comparison(side.path, start_at, n_walkers, steps, seed, substeps)
+    else:
+        with st.spinner(f"Walking {n_walkers} walkers × {steps} steps…"):
+            rec["walk"], rec["tv"], rec["floor"] = cache.point_walk(side.path, start_at, n_walkers, steps, seed)
+        rec["proj"] = cache.display_projection(side.path)
+    return rec
+
+
+def other_start(side) -> int:
+    """Where the other run's walkers start: A's start on the same mesh or points, else its own remembered one."""
+    if joint:
+        return start
+    d = side.run.dataset
+    n = len(d.mesh.vertices) if uses_mesh(d) else d.n
+    return min(max(int(starts.get(side.path, 0)), 0), n - 1)
 
 
 try:
+    substeps = None
     if has_mesh:
         sub_auto = st.toggle("match the true walk's step length to the learned one", value=True, key="walks.auto",
                              help="One graph step moves one edge; the learned walk moves further. With this on, "
                                   "a displayed true step is the number of graph steps whose RMS displacement "
-                                  "matches the learned walk's first step.")
+                                  "matches the learned walk's first step"
+                                  + (" (A's, for both runs: they share one true walk)." if joint else "."))
         substeps = None if sub_auto else st.slider("graph steps per displayed step", 1, 200, 10, key="walks.sub")
-        with st.spinner(f"Walking {n_walkers} walkers × {steps} steps (model and mesh graph)…"):
-            wc = cache.walk_comparison(info.path, start, n_walkers, steps, seed, substeps)
-    else:
-        with st.spinner(f"Walking {n_walkers} walkers × {steps} steps…"):
-            walk, tv, floor = cache.point_walk(info.path, start, n_walkers, steps, seed)
-        proj = cache.display_projection(info.path)
+    recs = [walk_of(pair[0], start, substeps)]
 except UserInputError as e:
     widgets.error_box(e)
     st.stop()
+for side in walkers_[1:]:
+    try:  # on A's mesh, B's true walk takes A's graph steps: both runs are compared with the same true walk
+        recs.append(walk_of(side, other_start(side), recs[0]["wc"].substeps if joint and has_mesh else substeps))
+    except UserInputError as e:
+        widgets.error_box(e, f"{side.tag} cannot walk here")
+
+
+def panel_title(rec, what: str = "learned walk (model)") -> str:
+    return f"{rec['side'].tag}: {what}" if len(pair) > 1 else what
+
+
+def animation(group, trail: int, frame_ms: int, up: str, narrow: bool = False):
+    """One figure of the walks of ``group`` (runs on the same ground): a scene per learned walk and, on a mesh, the
+    true walk last (``narrow``: shorter panel titles, for half the page's width)."""
+    a = group[0]
+    d = a["side"].run.dataset
+    colours = {compare_runs.TAGS[0]: LEARNED, compare_runs.TAGS[1]: SECOND}
+    if a["mesh"]:
+        wc0 = a["wc"]
+        panels = [WalkPanel(panel_title(r), r["wc"].learned, colours[r["side"].tag]) for r in group]
+        truth = "true walk on the mesh" if narrow else "true diffusion walk on the mesh graph"
+        panels.append(WalkPanel(f"{truth}<br>({wc0.substeps} graph steps / step)", wc0.truth, TRUTH))
+        return walk_animation(panels, mesh=(d.mesh.vertices, d.mesh.faces), trail=trail, frame_ms=frame_ms,
+                              start=wc0.start, up=up, up_buttons=True, uirevision=f"walk-{a['side'].path}")
+    pj = a["proj"]
+    panels = [WalkPanel(panel_title(r), pj(r["walk"], pad3=True), colours[r["side"].tag]) for r in group]
+    return walk_animation(panels, trail=trail, frame_ms=frame_ms, start=pj(d.X[a["start"]], pad3=True),
+                          uirevision=f"walk-{a['side'].path}", backdrop=pj(d.X, pad3=True))
+
+
+def where_line(rec) -> str:
+    """Where the walkers end: on a mesh, how far off the surface; else how far from the data (and true manifold)."""
+    side = rec["side"]
+    pre = f"{side.tag}'s " if len(pair) > 1 else ""
+    if rec["mesh"]:
+        return (f"{pre or 'Learned '}walkers are on average {rec['wc'].off_surface[1:].mean():.2f} edge lengths off "
+                "the surface.")
+    last = cache.point_walk_end(side.path, rec["start"], n_walkers, steps, seed)
+    return (f"After {steps} steps {pre or 'the '}walkers' median distance to the nearest data point is "
+            f"{last['median_dist'] / last['spacing']:.2f} data spacings (an exact sampler scores about 1)"
+            + (f", and to the true manifold {last['median_manifold_dist'] / last['spacing']:.2f} spacings."
+               if "median_manifold_dist" in last else "."))
+
+
+def draw_walks(group, trail: int, frame_ms: int, key: str, narrow: bool = False) -> None:
+    """Draw one animation of ``group`` and its caption (``narrow``: in half the page's width). A mesh, or several
+    walks, go in an embedded figure whose scenes share one camera; a single walk over the data is a plain chart."""
+    a = group[0]
+    side = a["side"]
+    up = a["up"] if a["mesh"] else "z"
+    fig = animation(group, trail, frame_ms, up, narrow)
+    if narrow:
+        controls_below(fig)
+    name = "_vs_".join(r["side"].info.name for r in group)
+    if a["mesh"] or len(group) > 1:
+        widgets.linked_figure(fig, key, f"{name}_walk_v{a['start']}" if a["mesh"] else f"{name}_walk_p{a['start']}",
+                              camera_key="|".join(r["side"].path for r in group) + f"|{up}")
+    else:
+        widgets.figure(fig, key, f"{side.info.name}_walk_p{a['start']}")
+    where = " ".join(where_line(r) for r in group)
+    if a["mesh"]:
+        shared = (" The true walk is the same for both runs: same start, walkers, steps, seed and graph steps per "
+                  "step (matched to A's learned walk)." if len(group) > 1 else "")
+        st.caption("Press ▶ Play or drag the step slider: the animation runs in your browser (all steps are in the "
+                   f"figure). The {len(group) + 1} panels share one camera: rotate or zoom one and the others follow, "
+                   "and it stays where you put it when the page redraws. Every panel starts at the black diamond."
+                   + shared + " " + where + " Speed and the up axis are buttons in the figure (they act in your "
+                   "browser); the trail redraws only this part of the page.")
+    else:
+        d = side.run.dataset
+        st.caption("This dataset has no mesh, so there is no ground-truth graph walk to compare with; the "
+                   "convergence curve below compares the walkers with the data distribution instead. "
+                   + ("The panels share one camera. " if len(group) > 1 else "") + where
+                   + (" Points are drawn by their first three principal components." if d.ambient_dim > 3 else ""))
+
+
+def filmstrip(rec) -> None:
+    m = rec["side"].run.model
+    k = min(6, n_walkers)
+    walk_ = rec["walk"]
+    shown = filmstrip_steps(walk_.shape[0] - 1)  # at most 11 columns: thumbnails stay readable
+    rows = walk_[shown][:, :k].transpose(1, 0, 2)  # (walker, step, pixels)
+    strip = np.clip(images_from_points(rows.reshape(-1, rows.shape[-1]), m.data_shape), 0, 1)
+    widgets.figure(montage_figure(strip, ncols=len(shown), title=f"{k} walkers (rows) step by step",
+                                  col_labels=[str(s) for s in shown],
+                                  row_labels=[f"walker {j + 1}" for j in range(k)], x_title="walk step"),
+                   rec["side"].key("walks.images"), f"{rec['side'].info.name}_walk_images")
 
 
 @st.fragment
-def point_views():
+def walk_views(recs):
+    """The animated walks, the bursts and the convergence: every control here is display-only or cached."""
     with timing.timed("fragment:walks"):
-        _point_views()
+        _walk_views(recs)
 
 
-def _point_views():
+def _walk_views(recs):
     trail, frame_ms, _ = display_controls()
-    fig = walk_animation([WalkPanel("learned walk (model)", proj(walk, pad3=True), LEARNED)], trail=trail,
-                         frame_ms=frame_ms, start=proj(ds.X[start], pad3=True), uirevision=f"walk-{info.path}",
-                         backdrop=proj(ds.X, pad3=True))
-    widgets.figure(fig, "walks.anim", f"{info.name}_walk_p{start}")
-    last = cache.point_walk_end(info.path, start, n_walkers, steps, seed)
-    where = (f"After {steps} steps the walkers' median distance to the nearest data point is "
-             f"{last['median_dist'] / last['spacing']:.2f} data spacings (an exact sampler scores about 1)"
-             + (f", and to the true manifold {last['median_manifold_dist'] / last['spacing']:.2f} spacings."
-                if "median_manifold_dist" in last else "."))
-    st.caption("This dataset has no mesh, so there is no ground-truth graph walk to compare with; the convergence "
-               "curve below compares the walkers with the data distribution instead. " + where
-               + (" Points are drawn by their first three principal components." if ds.ambient_dim > 3 else ""))
-    if ds.images is not None:
-        k = min(6, n_walkers)
-        shown = filmstrip_steps(walk.shape[0] - 1)  # at most 11 columns: thumbnails stay readable
-        rows = walk[shown][:, :k].transpose(1, 0, 2)  # (walker, step, pixels)
-        strip = np.clip(images_from_points(rows.reshape(-1, rows.shape[-1]), run.model.data_shape), 0, 1)
-        widgets.figure(montage_figure(strip, ncols=len(shown), title=f"{k} walkers (rows) step by step",
-                                      col_labels=[str(s) for s in shown],
-                                      row_labels=[f"walker {j + 1}" for j in range(k)], x_title="walk step"),
-                       "walks.images", f"{info.name}_walk_images")
-    burst_and_convergence(None, "z")
+    if len(recs) == 1 or joint:
+        draw_walks(recs, trail, frame_ms, "walks.anim")
+    else:  # other data: each run in its own column, with its own figure
+        for rec, (side, col) in zip(recs, compare_runs.columns([r["side"] for r in recs])):
+            with col:
+                draw_walks([rec], trail, frame_ms, side.key("walks.anim"), narrow=True)
+    images = [r for r in recs if not r["mesh"] and r["side"].run.dataset.images is not None]
+    for rec, (side, col) in zip(images, compare_runs.columns([r["side"] for r in images], heading=False)):
+        with col:
+            filmstrip(rec)
+    bursts_and_convergence(recs)
 
 
-def burst_and_convergence(wc, up):
-    left, right = st.columns(2, gap="medium")
-    with left:
-        st.subheader("Burst: many one-step samples")
-        nb = st.slider("samples", 50, 3000, 500, step=50, key="walks.burst_n")
-        try:
-            with st.spinner("Sampling…"):
-                if has_mesh:
-                    b, p = cache.burst(info.path, start, nb, seed, wc.substeps)
-                    bf = burst_figure(wc.start, b, mesh=(ds.mesh.vertices, ds.mesh.faces), gt_probability=p, up=up,
-                                      uirevision=f"burst-{info.path}-{up}")
-                else:
-                    b = cache.point_burst(info.path, start, nb, seed)
-                    bf = burst_figure(proj(ds.X[start], pad3=True), proj(b, pad3=True),
-                                      backdrop=proj(ds.X, pad3=True), uirevision=f"burst-{info.path}")
-            widgets.figure(bf, "walks.burst", f"{info.name}_burst")
-            st.caption("One step of the model from the start point, many times: the cloud is the learned step "
-                       "distribution N(ψ(x), C_φ(x)) pushed through the decoder."
-                       + (" The mesh colour is where the true walk can be after one displayed step." if has_mesh
-                          else ""))
-        except UserInputError as e:
-            widgets.error_box(e)
-    with right:
-        st.subheader("Convergence to the stationary distribution")
-        curves, fl = (wc.tv, wc.floor) if has_mesh else (tv, floor)
-        widgets.figure(convergence_figure(curves, fl), "walks.tv", f"{info.name}_convergence")
-        if has_mesh:
-            st.caption(f"Total variation between where the walkers are and π ∝ degree (the true walk's stationary "
-                       f"distribution), with the mesh cut into {wc.n_regions} regions so {n_walkers} walkers can "
-                       "fill them. The dashed line is what that many independent exact samples of π would still "
-                       "show.")
-        else:
-            st.caption("Total variation between the walkers and the training data (regions of nearby points).")
+def burst_view(rec, nb: int) -> None:
+    side, d = rec["side"], rec["side"].run.dataset
+    try:
+        with st.spinner("Sampling…"):
+            if rec["mesh"]:
+                b, p = cache.burst(side.path, rec["start"], nb, seed, rec["wc"].substeps)
+                bf = burst_figure(rec["wc"].start, b, mesh=(d.mesh.vertices, d.mesh.faces), gt_probability=p,
+                                  up=rec["up"], uirevision=f"burst-{side.path}-{rec['up']}")
+            else:
+                pj = rec["proj"]
+                b = cache.point_burst(side.path, rec["start"], nb, seed)
+                bf = burst_figure(pj(d.X[rec["start"]], pad3=True), pj(b, pad3=True),
+                                  backdrop=pj(d.X, pad3=True), uirevision=f"burst-{side.path}")
+        widgets.figure(bf, side.key("walks.burst"), f"{side.info.name}_burst")
+    except UserInputError as e:
+        widgets.error_box(e)
 
 
-if has_mesh:
-    mesh_views(wc)
-else:
-    point_views()
+BURST_CAPTION = ("One step of the model from the start point, many times: the cloud is the learned step distribution "
+                 "N(ψ(x), C_φ(x)) pushed through the decoder.")
+MESH_BURST_CAPTION = " The mesh colour is where the true walk can be after one displayed step."
+
+
+def convergence_caption(rec) -> str:
+    if rec["mesh"]:
+        return (f"Total variation between where the walkers are and π ∝ degree (the true walk's stationary "
+                f"distribution), with the mesh cut into {rec['wc'].n_regions} regions so {n_walkers} walkers can "
+                "fill them. The dashed line is what that many independent exact samples of π would still show.")
+    return "Total variation between the walkers and the training data (regions of nearby points)."
+
+
+def curves_of(rec):
+    return (rec["wc"].tv, rec["wc"].floor) if rec["mesh"] else (rec["tv"], rec["floor"])
+
+
+def bursts_and_convergence(recs):
+    if len(recs) == 1:
+        rec = recs[0]
+        left, right = st.columns(2, gap="medium")
+        with left:
+            st.subheader("Burst: many one-step samples")
+            burst_view(rec, st.slider("samples", 50, 3000, 500, step=50, key="walks.burst_n"))
+            st.caption(BURST_CAPTION + (MESH_BURST_CAPTION if rec["mesh"] else ""))
+        with right:
+            st.subheader("Convergence to the stationary distribution")
+            widgets.figure(convergence_figure(*curves_of(rec)), "walks.tv", f"{info.name}_convergence")
+            st.caption(convergence_caption(rec))
+        return
+    st.subheader("Burst: many one-step samples")
+    nb = st.slider("samples", 50, 3000, 500, step=50, key="walks.burst_n")
+    for rec, (side, col) in zip(recs, compare_runs.columns([r["side"] for r in recs])):
+        with col:
+            burst_view(rec, nb)
+    st.caption(BURST_CAPTION + (MESH_BURST_CAPTION if recs[0]["mesh"] else ""))
+    st.subheader("Convergence to the stationary distribution")
+    if joint:  # one figure: both runs' curves on the same axes (the shared true walk drawn once)
+        (ca, fa), (cb, _) = curves_of(recs[0]), curves_of(recs[1])
+        widgets.figure(convergence_pair(ca, cb, fa, compare_runs.TAGS), "walks.tv",
+                       f"{info.name}_vs_{recs[1]['side'].info.name}_convergence")
+        st.caption(convergence_caption(recs[0]) + " A's curves solid, B's dashed (its learned walk in purple).")
+    else:  # other data: each against its own stationary distribution, on the same y-range
+        for rec, (side, col) in zip(recs, compare_runs.columns([r["side"] for r in recs], heading=False)):
+            with col:
+                widgets.figure(convergence_figure(*curves_of(rec)).update_layout(showlegend=True),
+                               side.key("walks.tv"), f"{side.info.name}_convergence")
+                st.caption(convergence_caption(rec))
+        st.caption("Both on the same y-range (0 to 1).")
+
+
+walk_views(recs)
+if len(pair) > 1:
+    st.caption("The sections below show the active run, **A**.")
 
 if ds.labels is not None:
     st.subheader("Do walkers stay in their class? (cluster-conditional sampling)")

@@ -256,6 +256,33 @@ def test_too_many_points_for_the_exact_diffusion_map(env):
     assert not at.error
 
 
+def test_data_page_explores_the_diffusion_map(env):
+    """Any pair of eigenvectors at a diffusion time t, the spectrum with the latent D marked, and one point's
+    t-step random walk drawn on the data."""
+    import json
+
+    from vdae_core.api import DataConfig, make_dataset
+
+    at = app()
+    at.session_state["n"] = 600
+    goto(at, "data")
+    at.multiselect(key="data.dims").set_value([0, 3]).run()
+    at.select_slider(key="data.t").set_value(5).run()
+    at.number_input(key="data.point").set_value(7).run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    dm = next(f for f in figs if f["layout"].get("xaxis", {}).get("title", {}).get("text", "").startswith("μ₁⁵φ₁"))
+    assert dm["layout"]["yaxis"]["title"]["text"].startswith("μ₄⁵φ₄")  # 2-D: the picked pair, scaled by μᵗ
+    spectrum = next(f for f in figs
+                    if f["layout"].get("xaxis", {}).get("title", {}).get("text") == "eigenvector index i")
+    D = make_dataset(DataConfig(dataset="torus", n=600)).latent_dim_choice().dim
+    assert [s["x0"] for s in spectrum["layout"]["shapes"]] == [D + 0.5]
+    walk = next(f for f in figs if f["data"][0].get("marker", {}).get("colorbar", {}).get("title", {}).get("text")
+                == "P⁵[7, j]")
+    assert walk["data"][1]["name"] == "start"
+    assert "Row 7 of P⁵" in texts(at) and f"D = {D}" in texts(at)
+
+
 def test_query_params_reproduce_a_view(env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["dataset"] = "sphere"
@@ -906,3 +933,165 @@ def test_uploaded_codes_open_as_a_private_run_the_latent_page_reads(env):
     mine = [i.path for i in list_run_infos(str(env), viewer=run.owner)]
     theirs = [i.path for i in list_run_infos(str(env), viewer="another-browser")]
     assert job.run_path in mine and job.run_path not in theirs
+
+
+# -- issue 33 (item 2): two runs side by side on the Latent, Random walks, Bi-Lipschitz and Topology audit pages --
+@pytest.fixture(scope="module")
+def pair_runs(runs_dir, tmp_path_factory):
+    """The fixture's torus VDAE (latent R³) beside a β-VAE (R³) on the same 400 torus points, a β-VAE on the circle
+    (other data) and an Isomap (no decoder, no prior) on the same torus."""
+    import shutil
+
+    from vdae_core.api import DataConfig, save_run, train_run
+
+    root = tmp_path_factory.mktemp("pair_runs")
+    shutil.copytree(runs_dir / "torus_vdae_s0_fixture", root / "torus_vdae_s0_fixture")
+    torus = DataConfig(dataset="torus", n=400, seed=0)
+    save_run(train_run("beta_vae", torus, dict(steps=20, latent_dim=3, hidden=32), seed=0, device="cpu"),
+             str(root / "torus_beta_s0"))
+    save_run(train_run("beta_vae", DataConfig(dataset="circle", n=300, seed=0), dict(steps=20, latent_dim=2,
+                                                                                      hidden=32), seed=0, device="cpu"),
+             str(root / "circle_beta_s0"))
+    save_run(train_run("isomap", torus, {}, seed=0, device="cpu"), str(root / "torus_isomap_s0"))
+    return root
+
+
+def _compare_app(root, monkeypatch, page: str, other: str) -> AppTest:
+    """A fresh session on the fixture's torus VDAE whose link compares it with the run folder ``other``."""
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(root))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"dataset": "torus", "model": "vdae", "seed": "0", "run": "torus_vdae_s0_fixture",
+                            "compare": other})
+    at.run()
+    goto(at, page)
+    assert not at.error, [e.value for e in at.error]
+    assert next(t for t in at.toggle if t.label == "Compare with another run").value
+    return at
+
+
+def _charts(at: AppTest) -> dict:
+    """The page's plotly figures by widget key (the end of the element id), as JSON."""
+    import json
+
+    return {c.proto.id.split("-", 5)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def _metrics(at: AppTest, label: str) -> list:
+    return [m.value for m in at.metric if m.label == label]
+
+
+def test_latent_page_shows_two_runs_side_by_side_on_one_colour_scale(pair_runs, monkeypatch):
+    at = _compare_app(pair_runs, monkeypatch, "latent", "torus_beta_s0")
+    body = texts(at)
+    assert "**A** · Run **vdae · torus · seed 0" in body and "**B** · Run **beta_vae · torus · seed 0" in body
+    assert "B is on other data" not in body
+    at.selectbox(key="latent.colour").set_value("phi").run()
+    charts = _charts(at)
+    assert {"latent.scatter", "latent.scatter.b"} <= set(charts)
+    a, b = (charts[k]["data"][0]["marker"] for k in ("latent.scatter", "latent.scatter.b"))
+    assert (a["cmin"], a["cmax"]) == (b["cmin"], b["cmax"])          # one colour scale for both runs
+    assert "One colour scale for both runs." in texts(at)
+    assert len(_metrics(at, "floor (no relation)")) == 2              # both runs' loop scores
+    # both in 3-D: one figure, one scene per run, cameras linked (an embedded plotly.js figure)
+    at.radio(key="latent.mode").set_value("3D").run()
+    assert not at.exception, [e.value for e in at.exception]
+    frame_html = at.get("iframe")[0].proto.srcdoc
+    assert "A: vdae · torus · seed 0" in frame_html and "B: beta_vae · torus · seed 0" in frame_html
+    assert "scene2" in frame_html and "plotly_relayout" in frame_html
+    # B on other data is said so
+    at = _compare_app(pair_runs, monkeypatch, "latent", "circle_beta_s0")
+    assert any("B is on other data" in i.value and "circle" in i.value for i in at.info)
+
+
+def test_walks_page_walks_both_runs_with_one_camera_and_one_convergence_figure(pair_runs, monkeypatch):
+    at = _compare_app(pair_runs, monkeypatch, "walks", "torus_beta_s0")
+    frames = at.get("iframe")
+    assert len(frames) == 1  # the same mesh: ONE figure, a scene per learned walk and the shared true walk
+    html = frames[0].proto.srcdoc
+    assert "A: learned walk (model)" in html and "B: learned walk (model)" in html
+    assert "true diffusion walk on the mesh graph" in html and "plotly_relayout" in html  # linked cameras
+    charts = _charts(at)
+    assert {"walks.burst", "walks.burst.b", "walks.tv"} <= set(charts)
+    names = [t["name"] for t in charts["walks.tv"]["data"]]
+    assert sum(n.startswith("A · learned walk") for n in names) == 1 and \
+        sum(n.startswith("B · learned walk") for n in names) == 1
+    assert names.count("true walk (exact)") == 1  # the same true walk, drawn once
+    assert "The true walk is the same for both runs" in texts(at)
+    # a run without a decoder says why it does not walk, and A still walks
+    at = _compare_app(pair_runs, monkeypatch, "walks", "torus_isomap_s0")
+    assert any(i.value.startswith("**B** · Isomap has no decoder") for i in at.info)
+    assert "walks.tv" in _charts(at) and len(at.get("iframe")) == 1
+    # other data: each run in its own column, its own figures, the same y-range
+    at = _compare_app(pair_runs, monkeypatch, "walks", "circle_beta_s0")
+    charts = _charts(at)
+    assert {"walks.tv", "walks.tv.b", "walks.anim.b"} <= set(charts)
+    assert charts["walks.tv"]["layout"]["yaxis"]["range"] == charts["walks.tv.b"]["layout"]["yaxis"]["range"]
+
+
+def test_bilipschitz_page_draws_both_runs_on_one_colour_range(pair_runs, monkeypatch):
+    from vdae_core.api import load_run
+    from vdae_core.study.analysis import per_point_bilipschitz
+    from vdae_core.viz.bilip import colour_limits
+
+    at = _compare_app(pair_runs, monkeypatch, "bilipschitz", "circle_beta_s0")
+    assert any("B is on other data" in i.value for i in at.info)
+    limits, medians = [], []
+    for name in ("torus_vdae_s0_fixture", "circle_beta_s0"):
+        run = load_run(str(pair_runs / name))
+        res = per_point_bilipschitz(run.model, run.dataset.X, k=10, n_points=1500, seed=0)
+        limits.append(colour_limits(res.scale_free)[1])
+        medians.append(f"{res.summary('scale_free')['median']:.3g}")
+    assert _metrics(at, "median K") == medians  # both runs' headline numbers, A then B
+    assert len(_metrics(at, "infinite K")) == 2
+    charts = _charts(at)
+    heatmaps = ["bilip.data", "bilip.data.b", "bilip.latent", "bilip.latent.b"]
+    assert set(heatmaps) <= set(charts) and {"bilip.hist", "bilip.hist.b"} <= set(charts)
+    for key in heatmaps:  # ONE colour range on all four views: the larger of the two runs' own limits
+        points = next(t for t in charts[key]["data"] if t.get("marker", {}).get("colorscale"))
+        assert points["marker"]["cmax"] == pytest.approx(max(limits)), key
+    ha, hb = charts["bilip.hist"], charts["bilip.hist.b"]
+    assert ha["data"][0]["xbins"] == hb["data"][0]["xbins"]
+    assert ha["layout"]["xaxis"]["range"] == hb["layout"]["xaxis"]["range"]
+
+
+def test_audit_page_shows_both_runs_headline_numbers_in_two_columns(pair_runs, monkeypatch):
+    at = _compare_app(pair_runs, monkeypatch, "audit", "torus_beta_s0")
+    for label in ("loops in the data", "loops in the codes", "loops in the samples", "torn edges", "points at a tear",
+                  "prior codes in a hole", "decoded off the data"):
+        assert len(_metrics(at, label)) == 2, label
+    assert _metrics(at, "loops in the data")[0] == _metrics(at, "loops in the data")[1]  # the same data
+    charts = _charts(at)
+    for key in ("audit.persistence", "audit.holes", "audit.tears"):
+        assert {key, f"{key}.b"} <= set(charts), key
+    assert len(at.dataframe) >= 2  # both runs' distance tables
+    # a run without an encoder or prior (Isomap): that column says so, the other shows its numbers
+    at = _compare_app(pair_runs, monkeypatch, "audit", "torus_isomap_s0")
+    assert any("Isomap draws no latent codes of its own to decode" in i.value for i in at.info)
+    assert len(_metrics(at, "prior codes in a hole")) == 1 and len(_metrics(at, "torn edges")) == 2
+
+
+def test_the_comparison_follows_the_user_across_pages_and_into_the_link(pair_runs, monkeypatch):
+    """Turned on on one page, the comparison (and the run picked) holds on the next; the URL carries the other run
+    (``compare=<folder>``) and loses it when turned off; a link to a run that is not here says so."""
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(pair_runs))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"dataset": "torus", "model": "vdae", "seed": "0", "run": "torus_vdae_s0_fixture"})
+    at.run()
+    goto(at, "bilipschitz")
+    assert "compare" not in at.query_params and len(_metrics(at, "median K")) == 1
+    next(t for t in at.toggle if t.label == "Compare with another run").set_value(True).run()
+    picker = next(s for s in at.selectbox if s.label == "the other run (B)")
+    assert str(pair_runs / "torus_vdae_s0_fixture") not in picker.options  # the active run is A, not a choice
+    picker.set_value(str(pair_runs / "torus_isomap_s0")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["compare"] in ("torus_isomap_s0", ["torus_isomap_s0"])
+    goto(at, "audit")
+    assert next(t for t in at.toggle if t.label == "Compare with another run").value
+    assert next(s for s in at.selectbox if s.label == "the other run (B)").value == str(pair_runs / "torus_isomap_s0")
+    next(t for t in at.toggle if t.label == "Compare with another run").set_value(False).run()
+    assert "compare" not in at.query_params and len(_metrics(at, "torn edges")) == 1
+    gone = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    gone.query_params.update({"dataset": "torus", "model": "vdae", "seed": "0", "compare": "no_such_run"})
+    gone.run()
+    goto(gone, "latent")
+    assert any("no_such_run" in w.value and "not on this server" in w.value for w in gone.warning)

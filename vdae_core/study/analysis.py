@@ -89,6 +89,32 @@ def exact_diffusion(X: np.ndarray, n_components: int = 3, k: int = 10, max_point
     return diffusion_map(np.asarray(X, dtype=np.float64), n_components=min(n_components, n - 2), k=min(k, n - 1))
 
 
+def exact_transition(X: np.ndarray, k: int = 10, max_points: int = EXACT_DM_MAX_POINTS):
+    """The random-walk matrix P = D⁻¹W that :func:`exact_diffusion` decomposes (same graph: same ``k``, clipped
+    to n − 1 alike, same σ), for the Data page's transition rows (:func:`~vdae_core.geometry.diffusion_maps.
+    transition_row`).
+
+    Returns
+    -------
+    P : scipy.sparse.csr_matrix (n, n)
+        Row-stochastic.
+
+    Raises
+    ------
+    UserInputError
+        Too many points, or too few (the limits of :func:`exact_diffusion`).
+    """
+    from vdae_core.geometry.diffusion_maps import transition_matrix
+
+    n = len(X)
+    if n > max_points:
+        raise UserInputError(f"the random walk of the exact diffusion map is shown for up to {max_points:,} points "
+                             f"and this data has {n:,}: lower the number of points to see it")
+    if n < MIN_DISTINCT_POINTS:
+        raise UserInputError(f"the exact diffusion map needs at least {MIN_DISTINCT_POINTS} points")
+    return transition_matrix(np.asarray(X, dtype=np.float64), k=min(k, n - 1))[0]
+
+
 # -- latent views ----------------------------------------------------------------------------------
 def latent_plane(model, Z: np.ndarray) -> Tuple[np.ndarray, List[str]]:
     """Two display coordinates of codes ``Z`` (n, *latent_space.shape) for 2-D latent views.

@@ -47,6 +47,25 @@ def diffusion(cfg: Dict[str, Any], k: int = 10, n_components: int = 3):
     return _diffusion(tuple(sorted(cfg.items())), int(k), int(n_components))
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _transition(cfg: Tuple[Tuple[str, Any], ...], k: int):
+    from vdae_core.study.analysis import exact_transition
+
+    return exact_transition(_dataset(cfg).X, k=k)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _transition_row(cfg: Tuple[Tuple[str, Any], ...], k: int, i: int, t: int) -> np.ndarray:
+    from vdae_core.geometry.diffusion_maps import transition_row as _row
+
+    return _row(_transition(cfg, k), i, t)
+
+
+def transition_row(cfg: Dict[str, Any], k: int, i: int, t: int) -> np.ndarray:
+    """Row ``i`` of P^t (n,) for the graph of :func:`diffusion` (same ``k``): where a t-step walk from point i is."""
+    return _transition_row(tuple(sorted(cfg.items())), int(k), int(i), int(t))
+
+
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _run(path: str, mtime: float):
     from vdae_core.pipeline.runs import load_run as _load

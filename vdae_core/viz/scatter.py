@@ -110,13 +110,132 @@ def embedding_figure(emb_real: np.ndarray, emb_gen: np.ndarray, method: str,
     return fig.update_layout(showlegend=False)  # the panel titles name the colours; a legend would cover them
 
 
-def diffusion_pair_figure(P: np.ndarray, dm: np.ndarray, color: Optional[np.ndarray], color_name: str,
-                          periodic: bool, eigenvalues: Sequence[float], height: int = 430) -> go.Figure:
-    """The exact diffusion-map coordinates (first 2 or 3 non-trivial eigenvectors), coloured like the data;
-    the hover label gives each point's index and colour value, the eigenvalues are in the axis titles."""
-    d = min(3, dm.shape[1])
-    names = [f"φ{j + 1} ({eigenvalues[j]:.3f})" if d < 3 else f"φ{j + 1}" for j in range(d)]
-    return points_figure(dm[:, :d], color, color_name, periodic, axis_names=names, height=height)
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-__all__ = ["points_figure", "embedding_figure", "diffusion_pair_figure", "LEARNED", "TRUTH"]
+def _sub(j: int) -> str:
+    return str(int(j)).translate(_SUB)
+
+
+def superscript(t: float) -> str:
+    """``t`` in superscript digits ("⁵", "¹⁰"), for exponents in titles."""
+    return (str(int(t)) if float(t) == int(t) else f"{t:g}").translate(_SUP)
+
+
+def diffusion_coord_name(j: int, t: float = 0, eigenvalue: Optional[float] = None) -> str:
+    """The axis title of diffusion coordinate ``j`` (1-based) at time ``t``: "φ₃" at t = 0, "μ₃⁵φ₃" at t = 5,
+    with "(μ₃ = 0.981)" appended when ``eigenvalue`` is given."""
+    base = f"φ{_sub(j)}" if not t else f"μ{_sub(j)}{superscript(t)}φ{_sub(j)}"
+    return base if eigenvalue is None else f"{base} (μ{_sub(j)} = {eigenvalue:.4f})"
+
+
+def diffusion_pair_figure(psi: np.ndarray, which: Sequence[int], eigenvalues: Sequence[float],
+                          color: Optional[np.ndarray], color_name: str, periodic: bool, t: float = 0,
+                          highlight: Optional[Sequence[int]] = None, height: int = 430,
+                          uirevision: str = "keep") -> go.Figure:
+    """Two or three diffusion coordinates of the data, 2-D or 3-D, coloured like the data.
+
+    Parameters
+    ----------
+    psi : ndarray (n, 2 or 3)
+        The coordinates drawn: μ_j^t φ_j for the chosen eigenvectors j (t = 0: φ_j).
+    which : sequence of int (2 or 3,)
+        The 1-based index j of each column (φ_j), for the axis titles.
+    eigenvalues : sequence of float (2 or 3,)
+        μ_j of each column; in the 2-D axis titles (the 3-D ones stay short).
+    color : ndarray (n,), optional
+        Values colouring the points (the ground-truth coordinate).
+    t : float
+        Diffusion time of ``psi`` (for the axis titles only).
+    highlight : sequence of int, optional
+        Point indices circled (the point whose random walk is shown).
+
+    The hover label gives each point's index and colour value; true proportions, so a large t visibly
+    flattens the fast-decaying coordinates.
+    """
+    psi = np.asarray(psi, dtype=np.float64)
+    d = psi.shape[1]
+    names = [diffusion_coord_name(j, t, eigenvalues[c] if d < 3 else None) for c, j in enumerate(which)]
+    return points_figure(psi, color, color_name, periodic, axis_names=names, height=height, uirevision=uirevision,
+                         highlight=None if highlight is None else np.asarray(highlight, dtype=np.int64),
+                         highlight_name="walk start", size=2.5 if d == 3 else 4)
+
+
+def diffusion_spectrum_figure(eigenvalues: Sequence[float], dim: int, t: float = 0,
+                              shown: Sequence[int] = (), height: int = 300) -> go.Figure:
+    """The eigenvalues μ_i of P = D⁻¹W against i (the constant μ_0 = 1 left out), the chosen latent D marked.
+
+    Parameters
+    ----------
+    eigenvalues : sequence of float (N,)
+        μ_1 ≥ … ≥ μ_N.
+    dim : int
+        The latent dimension D: the first D eigenvectors (what a model with latent D keeps) are drawn in one
+        colour, the rest in grey, with a dashed line between i = D and D + 1.
+    t : float
+        Diffusion time: for t > 0 the factors μ_i^t that scale the coordinates of ψ_t are drawn too.
+    shown : sequence of int
+        1-based indices of the eigenvectors on the axes of the diffusion-map figure (circled).
+    """
+    mu = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
+    i = np.arange(1, mu.size + 1)
+    kept = i <= dim
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=i, y=mu, mode="lines", line={"color": "#b8bcc6", "width": 1}, showlegend=False,
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=i[kept], y=mu[kept], mode="markers", marker={"size": 8, "color": TRUTH},
+                             name=f"kept by latent D = {dim}", hovertemplate="μ%{x} = %{y:.5f}<extra></extra>"))
+    if (~kept).any():
+        fig.add_trace(go.Scatter(x=i[~kept], y=mu[~kept], mode="markers", marker={"size": 8, "color": "#9aa0ab"},
+                                 name="beyond D", hovertemplate="μ%{x} = %{y:.5f}<extra></extra>"))
+    if t:
+        fig.add_trace(go.Scatter(x=i, y=mu ** t, mode="lines+markers", marker={"size": 6, "color": LEARNED},
+                                 line={"color": LEARNED, "width": 1.5, "dash": "dot"},
+                                 name=f"μᵢ{superscript(t)} (scale of ψ)",
+                                 hovertemplate=f"μ%{{x}}{superscript(t)} = %{{y:.4g}}<extra></extra>"))
+    sh = np.asarray([j for j in shown if 1 <= j <= mu.size], dtype=np.int64)
+    if sh.size:
+        fig.add_trace(go.Scatter(x=sh, y=mu[sh - 1], mode="markers", name="on the axes",
+                                 marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"color": START, "width": 1.5}},
+                                 hoverinfo="skip"))
+    if 0 < dim < mu.size:
+        fig.add_vline(x=dim + 0.5, line={"color": TRUTH, "dash": "dash", "width": 1.5}, annotation_text=f"D = {dim}",
+                      annotation_position="top right", annotation_font={"color": TRUTH})
+    fig.update_xaxes(title_text="eigenvector index i", dtick=1 if mu.size <= 20 else None, range=[0.4, mu.size + 0.6])
+    fig.update_yaxes(title_text="eigenvalue μᵢ" + (f" and μᵢ{superscript(t)}" if t else ""))
+    fig = base_layout(fig, "", height)
+    return fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
+
+
+#: Colours of a transition row: grey where the walk has no mass, through orange to dark red at the most likely.
+TRANSITION_SCALE = [[0.0, "rgb(214,218,226)"], [0.02, "rgb(254,224,144)"], [0.3, "rgb(253,141,60)"],
+                    [0.65, "rgb(215,48,39)"], [1.0, "rgb(103,0,13)"]]
+
+
+def transition_row_figure(P: np.ndarray, row: np.ndarray, start: int, t: int, axis_names: Sequence[str],
+                          height: int = 430, uirevision: str = "keep", up: str = "z") -> go.Figure:
+    """The data coloured by one row of P^t: where a t-step random walk from point ``start`` is.
+
+    Parameters
+    ----------
+    P : ndarray (n, 1..3)
+        Display coordinates of the data.
+    row : ndarray (n,)
+        P^t[start, :] (non-negative, sums to 1); points with no mass are grey.
+    start : int
+        The start point (circled).
+    t : int
+        Steps (for the colour-bar title).
+    """
+    row = np.asarray(row, dtype=np.float64)
+    name = f"P{superscript(t) if t != 1 else ''}[{int(start)}, j]"
+    fig = points_figure(P, row, name, False, axis_names=axis_names, highlight=np.asarray([int(start)]),
+                        highlight_name="start", height=height, uirevision=uirevision, up=up, cmin=0.0,
+                        cmax=float(row.max()) if row.max() > 0 else 1.0, colorscale=TRANSITION_SCALE,
+                        size=3 if np.asarray(P).shape[1] >= 3 else 4)
+    return fig
+
+
+__all__ = ["points_figure", "embedding_figure", "diffusion_pair_figure", "diffusion_spectrum_figure",
+           "transition_row_figure", "diffusion_coord_name", "superscript", "LEARNED", "TRUTH"]
