@@ -39,7 +39,7 @@ def home() -> None:
     c1, c2 = st.columns([3, 2], gap="large")
     with c1:
         st.subheader("Try it")
-        st.markdown("One click trains a VDAE on a torus (2,000 points, the live preset) right here, then the "
+        st.markdown("One click trains a VDAE on a torus (2,000 points, the Quick preset) right here, then the "
                     "Train page shows the loss curves live, with the time left. "
                     + jobs.demo_time_text(state.saved_runs()))
         job = jobs.get_job()

@@ -8,7 +8,7 @@ import streamlit as st
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.study.analysis import latent_plane
 from vdae_core.study.stability import stability_candidates
-from vdae_core.ui import cache, compare_runs, frame, state, widgets
+from vdae_core.ui import cache, compare_runs, frame, presentation, state, widgets
 from vdae_core.viz.images import images_from_points, montage_figure
 from vdae_core.viz.topology import (distance_rows, persistence_figure, prior_holes_figure, stability_figure,
                                     tears_figure)
@@ -19,7 +19,7 @@ pair = compare_runs.sides(info, run, compare_runs.pick("audit", info))
 if len(pair) == 1:
     st.caption(run_line)
 compare_runs.header(pair)
-st.markdown(
+presentation.explain(
     "**Persistent homology** grows a ball around every point and records when components merge, loops close and "
     "voids fill. A bar that lives long is a real feature of the shape (a circle has one long loop); short bars "
     "are sampling noise. Below: the data, the model's latent codes and its samples, side by side — a model that "
@@ -32,9 +32,11 @@ max_points = c[1].select_slider("points per cloud", [150, 200, 300, 400, 600], 4
                                 help="Clouds are replaced by a farthest-point subsample of at most this size, fewer "
                                      "once every point is within 1% of the median distance of a kept one (a curve "
                                      "needs ~250); its cover radius is shown. Time grows about as the cube.")
-c[2].caption("A bar counts as a feature when it lives longer than τ: 4 (components) or 2 (loops, voids) times "
-             "the typical gap between neighbouring points of that cloud (the 90th percentile of its minimum "
-             "spanning tree's edges), so each cloud is judged on its own scale.")
+with c[2]:
+    presentation.explain("A bar counts as a feature when it lives longer than τ: 4 (components) or 2 (loops, voids) "
+                         "times the typical gap between neighbouring points of that cloud (the 90th percentile of "
+                         "its minimum spanning tree's edges), so each cloud is judged on its own scale.",
+                         "When is a bar a feature?", caption=True)
 
 
 def topology_of(side):
@@ -64,12 +66,12 @@ def persistence_text(side, rep) -> None:
                                   (("data", "data"), ("latent", "codes"), ("samples", "samples"))], 3)
     for line in rep["summary"]:
         st.markdown(f"- {line}")
-    st.caption(f"Data = {rep['reference']}." + (f" {rep['latent_note']}." if rep["latent_note"] else ""))
     sub = [f"{name}: {c['n_used']} of {c['n_points']} points (cover radius {c['cover_radius']:.3g})"
            for name, c in rep["clouds"].items() if c and c["n_used"] < c["n_points"]]
-    if sub:
-        st.caption("Subsampled by farthest points (seed 0): " + "; ".join(sub) + ". The diagram of a subsample is "
-                   "within twice its cover radius (bottleneck) of the whole cloud's.")
+    presentation.explain(f"Data = {rep['reference']}." + (f" {rep['latent_note']}." if rep["latent_note"] else "")
+                         + (" Subsampled by farthest points (seed 0): " + "; ".join(sub) + ". The diagram of a "
+                            "subsample is within twice its cover radius (bottleneck) of the whole cloud's."
+                            if sub else ""), "Which points", caption=True)
 
 
 def distances(side, rep) -> None:

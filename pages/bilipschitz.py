@@ -5,7 +5,7 @@ import streamlit as st
 
 from vdae_core.study.analysis import latent_plane, worst_points
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.ui import cache, compare_runs, frame, widgets
+from vdae_core.ui import cache, compare_runs, frame, presentation, widgets
 from vdae_core.viz.bilip import (POST_SCRIPT_LINKED_HOVER, bilip_data_figure, bilip_histogram, bilip_latent_figure,
                                  bilip_linked_figure)
 from vdae_core.viz.common import up_axis
@@ -19,7 +19,7 @@ pair = compare_runs.sides(info, run, compare_runs.pick("bilipschitz", info))
 if len(pair) == 1:
     st.caption(run_line)
 compare_runs.header(pair)
-st.markdown(
+presentation.explain(
     "For each point, K is the smallest constant with 1/K ≤ d_X(f(z), f(z′)) / d_Z(z, z′) ≤ K over its k "
     "nearest "
     "latent neighbours z′ (f the decoder): 1 is a perfect isometry, large values mean stretching or squeezing, "
@@ -31,10 +31,11 @@ kind = c[0].radio("Version", ["scale-free", "raw"], horizontal=True, key="bilip.
 k = c[1].slider("neighbours k", 2, 50, 10, key="bilip.k")
 n_pts = c[2].select_slider("points", [250, 500, 1000, 1500, 2000, 3000, 5000], 1500, key="bilip.n")
 n_worst = c[3].slider("worst shown", 0, 50, 10, key="bilip.worst")
-st.caption("**Scale-free** K divides every ratio by the median ratio first, so only *uneven* distortion counts (a "
-           "uniform scaling scores 1). **Raw** K (the paper's bilip_k) also counts a global change of scale (a map "
-           "that doubles every distance scores 2): a latent of another size than the data, which any decoder absorbs, "
-           "then looks like distortion, so raw K cannot compare models whose latents differ in scale.")
+presentation.explain("**Scale-free** K divides every ratio by the median ratio first, so only *uneven* distortion "
+                     "counts (a uniform scaling scores 1). **Raw** K (the paper's bilip_k) also counts a global change "
+                     "of scale (a map that doubles every distance scores 2): a latent of another size than the data, "
+                     "which any decoder absorbs, then looks like distortion, so raw K cannot compare models whose "
+                     "latents differ in scale.", "Scale-free or raw?", caption=True)
 
 label = f"K ({kind})"
 summary_kind = "raw" if kind == "raw" else "scale_free"

@@ -9,7 +9,7 @@ from vdae_core.study.analysis import (EXACT_DM_MAX_POINTS, colour_options, coord
                                      follow_caption)
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import DATASETS
-from vdae_core.ui import cache, frame, state, uploads, widgets
+from vdae_core.ui import cache, frame, presentation, state, uploads, widgets
 from vdae_core.viz.common import up_axis
 from vdae_core.viz.images import montage_figure
 from vdae_core.viz.scatter import (diffusion_coord_name, diffusion_pair_figure, diffusion_spectrum_figure,
@@ -18,8 +18,9 @@ from vdae_core.viz.scatter import (diffusion_coord_name, diffusion_pair_figure, 
 ss = st.session_state
 frame.ensure_routed("data")
 st.title("Data")
-st.caption("Choose the points a model learns from. Every dataset comes with ground-truth coordinates (angles, "
-           "heights, labels) that colour the points here and on every later page.")
+if not presentation.active():
+    st.caption("Choose the points a model learns from. Every dataset comes with ground-truth coordinates (angles, "
+               "heights, labels) that colour the points here and on every later page.")
 state.show_flashes()
 
 names = DATASETS.names()
@@ -93,11 +94,12 @@ with st.spinner("Reading the latent dimension off the data…"):
 m[3].metric("latent D (auto)", choice.dim,
             help="What a model's latent_dim = 0 (auto) uses here, for a built-in set and an uploaded file alike.")
 rule = choice if ds.suggested_dim is None else ds.data_dim_rule()
-st.caption(choice.reason + ("" if rule is choice else
-                            f" The rule that reads D off the points (used for your files) says: {rule.reason}"))
 extras = ", ".join(k for k, v in (("a triangle mesh", ds.mesh), ("images", ds.images), ("labels", ds.labels))
                    if v is not None)
-st.caption(f"Source: {ds.source}" + (f" · comes with {extras}" if extras else ""))
+presentation.explain(choice.reason + ("" if rule is choice else f" The rule that reads D off the points (used for "
+                                                                f"your files) says: {rule.reason}")
+                     + f"\n\nSource: {ds.source}" + (f" · comes with {extras}" if extras else ""),
+                     "Why this latent D, and where the data comes from", caption=True)
 
 if upload_active and ds.images is not None:
     orders = {"line": "a line — frames of a video or a sweep (the frame number is a coordinate)",

@@ -4,31 +4,43 @@ import streamlit as st
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.lessons import get_lesson, lessons, run_lesson
 from vdae_core.lessons.base import is_ready
-from vdae_core.ui import frame, jobs, nav, state, widgets
+from vdae_core.ui import frame, jobs, nav, presentation, state, widgets
 
 ss = st.session_state
 frame.ensure_routed("lessons")
 st.title("Lessons")
-st.caption("Guided experiments, one idea each: one click trains what the lesson needs (a few seconds, then kept "
-           "for everyone on this studio), one figure, a question, and an answer written from the numbers measured "
-           "on those runs. Share a lesson by its link.")
+if not presentation.active():
+    st.caption("Guided experiments, one idea each: one click trains what the lesson needs (a few seconds, then kept "
+               "for everyone on this studio), one figure, a question, and an answer written from the numbers "
+               "measured on those runs. Share a lesson by its link.")
 state.show_flashes()
 
 ALL = lessons()
 keys = [L.key for L in ALL]
+# The lesson on screen lives in a plain session key ("lessons.current"), not only in the widget's, so it is
+# still there after a visit to another page (Streamlit drops the state of widgets a page run did not draw).
 url_key = st.query_params.get("lesson")
 if url_key in keys and ss.get("lessons.seen_url") != url_key:  # a pasted link opens its lesson once
-    ss["lessons.seen_url"] = url_key
-    ss["lessons.pick"] = url_key
-pick = st.selectbox("Lesson", keys, key="lessons.pick", format_func=lambda k: f"{keys.index(k) + 1}. "
-                    f"{get_lesson(k).title}", label_visibility="collapsed")
+    ss["lessons.current"] = url_key
+    ss.pop("lessons.pick", None)
+if ss.get("lessons.current") not in keys:
+    ss["lessons.current"] = keys[0]
+
+
+def _picked() -> None:
+    ss["lessons.current"] = ss["lessons.pick"]
+
+
+pick = st.selectbox("Lesson", keys, index=keys.index(ss["lessons.current"]), key="lessons.pick",
+                    on_change=_picked, format_func=lambda k: f"{keys.index(k) + 1}. {get_lesson(k).title}",
+                    label_visibility="collapsed")
 st.query_params["lesson"] = pick
 ss["lessons.seen_url"] = pick  # the URL now names the lesson on screen (a link shared from here opens it)
 lesson = get_lesson(pick)
 scale = jobs.demo_scale()
 
 st.subheader(f"{keys.index(pick) + 1}. {lesson.title}")
-st.markdown(lesson.intro)
+presentation.explain(lesson.intro, "The idea")
 
 
 def _progress(bar):
@@ -69,7 +81,7 @@ with st.expander("Answer (measured on these runs)", expanded=False):
                                     f"{s.seed}), trained in {secs.get(s.role, float('nan')):.1f} s" for s in lesson.runs)
                + f". {'Read from the lesson cache' if res.cached else 'Computed'} in {res.seconds:.1f} s.")
 
-c = st.columns([1, 1.3, 2])
+c = st.columns([1.3, 1.3, 1.7])
 if c[0].button("Open in the studio", icon=":material/open_in_new:", key=f"lessons.open.{pick}",
                help="The lesson's run on the page that shows it in full, with every control."):
     spec = lesson.run_spec(lesson.open_role)

@@ -15,10 +15,6 @@ st.title("Train")
 state.show_flashes()
 
 job = jobs.get_job()
-if job is not None:
-    st.subheader(f"Training {job.label}")
-    jobs.render(detailed=True)
-    st.divider()
 
 models = [m for m in api.MODELS.names() if api.MODELS.tags(m).get("listed", True)]  # not imported codes
 if ss["model"] not in models:
@@ -51,13 +47,14 @@ offered = presets.offered(ss["model"])
 if ss.get("train.preset") not in offered:
     ss["train.preset"] = offered[0]
 preset = c[2].radio("Preset", offered, horizontal=True, key="train.preset", format_func=presets.label,
-                    help="Quick: small networks and few steps. Studio defaults: the settings measured best here "
+                    help="Quick: a short training (for the VDAE, the live settings whose cost in quality is "
+                         "measured, shown below). Studio defaults: the settings measured best here "
                          "(docs/METHODS.md lists every departure from the paper). Paper: the paper's architecture and "
                          "loss weighting, literally. You can edit every field.")
 if preset == "paper" or (preset == "defaults" and model_cls.config_class.PAPER_SOURCE
                          and not model_cls.config_class.PAPER):
     st.caption(f"Paper preset — {model_cls.config_class.PAPER_SOURCE}.")
-if preset == "live":
+if preset == "quick" and model_cls.config_class.LIVE:
     widgets.live_preset_table(model_cls.config_class)
 values = presets.compose(ss["model"], preset, scale=jobs.demo_scale() if preset in ("quick", "live") else 1.0)
 busy = job is not None and job.active
@@ -66,6 +63,9 @@ with st.form("train.form", border=True, enter_to_submit=False):
     st.markdown(f"**{model_cls.config_class.__name__}** — hover a field's (?) for what it does.")
     raw = forms.config_form(model_cls.config_class, key=f"cfg.{ss['model']}.{preset}", values=values)
     go = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy)
+if job is not None:  # right under the button that started it, so the progress is where the eye is
+    st.subheader(f"Training {job.label}")
+    jobs.render(detailed=True)
 if busy:
     st.caption("One training at a time per browser session: pause, stop or discard the current one above.")
 

@@ -293,3 +293,53 @@ def test_every_lesson_runs_and_every_answer_opens_in_chromium(server):
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()
+
+
+def test_presentation_mode_puts_each_pages_main_figure_above_the_fold(server):
+    """Issue 33 (item 5): with ``present=1`` at 1280×720, every page's first figure starts on the first screen
+    (at least 150 px of it visible without scrolling), and the mode follows the user from page to page."""
+    exe = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    first_figure = """() => {
+        const el = document.querySelector('[data-testid="stPlotlyChart"], iframe[title="st.iframe"], '
+                                          + '[data-testid="stIFrame"], iframe');
+        if (!el) { return null; }
+        const r = el.getBoundingClientRect();
+        return r.height > 50 ? r.top : null;
+    }"""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--use-gl=swiftshader",
+                                                                "--enable-webgl", "--ignore-gpu-blocklist"])
+        page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        try:
+            with _shot_on_failure(page, "e2e_present_failure.png"):
+                page.goto(f"{server}/lessons?lesson=gaussian_tears&present=1")
+                run = page.get_by_role("button", name="Run this lesson")
+                answer = page.get_by_text("Answer (measured on these runs)")
+                run.or_(answer).first.wait_for(timeout=90_000)
+                if run.count():
+                    run.click()
+                answer.wait_for(timeout=180_000)
+                page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                       timeout=120_000)
+                for _ in range(3):  # the 1-D β-VAE's audit (a click while the page redraws can be lost)
+                    page.get_by_role("button", name="Open in the studio").click()
+                    try:
+                        page.wait_for_url("**/audit**", timeout=20_000)
+                        break
+                    except sync_api.TimeoutError:
+                        continue
+                page.get_by_role("heading", name="Topology audit").wait_for(timeout=120_000)
+                tops = {}
+                for name in ("Lessons", "Data", "Latent space", "Random walks", "Bi-Lipschitz", "Topology audit"):
+                    page.get_by_role("link", name=name).first.click()
+                    page.get_by_role("heading", name=name).first.wait_for(timeout=120_000)
+                    page.wait_for_function(f"() => ({first_figure})() !== null", timeout=120_000)
+                    time.sleep(1.5)  # the page settles (late elements above the figure would push it down)
+                    tops[name] = page.evaluate(first_figure)
+                    assert page.locator('[data-testid="stException"]').count() == 0, name
+                    assert "present=1" in page.url, (name, page.url)
+                    page.screenshot(path=os.path.join(ARTIFACTS, f"e2e_present_{name.split()[0].lower()}.png"))
+                assert all(t is not None and t < 720 - 150 for t in tops.values()), sorted(tops.items())
+        finally:
+            browser.close()

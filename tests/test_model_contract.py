@@ -197,6 +197,21 @@ def test_live_preset_is_shorter_and_measured_or_absent_with_a_message(name):
     lengths = cfg.training_length_fields()
     assert sum(live.training_length(f) for f in lengths) < sum(default.training_length(f) for f in lengths)
     assert cfg.LIVE_MEASURED and cfg.live_measured() is not None
+    # one name across models (issue 33): the app's "Quick" is the measured live preset where there is one
+    assert compose(name, "quick") == compose(name, "live")
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_the_train_form_shows_a_few_essential_settings_first(name):
+    """The Train page's first screen (issue 33): at most six fields, each a field of the config, the latent size
+    (or the latent manifold) among them; every other field is under Advanced."""
+    import dataclasses
+
+    cfg = MODELS.get(name).config_class
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    shown = [n for n in cfg.ESSENTIAL if n in fields]
+    assert 2 <= len(shown) <= 6, (name, shown)
+    assert {"latent_dim", "latent_manifold", "latent_manifold_dim"} & set(shown), (name, shown)
 
 
 @pytest.mark.parametrize("name", MODELS.names())

@@ -29,11 +29,12 @@ def tear_numbers(run, k: int = 10) -> Dict[str, Any]:
                                     "latent_edges")}
 
 
-def hole_numbers(run, n: int = 2000) -> Dict[str, Any]:
-    """The audit's prior holes of a run (:func:`vdae_core.study.topology.prior_hole_report`)."""
+def hole_numbers(run, n: int = 2000, summary: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The audit's prior holes of a run (:func:`vdae_core.study.topology.prior_hole_report`), or of its report's
+    ``summary`` when the caller has it already."""
     from vdae_core.study.topology import prior_hole_report
 
-    s = prior_hole_report(run, n=n)[0]
+    s = summary if summary is not None else prior_hole_report(run, n=n)[0]
     return {"hole_share": s["hole_share"], "hole_floor": list(s["hole_share_floor"]), "off_share": s["off_share"],
             "off_floor": list(s["off_share_floor"]), "off_in_holes": s["off_share_in_holes"]}
 

@@ -38,7 +38,9 @@ class PriorHoles(Lesson):
         proj = DisplayProjection(run.dataset.X)
         fig = prior_holes_figure(Zd2, Zp2, ph.log_ratio, proj(R), proj(Xs), ph.off, hs["t_spacings"], hs["hole_ratio"],
                                  latent_names=names, height=460)
-        numbers = {spec.role: {"label": spec.label, **hole_numbers(runs[spec.role])} for spec in self.runs}
+        numbers = {spec.role: {"label": spec.label,
+                               **hole_numbers(runs[spec.role], summary=hs if spec.role == "gauss2" else None)}
+                   for spec in self.runs}
         numbers["hole_ratio"] = float(hs["hole_ratio"])
         return numbers, fig
 

@@ -45,6 +45,9 @@ class ModelConfig(Config):
                                "1.0 s at 64 and 0.10 s at 16 on a 2-core CPU.",
                                min=1, max=512, advanced=True)
 
+    #: The few fields the Train page's form shows first (the rest are under "Advanced"), in this order; fields
+    #: the config does not have are skipped.
+    ESSENTIAL: ClassVar[Tuple[str, ...]] = ("latent_dim", "steps", "hidden", "depth", "lr", "device")
     #: Overrides of the "quick" preset (the app's Try it and Quick buttons); empty: every training length
     #: scaled by :attr:`QUICK_SCALE`.
     QUICK: ClassVar[Dict[str, Any]] = {}

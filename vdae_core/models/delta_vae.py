@@ -155,6 +155,7 @@ class DeltaVAEConfig(LatentVAEConfig):
                                   "of the circles' (a departure from the paper, whose t is one number).")
 
     QUICK = {"steps": 300, "hidden": 256, "restarts": 2, "restart_steps": 50}
+    ESSENTIAL = ("latent_manifold", "latent_manifold_dim", "beta", "steps", "hidden", "device")
     PAPER = {"restarts": 1, "encoder_depth": 3, "decoder_depth": 2}
     PAPER_SOURCE = ("ΔVAE paper §4: encoder and decoder MLPs of three and two hidden layers, one initialisation "
                     "(no restarts); the curvature coefficient stays the tested 1/4 (the paper's 7/24 is wrong for S³, "

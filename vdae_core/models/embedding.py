@@ -42,6 +42,7 @@ class EmbeddingConfig(ModelConfig):
 
     #: A learner fits once: a quick run is a whole run.
     QUICK_SCALE: ClassVar[float] = 1.0
+    ESSENTIAL: ClassVar[tuple] = ("latent_dim", "neighbours", "diffusion_time", "min_dist", "perplexity", "device")
 
 
 class FitPhase(Phase):

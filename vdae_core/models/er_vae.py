@@ -141,6 +141,7 @@ class ERVAEConfig(LatentVAEConfig):
     embed_depth: int = param(2, help="Hidden layers of the embedding MLP.", min=1, max=8, advanced=True)
 
     QUICK = {"embed_steps": 300, "steps": 300}
+    ESSENTIAL = ("latent_manifold", "latent_manifold_dim", "beta", "steps", "hidden", "device")
     PAPER = {"latent_manifold": "sphere", "latent_manifold_dim": 1, "pre_dim": 1}
     PAPER_SOURCE = ("ER paper §4 and its Table 1, the only experiment it reports: a circle latent (S¹ ⊂ R²) reached "
                     "from a one-dimensional hidden latent, dim Z_hid = dim M = 1 (its row 'manifold-latent VAE with "

@@ -69,6 +69,7 @@ class SVAEConfig(LatentVAEConfig):
                              min=10.0, max=1e5, advanced=True)
 
     QUICK = {"steps": 300}
+    ESSENTIAL = ("latent_manifold_dim", "beta", "steps", "hidden", "device")
     PAPER = {"hidden": 512, "depth": 1, "activation": "tanh", "latent_manifold_dim": 1}
     TUNED_FILE = "svae.json"  # S¹ or S² per dataset by benchmarks/sweep_latent_dims.py
     PAPER_SOURCE = ("VDAE paper §6.1, its hyperspherical-VAE baseline: latent dimension D = 2 (S¹ ⊂ R²), one hidden "

@@ -45,6 +45,8 @@ class TopoAEConfig(ModelConfig):
     walk_noise: float = param(0.1, help="Latent noise std of the encode-perturb-decode walk, in units of the codes' "
                                         "RMS radius.", min=0.0, max=10.0)
 
+    ESSENTIAL = ("latent_dim", "topo_weight", "steps", "hidden", "device")
+
 
 def mst_edges(D: np.ndarray) -> np.ndarray:
     """Edges (n − 1, 2) of the minimum spanning tree of a distance matrix (n, n): the 0-dimensional persistence

@@ -65,6 +65,7 @@ class TwoStageVAEConfig(ModelConfig):
                               max=10.0)
 
     QUICK = {"steps": 300, "stage2_steps": 300}
+    ESSENTIAL = ("latent_dim", "steps", "stage2_steps", "hidden", "device")
     PAPER = {"stage2_hidden": 1024, "lr": 1e-4}
     TUNED_FILE = "two_stage_vae.json"  # latent dimension per dataset by benchmarks/sweep_latent_dims.py
     PAPER_SOURCE = ("Dai and Wipf 2019, supplement: second stage three hidden layers of 1024 units, Adam with "

@@ -18,6 +18,7 @@ class BetaVAEConfig(LatentVAEConfig):
 
     depth: int = param(2, help="Hidden layers of encoder and decoder.", min=1, max=8)
 
+    ESSENTIAL = ("latent_dim", "beta", "steps", "hidden", "device")
     PAPER = dict(hidden=512, depth=1, activation="tanh", latent_dim=2, beta=1.0)
     TUNED_FILE = "beta_vae.json"  # β by benchmarks/sweep_beta.py, latent_dim by benchmarks/sweep_latent_dims.py
     PAPER_SOURCE = "VDAE paper §6.1: a VAE with a two-dimensional Gaussian prior, one hidden layer of 512 tanh units"

@@ -152,6 +152,7 @@ class VDAEConfig(ModelConfig):
     LIVE = dict(hidden=128, spectral_fit_steps=120, decoder_fit_steps=60, vae_steps=250, converge_tol=0.0, batch_size=128)
     LIVE_MEASURED = "vdae_presets.json"
     QUICK = LIVE
+    ESSENTIAL = ("latent_dim", "knn", "step_size", "vae_steps", "hidden", "device")
     PAPER = dict(hidden=512, depth=1, activation="tanh", decoder_input="raw", neighbour_pool="batch", kl_weight=2.0,
                  recon_var=1.0, diffusion_time=1.0, spectral_fit_points=0, spectral_steps=400, decoder_fit_steps=0,
                  walk_substeps=1, walk_scale=1.0, decoder_target="neighbour")

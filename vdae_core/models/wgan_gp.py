@@ -60,6 +60,7 @@ class WGANGPConfig(ModelConfig):
                            min=16, max=200_000, advanced=True)
 
     QUICK = {"steps": 400}
+    ESSENTIAL = ("latent_dim", "steps", "n_critic", "hidden", "device")
     PAPER = {"gp_weight": 10.0}
     PAPER_SOURCE = ("Gulrajani et al. 2017, Algorithm 1: λ = 10 (the defaults already follow it for n_critic = 5, "
                     "Adam 1e-4, β = (0, 0.9); and the VDAE paper's Appendix A.6 for one hidden layer of 500 ReLU "

@@ -72,8 +72,14 @@ def config_form(config_cls, key: str, values: Optional[Dict[str, Any]] = None,
     exclude = set(exclude)
     out: Dict[str, Any] = {}
     fields = [f for f in dataclasses.fields(config_cls)]
-    basic = [f for f in fields if f.name not in exclude and not (f.metadata or {}).get("advanced")]
-    advanced = [f for f in fields if f.name not in exclude and (f.metadata or {}).get("advanced")]
+    essential = getattr(config_cls, "ESSENTIAL", None)
+    if essential:  # the few settings that matter first (in the config's order of importance), the rest folded
+        by_name = {f.name: f for f in fields if f.name not in exclude}
+        basic = [by_name[n] for n in essential if n in by_name]
+        advanced = [f for f in fields if f.name not in exclude and f.name not in essential]
+    else:
+        basic = [f for f in fields if f.name not in exclude and not (f.metadata or {}).get("advanced")]
+        advanced = [f for f in fields if f.name not in exclude and (f.metadata or {}).get("advanced")]
     for f in fields:
         out[f.name] = values.get(f.name, f.default)
     cols = st.columns(columns)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import streamlit as st
 
 from vdae_core.foundation.errors import UserInputError
-from vdae_core.ui import cache, identity, nav, sidebar, state, widgets
+from vdae_core.ui import cache, identity, nav, presentation, sidebar, state, widgets
 
 
 def begin() -> None:
     """First thing of every script run, before any widget: owner cookie, session defaults, a pending run."""
     identity.remember_browser()
     state.init()
+    presentation.init()
     state.apply_pending()
 
 
@@ -24,6 +25,7 @@ def finish(page_name: str) -> None:
     """After routing: the URL (dataset/model/seed) and the sidebar."""
     state.sync_query_params()
     sidebar.render(show_job=page_name != "train")
+    presentation.apply()
 
 
 def draw_frame(page_name: str) -> None:

@@ -49,7 +49,7 @@ def demo_overrides(model_name: str) -> Dict[str, Any]:
 
 
 def quick_preset_name(model_name: str) -> str:
-    """What :func:`demo_overrides` is called on the Train page: "Live" where the model has a live preset."""
+    """What :func:`demo_overrides` is called on the Train page ("Quick", for every model)."""
     from vdae_core.pipeline.presets import quick_name, short_label
 
     return short_label(quick_name(model_name))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-KEY = "present"
+KEY = "present"  # the URL parameter, and the plain session key that holds the mode (not a widget's key: a
+#                  widget drawn on every page is still another widget on each page, and its state would be
+#                  dropped when the page changes)
+WIDGET = "present.toggle"
 #: Plotly font size of figures in presentation mode (the studio's figures otherwise use plotly's 12).
 FIGURE_FONT = 15
 
@@ -25,11 +28,15 @@ header[data-testid="stHeader"] { display: none; }
 
 
 def init() -> None:
-    """Read ``?present=1`` once per session (before the toggle is drawn)."""
+    """Take ``?present=…`` from a link (before the toggle is drawn). Each value of the parameter is read once:
+    the toggle writes it back while on and removes it when off, and a fresh server's first run can see the
+    address without its parameters (the hand-over to app.py, :func:`vdae_core.ui.frame.ensure_routed`), so it is
+    read when it shows up, not only on the session's first run."""
     ss = st.session_state
-    if "_present_read" not in ss:
-        ss["_present_read"] = True
-        ss[KEY] = st.query_params.get(KEY) in ("1", "true", "yes")
+    url = st.query_params.get(KEY)
+    if url is not None and ss.get("_present_url") != url:
+        ss["_present_url"] = url
+        ss[KEY] = url in ("1", "true", "yes")
 
 
 def active() -> bool:
@@ -37,15 +44,21 @@ def active() -> bool:
     return bool(st.session_state.get(KEY, False))
 
 
+def _switched() -> None:
+    st.session_state[KEY] = bool(st.session_state.get(WIDGET))
+
+
 def toggle() -> None:
     """The sidebar's switch; keeps ``present=1`` in the page's link while on."""
-    st.toggle("Presentation mode", key=KEY, help="For a projector: no top margin, larger text and figure fonts, "
-                                                "and each page's explanations folded away so its main figure is "
-                                                "on screen at 1280×720. Shared links keep it (present=1).")
+    st.toggle("Presentation mode", value=active(), key=WIDGET, on_change=_switched,
+              help="For a projector: no top margin, larger text and figure fonts, and each page's explanations "
+                   "folded away so its main figure is on screen at 1280×720. Shared links keep it (present=1).")
     if active():
         st.query_params[KEY] = "1"
+        st.session_state["_present_url"] = "1"
     elif KEY in st.query_params:
         del st.query_params[KEY]
+        st.session_state.pop("_present_url", None)
 
 
 def apply() -> None:
@@ -54,11 +67,14 @@ def apply() -> None:
         st.markdown(_CSS, unsafe_allow_html=True)
 
 
-def explain(text: str, label: str = "About this view") -> None:
-    """A page's explanation (markdown): shown as it is, or folded into an expander in presentation mode."""
+def explain(text: str, label: str = "About this view", caption: bool = False) -> None:
+    """A page's explanation (markdown): shown as it is (as a caption with ``caption``), or folded into an
+    expander in presentation mode."""
     if active():
         with st.expander(label, icon=":material/info:"):
             st.markdown(text)
+    elif caption:
+        st.caption(text)
     else:
         st.markdown(text)
 

@@ -5,7 +5,7 @@ import zlib
 
 import streamlit as st
 
-from vdae_core.ui import jobs, state
+from vdae_core.ui import jobs, presentation, state
 from vdae_core.ui.widgets import run_zip_button
 
 
@@ -49,6 +49,7 @@ def render(show_job: bool = True) -> None:
                 run_zip_button(active.path, "sidebar")
         else:
             st.caption("No saved runs yet: train one (Home → Try it, or the Train page).")
+        presentation.toggle()
         job = jobs.get_job()
         if job is not None and (job.active or job.status == "failed" or show_job):
             st.divider()

@@ -21,10 +21,12 @@ def figure(fig, key: str, filename: str, on_select: Any = "ignore", selection_mo
     The HTML is built only when the button is clicked (deferred data). With ``on_select`` other than
     "ignore" the selection state is returned (as from ``st.plotly_chart``).
     """
+    from vdae_core.ui.presentation import style_figure
+
     kw = {}
     if on_select != "ignore":
         kw.update(on_select=on_select, selection_mode=selection_mode)
-    out = st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", **kw)
+    out = st.plotly_chart(style_figure(fig), key=key, config=PLOTLY_CONFIG, width="stretch", **kw)
     if download:
         from vdae_core.viz.export import figure_html
 
@@ -80,8 +82,10 @@ def linked_figure(fig, key: str, filename: str, camera_key: str = "", download: 
     store = "vdae." + hashlib.sha1(f"{key}|{camera_key}".encode()).hexdigest()[:16]
     # Streamlit's chart styles its figures in the browser; a figure drawn by plotly.js itself gets the same
     # font here (plotly's default is larger, and its buttons would cover the panel titles).
-    fig = go.Figure(fig).update_layout(font={"family": '"Source Sans Pro", "Source Sans 3", sans-serif', "size": 12,
-                                             "color": "#31333f"})
+    from vdae_core.ui.presentation import FIGURE_FONT, active
+
+    fig = go.Figure(fig).update_layout(font={"family": '"Source Sans Pro", "Source Sans 3", sans-serif',
+                                             "size": FIGURE_FONT if active() else 12, "color": "#31333f"})
     components.html(embedded_figure_html(fig, static_plotly_url(), linked_cameras_script(store)),
                     height=int(fig.layout.height or 600) + 16, scrolling=False)
     if download:
@@ -147,8 +151,8 @@ def live_preset_table(config_class) -> None:
 
     measured = config_class.live_measured()
     if not measured:
-        st.caption("Live preset: short training; its cost in quality has not been measured for this model.")
+        st.caption("Quick preset: short training; its cost in quality has not been measured for this model.")
         return
-    st.caption(f"Live preset: the same model trained for fewer steps. Measured on {measured.get('machine', '?')} "
+    st.caption(f"Quick preset: the same model trained for fewer steps. Measured on {measured.get('machine', '?')} "
                f"({measured.get('date', '?')}, means over seeds; `benchmarks/bench_presets.py`):")
     table(pd.DataFrame(live_cost_rows(measured)), "train.live_cost", "live_preset_cost")

@@ -33,7 +33,7 @@ def panels_figure(figs: Sequence[go.Figure], titles: Sequence[str], height: int 
     specs = [[{"type": "scene" if _is_3d(f) else "xy"} for f in figs]]
     out = make_subplots(rows=1, cols=len(figs), specs=specs, subplot_titles=list(titles),
                         column_widths=list(widths) if widths else None,
-                        horizontal_spacing=0.06 if shared_colour else 0.11)  # room for each panel's colour bar
+                        horizontal_spacing=0.08 if shared_colour else 0.11)  # room for each panel's colour bar
     for j, f in enumerate(figs):
         sub = out.get_subplot(1, j + 1)
         right = sub.xaxis.domain[1] if specs[0][j]["type"] == "xy" else sub.domain.x[1]
