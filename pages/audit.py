@@ -8,6 +8,7 @@ import streamlit as st
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.study.analysis import latent_plane
 from vdae_core.study.stability import stability_candidates
+from vdae_core.study.verdicts import hole_verdict
 from vdae_core.ui import cache, compare_runs, frame, presentation, state, widgets
 from vdae_core.viz.images import images_from_points, montage_figure
 from vdae_core.viz.topology import (distance_rows, persistence_figure, prior_holes_figure, stability_figure,
@@ -169,6 +170,7 @@ def holes_numbers(side, h) -> None:
         ("of the hole codes, decoded off", "—" if inside is None else f"{inside:.1%}",
          "A hole matters when its codes decode off the data; VDAE's decoder projects its walk's codes back onto the "
          "data's codes, so its holes decode on the data.")], 3)
+    st.markdown("**Verdict:** " + hole_verdict(hs["hole_share"], hf[0], hs["off_share"], of[0], of[1], inside) + ".")
     st.caption(f"Floors: holes {hf[0]:.1%} ± {hf[1]:.1%}, off the data {of[0]:.1%} ± {of[1]:.1%}. Prior: "
                f"{hs['prior']}; {hs['n_prior']} codes against the codes of {hs['n_data_codes']} training "
                f"points. Density ratio by k = {hs['k']} nearest neighbours in {hs['dim']} dimension"

@@ -5,6 +5,7 @@ import streamlit as st
 
 from vdae_core.study.analysis import latent_plane, worst_points
 from vdae_core.foundation.errors import UserInputError
+from vdae_core.study.verdicts import distortion_verdict
 from vdae_core.ui import cache, compare_runs, frame, presentation, widgets
 from vdae_core.viz.bilip import (POST_SCRIPT_LINKED_HOVER, bilip_data_figure, bilip_histogram, bilip_latent_figure,
                                  bilip_linked_figure)
@@ -77,6 +78,7 @@ for side, col in compare_runs.columns(pair):
                                   ("mean K (finite)", f"{summ['mean']:.3g}", None),
                                   ("max K", f"{summ['max']:.3g}", None),
                                   ("infinite K", f"{summ['n_inf']} of {summ['n']}", None)], per_row)
+        st.markdown("**Verdict:** " + distortion_verdict(summ["median"], kind != "raw") + ".")
         if v["res"].generated:
             st.info(side.run.model.lacks("has_encoder", "K is measured on the generator over noise-space neighbours "
                                                         "(generated points, coloured by K; the table gives each "

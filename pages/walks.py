@@ -4,6 +4,7 @@ import streamlit as st
 
 from vdae_core.study.analysis import colour_options, latent_plane
 from vdae_core.study.diagnostics import nearest_vertex
+from vdae_core.study.verdicts import surface_verdict
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.ui import cache, compare_runs, frame, state, timing, widgets
 from vdae_core.viz.common import LEARNED, TRUTH, up_axis
@@ -189,8 +190,11 @@ def where_line(rec) -> str:
     side = rec["side"]
     pre = f"{side.tag}'s " if len(pair) > 1 else ""
     if rec["mesh"]:
-        return (f"{pre or 'Learned '}walkers are on average {rec['wc'].off_surface[1:].mean():.2f} edge lengths off "
-                "the surface.")
+        wc = rec["wc"]
+        reach, true_reach = wc.reach("xyz".index(rec["up"]))
+        return (f"{pre or 'Learned '}walkers are on average {wc.off_surface[1:].mean():.2f} edge lengths off "
+                "the surface. **Verdict:** " + surface_verdict(float(wc.off_surface[1:].mean()), reach,
+                                                                true_reach if true_reach > 0 else None))
     last = cache.point_walk_end(side.path, rec["start"], n_walkers, steps, seed)
     return (f"After {steps} steps {pre or 'the '}walkers' median distance to the nearest data point is "
             f"{last['median_dist'] / last['spacing']:.2f} data spacings (an exact sampler scores about 1)"
@@ -217,10 +221,11 @@ def draw_walks(group, trail: int, frame_ms: int, key: str, narrow: bool = False)
     if a["mesh"]:
         shared = (" The true walk is the same for both runs: same start, walkers, steps, seed and graph steps per "
                   "step (matched to A's learned walk)." if len(group) > 1 else "")
+        st.markdown(where)
         st.caption("Press ▶ Play or drag the step slider: the animation runs in your browser (all steps are in the "
                    f"figure). The {len(group) + 1} panels share one camera: rotate or zoom one and the others follow, "
                    "and it stays where you put it when the page redraws. Every panel starts at the black diamond."
-                   + shared + " " + where + " Speed and the up axis are buttons in the figure (they act in your "
+                   + shared + " Speed and the up axis are buttons in the figure (they act in your "
                    "browser); the trail redraws only this part of the page.")
     else:
         d = side.run.dataset

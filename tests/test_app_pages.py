@@ -1096,3 +1096,14 @@ def test_the_comparison_follows_the_user_across_pages_and_into_the_link(pair_run
     gone.run()
     goto(gone, "latent")
     assert any("no_such_run" in w.value and "not on this server" in w.value for w in gone.warning)
+
+
+def test_headline_numbers_carry_verdicts_and_the_sidebar_a_glossary(env):
+    """Issue 33 (item 4): the audit's prior holes and the bi-Lipschitz median carry a verdict in words, the audit's
+    distance table a verdict column, and every page's sidebar the glossary."""
+    at = goto(app(), "audit")
+    assert "**Verdict:**" in texts(at) and ("holes" in texts(at))
+    assert "verdict" in at.dataframe[0].value.columns
+    assert any(e.label == "Glossary" for e in at.sidebar.expander)
+    at = goto(app(), "bilipschitz")
+    assert any(str(m.value).startswith("**Verdict:** median K") for m in at.markdown)

@@ -49,3 +49,46 @@ def test_the_diffusion_caption_says_what_the_coordinates_follow():
     assert text.startswith("φ₁–φ₃ follow theta (1.00), t (1.00); do not follow height")
     assert "unrolled" not in text
     assert "unrolled" in follow_caption([("theta", 0.99)], "φ₁–φ₂")
+
+
+def test_hole_verdict_reads_the_decoded_share_first():
+    from vdae_core.study.verdicts import hole_verdict
+
+    harmless = hole_verdict(0.30, 0.0, 0.0, 0.0, 0.0, 0.0)  # the VDAE on a circle: holes that decode on the data
+    assert harmless.startswith("no holes that matter") and "30%" in harmless
+    bad = hole_verdict(0.35, 0.0, 0.94, 0.0, 0.0, 1.0)  # the 2-D β-VAE on a circle
+    assert "94% of its samples land off the data" in bad and "100%" in bad and bad.endswith("matter")
+    assert hole_verdict(0.0, 0.0, 0.02, 0.015, 0.01, None).startswith("no holes")  # inside 3 sd of the floor
+
+
+def test_surface_verdict_names_distance_and_reach():
+    from vdae_core.study.verdicts import surface_verdict
+
+    assert "on the surface" in surface_verdict(0.3)
+    assert "near the surface" in surface_verdict(0.64)
+    assert "off the surface (4.7 edges" in surface_verdict(4.7)
+    assert "77% of the height" in surface_verdict(0.6, 1.81, 2.35) and "ears" in surface_verdict(0.6, 1.81, 2.35)
+    assert "as far as the true walk" in surface_verdict(0.6, 2.3, 2.35)
+
+
+def test_distortion_and_angle_verdicts_follow_their_thresholds():
+    from vdae_core.study.verdicts import angle_verdict, distortion_verdict
+
+    assert "close to keeping distances" in distortion_verdict(1.09)
+    assert "moderate" in distortion_verdict(2.4) and "strong" in distortion_verdict(7.0)
+    assert angle_verdict(0.10, 0.12).startswith("inside the floor")
+    assert "in order" in angle_verdict(0.99, 0.1) and "in part" in angle_verdict(0.7, 0.1)
+
+
+def test_walk_reach_is_the_highest_point_above_the_start():
+    import numpy as np
+
+    from vdae_core.study.diagnostics import WalkComparison
+
+    learned = np.zeros((3, 2, 3))
+    learned[2, 1, 1] = 0.8
+    learned[1, 0, 1] = np.nan  # a walker that failed does not count
+    truth = np.zeros((3, 2, 3))
+    truth[1, 0, 1] = 2.0
+    wc = WalkComparison(0, np.array([0.0, 0.5, 0.0]), learned, truth, 1, {}, 0.0, np.zeros(3), 1)
+    assert wc.reach(1) == (0.8 - 0.5, 2.0 - 0.5)

@@ -99,6 +99,12 @@ class WalkComparison:
     off_surface: np.ndarray
     n_regions: int
 
+    def reach(self, axis: int) -> Tuple[float, float]:
+        """How far up the learned and the true walkers get: the largest coordinate ``axis`` (the mesh's up axis)
+        any walker reaches over all steps, above the start's, (learned, true); NaN codes are left out."""
+        learned = np.nanmax(self.learned[..., axis]) if np.isfinite(self.learned[..., axis]).any() else np.nan
+        return float(learned - self.start[axis]), float(self.truth[..., axis].max() - self.start[axis])
+
 
 def compare_walks(model, vertices: np.ndarray, faces: np.ndarray, start_vertex: int, n_walkers: int, steps: int,
                   seed: int = 0, substeps: Optional[int] = None, n_regions: int = 64) -> WalkComparison:

@@ -80,3 +80,85 @@ def verdict(key: str, value: float, floor_mean: float, floor_sd: float) -> str:
         return f"{value / floor_mean:.0%} of the floor: {meaning}"
     return f"{value:.3g} against a floor of {floor_mean:.3g}: {meaning}"
 
+
+
+def hole_verdict(hole_share: float, hole_floor: float, off_share: float, off_floor: float, off_floor_sd: float,
+                 off_in_holes=None) -> str:
+    """One line on a model's prior holes (:func:`vdae_core.study.topology.prior_hole_report`): a hole matters only
+    when its codes decode off the data, so the verdict reads the decoded-off share against its floor first.
+
+    Parameters
+    ----------
+    hole_share, hole_floor : float
+        Share of prior codes in a hole, and the same for a second draw of the prior (a perfect match).
+    off_share, off_floor, off_floor_sd : float
+        Share of decoded prior codes off the data; its floor (fresh data) mean and sd.
+    off_in_holes : float or None
+        Of the codes in a hole, the share decoded off the data.
+    """
+    off_bad = off_share > off_floor + max(3 * off_floor_sd, 0.01)
+    holes = hole_share > hole_floor + 0.01
+    if not off_bad:
+        return ("no holes that matter: its samples land on the data as often as fresh data does"
+                + (f" (its prior has holes, {hole_share:.0%} of its codes, but they decode onto the data)"
+                   if holes else ""))
+    where = ("" if off_in_holes is None else
+             f"; {off_in_holes:.0%} of the codes in its holes decode off the data")
+    return f"{off_share:.0%} of its samples land off the data (fresh data: {off_floor:.0%}){where}: its holes matter"
+
+
+def surface_verdict(off_surface: float, reach: float = None, true_reach: float = None) -> str:
+    """One line on a walk on a mesh: how far its walkers sit off the surface (mean, in mesh edge lengths; the true
+    walk's are on it, 0) and, given the heights reached along the mesh's up axis by the learned and the true
+    walkers (from the lowest vertex), whether it gets where the true walk gets (a bunny's ears)."""
+    if off_surface <= 0.5:
+        where = "on the surface (within half an edge)"
+    elif off_surface <= 2:
+        where = "near the surface (within two edges), not on it"
+    else:
+        where = f"off the surface ({off_surface:.1f} edges away on average): the decoder leaves the mesh"
+    if reach is None or not true_reach:
+        return f"The learned walkers are {where}."
+    share = reach / true_reach
+    got = ("and they get as far as the true walk does" if share >= 0.9 else
+           f"and they reach {share:.0%} of the height the true walk reaches: parts of the shape it visits (the "
+           "ears of a bunny) the learned walk does not")
+    return f"The learned walkers are {where}, {got}."
+
+
+def distortion_verdict(median_k: float, scale_free: bool = True) -> str:
+    """One line on a median bi-Lipschitz constant K (1: distances kept)."""
+    what = "uneven distortion" if scale_free else "distortion (scale included)"
+    if median_k <= 1.5:
+        return f"median K {median_k:.2g}: close to keeping distances — little {what}"
+    if median_k <= 3:
+        return f"median K {median_k:.2g}: moderate {what} — some directions stretched up to {median_k:.1f}× others"
+    return f"median K {median_k:.2g}: strong {what} around a typical point"
+
+
+def angle_verdict(score: float, floor: float) -> str:
+    """One line on the latent-angle score |ρ| (1: the loop found and ordered) beside its no-relation floor."""
+    if score <= floor:
+        return "inside the floor: the latent angle has no relation to the true one"
+    if score >= 0.9:
+        return "the latent goes round with the true angle, in order (check the plot for a tear: the score misses it)"
+    if score >= 0.5:
+        return "the latent follows the true angle in part: look for where the colours jump or fold back"
+    return "above the floor but weak: the latent hardly follows the true angle"
+
+
+GLOSSARY.update({
+    "τ (feature threshold)": "a bar of a persistence diagram counts as a feature (a real loop or piece) when it "
+                             "lives longer than τ, a few times the typical gap between neighbouring points.",
+    "cover radius": "how far the farthest point of a cloud is from the subsample that stands for it.",
+    "floor (law vs law)": "the same distance between two fresh samples of the data: what a perfect model scores.",
+    "prior / hole": "the law a model draws its codes from / a region where the prior puts codes but no data point "
+                    "was encoded.",
+    "Algorithm 2": "the VDAE paper's sampler: step from a code with the learned covariance, decode, encode, repeat.",
+    "graph steps per step": "how many steps of the true walk on the mesh make one displayed step, chosen so that "
+                            "both walks move about as far per step.",
+    "total variation": "how far the walkers' spread over regions of the shape is from where the walk ends up in "
+                       "the long run: 0 = mixed.",
+    "scale-free": "a bi-Lipschitz constant after dividing every distance ratio by their median: only uneven "
+                  "stretching counts, not a change of units.",
+})

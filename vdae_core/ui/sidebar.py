@@ -50,6 +50,11 @@ def render(show_job: bool = True) -> None:
         else:
             st.caption("No saved runs yet: train one (Home → Try it, or the Train page).")
         presentation.toggle()
+        with st.expander("Glossary", icon=":material/menu_book:"):
+            from vdae_core.study.verdicts import GLOSSARY
+
+            st.markdown("\n".join(f"- **{term}**: {text}" for term, text in sorted(GLOSSARY.items(),
+                                                                                   key=lambda kv: kv[0].lower())))
         job = jobs.get_job()
         if job is not None and (job.active or job.status == "failed" or show_job):
             st.divider()

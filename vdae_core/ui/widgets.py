@@ -138,6 +138,10 @@ def angle_score(score: dict, n: int) -> None:
     cols[-1].metric("floor (no relation)", f"{score['floor']:.3f}",
                     help=f"95th percentile of the score over 20 random pairings of the {n:,} codes with the true "
                          "angles: what a latent unrelated to the truth gets.")
+    from vdae_core.study.verdicts import angle_verdict
+
+    best = max(score["per_angle"].values()) if score["per_angle"] else float("nan")
+    st.markdown(f"**Verdict:** {angle_verdict(best, score['floor'])}.")
     st.caption("The score checks that the latent angle runs with the true one; a loop torn at one point and laid "
                "out as an arc of 300° still scores 0.96, so look at the plot above for the tear.")
 

@@ -101,13 +101,18 @@ def _barcode(fig: go.Figure, dgms, tau, top: float, col: int, per_dim: int = 40)
 
 
 def distance_rows(report: Dict[str, Any]) -> list:
-    """Rows (one per homology dimension) of the data–samples diagram distances beside their noise floor."""
+    """Rows (one per homology dimension) of the data–samples diagram distances beside their noise floor, with the
+    bottleneck's verdict in words (:func:`vdae_core.study.verdicts.verdict`)."""
+    from vdae_core.study.verdicts import verdict
+
     rows = []
     for k in range(len(report["distances"]["bottleneck"])):
         fb, fw = report["floor"]["bottleneck"][k], report["floor"]["wasserstein"][k]
+        b = report["distances"]["bottleneck"][k]
         rows.append({"homology": f"H{k} ({FEATURE_NAMES[k][1]})",
-                     "bottleneck data–samples": report["distances"]["bottleneck"][k],
+                     "bottleneck data–samples": b,
                      "bottleneck floor (law vs law)": f"{fb[0]:.3g} ± {fb[1]:.2g}",
+                     "verdict": verdict(f"bottleneck_h{k}", b, fb[0], fb[1]),
                      "Wasserstein data–samples": report["distances"]["wasserstein"][k],
                      "Wasserstein floor (law vs law)": f"{fw[0]:.3g} ± {fw[1]:.2g}"})
     return rows
