@@ -8,7 +8,7 @@ import streamlit as st
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.study.analysis import latent_plane
 from vdae_core.study.stability import stability_candidates
-from vdae_core.study.verdicts import hole_verdict
+from vdae_core.study.verdicts import hole_verdict, with_distance_verdicts
 from vdae_core.ui import cache, compare_runs, frame, presentation, state, widgets
 from vdae_core.viz.images import images_from_points, montage_figure
 from vdae_core.viz.topology import (distance_rows, persistence_figure, prior_holes_figure, stability_figure,
@@ -80,7 +80,7 @@ def distances(side, rep) -> None:
         if len(pair) > 1:
             st.caption("No samples: no distances.")
         return
-    widgets.table(pd.DataFrame(distance_rows(rep)), side.key("audit.distances"),
+    widgets.table(pd.DataFrame(distance_rows(with_distance_verdicts(rep))), side.key("audit.distances"),
                   f"{side.info.name}_topology_distances")
 
 

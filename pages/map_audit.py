@@ -9,6 +9,7 @@ import streamlit as st
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.models.scripted import MODEL_SUFFIXES
 from vdae_core.study.analysis import DisplayProjection
+from vdae_core.study.verdicts import with_distance_verdicts
 from vdae_core.ui import cache, frame, jobs, nav, uploads, widgets
 from vdae_core.viz.topology import distance_rows, persistence_figure, tears_figure
 
@@ -146,7 +147,7 @@ widgets.figure(persistence_figure(top), "map.persistence", "map_persistence")
 if top["distances"] is not None:
     st.markdown("**Samples against the data**: the bottleneck distance between their diagrams, beside its floor "
                 "(the same distance for disjoint draws of your points).")
-    widgets.table(pd.DataFrame(distance_rows(top)), "map.distances", "map_topology_distances")
+    widgets.table(pd.DataFrame(distance_rows(with_distance_verdicts(top))), "map.distances", "map_topology_distances")
 st.caption(f"Data = {top['reference']}.")
 st.subheader("Open these codes in the studio's other pages")
 st.caption("As a run of its own, private to this browser: the Latent page (t-SNE/UMAP views, the point inspector), "

@@ -169,14 +169,47 @@ def test_lessons_cli_writes_the_handout(computed, tmp_path, capsys):
     assert main(["lessons", "--only", "nope", "--runs", root, "--out", str(tmp_path / "x.html")]) == 2
 
 
-def test_a_lesson_on_a_users_file_is_refused(tmp_path):
+def test_a_failed_training_is_one_clear_error_and_leaves_no_folder(tmp_path, monkeypatch):
+    """A training that raises (diverged, out of memory, a bug) reaches the page as one UserInputError naming the run,
+    and no run folder or cache is left; data that is not built in is refused before anything is made."""
     from vdae_core.foundation.errors import UserInputError
-    from vdae_core.lessons.base import Lesson, _train_or_load
+    from vdae_core.lessons.base import Lesson
+    from vdae_core.pipeline import train
+
+    def boom(*a, **k):
+        raise RuntimeError("the loss diverged")
+
+    monkeypatch.setattr(train, "train_run", boom)
+    lesson = get_lesson("decoder_stretch")
+    with pytest.raises(UserInputError, match="training β-VAE, 2-D Gaussian latent failed .RuntimeError: the loss"):
+        run_lesson(lesson, root=str(tmp_path), scale=SCALE)
+    assert not [f for f in os.listdir(tmp_path) if f.startswith("lesson-")]
+    assert not os.path.exists(os.path.join(tmp_path, ".lessons"))
 
     class Bad(Lesson):
         key, title = "bad", "bad"
+        runs = (LessonRun("x", "x", "beta_vae", {"dataset": "mine.npy", "n": 10}),)
 
-    spec = LessonRun("x", "x", "beta_vae", {"dataset": "mine.npy", "n": 10})
     with pytest.raises(UserInputError, match="built-in data only"):
-        _train_or_load(str(tmp_path), Bad(), spec, 1.0)
-    assert not os.path.exists(run_folder(str(tmp_path), Bad(), spec))
+        run_lesson(Bad(), root=str(tmp_path))
+
+
+def test_answers_follow_the_branch_their_numbers_call_for(computed):
+    """Synthetic numbers on each side of a lesson's thresholds: the words agree with the numbers."""
+    _, results = computed
+    tears = copy.deepcopy(results["gaussian_tears"].numbers)
+    tears["gauss2"].update(loops=0, torn_edges=0, hole_share=0.0, hole_floor=[0.0, 0.0], off_share=0.0,
+                           off_floor=[0.0, 0.0], off_in_holes=None)
+    text = get_lesson("gaussian_tears").answer(tears)
+    assert "does not close it" in text and "a hole took its place" not in text and "no holes that matter" in text
+    holes = copy.deepcopy(results["prior_holes"].numbers)
+    holes["vdae"].update(hole_share=0.3, hole_floor=[0.0, 0.0], off_share=0.4, off_floor=[0.0, 0.01],
+                         off_in_holes=0.9)
+    text = get_lesson("prior_holes").answer(holes)
+    assert "40% of its samples land off the data" in text and "even a code in a hole decodes onto" not in text
+    walk = copy.deepcopy(results["walk_on_manifold"].numbers)
+    walk["vdae"]["off_surface_mean"], walk["raw"]["off_surface_mean"] = 0.60, 0.62
+    assert "about as close to the surface (0.60 against 0.62" in get_lesson("walk_on_manifold").answer(walk)
+    stretch = copy.deepcopy(results["decoder_stretch"].numbers)
+    stretch["flat"]["sf_median"], stretch["sphere"]["sf_median"] = 1.20, 1.19
+    assert "does not stretch less" in get_lesson("decoder_stretch").answer(stretch)

@@ -76,6 +76,8 @@ def test_distortion_and_angle_verdicts_follow_their_thresholds():
 
     assert "close to keeping distances" in distortion_verdict(1.09)
     assert "moderate" in distortion_verdict(2.4) and "strong" in distortion_verdict(7.0)
+    assert "uniform change of scale" in distortion_verdict(2.0, scale_free=False)
+    assert distortion_verdict(float("nan")) == angle_verdict(float("nan"), 0.1) == "not measured"
     assert angle_verdict(0.10, 0.12).startswith("inside the floor")
     assert "in order" in angle_verdict(0.99, 0.1) and "in part" in angle_verdict(0.7, 0.1)
 

@@ -5,20 +5,23 @@ through the studio's one training path, measures what it is about with the studi
 one figure with the studio's own views. Its answer is written from the numbers measured on those runs, never
 typed into the text.
 
-Runs are saved as ordinary run folders under the runs root (``lesson-<lesson>-<role>-<hash>``: the hash is of
-the model, data, composed settings and seed, so a change of any of them trains a new run) and so are shared by
-everyone using the server, as every run on built-in data is; a lesson's numbers and figure are cached beside
-them (``<root>/.lessons/``), so a lesson computed once opens in about a second for everyone after, also after a
-restart of the server.
+Runs are saved as ordinary run folders under the runs root (``lesson-<model>-<dataset>-<hash>``: the hash is of
+the model, its whole resolved config, the whole data config and the seed, so a change of any of them — a
+model's default included — trains a new run) and so are shared by everyone using the server, as every run on
+built-in data is; a lesson's numbers and figure are cached beside them (``<root>/.lessons/``), keyed by the
+lesson's code and the measures' code and valid only for the runs they were measured on (their ``saved``
+stamps), so a lesson computed once opens at once for everyone after, also after a restart of the server.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
+import traceback
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 import plotly.graph_objects as go
@@ -28,7 +31,8 @@ from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import LESSONS
 
 #: Bump to retrain and remeasure every lesson (a change in how runs are made or measured).
-LESSON_FORMAT = 1
+LESSON_FORMAT = 2
+log = logging.getLogger("vdae_studio")
 CACHE_DIR = ".lessons"
 
 Progress = Callable[[float, str], None]
@@ -62,15 +66,26 @@ class LessonRun:
     seed: int = 0
 
     def settings(self, scale: float = 1.0) -> Dict[str, Any]:
-        """The model's config overrides: its short preset, this run's overrides, training lengths × ``scale``."""
+        """The model's config overrides: its Quick preset, this run's overrides, training lengths × ``scale``.
+
+        Returns
+        -------
+        dict
+            Field -> value, as :func:`vdae_core.pipeline.presets.compose` returns them.
+        """
         from vdae_core.pipeline.presets import compose, quick_name
 
         return compose(self.model, quick_name(self.model), self.overrides, scale=scale)
 
     def digest(self, scale: float = 1.0) -> str:
-        """10 hex digits naming this run's model, data, settings and seed (its folder's suffix)."""
-        blob = json.dumps([LESSON_FORMAT, self.model, sorted(self.data.items()),
-                           sorted(self.settings(scale).items()), int(self.seed)], sort_keys=True, default=str)
+        """10 hex digits naming this run (its folder's suffix): the model, its whole resolved config (defaults
+        included, so a changed default is another run), the whole data config and the seed."""
+        from vdae_core.data import DataConfig
+        from vdae_core.foundation.registry import MODELS
+
+        config = MODELS.get(self.model).config_class.from_dict(self.settings(scale)).to_dict()
+        blob = json.dumps([LESSON_FORMAT, self.model, config, DataConfig.from_dict(dict(self.data)).to_dict(),
+                           int(self.seed)], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
@@ -143,6 +158,7 @@ class Lesson:
         raise NotImplementedError
 
     def run_spec(self, role: str) -> LessonRun:
+        """The :class:`LessonRun` of ``role`` (StopIteration for an unknown role: a lesson's own error)."""
         return next(r for r in self.runs if r.role == role)
 
 
@@ -163,8 +179,25 @@ def run_folder(root: str, lesson: Lesson, spec: LessonRun, scale: float = 1.0) -
     return os.path.join(root, f"lesson-{spec.model}-{spec.data.get('dataset')}-{spec.digest(scale)}")
 
 
+def _code_digest(lesson: Lesson) -> str:
+    """A hash of the lesson's source and of the shared measures': a change in how it measures or draws is a new
+    cache entry without a hand-bumped version."""
+    import inspect
+
+    import vdae_core.lessons.measures as measures
+
+    try:
+        src = inspect.getsource(type(lesson)) + inspect.getsource(measures)
+    except (OSError, TypeError):  # no source (a frozen install): the version alone
+        src = ""
+    return hashlib.sha256(src.encode()).hexdigest()[:10]
+
+
 def cache_path(root: str, lesson: Lesson, scale: float = 1.0) -> str:
-    blob = json.dumps([LESSON_FORMAT, lesson.version, [run_folder(root, lesson, s, scale) for s in lesson.runs]])
+    """Where the lesson's numbers and figure are cached: ``<root>/.lessons/<key>-<hash>.json``, the hash of the
+    format, the lesson's version and code, and its runs' folders."""
+    blob = json.dumps([LESSON_FORMAT, lesson.version, _code_digest(lesson),
+                       [run_folder(root, lesson, s, scale) for s in lesson.runs]])
     return os.path.join(root, CACHE_DIR, f"{lesson.key}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}.json")
 
 
@@ -178,23 +211,52 @@ def _lock(path: str) -> threading.Lock:
 
 
 def _train_or_load(root: str, lesson: Lesson, spec: LessonRun, scale: float):
-    """The run of ``spec``: loaded when its folder exists, else trained by the studio's training path and saved."""
+    """The run of ``spec``: loaded when its folder exists, else trained by the studio's training path and saved
+    (atomically, :func:`~vdae_core.pipeline.runs.save_run`). Another process (the CLI beside the app) saving the
+    same run first is not an error: its run is read.
+
+    Raises
+    ------
+    UserInputError
+        Data that is not built in, or a training or save that failed (the message names the run).
+    """
     from vdae_core.data import DataConfig
     from vdae_core.foundation.registry import DATASETS
     from vdae_core.pipeline.runs import load_run, save_run
     from vdae_core.pipeline.train import train_run
 
+    if spec.data.get("dataset") not in DATASETS:
+        raise UserInputError(f"a lesson runs on built-in data only, not {spec.data.get('dataset')!r}")
     path = run_folder(root, lesson, spec, scale)
     with _lock(path):
         if os.path.isfile(os.path.join(path, "run.json")):
             return load_run(path), path
-        if spec.data.get("dataset") not in DATASETS:
-            raise UserInputError(f"a lesson runs on built-in data only, not {spec.data.get('dataset')!r}")
-        run = train_run(spec.model, DataConfig.from_dict(dict(spec.data)), spec.settings(scale), spec.seed)
+        try:
+            run = train_run(spec.model, DataConfig.from_dict(dict(spec.data)), spec.settings(scale), spec.seed)
+        except UserInputError:
+            raise
+        except Exception as e:  # a diverged or failed training: one line for the page, the traceback in the log
+            log.error("lesson %s: training %s failed\n%s", lesson.key, spec.label, traceback.format_exc())
+            raise UserInputError(f"training {spec.label} failed ({type(e).__name__}: {str(e)[:200]})") from None
         run.info.update(source="lesson", preset=f"Lesson: {lesson.title}")
         os.makedirs(root, exist_ok=True)
-        save_run(run, path)
+        try:
+            save_run(run, path)
+        except UserInputError:
+            if not os.path.isfile(os.path.join(path, "run.json")):  # not a run saved meanwhile by another process
+                raise
         return load_run(path), path
+
+
+def _stamps(folders: Dict[str, str]) -> Dict[str, str]:
+    """Each run folder's ``saved`` stamp (what the cached numbers were measured on)."""
+    from vdae_core.pipeline.run_index import read_run_info
+
+    out = {}
+    for role, path in folders.items():
+        info = read_run_info(path)
+        out[role] = info.saved if info is not None else ""
+    return out
 
 
 def _read_cache(path: str) -> Optional[Dict[str, Any]]:
@@ -252,9 +314,14 @@ def run_lesson(lesson: Lesson, root: Optional[str] = None, scale: float = 1.0,
     folders = {s.role: run_folder(root, lesson, s, scale) for s in lesson.runs}
     with _lock(cpath):
         blob = _read_cache(cpath) if use_cache else None
-        if blob is not None and all(os.path.isfile(os.path.join(p, "run.json")) for p in folders.values()):
-            return LessonResult(lesson.key, lesson.title, blob["numbers"], pio.from_json(json.dumps(blob["figure"])),
-                                folders, time.perf_counter() - t0, True)
+        if blob is not None and blob.get("runs") == _stamps(folders):  # measured on exactly these runs
+            try:
+                fig = pio.from_json(json.dumps(blob["figure"]))
+            except (ValueError, TypeError, KeyError):  # a figure an older plotly wrote: measure again
+                fig = None
+            if fig is not None:
+                return LessonResult(lesson.key, lesson.title, blob["numbers"], fig, folders,
+                                    time.perf_counter() - t0, True)
         runs = {}
         for i, spec in enumerate(lesson.runs):
             if progress:
@@ -262,11 +329,18 @@ def run_lesson(lesson: Lesson, root: Optional[str] = None, scale: float = 1.0,
             runs[spec.role], _ = _train_or_load(root, lesson, spec, scale)
         if progress:
             progress(len(lesson.runs) / (len(lesson.runs) + 1), "Measuring…")
-        numbers, fig = lesson.study(runs)
-        numbers = json.loads(json.dumps(numbers, default=_plain))
+        try:
+            numbers, fig = lesson.study(runs)
+            numbers = json.loads(json.dumps(numbers, default=_plain))
+        except UserInputError:
+            raise
+        except Exception as e:  # a measurement that failed: one line for the page, the traceback in the log
+            log.error("lesson %s: measuring failed\n%s", lesson.key, traceback.format_exc())
+            raise UserInputError(f"measuring the lesson failed ({type(e).__name__}: {str(e)[:200]})") from None
         numbers["train_seconds"] = {r: round(float(run.info.get("train_seconds", 0.0)), 2) for r, run in runs.items()}
         _write_cache(cpath, {"numbers": numbers, "figure": json.loads(fig.to_json()), "lesson": lesson.key,
-                             "version": lesson.version, "saved": time.strftime("%Y-%m-%d %H:%M:%S")})
+                             "version": lesson.version, "runs": _stamps(folders),
+                             "saved": time.strftime("%Y-%m-%d %H:%M:%S")})
         return LessonResult(lesson.key, lesson.title, numbers, fig, folders, time.perf_counter() - t0, False)
 
 
@@ -282,9 +356,19 @@ def _plain(v):
 
 
 def is_ready(lesson: Lesson, root: Optional[str] = None, scale: float = 1.0) -> bool:
-    """Whether :func:`run_lesson` would answer from its cache (numbers, figure and every run on disk)."""
+    """Whether :func:`run_lesson` would answer from its cache: numbers and figure measured on the runs now on disk.
+
+    Parameters
+    ----------
+    lesson : Lesson
+    root : str, optional
+        The runs root (default :func:`vdae_core.pipeline.run_index.runs_root`).
+    scale : float
+        The training-length scale the lesson runs at.
+    """
     from vdae_core.pipeline.run_index import runs_root
 
     root = os.path.abspath(root or runs_root())
-    return (os.path.isfile(cache_path(root, lesson, scale))
-            and all(os.path.isfile(os.path.join(run_folder(root, lesson, s, scale), "run.json")) for s in lesson.runs))
+    blob = _read_cache(cache_path(root, lesson, scale))
+    folders = {s.role: run_folder(root, lesson, s, scale) for s in lesson.runs}
+    return blob is not None and blob.get("runs") == _stamps(folders) and all(folders.values())

@@ -25,7 +25,7 @@ class DiffusionCoordinates(Lesson):
     question = ("The swiss roll is a rolled-up rectangle with two coordinates, t along the roll and its height. "
                 "Do φ₁ and φ₂ lay it out as that rectangle? If not, which eigenvector is the first to carry the "
                 "height, and why does it come so late?")
-    runs = (LessonRun("dmap", "the exact diffusion map (k = 20)", "diffusion_map", {"dataset": "swiss_roll", "n": 1000},
+    runs = (LessonRun("dmap", "the exact diffusion map", "diffusion_map", {"dataset": "swiss_roll", "n": 1000},
                       {"latent_dim": N_COORDS}),)
     open_page = "data"
     open_role = "dmap"
@@ -71,29 +71,34 @@ class DiffusionCoordinates(Lesson):
     def answer(self, n):
         f1, f2 = n["follow"][0], n["follow"][1]
         mu = n["eigenvalues"]
+        harmonic = f2["t"] >= 0.8 and f2["height"] < 0.5
         lines = [
             ("**No.** " if f2["height"] < 0.5 else "**Yes.** ")
             + f"On this run {f1['t']:.0%} of φ₁'s variation is a function of t ({f1['height']:.0%} of the height), "
-            f"and {f2['t']:.0%} of φ₂'s is a function of t again ({f2['height']:.0%} of the height)"
-            + (" — φ₂ is a *harmonic* of φ₁, a function of t that oscillates faster, not a new direction. As a "
-               f"pair they follow t with a score of {n['pair_follow']['t']:.2f} and the height with "
+            f"and {f2['t']:.0%} of φ₂'s is a function of t ({f2['height']:.0%} of the height)"
+            + (" — φ₂ is a *harmonic* of φ₁, a function of t that oscillates faster, not a new direction." if harmonic
+               else ".")
+            + (f" As a pair they follow t with a score of {n['pair_follow']['t']:.2f} and the height with "
                f"{n['pair_follow']['height']:.2f}: the map draws a curve, not a rectangle." if f2["height"] < 0.5
-               else ".")]
+               else "")]
         if n["height_index"]:
             j = n["height_index"]
+            before = [i for i in n["t_only"] if i < j]
             lines.append(
                 f"The height first carries half of an eigenvector's variation at **φ{j}** "
                 f"({n['follow'][j - 1]['height']:.0%}; μ{j} = {mu[j - 1]:.4f} against μ₁ = {mu[0]:.4f}). The "
                 "eigenvalues rank functions by how slowly they vary along the data: the roll is much longer along t "
                 "than it is tall, so several oscillations along t vary more slowly than a single one along the "
-                f"height (φ{', φ'.join(map(str, n['t_only']))} are functions of t alone).")
+                "height" + (f" (φ{', φ'.join(map(str, before))} before it are functions of t alone)." if before
+                            else "."))
         else:
             lines.append(f"None of the first {len(mu)} eigenvectors is mostly a function of the height (best "
                          f"{max(f['height'] for f in n['follow']):.0%}): the roll is so much longer than it is tall "
                          "that every slow mode is an oscillation along t.")
         lines.append(
-            f"One step of the walk from ★ reaches {n['neighbours_reached']} of the {n['n']} points (its k = {n['k']} "
-            f"neighbours; the most likely one with probability {n['largest_step_probability']:.2f}). This is why the "
+            f"One step of the walk from ★ can reach {n['neighbours_reached']} of the {n['n']} points — its neighbours "
+            f"on the graph (its k = {n['k']} nearest and the points that count it among theirs); the most likely "
+            f"with probability {n['largest_step_probability']:.2f}. This is why the "
             "studio reads the latent dimension off the data instead of taking the intrinsic dimension 2: two "
             "coordinates would keep only t.")
         return "\n\n".join(lines)

@@ -6,6 +6,7 @@ import numpy as np
 from vdae_core.foundation.registry import LESSONS
 from vdae_core.lessons.base import Lesson, LessonRun
 from vdae_core.lessons.measures import codes, hole_numbers, loops, pct, tear_numbers
+from vdae_core.study.verdicts import hole_verdict
 
 CIRCLE = {"dataset": "circle", "n": 1000}
 GAUSS_1D = LessonRun("gauss1", "β-VAE, 1-D Gaussian latent", "beta_vae", CIRCLE, {"latent_dim": 1})
@@ -67,10 +68,13 @@ class GaussianTears(Lesson):
                  f"- **{g2['label']}:** {tears(g2)}. "
                  + ("It lays the circle out as a ring" if g2["loops"] >= 1 and not g2["torn_edges"] else
                     "It has room for a ring but does not close it here")
-                 + f", and its prior is a 2-D Gaussian with most of its mass in the middle: {pct(g2['hole_share'])} "
+                 + f"; its prior is a 2-D Gaussian with most of its mass in the middle: {pct(g2['hole_share'])} "
                  f"of prior codes fall where no data code is (a hole; floor {pct(g2['hole_floor'][0])}) and "
-                 f"{pct(g2['off_share'])} of its samples decode off the circle (floor {pct(g2['off_floor'][0])}). "
-                 + ("The tear is gone; a hole took its place." if not g2["torn_edges"] else ""),
+                 f"{pct(g2['off_share'])} of its samples decode off the circle (floor {pct(g2['off_floor'][0])}) — "
+                 + hole_verdict(g2["hole_share"], g2["hole_floor"][0], g2["off_share"], *g2["off_floor"],
+                                g2["off_in_holes"]) + "."
+                 + (" The tear is gone; a hole took its place." if g2["loops"] >= 1 and not g2["torn_edges"]
+                    and g2["hole_share"] > g2["hole_floor"][0] + 0.01 else ""),
                  f"- **{sv['label']}:** {tears(sv)}. "
                  + ("Its latent is a circle, so the loop has somewhere to go, and its prior (uniform on S¹) has no "
                     "middle to fall into." if sv["loops"] == 1 and not sv["torn_edges"] else

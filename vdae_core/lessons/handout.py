@@ -82,7 +82,7 @@ def handout_html(done: Sequence[Tuple[Lesson, LessonResult]], title: str = "VDAE
     parts: List[str] = []
     for i, (lesson, res) in enumerate(done, 1):
         div = f"lesson-fig-{i}"
-        fig_json = _svg_2d(res.figure).to_json()
+        fig_json = _svg_2d(res.figure).to_json().replace("</", "<\\/")  # no "</script>" inside the script
         runs = ", ".join(f"{s.label} ({s.model} on {s.data.get('dataset')}, n = {s.data.get('n', '—')}, seed "
                          f"{s.seed})" for s in lesson.runs)
         secs = res.numbers.get("train_seconds") or {}

@@ -51,9 +51,20 @@ def first_periodic(ds) -> int:
 
 def correlation_ratio(values: np.ndarray, param: np.ndarray, bins: int = 30) -> float:
     """η²: the share of the variance of ``values`` (n,) explained by ``param`` (n,), read as the variance of the
-    means of ``values`` over ``bins`` equal-count bins of ``param`` over the total variance. 1 when the values are
-    any function of the parameter (a harmonic cos 2t included, which no correlation coefficient sees); about
-    bins / n when they are unrelated."""
+    means of ``values`` over ``bins`` equal-count bins of ``param`` over the total variance. Near 1 when the values
+    are a function of the parameter that varies slowly against the bins (a harmonic cos 2t included, which no
+    correlation coefficient sees; an oscillation faster than the bins, or a mode mixing two parameters, scores
+    lower); about bins / n when they are unrelated.
+
+    Parameters
+    ----------
+    values, param : ndarray (n,)
+    bins : int
+
+    Returns
+    -------
+    float in [0, 1]
+    """
     values = np.asarray(values, dtype=np.float64)
     order = np.argsort(np.asarray(param, dtype=np.float64), kind="stable")
     groups = np.array_split(values[order], bins)

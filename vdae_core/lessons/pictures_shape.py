@@ -1,11 +1,10 @@
 """Lesson 7: pictures have shape too."""
 from __future__ import annotations
 
-import numpy as np
-
 from vdae_core.foundation.registry import LESSONS
 from vdae_core.lessons.base import Lesson, LessonRun
 from vdae_core.lessons.measures import codes, loops
+from vdae_core.study.verdicts import angle_verdict
 
 TURNTABLE = {"dataset": "turntable", "n": 720}
 
@@ -27,7 +26,7 @@ class PicturesShape(Lesson):
     open_role = "vdae"
 
     def study(self, runs):
-        from vdae_core.metrics.angle_recovery import angle_recovery
+        from vdae_core.metrics.angle_recovery import angle_recovery, angle_recovery_floor
         from vdae_core.viz.images import spread_indices, thumbnails_figure
 
         run = runs["vdae"]
@@ -35,11 +34,12 @@ class PicturesShape(Lesson):
         Z = codes(run)
         rec = angle_recovery(space, Z, ds.params, ds.param_names, ds.periodic)
         score = float(max(rec["per_angle"].values()))
+        floor = float(angle_recovery_floor(space, Z, ds.params, ds.param_names, ds.periodic))
         Z2 = Z[:, :2]
         idx = spread_indices(Z2, 24)
         fig = thumbnails_figure(Z2, ds.images, idx, ds.params[:, 0], ds.param_names[0], True,
                                 axis_names=("z1", "z2"), height=520)
-        return {"data_loops": loops(ds.X), "code_loops": loops(Z), "angle_score": score,
+        return {"data_loops": loops(ds.X), "code_loops": loops(Z), "angle_score": score, "angle_floor": floor,
                 "latent_dim": int(Z.shape[1]), "pixels": int(ds.X.shape[1]), "n": int(ds.n)}, fig
 
     def answer(self, n):
@@ -50,9 +50,8 @@ class PicturesShape(Lesson):
             + ("(kept)." if c == d else "(not kept on this short training)."),
             "",
             f"An angle read off the codes follows the turntable's angle with circular correlation "
-            f"|ρ| = {n['angle_score']:.2f} (1: the codes go round once, in order; 0: no relation). "
-            + ("The model found the circle hidden in the pixels." if n["angle_score"] >= 0.8 else
-               "The codes follow the angle only in part: look for where the colours jump or fold back."),
+            f"|ρ| = {n['angle_score']:.2f} (1: the codes go round once, in order; a latent unrelated to the angle "
+            f"scores up to {n['angle_floor']:.2f}): {angle_verdict(n['angle_score'], n['angle_floor'])}.",
             "",
             "Nothing told the model the pictures were a turntable: the loop is in the data, and the diffusion map "
             "that the VDAE's encoder learns follows it."])

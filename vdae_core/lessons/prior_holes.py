@@ -5,6 +5,7 @@ from vdae_core.foundation.registry import LESSONS
 from vdae_core.lessons.base import Lesson, LessonRun
 from vdae_core.lessons.gaussian_tears import CIRCLE, GAUSS_2D
 from vdae_core.lessons.measures import hole_numbers, pct
+from vdae_core.study.verdicts import hole_verdict
 
 
 @LESSONS.register("prior_holes", help="Holes in the prior.", order=4)
@@ -46,18 +47,19 @@ class PriorHoles(Lesson):
 
     def answer(self, n):
         g, v = n["gauss2"], n["vdae"]
+        def judged(r):
+            return hole_verdict(r["hole_share"], r["hole_floor"][0], r["off_share"], *r["off_floor"], r["off_in_holes"])
+
         lines = [
             f"- **{g['label']}:** {pct(g['hole_share'])} of its prior codes lie in a hole (floor "
             f"{pct(g['hole_floor'][0])}: a second draw of the prior itself), and {pct(g['off_share'])} of its samples "
-            f"decode off the circle (floor {pct(g['off_floor'][0])}: fresh points of the circle). "
-            + ("" if g["off_in_holes"] is None else
-               f"Of the codes in a hole, {pct(g['off_in_holes'])} decode off the circle: the ring's middle is where "
-               "the Gaussian prior is densest and where the decoder learned nothing."),
+            f"decode off the circle (floor {pct(g['off_floor'][0])}: fresh points of the circle) — {judged(g)}. "
+            + ("Most codes in a hole decode off the circle: the ring's middle, where the Gaussian prior is densest, "
+               "is where the decoder learned nothing." if (g["off_in_holes"] or 0) >= 0.5 else ""),
             f"- **{v['label']}:** {pct(v['hole_share'])} of its sampler's codes lie in a hole, and {pct(v['off_share'])} "
-            f"of its samples decode off the circle (floor {pct(v['off_floor'][0])}). "
-            + ("Its holes do not matter: its decoder reads every code at the nearest data codes, so even a code in a "
-               "hole decodes onto the circle." if v["off_share"] <= 2 * v["off_floor"][0] + 0.01 else
-               "Some of its samples land off the circle too: the walk leaves the data codes further than its decoder "
-               "can correct on this short training."),
+            f"of its samples decode off the circle (floor {pct(v['off_floor'][0])}) — {judged(v)}. "
+            + ("Its decoder reads every code at the nearest data codes, so even a code in a hole decodes onto the "
+               "circle." if judged(v).startswith("no holes") else
+               "The walk leaves the data codes further than its decoder can correct on this short training."),
         ]
         return "\n".join(lines)

@@ -96,8 +96,13 @@ def hole_verdict(hole_share: float, hole_floor: float, off_share: float, off_flo
     off_in_holes : float or None
         Of the codes in a hole, the share decoded off the data.
     """
+    if not all(math.isfinite(float(v)) for v in (hole_share, hole_floor, off_share, off_floor, off_floor_sd)):
+        return "not measured"
     off_bad = off_share > off_floor + max(3 * off_floor_sd, 0.01)
     holes = hole_share > hole_floor + 0.01
+    if off_bad and not holes:
+        return (f"{off_share:.0%} of its samples land off the data (fresh data: {off_floor:.0%}), though its prior "
+                "has no more holes than a second draw of itself: the decoder, not the prior, misses the data")
     if not off_bad:
         return ("no holes that matter: its samples land on the data as often as fresh data does"
                 + (f" (its prior has holes, {hole_share:.0%} of its codes, but they decode onto the data)"
@@ -111,13 +116,15 @@ def surface_verdict(off_surface: float, reach: float = None, true_reach: float =
     """One line on a walk on a mesh: how far its walkers sit off the surface (mean, in mesh edge lengths; the true
     walk's are on it, 0) and, given the heights reached along the mesh's up axis by the learned and the true
     walkers (from the lowest vertex), whether it gets where the true walk gets (a bunny's ears)."""
+    if not math.isfinite(float(off_surface)):
+        return "The learned walkers' distance to the surface was not measured."
     if off_surface <= 0.5:
         where = "on the surface (within half an edge)"
     elif off_surface <= 2:
         where = "near the surface (within two edges), not on it"
     else:
         where = f"off the surface ({off_surface:.1f} edges away on average): the decoder leaves the mesh"
-    if reach is None or not true_reach:
+    if reach is None or not true_reach or not math.isfinite(float(reach)) or true_reach < 1e-9:
         return f"The learned walkers are {where}."
     share = reach / true_reach
     got = ("and they get as far as the true walk does" if share >= 0.9 else
@@ -127,17 +134,26 @@ def surface_verdict(off_surface: float, reach: float = None, true_reach: float =
 
 
 def distortion_verdict(median_k: float, scale_free: bool = True) -> str:
-    """One line on a median bi-Lipschitz constant K (1: distances kept)."""
-    what = "uneven distortion" if scale_free else "distortion (scale included)"
+    """One line on a median bi-Lipschitz constant K (1: distances kept). Scale-free K reads as uneven stretching;
+    raw K also counts a uniform change of scale (a map that doubles every distance scores 2), so its line says so.
+    """
+    if not math.isfinite(float(median_k)):
+        return "not measured"
+    if not scale_free:
+        return (f"median raw K {median_k:.2g}: distances change by up to {median_k:.1f}× around a typical point, a "
+                "uniform change of scale included (the scale-free K tells distortion from scale)")
     if median_k <= 1.5:
-        return f"median K {median_k:.2g}: close to keeping distances — little {what}"
+        return f"median K {median_k:.2g}: close to keeping distances — little uneven distortion"
     if median_k <= 3:
-        return f"median K {median_k:.2g}: moderate {what} — some directions stretched up to {median_k:.1f}× others"
-    return f"median K {median_k:.2g}: strong {what} around a typical point"
+        return (f"median K {median_k:.2g}: moderate distortion — around a typical point some neighbours are pulled "
+                f"up to {median_k:.1f}× more than others")
+    return f"median K {median_k:.2g}: strong uneven distortion around a typical point"
 
 
 def angle_verdict(score: float, floor: float) -> str:
     """One line on the latent-angle score |ρ| (1: the loop found and ordered) beside its no-relation floor."""
+    if not (math.isfinite(float(score)) and math.isfinite(float(floor))):
+        return "not measured"
     if score <= floor:
         return "inside the floor: the latent angle has no relation to the true one"
     if score >= 0.9:
@@ -145,6 +161,18 @@ def angle_verdict(score: float, floor: float) -> str:
     if score >= 0.5:
         return "the latent follows the true angle in part: look for where the colours jump or fold back"
     return "above the floor but weak: the latent hardly follows the true angle"
+
+
+def with_distance_verdicts(report: Dict) -> Dict:
+    """A topology report (:func:`vdae_core.study.topology.topology_report`) with ``verdicts``: one line per homology
+    dimension for the data–samples bottleneck distance beside its floor (:func:`verdict`); the report itself is
+    not changed (a shallow copy is returned), and one without distances comes back as it is."""
+    if not report.get("distances"):
+        return report
+    out = dict(report)
+    out["verdicts"] = [verdict(f"bottleneck_h{k}", b, *report["floor"]["bottleneck"][k])
+                       for k, b in enumerate(report["distances"]["bottleneck"])]
+    return out
 
 
 GLOSSARY.update({

@@ -65,7 +65,8 @@ def _from_link(infos: List[RunInfo]) -> None:
         return
     match = next((r for r in infos if r.name == name), None)
     if match is None:
-        state.flash("warning", f"The run **{name}** this link compares with is not on this server (or not "
+        shown = "".join(ch for ch in name if ch.isalnum() or ch in "_.-")[:80]  # a link's text, never markup
+        state.flash("warning", f"The run `{shown}` this link compares with is not on this server (or not "
                                "visible to this browser): showing the active run alone.")
         return
     st.session_state[ON], st.session_state[OTHER] = True, match.path
@@ -110,7 +111,10 @@ def pick(page: str, info: RunInfo) -> Optional[Side]:
                             help="Any saved run this browser may see: another model, seed or dataset.")
     ss[OTHER] = chosen
     other = next(r for r in others if r.path == chosen)
-    state.show_view_in_url(**{PARAM: other.name})
+    if other.owner is None:  # a private run's folder name carries its upload's name: kept out of links
+        state.show_view_in_url(**{PARAM: other.name})
+    elif PARAM in st.query_params:
+        del st.query_params[PARAM]
     try:
         with st.spinner("Loading the other run…"):
             run = cache.load_run(other.path)

@@ -102,9 +102,8 @@ def _barcode(fig: go.Figure, dgms, tau, top: float, col: int, per_dim: int = 40)
 
 def distance_rows(report: Dict[str, Any]) -> list:
     """Rows (one per homology dimension) of the data–samples diagram distances beside their noise floor, with the
-    bottleneck's verdict in words (:func:`vdae_core.study.verdicts.verdict`)."""
-    from vdae_core.study.verdicts import verdict
-
+    bottleneck's verdict in words when the report carries them (``report["verdicts"]``, set by
+    :func:`vdae_core.study.verdicts.with_distance_verdicts`)."""
     rows = []
     for k in range(len(report["distances"]["bottleneck"])):
         fb, fw = report["floor"]["bottleneck"][k], report["floor"]["wasserstein"][k]
@@ -112,7 +111,7 @@ def distance_rows(report: Dict[str, Any]) -> list:
         rows.append({"homology": f"H{k} ({FEATURE_NAMES[k][1]})",
                      "bottleneck data–samples": b,
                      "bottleneck floor (law vs law)": f"{fb[0]:.3g} ± {fb[1]:.2g}",
-                     "verdict": verdict(f"bottleneck_h{k}", b, fb[0], fb[1]),
+                     **({"verdict": report["verdicts"][k]} if report.get("verdicts") else {}),
                      "Wasserstein data–samples": report["distances"]["wasserstein"][k],
                      "Wasserstein floor (law vs law)": f"{fw[0]:.3g} ± {fw[1]:.2g}"})
     return rows
