@@ -34,3 +34,11 @@ def rotate_into():
         return np.hstack([X, np.zeros((len(X), m - X.shape[1]))]) @ Q
 
     return f
+
+
+@pytest.fixture
+def studio_env(tmp_path, monkeypatch):
+    """An empty runs root for the app (``VDAE_RUNS_DIR``) and short Quick trainings (``VDAE_DEMO_STEPS_SCALE``)."""
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("VDAE_DEMO_STEPS_SCALE", "0.05")
+    return tmp_path

@@ -669,7 +669,7 @@ def test_train_page_states_the_points_training_will_see_and_the_live_presets_cos
     at.radio(key="train.preset").set_value("quick").run()
     assert "Quick preset: the same model trained for fewer steps" in texts(at)
     table = at.dataframe[0].value
-    assert set(table["settings"]) == {"defaults", "live"} and {"circle", "sphere", "torus"} <= set(table["dataset"])
+    assert set(table["settings"]) == {"defaults", "quick"} and {"circle", "sphere", "torus"} <= set(table["dataset"])
 
 
 def test_the_timer_counts_wall_time_without_the_pauses(monkeypatch):

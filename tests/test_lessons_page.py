@@ -11,10 +11,8 @@ APP = os.path.join(ROOT, "app.py")
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("VDAE_RUNS_DIR", str(tmp_path))
-    monkeypatch.setenv("VDAE_DEMO_STEPS_SCALE", "0.05")
-    return tmp_path
+def env(studio_env):
+    return studio_env
 
 
 def lessons_page(query=None) -> AppTest:
