@@ -144,14 +144,16 @@ def one_load(n: int, chromium: str, pages: bool) -> dict:
 def table(log_path: str) -> str:
     rows = [json.loads(line) for line in open(log_path)]
     alone = {r["pages"]: r["try_it_max_s"] for r in rows if r["sessions"] == 1 and r["try_it_max_s"]}
-    out = ["| sessions | each its own run | failed | Try it → saved, median / slowest, s | slowest ÷ one alone | "
-           "health answer, p95 / max, s | server RSS, start → max, MiB | server CPU share |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = ["| sessions | then every page | runs saved | sessions failed | Try it → saved, median / slowest, s | "
+           "slowest ÷ one alone | health answer, p95 / max, s | server RSS, start → max, MiB | server CPU share |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ratio = (f"{r['try_it_max_s'] / alone[r['pages']]:.1f}×" if alone.get(r["pages"]) and r["try_it_max_s"]
                  else "—")
-        out.append(f"| {r['sessions']} | {r['runs_saved']} of {r['sessions']} | {r['failed']} | "
-                   f"{r['try_it_median_s']:.1f} / {r['try_it_max_s']:.1f} | {ratio} | "
+        times = (f"{r['try_it_median_s']:.1f} / {r['try_it_max_s']:.1f}" if r["try_it_max_s"] is not None
+                 else "— (none saw its run)")
+        out.append(f"| {r['sessions']} | {'yes' if r['pages'] else 'no'} | {r['runs_saved']} of {r['sessions']} | "
+                   f"{r['failed']} | {times} | {ratio} | "
                    f"{r['health_p95_s']:.2f} / {r['health_max_s']:.2f} | {r['rss_start_mib']:.0f} → "
                    f"{r['rss_max_mib']:.0f} | {r['server_cpu_share']:.2f} |")
     return "\n".join(out)
