@@ -8,12 +8,13 @@ from vdae_core.geometry.diffusion_maps import diffusion_coordinates
 from vdae_core.study.analysis import (EXACT_DM_MAX_POINTS, colour_options, coordinates_follow, display_coords,
                                      follow_caption)
 from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.text import superscript
 from vdae_core.foundation.registry import DATASETS
 from vdae_core.ui import cache, frame, presentation, state, uploads, widgets
 from vdae_core.viz.common import up_axis
 from vdae_core.viz.images import montage_figure
 from vdae_core.viz.scatter import (diffusion_coord_name, diffusion_pair_figure, diffusion_spectrum_figure,
-                                  points_figure, superscript, transition_row_figure)
+                                  points_figure, transition_row_figure)
 
 ss = st.session_state
 frame.ensure_routed("data")

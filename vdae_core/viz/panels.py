@@ -15,6 +15,45 @@ def _is_3d(fig: go.Figure) -> bool:
     return any(t.type in _3D for t in fig.data)
 
 
+def add_panel(out: go.Figure, fig: go.Figure, col: int, hide_scale: bool = False,
+              colourbar: Optional[dict] = None, eye_scale: float = 1.0, legend: Optional[bool] = None) -> None:
+    """Copy a one-panel figure's traces into column ``col`` (1-based) of the one-row subplot figure ``out``; for
+    a 3-D figure its scene too (axes, aspect, camera; the camera's eye × ``eye_scale``).
+
+    Parameters
+    ----------
+    out : go.Figure
+        Made by ``make_subplots(rows=1, ...)``; changed in place. ``fig`` is left as it was.
+    hide_scale : bool
+        Hide the copied traces' colour bars (another panel shows the shared one).
+    colourbar : dict, optional
+        Else, updates of their colour bars; ``x`` is relative to the panel's right edge (0: on it).
+    legend : bool, optional
+        Set every copied trace's legend entry on (True: where the trace had one) or off; None leaves them.
+    """
+    sub = out.get_subplot(1, col)
+    three_d = _is_3d(fig)
+    right = sub.domain.x[1] if three_d else sub.xaxis.domain[1]
+    for tr in fig.data:
+        tr = go.Figure(tr).data[0]  # a copy
+        marker = getattr(tr, "marker", None)
+        if marker is not None and marker.showscale is not False and marker.colorscale is not None:
+            if hide_scale:
+                marker.showscale = False
+            elif colourbar is not None:
+                marker.colorbar.update({**colourbar, "x": right + colourbar.get("x", 0.0)})
+        if legend is not None:
+            tr.showlegend = (tr.showlegend is not False) and legend if tr.showlegend is not None else legend
+        out.add_trace(tr, row=1, col=col)
+    if three_d:
+        scene = fig.layout.scene.to_plotly_json()
+        scene.pop("domain", None)
+        eye = (scene.get("camera") or {}).get("eye")
+        if eye and eye_scale != 1.0:
+            scene["camera"]["eye"] = {k: eye_scale * v for k, v in eye.items()}
+        sub.update(scene)
+
+
 def panels_figure(figs: Sequence[go.Figure], titles: Sequence[str], height: int = 460, title: str = "",
                   shared_colour: bool = True, widths: Optional[Sequence[float]] = None) -> go.Figure:
     """The traces of each figure in ``figs`` as one row of panels, each with its title and axis titles.
@@ -35,26 +74,13 @@ def panels_figure(figs: Sequence[go.Figure], titles: Sequence[str], height: int 
                         column_widths=list(widths) if widths else None,
                         horizontal_spacing=0.08 if shared_colour else 0.11)  # room for each panel's colour bar
     for j, f in enumerate(figs):
+        last = j == len(figs) - 1
+        # a panel is narrower than the figure its camera was fitted to: step back (eye × 1.15)
+        add_panel(out, f, j + 1, hide_scale=shared_colour and not last, eye_scale=1.15, legend=j == 0,
+                  colourbar=None if shared_colour or last else  # its own bar, at its panel's right edge
+                  dict(x=0.005, xanchor="left", thickness=12, len=0.8))
         sub = out.get_subplot(1, j + 1)
-        right = sub.xaxis.domain[1] if specs[0][j]["type"] == "xy" else sub.domain.x[1]
-        for tr in f.data:
-            tr = go.Figure(tr).data[0]  # a copy
-            marker = getattr(tr, "marker", None)
-            if marker is not None and marker.showscale is not False and marker.colorscale is not None:
-                if shared_colour and j < len(figs) - 1:
-                    marker.showscale = False
-                elif not shared_colour and j < len(figs) - 1:  # its own bar, at its panel's right edge
-                    marker.colorbar.update(x=right + 0.005, xanchor="left", thickness=12, len=0.8)
-            tr.showlegend = (tr.showlegend is not False) and j == 0 if tr.showlegend is not None else j == 0
-            out.add_trace(tr, row=1, col=j + 1)
-        if specs[0][j]["type"] == "scene":
-            scene = f.layout.scene.to_plotly_json()
-            scene.pop("domain", None)
-            eye = (scene.get("camera") or {}).get("eye")
-            if eye:  # a panel is narrower than the figure the camera was fitted to: step back
-                scene["camera"]["eye"] = {k: 1.15 * v for k, v in eye.items()}
-            sub.update(scene)
-        else:
+        if specs[0][j]["type"] == "xy":
             out.update_xaxes(title_text=f.layout.xaxis.title.text, row=1, col=j + 1)
             out.update_yaxes(title_text=f.layout.yaxis.title.text, row=1, col=j + 1)
             if f.layout.yaxis.scaleanchor:

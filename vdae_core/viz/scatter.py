@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from vdae_core.foundation.text import subscript, superscript
 from vdae_core.viz.common import LEARNED, START, TRUTH, base_layout, colour_spec, f32, mesh_trace, scene_layout
 
 
@@ -110,24 +111,11 @@ def embedding_figure(emb_real: np.ndarray, emb_gen: np.ndarray, method: str,
     return fig.update_layout(showlegend=False)  # the panel titles name the colours; a legend would cover them
 
 
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _sub(j: int) -> str:
-    return str(int(j)).translate(_SUB)
-
-
-def superscript(t: float) -> str:
-    """``t`` in superscript digits ("⁵", "¹⁰"), for exponents in titles."""
-    return (str(int(t)) if float(t) == int(t) else f"{t:g}").translate(_SUP)
-
-
 def diffusion_coord_name(j: int, t: float = 0, eigenvalue: Optional[float] = None) -> str:
     """The axis title of diffusion coordinate ``j`` (1-based) at time ``t``: "φ₃" at t = 0, "μ₃⁵φ₃" at t = 5,
     with "(μ₃ = 0.981)" appended when ``eigenvalue`` is given."""
-    base = f"φ{_sub(j)}" if not t else f"μ{_sub(j)}{superscript(t)}φ{_sub(j)}"
-    return base if eigenvalue is None else f"{base} (μ{_sub(j)} = {eigenvalue:.4f})"
+    base = f"φ{subscript(j)}" if not t else f"μ{subscript(j)}{superscript(t)}φ{subscript(j)}"
+    return base if eigenvalue is None else f"{base} (μ{subscript(j)} = {eigenvalue:.4f})"
 
 
 def diffusion_pair_figure(psi: np.ndarray, which: Sequence[int], eigenvalues: Sequence[float],

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from vdae_core.viz.bilip import colour_limits
 from vdae_core.viz.common import LEARNED, base_layout, is_categorical, log_ticks
+from vdae_core.viz.panels import add_panel
 from vdae_core.viz.walks import convergence_figure
 
 #: Colour of the second run's curves where both runs share one figure (the first run keeps the usual colours).
@@ -89,21 +90,7 @@ def scenes_side_by_side(figs: Sequence[go.Figure], titles: Sequence[str], height
     out = make_subplots(rows=1, cols=k, specs=[[{"type": "scene"}] * k], subplot_titles=list(titles),
                         horizontal_spacing=0.04)
     for j, f in enumerate(figs):
-        scene = "scene" if j == 0 else f"scene{j + 1}"
-        right = out.layout[scene].domain.x[1]
-        for tr in f.data:
-            tr = go.Figure(tr).data[0]  # a copy: the input figure stays as it was
-            marker = getattr(tr, "marker", None)
-            if marker is not None and marker.showscale is not False and marker.colorscale is not None:
-                if one_colourbar and j < k - 1:
-                    marker.showscale = False
-                else:
-                    marker.colorbar.x = right
-                    marker.colorbar.len = 0.7
-            out.add_trace(tr, row=1, col=j + 1)
-        src = f.layout.scene.to_plotly_json()
-        src.pop("domain", None)
-        out.layout[scene].update(src)
+        add_panel(out, f, j + 1, hide_scale=one_colourbar and j < k - 1, colourbar=dict(x=0.0, len=0.7))
     base_layout(out, "", height, uirevision)
     return out.update_layout(margin={"t": 64})  # the panel titles clear of plotly's mode bar
 

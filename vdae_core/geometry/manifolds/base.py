@@ -22,15 +22,9 @@ import numpy as np
 import torch
 
 from vdae_core.foundation.errors import UserInputError
+from vdae_core.foundation.text import superscript  # noqa: F401  (the manifolds' labels, S² and RP³, import it here)
 
 Std = Union[float, torch.Tensor]
-
-_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def superscript(k: int) -> str:
-    """``superscript(2) == "²"``, for labels such as S² and RP³."""
-    return str(k).translate(_SUPERSCRIPTS)
 
 
 def wrap_angle(a: torch.Tensor) -> torch.Tensor:
