@@ -65,7 +65,7 @@ def test_every_lesson_trains_measures_and_draws(computed):
 def test_runs_shared_between_lessons_are_trained_once(computed):
     root, results = computed
     tears, holes = results["gaussian_tears"], results["prior_holes"]
-    assert tears.runs["gauss2"] == holes.runs["gauss2"]  # the same 2-D β-VAE on the same circle
+    assert tears.runs["plane_latent"] == holes.runs["plane_latent"]  # the same 2-D β-VAE on the same circle
     folders = [f for f in os.listdir(root) if f.startswith("lesson-")]
     assert len(folders) == len({p for r in results.values() for p in r.runs.values()})
 
@@ -117,9 +117,9 @@ def test_gaussian_tears_answer_quotes_its_tear_counts(computed):
     _, results = computed
     n = results["gaussian_tears"].numbers
     text = get_lesson("gaussian_tears").answer(n)
-    for role in ("gauss1", "gauss2", "svae"):
+    for role in ("line_latent", "plane_latent", "loop_latent"):
         assert f"{n[role]['torn_edges']} of {n[role]['data_edges']} neighbour edges torn" in text
-    assert n["data_loops"] == 1 and n["gauss1"]["loops"] == 0  # a 1-D Gaussian latent has no loop to keep
+    assert n["data_loops"] == 1 and n["line_latent"]["loops"] == 0  # a 1-D Gaussian latent has no loop to keep
 
 
 def test_correlation_ratio_sees_any_function_of_the_parameter():
@@ -198,18 +198,18 @@ def test_answers_follow_the_branch_their_numbers_call_for(computed):
     """Synthetic numbers on each side of a lesson's thresholds: the words agree with the numbers."""
     _, results = computed
     tears = copy.deepcopy(results["gaussian_tears"].numbers)
-    tears["gauss2"].update(loops=0, torn_edges=0, hole_share=0.0, hole_floor=[0.0, 0.0], off_share=0.0,
+    tears["plane_latent"].update(loops=0, torn_edges=0, hole_share=0.0, hole_floor=[0.0, 0.0], off_share=0.0,
                            off_floor=[0.0, 0.0], off_in_holes=None)
     text = get_lesson("gaussian_tears").answer(tears)
     assert "does not close it" in text and "a hole took its place" not in text and "no holes that matter" in text
     holes = copy.deepcopy(results["prior_holes"].numbers)
-    holes["vdae"].update(hole_share=0.3, hole_floor=[0.0, 0.0], off_share=0.4, off_floor=[0.0, 0.01],
+    holes["walker"].update(hole_share=0.3, hole_floor=[0.0, 0.0], off_share=0.4, off_floor=[0.0, 0.01],
                          off_in_holes=0.9)
     text = get_lesson("prior_holes").answer(holes)
     assert "40% of its samples land off the data" in text and "even a code in a hole decodes onto" not in text
     walk = copy.deepcopy(results["walk_on_manifold"].numbers)
-    walk["vdae"]["off_surface_mean"], walk["raw"]["off_surface_mean"] = 0.60, 0.62
+    walk["projected"]["off_surface_mean"], walk["raw"]["off_surface_mean"] = 0.60, 0.62
     assert "about as close to the surface (0.60 against 0.62" in get_lesson("walk_on_manifold").answer(walk)
     stretch = copy.deepcopy(results["decoder_stretch"].numbers)
-    stretch["flat"]["sf_median"], stretch["sphere"]["sf_median"] = 1.20, 1.19
+    stretch["flat_latent"]["sf_median"], stretch["round_latent"]["sf_median"] = 1.20, 1.19
     assert "does not stretch less" in get_lesson("decoder_stretch").answer(stretch)

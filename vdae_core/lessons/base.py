@@ -45,7 +45,7 @@ class LessonRun:
     Attributes
     ----------
     role : str
-        The run's name inside the lesson (``"gauss1"``), used by its measurements and its folder name.
+        The run's name inside the lesson, what it stands for there (``"line_latent"``), used by its measurements and its folder name.
     label : str
         What the lesson calls it ("β-VAE, 1-D Gaussian latent").
     model : str

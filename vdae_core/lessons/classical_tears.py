@@ -21,16 +21,16 @@ class ClassicalTears(Lesson):
         "codes as it audits its own models: persistent homology counts the loops, and the tears are neighbour "
         "edges of the torus whose codes land far apart.")
     question = "Does each learner keep both of the torus's loops in its codes, and where does it cut?"
-    runs = (LessonRun("umap", "UMAP (3-D)", "umap", TORUS, {"latent_dim": 3}),
-            LessonRun("isomap", "Isomap (3-D)", "isomap", TORUS, {"latent_dim": 3}))
+    runs = (LessonRun("fuzzy_graph", "UMAP (3-D)", "umap", TORUS, {"latent_dim": 3}),
+            LessonRun("geodesic", "Isomap (3-D)", "isomap", TORUS, {"latent_dim": 3}))
     open_page = "audit"
-    open_role = "umap"
+    open_role = "fuzzy_graph"
 
     def study(self, runs):
         from vdae_core.viz.panels import panels_figure
         from vdae_core.viz.scatter import points_figure
 
-        ds = runs["umap"].dataset
+        ds = runs["fuzzy_graph"].dataset
         j = first_periodic(ds)
         numbers = {"data_loops": loops(ds.X), "colour": ds.param_names[j]}
         figs = []
@@ -44,7 +44,7 @@ class ClassicalTears(Lesson):
     def answer(self, n):
         d = n["data_loops"]
         out = [f"The torus's points read {d} loop{'s' * (d != 1)} by the audit's rule. Measured on these runs:"]
-        for role in ("umap", "isomap"):
+        for role in ("fuzzy_graph", "geodesic"):
             r = n[role]
             kept = r["loops"] == d
             out.append(

@@ -27,10 +27,10 @@ class DecoderStretch(Lesson):
     question = ("A sphere cannot be flattened without distortion. Where does the flat latent's decoder stretch "
                 "most, does the spherical latent remove the stretch, and why does the studio lead with the "
                 "scale-free number?")
-    runs = (LessonRun("flat", "β-VAE, 2-D Gaussian latent", "beta_vae", SPHERE, {"latent_dim": 2}),
-            LessonRun("sphere", "hyperspherical VAE, S² latent", "svae", SPHERE, {"latent_manifold_dim": 2}))
+    runs = (LessonRun("flat_latent", "β-VAE, 2-D Gaussian latent", "beta_vae", SPHERE, {"latent_dim": 2}),
+            LessonRun("round_latent", "hyperspherical VAE, S² latent", "svae", SPHERE, {"latent_manifold_dim": 2}))
     open_page = "bilipschitz"
-    open_role = "flat"
+    open_role = "flat_latent"
 
     def study(self, runs):
         from vdae_core.metrics.bilipschitz import bilipschitz_both, geodesic_latent
@@ -62,7 +62,7 @@ class DecoderStretch(Lesson):
         return numbers, panels_figure(figs, [s.label for s in self.runs], height=460)
 
     def answer(self, n):
-        f, s = n["flat"], n["sphere"]
+        f, s = n["flat_latent"], n["round_latent"]
         better = s["sf_median"] * 1.1 < f["sf_median"]  # a clear difference, not a tie
 
         def where(r):

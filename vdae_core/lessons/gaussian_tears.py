@@ -9,9 +9,9 @@ from vdae_core.lessons.measures import codes, hole_numbers, loops, pct, tear_num
 from vdae_core.study.verdicts import hole_verdict
 
 CIRCLE = {"dataset": "circle", "n": 1000}
-GAUSS_1D = LessonRun("gauss1", "β-VAE, 1-D Gaussian latent", "beta_vae", CIRCLE, {"latent_dim": 1})
-GAUSS_2D = LessonRun("gauss2", "β-VAE, 2-D Gaussian latent", "beta_vae", CIRCLE, {"latent_dim": 2})
-SPHERE_1D = LessonRun("svae", "hyperspherical VAE, S¹ latent", "svae", CIRCLE, {"latent_manifold_dim": 1})
+GAUSS_1D = LessonRun("line_latent", "β-VAE, 1-D Gaussian latent", "beta_vae", CIRCLE, {"latent_dim": 1})
+GAUSS_2D = LessonRun("plane_latent", "β-VAE, 2-D Gaussian latent", "beta_vae", CIRCLE, {"latent_dim": 2})
+SPHERE_1D = LessonRun("loop_latent", "hyperspherical VAE, S¹ latent", "svae", CIRCLE, {"latent_manifold_dim": 1})
 
 
 @LESSONS.register("gaussian_tears", help="Why a Gaussian latent tears a circle.", order=2)
@@ -29,13 +29,13 @@ class GaussianTears(Lesson):
                 "for a ring: does it solve the problem?")
     runs = (GAUSS_1D, GAUSS_2D, SPHERE_1D)
     open_page = "audit"
-    open_role = "gauss1"
+    open_role = "line_latent"
 
     def study(self, runs):
         from vdae_core.viz.panels import panels_figure
         from vdae_core.viz.scatter import points_figure
 
-        ds = runs["gauss1"].dataset
+        ds = runs["line_latent"].dataset
         theta = ds.params[:, 0]
         numbers = {"data_loops": loops(ds.X)}
         figs = []
@@ -48,12 +48,12 @@ class GaussianTears(Lesson):
                                           axis_names=("code z", "true angle θ"), size=4))
             else:
                 figs.append(points_figure(Z[:, :2], theta, "angle θ", True, axis_names=("z1", "z2"), size=4))
-        numbers["gauss2"].update(hole_numbers(runs["gauss2"]))
+        numbers["plane_latent"].update(hole_numbers(runs["plane_latent"]))
         fig = panels_figure(figs, [s.label for s in self.runs], height=430)
         return numbers, fig
 
     def answer(self, n):
-        g1, g2, sv = n["gauss1"], n["gauss2"], n["svae"]
+        g1, g2, sv = n["line_latent"], n["plane_latent"], n["loop_latent"]
 
         def tears(r):
             return (f"{r['torn_edges']} of {r['data_edges']} neighbour edges torn ({r['points_at_a_tear']} points "

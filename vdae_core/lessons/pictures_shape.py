@@ -21,15 +21,15 @@ class PicturesShape(Lesson):
         "such pictures: its codes, coloured by the true angle, with some of the pictures placed at their codes.")
     question = ("How many loops do the pictures themselves have, and do the VDAE's codes keep it? How well does an "
                 "angle read off the codes follow the turntable's angle?")
-    runs = (LessonRun("vdae", "VDAE", "vdae", TURNTABLE),)
+    runs = (LessonRun("model", "VDAE", "vdae", TURNTABLE),)
     open_page = "latent"
-    open_role = "vdae"
+    open_role = "model"
 
     def study(self, runs):
         from vdae_core.metrics.angle_recovery import angle_recovery, angle_recovery_floor
         from vdae_core.viz.images import spread_indices, thumbnails_figure
 
-        run = runs["vdae"]
+        run = runs["model"]
         ds, space = run.dataset, run.model.latent_space
         Z = codes(run)
         rec = angle_recovery(space, Z, ds.params, ds.param_names, ds.periodic)

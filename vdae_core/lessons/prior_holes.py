@@ -22,16 +22,16 @@ class PriorHoles(Lesson):
         "samples by walking from data codes instead of drawing from a fixed prior.")
     question = ("What share of the β-VAE's samples land off the circle, and where in the latent do they come "
                 "from? Does the VDAE have holes too, and do they matter?")
-    runs = (GAUSS_2D, LessonRun("vdae", "VDAE", "vdae", CIRCLE))
+    runs = (GAUSS_2D, LessonRun("walker", "VDAE", "vdae", CIRCLE))
     open_page = "audit"
-    open_role = "gauss2"
+    open_role = "plane_latent"
 
     def study(self, runs):
         from vdae_core.study.analysis import DisplayProjection, latent_plane
         from vdae_core.study.topology import prior_hole_report
         from vdae_core.viz.topology import prior_holes_figure
 
-        run = runs["gauss2"]
+        run = runs["plane_latent"]
         hs, ph, Zd, Zp, Xs, R = prior_hole_report(run, n=2000)
         shape = run.model.latent_space.shape
         Zd2, names = latent_plane(run.model, Zd.reshape(len(Zd), *shape))
@@ -40,13 +40,13 @@ class PriorHoles(Lesson):
         fig = prior_holes_figure(Zd2, Zp2, ph.log_ratio, proj(R), proj(Xs), ph.off, hs["t_spacings"], hs["hole_ratio"],
                                  latent_names=names, height=460)
         numbers = {spec.role: {"label": spec.label,
-                               **hole_numbers(runs[spec.role], summary=hs if spec.role == "gauss2" else None)}
+                               **hole_numbers(runs[spec.role], summary=hs if spec.role == "plane_latent" else None)}
                    for spec in self.runs}
         numbers["hole_ratio"] = float(hs["hole_ratio"])
         return numbers, fig
 
     def answer(self, n):
-        g, v = n["gauss2"], n["vdae"]
+        g, v = n["plane_latent"], n["walker"]
         def judged(r):
             return hole_verdict(r["hole_share"], r["hole_floor"][0], r["off_share"], *r["off_floor"], r["off_in_holes"])
 

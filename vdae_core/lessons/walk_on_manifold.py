@@ -23,17 +23,17 @@ class WalkOnManifold(Lesson):
         "step's code as it is. Right: the true diffusion walk on the mesh, for comparison. Press ▶ Play.")
     question = ("Which walk stays on the bunny's surface, and which spreads over the bunny like the true "
                 "diffusion does? What does reading the code at the data's codes buy?")
-    runs = (LessonRun("vdae", "VDAE (the studio's decoder input)", "vdae", BUNNY),
+    runs = (LessonRun("projected", "VDAE (the studio's decoder input)", "vdae", BUNNY),
             LessonRun("raw", "VDAE, raw decoder input", "vdae", BUNNY, {"decoder_input": "raw"}))
     open_page = "walks"
-    open_role = "vdae"
+    open_role = "projected"
 
     def study(self, runs):
         from vdae_core.study.diagnostics import compare_walks
         from vdae_core.viz.common import LEARNED, TRUTH
         from vdae_core.viz.walks import WalkPanel, walk_animation
 
-        mesh = runs["vdae"].dataset.mesh
+        mesh = runs["projected"].dataset.mesh
         V, F = mesh.vertices, mesh.faces
         start = int(np.argmin(V[:, 1]))  # the lowest vertex (y is the bunny's up axis): a start every walk leaves
         numbers, panels = {"start_vertex": start, "walkers": WALKERS, "steps": STEPS, "check_step": CHECK_STEP}, []
@@ -57,7 +57,7 @@ class WalkOnManifold(Lesson):
         return numbers, fig
 
     def answer(self, n):
-        v, r = n["vdae"], n["raw"]
+        v, r = n["projected"], n["raw"]
         s = n["check_step"]
 
         def line(w):
