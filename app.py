@@ -70,6 +70,11 @@ def home() -> None:
         infos = state.saved_runs()
         st.caption("Runs on built-in datasets are shared with everyone using this studio; runs on your uploads "
                    "are private to this browser.")
+        lost = jobs.interrupted_jobs()
+        if lost:
+            st.warning(f"{len(lost)} of your trainings {'was' if len(lost) == 1 else 'were'} interrupted when the "
+                       "server stopped; nothing of {0} was saved. Retrain or dismiss on the Train page."
+                       .format("it" if len(lost) == 1 else "them"), icon=":material/restart_alt:")
         if not infos:
             st.caption(f"None yet under `{state.runs_root()}`.")
         else:

@@ -15,6 +15,7 @@ st.title("Train")
 state.show_flashes()
 
 job = jobs.get_job()
+jobs.render_interrupted()
 
 models = [m for m in api.MODELS.names() if api.MODELS.tags(m).get("listed", True)]  # not imported codes
 if ss["model"] not in models:
@@ -67,7 +68,9 @@ if job is not None:  # right under the button that started it, so the progress i
     st.subheader(f"Training {job.label}")
     jobs.render(detailed=True)
 if busy:
-    st.caption("One training at a time per browser session: pause, stop or discard the current one above.")
+    st.caption("One training at a time per browser session: "
+               + ("cancel the queued one above." if job.status == "queued"
+                  else "pause, stop or discard the current one above."))
 
 if go:
     try:

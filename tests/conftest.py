@@ -14,6 +14,18 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 torch.set_num_threads(2)
+# The studio's training queue sets torch's (process-wide) thread count for its trainings: keep the suite's 2, so a
+# test that trains in the app does not change the numbers of the tests after it.
+os.environ.setdefault("VDAE_TRAIN_THREADS", "2")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_training_queue():
+    """Each test starts with an empty training queue of the default size (a job a test leaves behind keeps its own)."""
+    from vdae_core.pipeline import jobs
+
+    jobs.reset_queue()
+    yield
 
 
 @pytest.fixture

@@ -61,6 +61,11 @@ def source(at: AppTest):
     return next(r for r in at.radio if r.label == "Source")
 
 
+def runs_in(folder) -> list:
+    """The run folders in a runs root, sorted (hidden entries are the studio's own: journal, caches)."""
+    return sorted(f for f in os.listdir(folder) if not f.startswith("."))
+
+
 def train_until_done(at: AppTest, timeout: float = 120) -> None:
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -108,7 +113,7 @@ def test_every_page_renders(env, page):
 
 
 def test_try_it_trains_through_the_stepwise_api_and_saves_a_run(env):
-    before = set(os.listdir(env))
+    before = set(runs_in(env))
     at = app()
     at.button(key="home.try").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -117,8 +122,9 @@ def test_try_it_trains_through_the_stepwise_api_and_saves_a_run(env):
     train_until_done(at)
     job = at.session_state["_job"]
     assert job.status == "done", job.message
-    new = set(os.listdir(env)) - before
+    new = set(runs_in(env)) - before
     assert len(new) == 1
+    assert os.listdir(os.path.join(env, ".jobs")) == []  # the journal forgets a training that ended
     at.run()
     assert at.session_state["run_path"] == os.path.join(str(env), new.pop())
     assert "It is now the active run" in texts(at)
@@ -166,7 +172,16 @@ def test_app_training_gives_the_same_weights_as_the_library_for_its_seed(env):
     train_until_done(at)
     job = at.session_state["_job"]
     assert job.status == "done" and job.seed == 3, job.message
-    ref = train_run(job.model_name, DataConfig(**job.data_config), job.overrides, seed=3, device="cpu").model
+    # the same numbers for a seed at the same CPU thread count (the queue gives each training its share of cores)
+    from vdae_core.api import load_run
+
+    threads = load_run(job.run_path).info["cpu_threads"]
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ref = train_run(job.model_name, DataConfig(**job.data_config), job.overrides, seed=3, device="cpu").model
+    finally:
+        torch.set_num_threads(before)
     for k, v in ref.state_dict().items():
         assert torch.equal(v, job.model.state_dict()[k]), k
 
@@ -178,7 +193,7 @@ def test_failed_training_keeps_the_previous_run(env, monkeypatch):
     at = app()
     previous = at.session_state["run_path"]
     assert previous
-    n_runs = len(os.listdir(env))
+    n_runs = len(runs_in(env))
 
     def boom(self, *a, **k):
         raise TrainingDiverged("training diverged: loss became NaN/inf (test)")
@@ -188,7 +203,7 @@ def test_failed_training_keeps_the_previous_run(env, monkeypatch):
     train_until_done(at)
     assert at.session_state["_job"].status == "failed"
     assert any("diverged" in e.value for e in at.error)
-    assert at.session_state["run_path"] == previous and len(os.listdir(env)) == n_runs
+    assert at.session_state["run_path"] == previous and len(runs_in(env)) == n_runs
 
 
 def test_two_sessions_do_not_share_a_training(env):
@@ -404,7 +419,7 @@ def test_walks_page_reports_distance_to_the_true_manifold(tmp_path, monkeypatch)
 def test_training_belongs_to_the_server_a_reload_reattaches(env):
     """A reload (a new session of the same browser, i.e. the same owner cookie) finds the running job with
     its curves; the job goes on with no tab watching and its run is saved and becomes active on return."""
-    before = set(os.listdir(env))
+    before = set(runs_in(env))
     a = goto(app(), "train")
     owner = a.session_state["_owner"]
     a.radio(key="train.preset").set_value("defaults").run()
@@ -433,7 +448,7 @@ def test_training_belongs_to_the_server_a_reload_reattaches(env):
     assert "_job" not in c.session_state
     b.button(key="job.stop").click().run()
     train_until_done(b)
-    assert job.status == "stopped" and len(set(os.listdir(env)) - before) == 1
+    assert job.status == "stopped" and len(set(runs_in(env)) - before) == 1
     assert b.session_state["run_path"] == job.run_path
 
 
@@ -742,7 +757,7 @@ def test_a_second_training_of_the_same_dataset_model_and_seed_is_what_every_page
         paths.append(job.run_path)
         time.sleep(1.05)  # the runs' saved times differ by a second at least
     first, second = paths
-    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in paths)
+    assert runs_in(tmp_path) == sorted(os.path.basename(p) for p in paths)
 
     def shows(path: str, dim: int) -> None:
         name = os.path.basename(path)

@@ -1,30 +1,30 @@
-"""Training jobs that belong to the server, not to the browser tab.
+"""Training jobs that belong to the server, not to the browser tab: the app's side of
+:mod:`vdae_core.pipeline.jobs` (the queue, the training thread, the journal).
 
-Each browser (owner id, see :mod:`.identity`) has at most one job, kept in a process-wide table and run
-by a background thread that calls ``Trainer.advance`` a fraction of a second at a time (so pause and stop
-take effect within that slice). Reloading the tab or opening a second one finds the same job through the
-owner id and shows its live curves; closing the tab does not stop it, and a finished training is saved
-under the runs root whether or not anyone is watching. The pages draw the job in a fragment that reruns
-itself every :data:`TICK_EVERY` seconds while it runs. A failure (``TrainingDiverged``, ``UserInputError``
-or any other error) is reported in the page and the previously active run is kept.
+Each browser (owner id, see :mod:`.identity`) has at most one job, kept in a process-wide table. Reloading
+the tab or opening a second one finds the same job through the owner id and shows its place in the server's
+queue or its live curves; closing the tab does not stop it, and a finished training is saved under the runs
+root whether or not anyone is watching. The pages draw the job in a fragment that reruns itself every
+:data:`TICK_EVERY` seconds while it waits or runs. A failure (``TrainingDiverged``, ``UserInputError`` or any
+other error) is reported in the page and the previously active run is kept. Trainings a server stop
+interrupted are listed on the Train page with "Retrain" (:func:`render_interrupted`).
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
 import time
-import traceback
 from typing import Any, Dict, Optional
 
 import streamlit as st
 
+from vdae_core.pipeline import jobs as engine
+from vdae_core.pipeline.jobs import TrainingJob, cancel, set_paused, stop  # noqa: F401  (the pages' API)
 from vdae_core.ui import state
 
 JOB_KEY = "_job"  # mirror of this browser's job in session state (for tests and the pages' convenience)
-TICK_EVERY = 0.6  # seconds between redraws of the job panel while training
-TICK_BUDGET = 0.25  # seconds of training per slice of the background thread (pause/stop latency)
+TICK_EVERY = 0.6  # seconds between redraws of the job panel while training or queued
 KEEP_FINISHED_S = 6 * 3600  # a finished job (its curves and message) is dropped from memory after this
 log = logging.getLogger("vdae_studio")
 _JOBS: Dict[str, "TrainingJob"] = {}  # owner id -> that browser's job
@@ -79,55 +79,8 @@ def demo_time_text(infos) -> str:
     return ("; ".join(parts) + ".") if parts else "A few seconds on a laptop CPU."
 
 
-@dataclasses.dataclass
-class TrainingJob:
-    """A training in progress (or just finished) in this session."""
-
-    model_name: str
-    overrides: Dict[str, Any]
-    data_config: Dict[str, Any]
-    seed: int
-    dataset: Any
-    model: Any
-    trainer: Any
-    #: The pipeline's :class:`~vdae_core.pipeline.train.Training` (spec + trainer) that ``finish`` saves.
-    training: Any = None
-    status: str = "running"  # running | paused | done | stopped | failed | discarded
-    message: str = ""
-    run_path: Optional[str] = None
-    started: float = dataclasses.field(default_factory=time.time)
-    train_seconds: float = 0.0
-    progress: Any = None
-    #: The uploading browser's owner id when the data is an upload (the saved run is private to it), else None.
-    owner: Optional[str] = None
-    #: Held while the trainer advances. Streamlit may start the next script run (a page switch, a click)
-    #: before the previous one has stopped, so two runs of this session can overlap for a moment.
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
-    thread: Optional[threading.Thread] = dataclasses.field(default=None, repr=False, compare=False)
-    finished: Optional[float] = None
-    #: Seconds spent paused so far, and since when the job is paused (None: not paused).
-    paused_total: float = 0.0
-    paused_since: Optional[float] = None
-    #: The Train page's preset the settings started from ("Quick", "Live", ...), kept in the run's info.
-    preset: str = ""
-
-    def wall_seconds(self, now: Optional[float] = None) -> float:
-        """Wall time since the start, pauses left out: what the progress line's timer shows."""
-        end = self.finished if self.finished is not None else (now if now is not None else time.time())
-        paused = self.paused_total + ((end - self.paused_since) if self.paused_since is not None else 0.0)
-        return max(0.0, end - self.started - paused)
-
-    @property
-    def label(self) -> str:
-        return f"{self.model_name} · {self.dataset.name} · seed {self.seed}"
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("running", "paused")
-
-
 def get_job() -> Optional[TrainingJob]:
-    """This browser's job (running or finished), or None; mirrored in ``st.session_state['_job']``."""
+    """This browser's job (queued, running or ended), or None; mirrored in ``st.session_state['_job']``."""
     from vdae_core.ui.identity import owner_id
 
     job = _JOBS.get(owner_id())
@@ -146,7 +99,7 @@ def _prune(now: float) -> None:
 
 def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str, Any], seed: int,
               preset: str = "") -> TrainingJob:
-    """Build the data, model and trainer and make it this session's job (replacing a finished one).
+    """Build the data, model and trainer and queue the training as this browser's job (replacing an ended one).
 
     ``preset`` (the Train page's preset the settings started from) is saved in the run's info, so that the
     run picker can tell this run from others of the same dataset, model and seed.
@@ -154,123 +107,93 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     Raises
     ------
     UserInputError
-        Bad data or hyperparameters (nothing is changed then).
+        Bad data or hyperparameters, or the server's training queue is full (nothing is changed then).
     RuntimeError
-        A job is already running for this browser.
+        A job is already queued or running for this browser.
     """
     from vdae_core.data import DataConfig
+    from vdae_core.foundation.registry import DATASETS
+    from vdae_core.pipeline.run_index import runs_root
     from vdae_core.pipeline.train import start
     from vdae_core.ui import cache
+    from vdae_core.ui.identity import owner_id
 
     cur = get_job()
     if cur is not None and cur.active:
-        raise RuntimeError("a training is already running in this browser: stop it first")
-    from vdae_core.foundation.registry import DATASETS
-    from vdae_core.ui.identity import owner_id
-
+        raise RuntimeError("a training is already queued or running in this browser: stop or cancel it first")
     ds = cache.dataset(data_config)
     training = start(model_name, DataConfig.from_dict(data_config), dict(overrides), int(seed), dataset=ds,
                      report_every=5)
     trainer, model = training.trainer, training.trainer.model
     owner = None if data_config["dataset"] in DATASETS else owner_id()  # uploads stay private
     job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), ds, model, trainer, training,
-                      owner=owner, preset=str(preset))
+                      owner=owner, preset=str(preset), browser=owner_id())
     _prune(time.time())
+    engine.submit(job, root=runs_root())  # raises QueueFull before anything is registered
     with _JOBS_LOCK:
         _JOBS[owner_id()] = job
     st.session_state[JOB_KEY] = job
-    job.thread = threading.Thread(target=_work, args=(job,), name=f"vdae-train-{owner_id()[:8]}", daemon=True)
-    job.thread.start()
     return job
 
 
-def _work(job: TrainingJob) -> None:
-    """The job's thread: advance in slices while running, idle while paused, end when finished."""
-    while job.status in ("running", "paused"):
-        if job.status == "paused":
-            time.sleep(0.05)
-            continue
-        tick(job)
-
-
-def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
-    """Advance a running job by about ``budget`` seconds; finish (save) it when the trainer is done."""
-    from vdae_core.foundation.errors import TrainingDiverged, UserInputError
-
-    if job.status != "running":
-        return
-    with job.lock:
-        if job.status != "running":
-            return
-        t0 = time.perf_counter()
-        try:
-            job.progress = job.trainer.advance(max_steps=1_000_000, max_seconds=budget)
-        except (TrainingDiverged, UserInputError) as e:
-            job.status, job.message, job.finished = "failed", str(e), time.time()
-            return
-        except Exception as e:  # a bug or an out-of-memory: report it in the page, keep the session alive
-            log.error("training failed:\n%s", traceback.format_exc())
-            job.status, job.message = "failed", f"training failed ({type(e).__name__}: {str(e)[:300]})"
-            job.finished = time.time()
-            return
-        finally:
-            job.train_seconds += time.perf_counter() - t0
-        if job.trainer.done:
-            finish(job)
-
-
-def finish(job: TrainingJob) -> None:
-    """Save the trained model as a run folder (it becomes the active run of the pages that show the job)."""
-    from vdae_core.pipeline.run_index import new_run_dir, runs_root
-    from vdae_core.pipeline.train import finish as finish_run
-    from vdae_core.pipeline.runs import save_run
-
-    try:
-        run = finish_run(job.training, job.train_seconds, owner=job.owner, source="studio", preset=job.preset)
-        root = runs_root()
-        os.makedirs(root, exist_ok=True)
-        path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))
-    except Exception as e:
-        log.error("saving the run failed:\n%s", traceback.format_exc())
-        job.status, job.message = "failed", f"the run could not be saved ({type(e).__name__}: {str(e)[:200]})"
-        job.finished = time.time()
-        return
-    job.run_path = path
-    job.message = run.history.message
-    job.finished = time.time()
-    job.status = "stopped" if run.history.stopped_early else "done"
-
-
-def set_paused(job: TrainingJob, paused: bool) -> None:
-    """Pause or resume; returns once the slice in progress (if any) has ended."""
-    with job.lock:
-        if job.active:
-            now = time.time()
-            if paused and job.paused_since is None:
-                job.paused_since = now
-            elif not paused and job.paused_since is not None:
-                job.paused_total += now - job.paused_since
-                job.paused_since = None
-            job.status = "paused" if paused else "running"
-
-
-def stop(job: TrainingJob) -> None:
-    """Stop after the current step; the thread then ends the phases and saves what was learned."""
-    with job.lock:
-        job.trainer.request_stop()
-        if job.active:
-            job.status = "running"
-
-
 def discard(job: TrainingJob) -> None:
-    """Abandon the job: its thread ends after the current slice and nothing is saved."""
-    with job.lock:
-        job.status = "discarded"
+    """Abandon the job (queued or training): nothing is saved, and this browser's job slot is free."""
+    engine.discard(job)
     with _JOBS_LOCK:
         for k, j in list(_JOBS.items()):
             if j is job:
                 del _JOBS[k]
     st.session_state.pop(JOB_KEY, None)
+
+
+_RECOVERED = threading.Event()
+
+
+def interrupted_jobs() -> list:
+    """This browser's trainings that a server stop interrupted (journal records, oldest first). The first call in a
+    server process also finishes saves a kill interrupted (:func:`~vdae_core.pipeline.job_journal.recover_saves`)."""
+    from vdae_core.pipeline import job_journal
+    from vdae_core.pipeline.run_index import runs_root
+    from vdae_core.ui.identity import owner_id
+
+    root = runs_root()
+    if not _RECOVERED.is_set():
+        _RECOVERED.set()
+        for what in job_journal.recover_saves(root):
+            log.warning("runs folder: %s", what)
+    return job_journal.interrupted(root, owner_id())
+
+
+def render_interrupted() -> None:
+    """The Train page's list of this browser's interrupted trainings, each with Retrain and Dismiss."""
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.pipeline import job_journal
+    from vdae_core.pipeline.run_index import runs_root
+
+    for rec in interrupted_jobs():
+        rid = rec.get("id", "")
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(rec.get("started") or rec.get("submitted") or 0)))
+        stage = "while it was training" if rec.get("status") == "running" else "while it waited in the queue"
+        with st.container(border=True):
+            st.warning(f"**Interrupted:** {rec.get('label', rec.get('model_name', '?'))} (started {when}). The server "
+                       f"stopped {stage}; nothing was saved.", icon=":material/restart_alt:")
+            c = st.columns([1, 1, 4])
+            if c[0].button("Retrain", key=f"job.retrain.{rid}", icon=":material/replay:", type="primary",
+                           disabled=bool(get_job() and get_job().active),
+                           help="Train the same model, settings, data and seed again."):
+                try:
+                    start_job(rec["model_name"], rec.get("overrides") or {}, rec["data_config"], int(rec["seed"]),
+                              preset=rec.get("preset", ""))
+                except (UserInputError, RuntimeError, KeyError, TypeError) as e:
+                    from vdae_core.ui import widgets
+
+                    widgets.error_box(e, "cannot retrain")
+                else:
+                    job_journal.remove(runs_root(), rid)
+                    st.rerun()
+            if c[1].button("Dismiss", key=f"job.dismiss.{rid}", help="Forget this interrupted training."):
+                job_journal.remove(runs_root(), rid)
+                st.rerun()
 
 
 # -- rendering --------------------------------------------------------------------------------------
@@ -286,7 +209,37 @@ def _progress_text(job: TrainingJob) -> str:
             f"{job.trainer.total_steps} steps · {job.wall_seconds():.0f} s{left}")
 
 
+def _queue_text(job: TrainingJob) -> str:
+    place, start = engine.expected_start(job)
+    q = engine.queue()
+    slots = q.settings.slots
+    if place is None:
+        return "Starting…"
+    when = (f"expected to start in about {start:.0f} s" if start is not None
+            else "no estimate of the start yet (nothing like it has trained here)")
+    return (f"Waiting for a free training slot: place **{place}** in the queue ({slots} training"
+            f"{'s' if slots > 1 else ''} at once on this server, {len(q.running())} running now); {when}.")
+
+
+def _draw_queued(job: TrainingJob, detailed: bool) -> None:
+    if job.status == "cancelled":
+        st.info("Cancelled before it started: nothing was trained or saved.", icon=":material/cancel:")
+        return
+    if not detailed:
+        st.caption(f"Queued: {job.label}")
+        st.caption(_queue_text(job))
+        return
+    st.info(_queue_text(job), icon=":material/hourglass_top:")
+    if st.button("Cancel", key="job.cancel", icon=":material/cancel:",
+                 help="Leave the queue; nothing is trained or saved."):
+        cancel(job)
+        st.rerun()
+
+
 def _draw(job: TrainingJob, detailed: bool) -> None:
+    if job.status in ("queued", "cancelled"):
+        _draw_queued(job, detailed)
+        return
     tr = job.trainer
     frac = 1.0 if job.status in ("done", "stopped") else min(1.0, tr.steps_done / max(1, tr.total_steps))
     if not detailed:
@@ -337,12 +290,12 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
 
 
 def render(detailed: bool) -> None:
-    """Draw the job (if any) in a fragment that, while training runs, reruns itself every
-    :data:`TICK_EVERY` seconds and advances the trainer each time."""
+    """Draw the job (if any) in a fragment that reruns itself every :data:`TICK_EVERY` seconds while the job waits
+    or trains (the training itself runs in its own thread), and reruns the page once when the run is saved."""
     job = get_job()
     if job is None:
         return
-    every = TICK_EVERY if job.status == "running" else None
+    every = TICK_EVERY if job.status in ("running", "queued") else None
 
     @st.fragment(run_every=every)
     def job_panel() -> None:

@@ -1,0 +1,147 @@
+"""The server's bounded training queue (issue 34, item 2): first come first served, at most ``slots`` at once, a
+full queue refuses, a waiting job can be cancelled, and the expected start is list scheduling of the estimates."""
+import os
+import threading
+import time
+
+import pytest
+
+from vdae_core.data import DataConfig
+from vdae_core.foundation.errors import UserInputError
+from vdae_core.pipeline import job_journal, jobs
+from vdae_core.pipeline.job_queue import QueueFull, QueueSettings, TrainingQueue, expected_starts
+from vdae_core.pipeline.train import start
+
+TINY = dict(spectral_steps=5, vae_steps=5, hidden=16, depth=1, spectral_batch=128, batch_size=64, latent_dim=2)
+
+
+def test_expected_starts_is_list_scheduling():
+    # two slots free after 3 s and 5 s; waiting trainings of 4, 2 and 1 s start at 3, 5 and 7 (3 + 4 = 5 + 2)
+    assert expected_starts([3.0, 5.0], [4.0, 2.0, 1.0], slots=2) == [3.0, 5.0, 7.0]
+    # a free slot starts the first at once; one slot: each waits for all before it
+    assert expected_starts([], [4.0, 2.0], slots=1) == [0.0, 4.0]
+    assert expected_starts([6.0], [4.0, 2.0, 1.0], slots=1) == [6.0, 10.0, 12.0]
+    # an unknown duration makes every later start unknown, an unknown running one every start
+    assert expected_starts([3.0], [None, 2.0], slots=1) == [3.0, None]
+    assert expected_starts([None], [1.0], slots=1) == [None]
+
+
+def test_settings_come_from_the_cores_and_the_environment(monkeypatch):
+    for name in ("VDAE_TRAIN_SLOTS", "VDAE_TRAIN_QUEUE", "VDAE_TRAIN_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert QueueSettings.from_env(cores=2) == QueueSettings(slots=2, limit=8, threads=1)
+    assert QueueSettings.from_env(cores=1) == QueueSettings(slots=1, limit=8, threads=1)
+    assert QueueSettings.from_env(cores=16) == QueueSettings(slots=2, limit=8, threads=8)
+    monkeypatch.setenv("VDAE_TRAIN_SLOTS", "3")
+    monkeypatch.setenv("VDAE_TRAIN_QUEUE", "0")
+    assert QueueSettings.from_env(cores=12) == QueueSettings(slots=3, limit=0, threads=4)
+    monkeypatch.setenv("VDAE_TRAIN_SLOTS", "two")
+    with pytest.raises(UserInputError, match="VDAE_TRAIN_SLOTS='two' is not a whole number"):
+        QueueSettings.from_env(cores=2)
+    monkeypatch.setenv("VDAE_TRAIN_SLOTS", "0")
+    with pytest.raises(UserInputError, match="at least 1"):
+        QueueSettings.from_env(cores=2)
+
+
+def test_queue_order_limit_cancel_and_release():
+    q = TrainingQueue(QueueSettings(slots=1, limit=2, threads=1))
+    a, b, c, d = "a", "b", "c", "d"
+    assert q.submit(a) == 0 and q.running() == [a]
+    assert q.submit(b) == 1 and q.submit(c) == 2
+    with pytest.raises(QueueFull, match=r"full \(1 training, 2 waiting.*about 9 s\)\. Nothing was started"):
+        q.submit(d, wait_text=lambda: " (a place frees in about 9 s)")
+    assert (q.position(b), q.position(c), q.position(a)) == (1, 2, None)
+    assert q.cancel(b) and not q.cancel(b) and q.position(c) == 1
+    assert q.submit(d) == 2  # the cancelled place is free again
+    q.release(a)
+    assert q.running() == [c] and q.waiting() == [d]
+    assert q.wait_turn(c) and not q.wait_turn(b)  # c holds the slot; b was cancelled
+
+
+def test_a_waiting_thread_starts_when_the_slot_frees():
+    q = TrainingQueue(QueueSettings(slots=1, limit=4, threads=1))
+    q.submit("first")
+    q.submit("second")
+    got = []
+    t = threading.Thread(target=lambda: got.append((q.wait_turn("second", poll=0.05), time.perf_counter())))
+    t.start()
+    time.sleep(0.3)
+    assert not got  # still waiting: the slot is taken
+    t_release = time.perf_counter()
+    q.release("first")
+    t.join(timeout=5)
+    assert got and got[0][0] and got[0][1] - t_release < 0.2
+
+
+def _job(seed: int, steps: int = 5, root=None) -> jobs.TrainingJob:
+    cfg = DataConfig(dataset="circle", n=150, seed=seed)
+    training = start("vdae", cfg, dict(TINY, vae_steps=steps), seed)
+    return jobs.TrainingJob("vdae", dict(TINY), cfg.to_dict(), seed, training.spec.dataset, training.trainer.model,
+                            training.trainer, training, preset="test", browser="tester")
+
+
+def _wait(cond, timeout=60.0):
+    t0 = time.time()
+    while not cond():
+        assert time.time() - t0 < timeout, "timed out"
+        time.sleep(0.02)
+
+
+def test_jobs_train_one_slot_at_a_time_in_order_and_save(tmp_path):
+    jobs.reset_queue(QueueSettings(slots=1, limit=3, threads=2))
+    js = [_job(s) for s in range(3)]
+    places = [jobs.submit(j, root=str(tmp_path)) for j in js]
+    assert places == [0, 1, 2]
+    assert jobs.expected_start(js[2])[0] == 2
+    _wait(lambda: all(not j.active for j in js))
+    assert [j.status for j in js] == ["done"] * 3, [j.message for j in js]
+    # one at a time: each started after the one before it ended
+    for before, after in zip(js, js[1:]):
+        assert after.started >= before.finished - 1e-3
+    assert sorted(os.listdir(tmp_path)) == [".jobs"] + sorted(os.path.basename(j.run_path) for j in js)
+    assert os.listdir(tmp_path / ".jobs") == []  # the journal forgets jobs that ended
+    # the finished durations now price a waiting job of the same kind
+    assert jobs.estimate(_job(5)) == pytest.approx(sorted(j.train_seconds for j in js)[1])
+
+
+def test_a_cancelled_job_never_trains_and_leaves_nothing(tmp_path):
+    jobs.reset_queue(QueueSettings(slots=1, limit=3, threads=2))
+    long, waiting = _job(0, steps=100_000), _job(1)
+    jobs.submit(long, root=str(tmp_path))
+    assert jobs.submit(waiting, root=str(tmp_path)) == 1
+    assert len(os.listdir(tmp_path / ".jobs")) == 2
+    assert jobs.cancel(waiting) and waiting.status == "cancelled" and not jobs.cancel(waiting)
+    waiting.thread.join(timeout=10)
+    assert waiting.trainer.steps_done == 0 and waiting.run_path is None
+    jobs.discard(long)
+    long.thread.join(timeout=10)
+    assert [f for f in os.listdir(tmp_path) if not f.startswith(".")] == []
+    assert os.listdir(tmp_path / ".jobs") == []
+
+
+def test_a_full_queue_refuses_and_journals_nothing(tmp_path):
+    jobs.reset_queue(QueueSettings(slots=1, limit=1, threads=2))
+    long, second, third = _job(0, steps=100_000), _job(1), _job(2)
+    jobs.submit(long, root=str(tmp_path))
+    jobs.submit(second, root=str(tmp_path))
+    with pytest.raises(QueueFull, match="training queue is full"):
+        jobs.submit(third, root=str(tmp_path))
+    assert third.thread is None and len(os.listdir(tmp_path / ".jobs")) == 2
+    for j in (second, long):
+        jobs.discard(j)
+        j.thread.join(timeout=10)
+    assert os.listdir(tmp_path / ".jobs") == []
+
+
+def test_the_journal_marks_only_dead_processes_as_interrupted(tmp_path):
+    root = str(tmp_path)
+    job_journal.write(root, "mine", browser="b1", status="running", model_name="vdae")
+    assert job_journal.interrupted(root, "b1") == []  # this process is alive
+    # the same record as a process that has died (a pid no process has) would have left it
+    rec = job_journal._read(os.path.join(root, ".jobs", "mine.json"))
+    job_journal.write_json_atomic(os.path.join(root, ".jobs", "dead.json"), dict(rec, id="dead", pid=2**22 + 7))
+    found = job_journal.interrupted(root, "b1")
+    assert [r["id"] for r in found] == ["dead"]
+    assert job_journal.interrupted(root, "someone else") == [] and job_journal.interrupted(root, None) == []
+    job_journal.remove(root, "dead")
+    assert job_journal.interrupted(root, "b1") == []

@@ -1,0 +1,293 @@
+"""Training jobs of the studio's server: queued, trained in a background thread, saved, journalled.
+
+A :class:`TrainingJob` is built (data, model, trainer: fast, and bad settings fail here, in the request) and
+handed to :func:`submit`, which records it in the journal (:mod:`.job_journal`), puts it in the server's
+:class:`~.job_queue.TrainingQueue` and starts its thread. The thread waits for a slot, then calls
+``Trainer.advance`` a fraction of a second at a time (so pause and stop take effect within that slice) with the
+queue's thread count, and saves the run when the trainer is done. Whatever the end (saved, failed, discarded,
+cancelled) the slot is freed and the journal record deleted; only a server that dies leaves a record behind.
+
+This module knows nothing of Streamlit: the app's per-browser table and drawing are ``vdae_core/ui/jobs.py``; a
+test can run jobs in a plain process and kill it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import statistics
+import threading
+import time
+import traceback
+from typing import Any, Dict, List, Optional, Tuple
+
+from vdae_core.pipeline import job_journal
+from vdae_core.pipeline.job_queue import QueueSettings, TrainingQueue, expected_starts
+
+TICK_BUDGET = 0.25  # seconds of training per slice of the background thread (pause/stop latency)
+log = logging.getLogger("vdae_studio")
+
+_QUEUE: Optional[TrainingQueue] = None
+_QUEUE_LOCK = threading.Lock()
+#: Seconds each finished training took, by (model, preset, points): what the queue's expected start is priced at.
+_DURATIONS: Dict[Tuple[str, str, int], List[float]] = {}
+
+
+def queue() -> TrainingQueue:
+    """The server's training queue (made on first use from :meth:`QueueSettings.from_env`)."""
+    global _QUEUE
+    with _QUEUE_LOCK:
+        if _QUEUE is None:
+            _QUEUE = TrainingQueue(QueueSettings.from_env())
+        return _QUEUE
+
+
+def reset_queue(settings: Optional[QueueSettings] = None) -> TrainingQueue:
+    """Replace the server's queue (tests; a server whose settings changed). Jobs in the old queue keep it."""
+    global _QUEUE
+    with _QUEUE_LOCK:
+        _QUEUE = TrainingQueue(settings or QueueSettings.from_env())
+        return _QUEUE
+
+
+@dataclasses.dataclass(eq=False)
+class TrainingJob:
+    """A training queued, in progress, or just ended."""
+
+    model_name: str
+    overrides: Dict[str, Any]
+    data_config: Dict[str, Any]
+    seed: int
+    dataset: Any
+    model: Any
+    trainer: Any
+    #: The pipeline's :class:`~vdae_core.pipeline.train.Training` (spec + trainer) that ``finish`` saves.
+    training: Any = None
+    status: str = "running"  # queued | running | paused | done | stopped | failed | discarded | cancelled
+    message: str = ""
+    run_path: Optional[str] = None
+    started: float = dataclasses.field(default_factory=time.time)
+    train_seconds: float = 0.0
+    progress: Any = None
+    #: The uploading browser's owner id when the data is an upload (the saved run is private to it), else None.
+    owner: Optional[str] = None
+    #: Held while the trainer advances. Streamlit may start the next script run (a page switch, a click)
+    #: before the previous one has stopped, so two runs of this session can overlap for a moment.
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+    thread: Optional[threading.Thread] = dataclasses.field(default=None, repr=False, compare=False)
+    finished: Optional[float] = None
+    #: Seconds spent paused so far, and since when the job is paused (None: not paused).
+    paused_total: float = 0.0
+    paused_since: Optional[float] = None
+    #: The Train page's preset the settings started from ("Quick", "Live", ...), kept in the run's info.
+    preset: str = ""
+    #: The browser that started it (its owner id; the journal shows an interrupted job to it alone).
+    browser: Optional[str] = None
+    #: The journal's id of this job and the runs root it saves under (None: not journalled, e.g. a test's job).
+    job_id: Optional[str] = None
+    root: Optional[str] = None
+    queued_at: Optional[float] = None
+
+    def wall_seconds(self, now: Optional[float] = None) -> float:
+        """Wall time since training started, pauses left out: what the progress line's timer shows."""
+        end = self.finished if self.finished is not None else (now if now is not None else time.time())
+        paused = self.paused_total + ((end - self.paused_since) if self.paused_since is not None else 0.0)
+        return max(0.0, end - self.started - paused)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model_name} · {self.dataset.name} · seed {self.seed}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running", "paused")
+
+    @property
+    def cost_key(self) -> Tuple[str, str, int]:
+        return self.model_name, self.preset, int(getattr(self.dataset, "n", 0))
+
+    def spec(self) -> Dict[str, Any]:
+        """What to train, as JSON: enough for "Retrain" after a restart."""
+        return {"model_name": self.model_name, "overrides": self.overrides, "data_config": self.data_config,
+                "seed": self.seed, "preset": self.preset, "label": self.label}
+
+
+def submit(job: TrainingJob, root: Optional[str] = None) -> int:
+    """Journal ``job`` under ``root``, queue it and start its thread; returns its place (0: it trains now).
+
+    Raises
+    ------
+    QueueFull
+        The queue is full (nothing is journalled or started).
+    """
+    q = queue()
+    job.status, job.queued_at = "queued", time.time()
+    place = q.submit(job, wait_text=lambda: _wait_text(q))
+    if root is not None:
+        job.root, job.job_id = root, job_journal.new_id()
+        try:
+            job_journal.write(root, job.job_id, browser=job.browser, status="queued", submitted=job.queued_at,
+                              **job.spec())
+        except OSError as e:  # a full or read-only disk: the training can still run, it just is not journalled
+            log.warning("could not journal the training: %s", e)
+            job.job_id = None
+    job.thread = threading.Thread(target=_work, args=(job,), name=f"vdae-train-{(job.browser or 'cli')[:8]}",
+                                  daemon=True)
+    job.thread.start()
+    return place
+
+
+def _wait_text(q: TrainingQueue) -> str:
+    starts = expected_starts([_remaining(j) for j in q.running()], [estimate(j) for j in q.waiting()],
+                             q.settings.slots)
+    last = starts[-1] if starts else None
+    return "" if last is None else f" (a place frees in about {last:.0f} s)"
+
+
+def _remaining(job: TrainingJob) -> Optional[float]:
+    """Seconds left of a training that holds a slot (None: unknown, e.g. paused or no rate yet)."""
+    if job.status == "paused":
+        return None
+    if job.status == "queued" or job.trainer is None:  # holds a slot, has not stepped yet
+        return estimate(job)
+    eta = job.trainer.eta_seconds()
+    return None if eta is None else eta[0]
+
+
+def estimate(job: TrainingJob) -> Optional[float]:
+    """Expected training seconds of ``job``: the median of the same model, preset and size trained here before."""
+    seen = _DURATIONS.get(job.cost_key)
+    return statistics.median(seen) if seen else None
+
+
+def expected_start(job: TrainingJob) -> Tuple[Optional[int], Optional[float]]:
+    """(place in the queue, seconds until it starts if every estimate holds) of a waiting ``job``."""
+    q = queue()
+    waiting = q.waiting()
+    if job not in waiting:
+        return None, None
+    i = waiting.index(job)
+    starts = expected_starts([_remaining(j) for j in q.running()], [estimate(j) for j in waiting[: i + 1]],
+                             q.settings.slots)
+    return i + 1, starts[i]
+
+
+def cancel(job: TrainingJob) -> bool:
+    """Take a waiting job out of the queue (nothing trained, nothing saved); False if it had started."""
+    with job.lock:
+        if job.status != "queued" or not queue().cancel(job):
+            return False
+        job.status, job.finished = "cancelled", time.time()
+        return True
+
+
+def _work(job: TrainingJob) -> None:
+    """The job's thread: wait for a slot, advance in slices while running, idle while paused, end when finished."""
+    import torch
+
+    q = queue()
+    try:
+        if not q.wait_turn(job):
+            return  # cancelled while waiting
+        with job.lock:
+            if job.status == "queued":
+                job.status, job.started = "running", time.time()
+        if job.job_id:
+            _journal(job, status="running", started=job.started)
+        torch.set_num_threads(q.settings.threads)  # this thread's share of the cores
+        while job.status in ("running", "paused"):
+            if job.status == "paused":
+                time.sleep(0.05)
+                continue
+            tick(job)
+    finally:
+        q.release(job)
+        if job.status in ("done", "stopped"):
+            _DURATIONS.setdefault(job.cost_key, []).append(job.train_seconds)
+            del _DURATIONS[job.cost_key][:-20]
+        if job.job_id and not job.active:
+            job_journal.remove(job.root, job.job_id)
+
+
+def _journal(job: TrainingJob, **fields: Any) -> None:
+    try:
+        job_journal.write(job.root, job.job_id, **fields)
+    except OSError as e:
+        log.warning("could not update the training's journal record: %s", e)
+
+
+def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
+    """Advance a running job by about ``budget`` seconds; finish (save) it when the trainer is done."""
+    from vdae_core.foundation.errors import TrainingDiverged, UserInputError
+
+    if job.status != "running":
+        return
+    with job.lock:
+        if job.status != "running":
+            return
+        t0 = time.perf_counter()
+        try:
+            job.progress = job.trainer.advance(max_steps=1_000_000, max_seconds=budget)
+        except (TrainingDiverged, UserInputError) as e:
+            job.status, job.message, job.finished = "failed", str(e), time.time()
+            return
+        except Exception as e:  # a bug or an out-of-memory: report it in the page, keep the session alive
+            log.error("training failed:\n%s", traceback.format_exc())
+            job.status, job.message = "failed", f"training failed ({type(e).__name__}: {str(e)[:300]})"
+            job.finished = time.time()
+            return
+        finally:
+            job.train_seconds += time.perf_counter() - t0
+        if job.trainer.done:
+            finish(job)
+
+
+def finish(job: TrainingJob) -> None:
+    """Save the trained model as a run folder under the job's root (or the runs root)."""
+    from vdae_core.pipeline.run_index import new_run_dir, runs_root
+    from vdae_core.pipeline.runs import save_run
+    from vdae_core.pipeline.train import finish as finish_run
+
+    try:
+        run = finish_run(job.training, job.train_seconds, owner=job.owner, source="studio", preset=job.preset)
+        root = job.root or runs_root()
+        os.makedirs(root, exist_ok=True)
+        path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))
+    except Exception as e:
+        log.error("saving the run failed:\n%s", traceback.format_exc())
+        job.status, job.message = "failed", f"the run could not be saved ({type(e).__name__}: {str(e)[:200]})"
+        job.finished = time.time()
+        return
+    job.run_path = path
+    job.message = run.history.message
+    job.finished = time.time()
+    job.status = "stopped" if run.history.stopped_early else "done"
+
+
+def set_paused(job: TrainingJob, paused: bool) -> None:
+    """Pause or resume a training; returns once the slice in progress (if any) has ended."""
+    with job.lock:
+        if job.status in ("running", "paused"):
+            now = time.time()
+            if paused and job.paused_since is None:
+                job.paused_since = now
+            elif not paused and job.paused_since is not None:
+                job.paused_total += now - job.paused_since
+                job.paused_since = None
+            job.status = "paused" if paused else "running"
+
+
+def stop(job: TrainingJob) -> None:
+    """Stop after the current step; the thread then ends the phases and saves what was learned."""
+    with job.lock:
+        job.trainer.request_stop()
+        if job.status == "paused":
+            job.status = "running"
+
+
+def discard(job: TrainingJob) -> None:
+    """Abandon the job: a waiting one leaves the queue, a running one's thread ends after the current slice;
+    nothing is saved."""
+    with job.lock:
+        queue().cancel(job)
+        job.status = "discarded"
