@@ -1,16 +1,17 @@
 """The studio under load (issue 34, item 1): N headless-Chromium sessions press Home's "Try it" at the same moment,
 then visit every page; the server's health endpoint, memory and CPU are sampled throughout.
 
-    python benchmarks/load.py --sessions 1,4 --log docs/load_log.jsonl [--pages]
+    python benchmarks/load.py --sessions 1,4,8 --log docs/load_log.jsonl [--pages] [--browse M] [--slots S]
 
 One studio server per N (an empty runs folder; the demo at its real length). Every session is its own Chromium
 (its own cookie: its own owner id), driven from its own thread; all of them click "Try it" after a barrier. Per
-session: the seconds from the click to "It is now the active run", then (``--pages``) each page's seconds until
-its title shows, and any page exception. Throughout: the health endpoint's answer time every 0.25 s, and the
-server process's RSS and CPU time from /proc. One JSON row per N goes to the log; ``table(log)`` renders it.
-
-What it does not do yet (issue 34 stays open): sessions that only browse while others train, 8 sessions as a
-bar, the queue it will be used to size.
+session: the seconds from the click to "It is now the active run", the place in the training queue it was shown
+(if it had to wait), then (``--pages``) each page's seconds until its title shows, and any page exception.
+``--browse M`` adds M sessions that only visit every page, over and over, while the others train (their page
+times are reported apart). ``--slots S`` (and ``--threads T``) set the server's training queue
+(``VDAE_TRAIN_SLOTS``, ``VDAE_TRAIN_THREADS``; "unbounded" rows are from before the queue). Throughout: the health
+endpoint's answer time every 0.25 s, and the server process's RSS and CPU time from /proc. One JSON row per N goes
+to the log; ``table(log)`` renders it.
 """
 from __future__ import annotations
 
@@ -78,10 +79,24 @@ class Sampler(threading.Thread):
                 "server_cpu_share": cpu / wall}
 
 
-def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, out: dict) -> None:
-    """One user: open Home, click Try it with the others, wait for the saved run, then (``pages``) every page."""
+def _visit_pages(page, out: dict) -> None:
+    """Every page once: seconds until its title shows, and the pages that showed an exception or an error box."""
+    for name in PAGES:
+        t = time.perf_counter()
+        page.get_by_role("link", name=name).first.click()
+        page.get_by_role("heading", name=name).first.wait_for(timeout=180_000)
+        out["page_s"].setdefault(name, []).append(time.perf_counter() - t)
+        if page.locator('[data-testid="stException"]').count():
+            out["errors"].append(name)
+
+
+def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, out: dict,
+            browse_until: threading.Event = None) -> None:
+    """One user: open Home, click Try it with the others, wait for the saved run, then (``pages``) every page.
+    With ``browse_until``: a user who trains nothing and visits every page until the event is set."""
     from playwright.sync_api import sync_playwright
 
+    out["page_s"], out["errors"] = {}, []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -89,51 +104,73 @@ def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, ou
             page.goto(url)
             page.wait_for_selector("text=Try it: torus + VDAE", timeout=180_000)
             barrier.wait()
+            if browse_until is not None:
+                while not browse_until.is_set():
+                    _visit_pages(page, out)
+                browser.close()
+                return
             t = time.perf_counter()
             page.get_by_text("Try it: torus + VDAE").first.click()
+            page.wait_for_selector("text=/place \\d+ in the queue|It is now the active run/", timeout=600_000)
+            if page.locator("text=/place \\d+ in the queue/").count():
+                text = page.locator("text=/place \\d+ in the queue/").first.inner_text()
+                import re
+
+                out["queue_place"] = int(re.search(r"place (\d+) in the queue", text).group(1))
             page.wait_for_selector("text=It is now the active run", timeout=600_000)
             out["try_it_s"] = time.perf_counter() - t
-            out["page_s"], out["errors"] = {}, []
             if pages:
-                for name in PAGES:
-                    t = time.perf_counter()
-                    page.get_by_role("link", name=name).first.click()
-                    page.get_by_role("heading", name=name).first.wait_for(timeout=180_000)
-                    out["page_s"][name] = time.perf_counter() - t
-                    if page.locator('[data-testid="stException"]').count():
-                        out["errors"].append(name)
+                _visit_pages(page, out)
             browser.close()
     except Exception as e:  # a session that fails is a finding, not a crash of the benchmark
         out["failed"] = f"{type(e).__name__}: {str(e)[:200]}"
 
 
-def one_load(n: int, chromium: str, pages: bool) -> dict:
+def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0, threads: int = 0) -> dict:
     runs = tempfile.mkdtemp(prefix="bench_load_")
     port = free_port()
+    env = dict(os.environ, VDAE_RUNS_DIR=runs)
+    for name, v in (("VDAE_TRAIN_SLOTS", slots), ("VDAE_TRAIN_THREADS", threads)):
+        env.pop(name, None)
+        if v:
+            env[name] = str(v)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false"], cwd=ROOT,
-                            env=dict(os.environ, VDAE_RUNS_DIR=runs), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_server(url, tries=200)
         sampler = Sampler(url, proc.pid)
         sampler.start()
-        barrier = threading.Barrier(n)
+        barrier = threading.Barrier(n + browse)
         outs = [{} for _ in range(n)]
-        threads = [threading.Thread(target=session, args=(url, chromium, barrier, pages, o)) for o in outs]
-        for t in threads:
+        browsers = [{} for _ in range(browse)]
+        trained = threading.Event()
+        workers = [threading.Thread(target=session, args=(url, chromium, barrier, pages, o)) for o in outs]
+        lookers = [threading.Thread(target=session, args=(url, chromium, barrier, False, o, trained))
+                   for o in browsers]
+        for t in workers + lookers:
             t.start()
-        for t in threads:
+        for t in workers:
+            t.join()
+        trained.set()
+        for t in lookers:
             t.join()
         sampler.stop_flag.set()
         sampler.join()
         runs_saved = len([d for d in os.listdir(runs) if os.path.isfile(os.path.join(runs, d, "run.json"))])
         times = [o["try_it_s"] for o in outs if "try_it_s" in o]
-        return {"bench": "load", "sessions": n, "pages": pages, "sessions_out": outs, "runs_saved": runs_saved,
+        browse_times = [t for o in browsers for ts in o["page_s"].values() for t in ts]
+        settings = {"slots": slots or "default", "threads": threads or "default"}
+        return {"bench": "load", "sessions": n, "pages": pages, "browse": browse, "queue": settings,
+                "sessions_out": outs, "browsers_out": browsers, "runs_saved": runs_saved,
                 "try_it_max_s": max(times) if times else None,
                 "try_it_median_s": statistics.median(times) if times else None,
-                "failed": sum("failed" in o for o in outs), **sampler.summary(), **machine_fields(),
+                "queued": sum("queue_place" in o for o in outs),
+                "browse_page_median_s": statistics.median(browse_times) if browse_times else None,
+                "browse_page_max_s": max(browse_times) if browse_times else None,
+                "page_errors": sum(len(o["errors"]) for o in outs + browsers),
+                "failed": sum("failed" in o for o in outs + browsers), **sampler.summary(), **machine_fields(),
                 "date": time.strftime("%Y-%m-%d")}
     finally:
         proc.terminate()
@@ -141,21 +178,36 @@ def one_load(n: int, chromium: str, pages: bool) -> dict:
         shutil.rmtree(runs, ignore_errors=True)
 
 
+def _queue_text(r: dict) -> str:
+    q = r.get("queue")
+    if q is None:
+        return "none (before the queue)"
+    return f"{q['slots']} × {q['threads']}" if q["slots"] != "default" else "default"
+
+
 def table(log_path: str) -> str:
     rows = [json.loads(line) for line in open(log_path)]
-    alone = {r["pages"]: r["try_it_max_s"] for r in rows if r["sessions"] == 1 and r["try_it_max_s"]}
-    out = ["| sessions | then every page | runs saved | sessions failed | Try it → saved, median / slowest, s | "
-           "slowest ÷ one alone | health answer, p95 / max, s | server RSS, start → max, MiB | server CPU share |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    alone = {}  # one session alone, per queue setting and pages: what "slowest ÷ one alone" divides by
     for r in rows:
-        ratio = (f"{r['try_it_max_s'] / alone[r['pages']]:.1f}×" if alone.get(r["pages"]) and r["try_it_max_s"]
-                 else "—")
+        if r["sessions"] == 1 and r["try_it_max_s"] and not r.get("browse"):
+            alone[(_queue_text(r), r["pages"])] = r["try_it_max_s"]
+    out = ["| queue (slots × threads) | sessions training | sessions browsing | then every page | runs saved | "
+           "told their place | sessions failed / pages with an error | Try it → saved, median / slowest, s | "
+           "slowest ÷ one alone | browsing: page median / max, s | health answer, p95 / max, s | "
+           "server RSS, start → max, MiB | server CPU share |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        one = alone.get((_queue_text(r), r["pages"]))
+        ratio = f"{r['try_it_max_s'] / one:.1f}×" if one and r["try_it_max_s"] else "—"
         times = (f"{r['try_it_median_s']:.1f} / {r['try_it_max_s']:.1f}" if r["try_it_max_s"] is not None
                  else "— (none saw its run)")
-        out.append(f"| {r['sessions']} | {'yes' if r['pages'] else 'no'} | {r['runs_saved']} of {r['sessions']} | "
-                   f"{r['failed']} | {times} | {ratio} | "
-                   f"{r['health_p95_s']:.2f} / {r['health_max_s']:.2f} | {r['rss_start_mib']:.0f} → "
-                   f"{r['rss_max_mib']:.0f} | {r['server_cpu_share']:.2f} |")
+        browse = (f"{r['browse_page_median_s']:.1f} / {r['browse_page_max_s']:.1f}"
+                  if r.get("browse_page_median_s") is not None else "—")
+        told = f"{r['queued']}" if "queued" in r else "—"
+        out.append(f"| {_queue_text(r)} | {r['sessions']} | {r.get('browse', 0)} | {'yes' if r['pages'] else 'no'} | "
+                   f"{r['runs_saved']} of {r['sessions']} | {told} | {r['failed']} / {r.get('page_errors', 0)} | "
+                   f"{times} | {ratio} | {browse} | {r['health_p95_s']:.2f} / {r['health_max_s']:.2f} | "
+                   f"{r['rss_start_mib']:.0f} → {r['rss_max_mib']:.0f} | {r['server_cpu_share']:.2f} |")
     return "\n".join(out)
 
 
@@ -165,13 +217,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sessions", default="1,4", help="comma-separated session counts (1 to 8)")
     ap.add_argument("--pages", action="store_true", help="after the training, visit every page")
+    ap.add_argument("--browse", type=int, default=0, help="sessions that only browse while the others train")
+    ap.add_argument("--slots", type=int, default=0, help="the server's VDAE_TRAIN_SLOTS (0: its default)")
+    ap.add_argument("--threads", type=int, default=0, help="the server's VDAE_TRAIN_THREADS (0: its default)")
     ap.add_argument("--log", required=True)
     ap.add_argument("--chromium", default=os.environ.get("VDAE_CHROMIUM", "/usr/bin/chromium"))
     a = ap.parse_args()
     for n in (int(x) for x in a.sessions.split(",")):
-        row = one_load(n, a.chromium, a.pages)
+        row = one_load(n, a.chromium, a.pages, a.browse, a.slots, a.threads)
         append_log(a.log, row)
-        print(json.dumps({k: v for k, v in row.items() if k != "sessions_out"}), flush=True)
+        print(json.dumps({k: v for k, v in row.items() if k not in ("sessions_out", "browsers_out")}), flush=True)
     print(table(a.log))
 
 

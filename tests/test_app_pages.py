@@ -129,7 +129,7 @@ def test_try_it_trains_through_the_stepwise_api_and_saves_a_run(env):
     assert at.session_state["run_path"] == os.path.join(str(env), new.pop())
     assert "It is now the active run" in texts(at)
     # the history reached the UI: every phase that ran has records (the live preset runs no SpectralNet steps)
-    assert set(job.trainer.history.records) == {"diffusion fit", "decoder fit", "variational"}
+    assert set(job.live.records) == {"diffusion fit", "decoder fit", "variational"}
 
 
 def test_train_form_with_pause_and_stop(env):
@@ -147,12 +147,16 @@ def test_train_form_with_pause_and_stop(env):
     assert job.model.config.hidden == 16 and job.trainer.total_steps == 100_304
     at.button(key="job.pause").click().run()
     assert at.session_state["_job"].status == "paused"
-    steps = job.trainer.steps_done
+    time.sleep(0.6)  # the worker process pauses after the slice it is in (a quarter second)
+    steps = job.live.steps_done
+    time.sleep(0.6)
     at.run()
-    assert job.trainer.steps_done == steps  # paused: no progress
+    assert job.live.steps_done == steps  # paused: no progress
     at.button(key="job.stop2").click().run()
     train_until_done(at)
-    assert job.status == "stopped" and job.trainer.history.stopped_early
+    from vdae_core.api import load_run
+
+    assert job.status == "stopped" and job.live.stopped_early and load_run(job.run_path).history.stopped_early
     assert job.run_path and os.path.exists(os.path.join(job.run_path, "weights.pt"))
 
 
@@ -175,7 +179,8 @@ def test_app_training_gives_the_same_weights_as_the_library_for_its_seed(env):
     # the same numbers for a seed at the same CPU thread count (the queue gives each training its share of cores)
     from vdae_core.api import load_run
 
-    threads = load_run(job.run_path).info["cpu_threads"]
+    trained = load_run(job.run_path)
+    threads, trained = trained.info["cpu_threads"], trained.model
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -183,12 +188,16 @@ def test_app_training_gives_the_same_weights_as_the_library_for_its_seed(env):
     finally:
         torch.set_num_threads(before)
     for k, v in ref.state_dict().items():
-        assert torch.equal(v, job.model.state_dict()[k]), k
+        assert torch.equal(v, trained.state_dict()[k]), k
 
 
 def test_failed_training_keeps_the_previous_run(env, monkeypatch):
     from vdae_core.foundation.errors import TrainingDiverged
+    from vdae_core.pipeline import jobs
     from vdae_core.training.trainer import Trainer
+
+    monkeypatch.setenv("VDAE_TRAIN_IN_PROCESS", "1")  # the patched trainer below is this process's
+    jobs.reset_queue()
 
     at = app()
     previous = at.session_state["run_path"]
@@ -435,7 +444,7 @@ def test_training_belongs_to_the_server_a_reload_reattaches(env):
     assert job.active
     del a  # the tab is closed: nothing drives the job any more
     time.sleep(1.0)
-    steps = job.trainer.steps_done
+    steps = job.live.steps_done
     assert steps > 0  # the server kept training without a page
     b = AppTest.from_file(APP, default_timeout=TIMEOUT)
     b.session_state["_owner"] = owner  # the reloaded tab: same browser cookie

@@ -80,6 +80,11 @@ def _job(seed: int, steps: int = 5, root=None) -> jobs.TrainingJob:
                             training.trainer, training, preset="test", browser="tester")
 
 
+def _records(root) -> list:
+    """The journal's records (a write in progress shows as a hidden temporary file beside them)."""
+    return [f for f in os.listdir(os.path.join(root, ".jobs")) if not f.startswith(".")]
+
+
 def _wait(cond, timeout=60.0):
     t0 = time.time()
     while not cond():
@@ -109,7 +114,7 @@ def test_a_cancelled_job_never_trains_and_leaves_nothing(tmp_path):
     long, waiting = _job(0, steps=100_000), _job(1)
     jobs.submit(long, root=str(tmp_path))
     assert jobs.submit(waiting, root=str(tmp_path)) == 1
-    assert len(os.listdir(tmp_path / ".jobs")) == 2
+    assert len(_records(tmp_path)) == 2
     assert jobs.cancel(waiting) and waiting.status == "cancelled" and not jobs.cancel(waiting)
     waiting.thread.join(timeout=10)
     assert waiting.trainer.steps_done == 0 and waiting.run_path is None
@@ -126,7 +131,7 @@ def test_a_full_queue_refuses_and_journals_nothing(tmp_path):
     jobs.submit(second, root=str(tmp_path))
     with pytest.raises(QueueFull, match="training queue is full"):
         jobs.submit(third, root=str(tmp_path))
-    assert third.thread is None and len(os.listdir(tmp_path / ".jobs")) == 2
+    assert third.thread is None and len(_records(tmp_path)) == 2
     for j in (second, long):
         jobs.discard(j)
         j.thread.join(timeout=10)

@@ -29,7 +29,7 @@ tr = start("vdae", cfg, over, 0)
 job = jobs.TrainingJob("vdae", over, cfg.to_dict(), 0, tr.spec.dataset, tr.trainer.model, tr.trainer, tr,
                        preset="Quick", browser=browser)
 jobs.submit(job, root=root)
-while job.trainer.steps_done < 50:
+while job.live.steps_done < 50:
     time.sleep(0.02)
 print("TRAINING", flush=True)
 time.sleep(600)

@@ -26,6 +26,7 @@ from vdae_core.foundation.errors import UserInputError
 SLOTS_ENV = "VDAE_TRAIN_SLOTS"
 LIMIT_ENV = "VDAE_TRAIN_QUEUE"
 THREADS_ENV = "VDAE_TRAIN_THREADS"
+IN_PROCESS_ENV = "VDAE_TRAIN_IN_PROCESS"
 DEFAULT_LIMIT = 8
 
 
@@ -40,6 +41,9 @@ class QueueSettings:
     slots: int
     limit: int
     threads: int
+    #: Train in worker processes (:mod:`vdae_core.pipeline.train_worker`); False: in a thread of the server's own
+    #: process (``VDAE_TRAIN_IN_PROCESS=1``; for debugging, and tests that patch the trainer).
+    isolate: bool = True
 
     @classmethod
     def from_env(cls, cores: Optional[int] = None) -> "QueueSettings":
@@ -59,7 +63,7 @@ class QueueSettings:
         if slots < 1 or limit < 0 or threads < 1:
             raise UserInputError(f"{SLOTS_ENV} and {THREADS_ENV} must be at least 1 and {LIMIT_ENV} at least 0 (got "
                                  f"{slots}, {threads}, {limit})")
-        return cls(slots, limit, threads)
+        return cls(slots, limit, threads, isolate=os.environ.get(IN_PROCESS_ENV, "") not in ("1", "true", "yes"))
 
 
 def _int_env(name: str, default: int) -> int:

@@ -1,11 +1,13 @@
-"""Training jobs of the studio's server: queued, trained in a background thread, saved, journalled.
+"""Training jobs of the studio's server: queued, trained in a worker process, saved, journalled.
 
 A :class:`TrainingJob` is built (data, model, trainer: fast, and bad settings fail here, in the request) and
 handed to :func:`submit`, which records it in the journal (:mod:`.job_journal`), puts it in the server's
-:class:`~.job_queue.TrainingQueue` and starts its thread. The thread waits for a slot, then calls
-``Trainer.advance`` a fraction of a second at a time (so pause and stop take effect within that slice) with the
-queue's thread count, and saves the run when the trainer is done. Whatever the end (saved, failed, discarded,
-cancelled) the slot is freed and the journal record deleted; only a server that dies leaves a record behind.
+:class:`~.job_queue.TrainingQueue` and starts its thread. The thread waits for a slot, then hands the training to
+a worker process (:mod:`.train_worker`: its own interpreter, the queue's thread count) and relays its snapshots
+into :attr:`TrainingJob.live` and the page's controls (pause, resume, stop, discard) to it; the worker saves the
+run. With ``VDAE_TRAIN_IN_PROCESS=1`` the thread trains itself, in slices (the same snapshots). Whatever the end
+(saved, failed, discarded, cancelled) the slot is freed and the journal record deleted; only a server that dies
+leaves a record behind.
 
 This module knows nothing of Streamlit: the app's per-browser table and drawing are ``vdae_core/ui/jobs.py``; a
 test can run jobs in a plain process and kill it.
@@ -23,11 +25,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from vdae_core.pipeline import job_journal
 from vdae_core.pipeline.job_queue import QueueSettings, TrainingQueue, expected_starts
+from vdae_core.pipeline.train_worker import WorkerPool, snapshot
 
 TICK_BUDGET = 0.25  # seconds of training per slice of the background thread (pause/stop latency)
 log = logging.getLogger("vdae_studio")
 
 _QUEUE: Optional[TrainingQueue] = None
+_POOL: Optional[WorkerPool] = None
 _QUEUE_LOCK = threading.Lock()
 #: Seconds each finished training took, by (model, preset, points): what the queue's expected start is priced at.
 _DURATIONS: Dict[Tuple[str, str, int], List[float]] = {}
@@ -42,12 +46,51 @@ def queue() -> TrainingQueue:
         return _QUEUE
 
 
+def pool() -> WorkerPool:
+    """The server's idle training processes (their thread count is the queue's)."""
+    global _POOL
+    q = queue()
+    with _QUEUE_LOCK:
+        if _POOL is None or _POOL.threads != q.settings.threads:
+            _POOL = WorkerPool(q.settings.threads)
+        return _POOL
+
+
+def warm_workers() -> None:
+    """Start the queue's worker processes ahead of the first training (the app calls it in its warm-up thread)."""
+    q = queue()
+    if q.settings.isolate:
+        pool().warm(q.settings.slots)
+
+
 def reset_queue(settings: Optional[QueueSettings] = None) -> TrainingQueue:
     """Replace the server's queue (tests; a server whose settings changed). Jobs in the old queue keep it."""
     global _QUEUE
     with _QUEUE_LOCK:
         _QUEUE = TrainingQueue(settings or QueueSettings.from_env())
         return _QUEUE
+
+
+@dataclasses.dataclass
+class Live:
+    """What the pages show of a training, updated after every slice (from the worker's snapshots)."""
+
+    progress: Any = None  # the trainer's Progress
+    steps_done: int = 0
+    total_steps: int = 0
+    eta: Optional[Tuple[float, bool]] = None
+    records: Dict[str, List[Dict[str, float]]] = dataclasses.field(default_factory=dict)
+    done: bool = False
+    stopped_early: bool = False
+
+    def update(self, snap: Dict[str, Any]) -> None:
+        """Apply a :func:`~vdae_core.pipeline.train_worker.snapshot` (its records are the new ones only)."""
+        records = {k: list(v) for k, v in self.records.items()}
+        for phase, recs in snap["records"].items():
+            records.setdefault(phase, []).extend(recs)
+        self.progress, self.steps_done, self.total_steps = snap["progress"], snap["steps_done"], snap["total_steps"]
+        self.eta, self.done, self.stopped_early = snap["eta"], snap["done"], snap["stopped_early"]
+        self.records = records  # replaced whole: a page reading it never sees half an update
 
 
 @dataclasses.dataclass(eq=False)
@@ -59,6 +102,8 @@ class TrainingJob:
     data_config: Dict[str, Any]
     seed: int
     dataset: Any
+    #: The model and trainer as built in the request (their settings, phases and step counts). The training
+    #: itself runs in a worker process: its progress is :attr:`live`, the trained model is in :attr:`run_path`.
     model: Any
     trainer: Any
     #: The pipeline's :class:`~vdae_core.pipeline.train.Training` (spec + trainer) that ``finish`` saves.
@@ -87,6 +132,9 @@ class TrainingJob:
     job_id: Optional[str] = None
     root: Optional[str] = None
     queued_at: Optional[float] = None
+    live: Live = dataclasses.field(default_factory=Live, repr=False)
+    #: Controls for the worker ("pause", "resume", "stop", "discard"), sent by the job's thread.
+    controls: List[str] = dataclasses.field(default_factory=list, repr=False)
 
     def wall_seconds(self, now: Optional[float] = None) -> float:
         """Wall time since training started, pauses left out: what the progress line's timer shows."""
@@ -122,6 +170,8 @@ def submit(job: TrainingJob, root: Optional[str] = None) -> int:
     """
     q = queue()
     job.status, job.queued_at = "queued", time.time()
+    if job.trainer is not None:
+        job.live.update(snapshot(job.trainer, {}))
     place = q.submit(job, wait_text=lambda: _wait_text(q))
     if root is not None:
         job.root, job.job_id = root, job_journal.new_id()
@@ -148,10 +198,9 @@ def _remaining(job: TrainingJob) -> Optional[float]:
     """Seconds left of a training that holds a slot (None: unknown, e.g. paused or no rate yet)."""
     if job.status == "paused":
         return None
-    if job.status == "queued" or job.trainer is None:  # holds a slot, has not stepped yet
+    if job.status == "queued" or job.live.steps_done == 0:  # holds a slot, has not stepped yet
         return estimate(job)
-    eta = job.trainer.eta_seconds()
-    return None if eta is None else eta[0]
+    return None if job.live.eta is None else job.live.eta[0]
 
 
 def estimate(job: TrainingJob) -> Optional[float]:
@@ -182,9 +231,7 @@ def cancel(job: TrainingJob) -> bool:
 
 
 def _work(job: TrainingJob) -> None:
-    """The job's thread: wait for a slot, advance in slices while running, idle while paused, end when finished."""
-    import torch
-
+    """The job's thread: wait for a slot, train (in a worker process, or here), free the slot, end the record."""
     q = queue()
     try:
         if not q.wait_turn(job):
@@ -194,12 +241,10 @@ def _work(job: TrainingJob) -> None:
                 job.status, job.started = "running", time.time()
         if job.job_id:
             _journal(job, status="running", started=job.started)
-        torch.set_num_threads(q.settings.threads)  # this thread's share of the cores
-        while job.status in ("running", "paused"):
-            if job.status == "paused":
-                time.sleep(0.05)
-                continue
-            tick(job)
+        if q.settings.isolate:
+            _relay(job)
+        else:
+            _train_here(job, q.settings.threads)
     finally:
         q.release(job)
         if job.status in ("done", "stopped"):
@@ -207,6 +252,83 @@ def _work(job: TrainingJob) -> None:
             del _DURATIONS[job.cost_key][:-20]
         if job.job_id and not job.active:
             job_journal.remove(job.root, job.job_id)
+
+
+def _order(job: TrainingJob) -> Dict[str, Any]:
+    from vdae_core.pipeline.run_index import runs_root
+
+    return {"model_name": job.model_name, "overrides": job.overrides, "data_config": job.data_config,
+            "seed": job.seed, "owner": job.owner, "preset": job.preset, "root": job.root or runs_root(),
+            "data_hash": getattr(job.dataset, "content_hash", None)}
+
+
+def _relay(job: TrainingJob) -> None:
+    """Hand ``job`` to a worker process; relay its snapshots into ``job`` and ``job.controls`` to it."""
+    p = pool()
+    try:
+        worker = p.acquire()
+        worker.conn.send(("train", _order(job)))
+    except OSError as e:
+        _fail(job, f"the training process could not start ({e})")
+        return
+    clean = False
+    try:
+        while True:
+            while job.controls:
+                worker.conn.send(job.controls.pop(0))
+            if worker.conn.poll(0.05):
+                msg = worker.conn.recv()
+                if msg[0] == "progress":
+                    job.live.update(msg[1])
+                    job.train_seconds = msg[2]
+                    job.progress = job.live.progress
+                elif msg[0] == "done":
+                    job.live.update(msg[3])
+                    job.train_seconds, job.run_path, job.message = msg[4], msg[1], msg[2]
+                    job.finished = time.time()
+                    job.status = "stopped" if job.live.stopped_early else "done"
+                    clean = True
+                    return
+                elif msg[0] == "failed":
+                    _fail(job, msg[1])
+                    clean = True
+                    return
+                elif msg[0] == "discarded":
+                    clean = True
+                    return
+            elif not worker.alive():
+                _fail(job, f"the training process ended unexpectedly (exit code {worker.proc.returncode}); "
+                           "nothing was saved")
+                return
+    except (EOFError, OSError) as e:
+        _fail(job, f"lost contact with the training process ({type(e).__name__}); nothing was saved")
+    finally:
+        if clean:
+            p.release(worker)
+        else:
+            worker.close()
+
+
+def _fail(job: TrainingJob, message: str) -> None:
+    job.status, job.message, job.finished = "failed", message, time.time()
+
+
+def _train_here(job: TrainingJob, threads: int) -> None:
+    """Train in this thread (``VDAE_TRAIN_IN_PROCESS=1``): slices of :data:`TICK_BUDGET` while running."""
+    import torch
+
+    torch.set_num_threads(threads)  # process-wide: the server's own computations share it
+    sent: Dict[str, int] = {}
+    while job.status in ("running", "paused"):
+        while job.controls:
+            if job.controls.pop(0) == "stop":
+                job.trainer.request_stop()
+        if job.status == "paused":
+            time.sleep(0.05)
+            continue
+        tick(job)
+        with job.lock:
+            job.live.update(snapshot(job.trainer, sent))
 
 
 def _journal(job: TrainingJob, **fields: Any) -> None:
@@ -274,13 +396,15 @@ def set_paused(job: TrainingJob, paused: bool) -> None:
             elif not paused and job.paused_since is not None:
                 job.paused_total += now - job.paused_since
                 job.paused_since = None
+            if job.status != ("paused" if paused else "running"):
+                job.controls.append("pause" if paused else "resume")
             job.status = "paused" if paused else "running"
 
 
 def stop(job: TrainingJob) -> None:
     """Stop after the current step; the thread then ends the phases and saves what was learned."""
     with job.lock:
-        job.trainer.request_stop()
+        job.controls.append("stop")
         if job.status == "paused":
             job.status = "running"
 
@@ -290,4 +414,5 @@ def discard(job: TrainingJob) -> None:
     nothing is saved."""
     with job.lock:
         queue().cancel(job)
+        job.controls.append("discard")
         job.status = "discarded"

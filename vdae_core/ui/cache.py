@@ -326,6 +326,9 @@ def warm_up() -> bool:
             # torch.optim imports torch._dynamo on the first optimiser it builds: 2.1 s on a 2-core CPU that
             # the first training would otherwise pay (benchmarks/bench_presets.py, docs/BENCHMARKS.md).
             torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+            from vdae_core.pipeline.jobs import warm_workers
+
+            warm_workers()  # the training processes, so the first training does not wait for their imports
         except Exception:  # pragma: no cover - warming is best effort
             pass
 

@@ -198,15 +198,18 @@ def render_interrupted() -> None:
 
 # -- rendering --------------------------------------------------------------------------------------
 def _progress_text(job: TrainingJob) -> str:
-    p = job.progress or job.trainer.progress()
+    live = job.live
+    p = live.progress
     if job.status in ("done", "stopped"):
         return f"Finished in {job.wall_seconds():.0f} s ({job.train_seconds:.0f} s of it training)"
+    if p is None:
+        return "starting…"
     phase_no = f"phase {p.phase_index + 1}/{p.n_phases}"
-    eta = job.trainer.eta_seconds() if job.status == "running" else None
+    eta = live.eta if job.status == "running" and live.steps_done else None
     left = "" if eta is None else (f" · at most {eta[0]:.0f} s left (less if the loss converges)" if eta[1]
                                    else f" · about {eta[0]:.0f} s left")
-    return (f"{phase_no}: **{p.phase}** · step {p.step}/{p.phase_steps} · {job.trainer.steps_done}/"
-            f"{job.trainer.total_steps} steps · {job.wall_seconds():.0f} s{left}")
+    return (f"{phase_no}: **{p.phase}** · step {p.step}/{p.phase_steps} · {live.steps_done}/"
+            f"{live.total_steps} steps · {job.wall_seconds():.0f} s{left}")
 
 
 def _queue_text(job: TrainingJob) -> str:
@@ -240,8 +243,8 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
     if job.status in ("queued", "cancelled"):
         _draw_queued(job, detailed)
         return
-    tr = job.trainer
-    frac = 1.0 if job.status in ("done", "stopped") else min(1.0, tr.steps_done / max(1, tr.total_steps))
+    live = job.live
+    frac = 1.0 if job.status in ("done", "stopped") else min(1.0, live.steps_done / max(1, live.total_steps))
     if not detailed:
         st.caption(f"Training {job.label} ({job.status})")
         st.progress(frac, text=_progress_text(job) if job.status != "failed" else "failed")
@@ -276,10 +279,9 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
             st.rerun()
     from vdae_core.viz.curves import loss_curves
 
-    phases = [p.name for p in tr.phases if p.steps > 0]
-    with job.lock:  # a consistent snapshot: the thread appends to the history between slices only
-        cur = tr.progress().phase if not tr.done else None
-        records = {k: list(v) for k, v in tr.history.records.items()}
+    phases = [p.name for p in job.trainer.phases if p.steps > 0]
+    records = live.records  # replaced whole after each slice: a consistent snapshot
+    cur = live.progress.phase if live.progress is not None and not live.done else None
     fig = loss_curves(records, phases, current_phase=cur)
     if job.active:  # redrawn every tick: no download button churning under the cursor
         st.plotly_chart(fig, key="job.loss", width="stretch", config={"displaylogo": False})

@@ -1,0 +1,216 @@
+"""Trainings in worker processes, so that they do not fight the studio's server for the interpreter.
+
+Why (issue 34, measured on the 2-core machine, ``docs/BENCHMARKS.md``): the studio's networks are small, so a
+training is thousands of short torch operations, and torch releases Python's global interpreter lock around each
+one. Any other thread that runs Python (the server rendering a page, another training) takes the lock in between
+and keeps it for up to the interpreter's switch interval (5 ms). The demo's training took 1.9 s alone and 10.7 s
+beside one busy Python thread in the same process; four sessions' trainings in the server's process took minutes.
+A worker process has its own interpreter: the server only relays progress.
+
+A :class:`Worker` is ``python -m vdae_core.pipeline.train_worker FD THREADS``, talking over a socket pair with
+:mod:`multiprocessing.connection` messages (no ``multiprocessing`` start method, so nothing depends on how the
+server's ``__main__`` was started). It imports torch once and trains one order after another: it builds the data
+from its config (checked against the server's by content hash), trains in slices of a quarter second, sends a
+snapshot after each (progress, new loss records, time left), obeys pause / resume / stop / discard between
+slices, and saves the run folder itself (atomically). It exits when the server closes the socket or dies (its
+parent pid changes): a training whose server is gone is never saved, it is journalled as interrupted.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any, Dict, List, Optional
+
+SLICE_S = 0.25  # seconds of training between two snapshots (pause/stop latency)
+_PKG_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Worker:
+    """One training process and the server's end of its socket."""
+
+    def __init__(self, threads: int):
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([_PKG_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        self.proc = subprocess.Popen([sys.executable, "-m", "vdae_core.pipeline.train_worker", str(theirs.fileno()),
+                                      str(int(threads))], pass_fds=[theirs.fileno()], env=env,
+                                     stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.threads = int(threads)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        """End the process (politely, then by force)."""
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class WorkerPool:
+    """Idle workers kept between trainings (starting one costs an interpreter and torch's import, about 2-3 s).
+
+    Parameters
+    ----------
+    threads : int
+        Torch threads of each worker.
+    """
+
+    def __init__(self, threads: int):
+        self.threads = int(threads)
+        self._idle: List[Worker] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> Worker:
+        """An idle live worker, or a new one."""
+        with self._lock:
+            while self._idle:
+                w = self._idle.pop()
+                if w.alive():
+                    return w
+        return Worker(self.threads)
+
+    def release(self, worker: Worker) -> None:
+        """Keep a worker that finished an order cleanly for the next one; close any other."""
+        if worker.alive():
+            with self._lock:
+                self._idle.append(worker)
+        else:
+            worker.close()
+
+    def warm(self, n: int) -> None:
+        """Start workers until ``n`` are idle (in the calling thread)."""
+        with self._lock:
+            missing = n - len([w for w in self._idle if w.alive()])
+        for _ in range(max(0, missing)):
+            w = Worker(self.threads)
+            with self._lock:
+                self._idle.append(w)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for w in idle:
+            w.close()
+
+
+# -- the worker process -------------------------------------------------------------------------------
+def snapshot(trainer, sent: Dict[str, int]) -> Dict[str, Any]:
+    """What the server shows of a training: progress, the loss records not sent yet (``sent`` is updated), the
+    time left, and whether it is done."""
+    new = {}
+    for phase, recs in trainer.history.records.items():
+        k = sent.get(phase, 0)
+        if len(recs) > k:
+            new[phase] = [dict(r) for r in recs[k:]]
+            sent[phase] = len(recs)
+    return {"progress": trainer.progress(), "steps_done": trainer.steps_done, "total_steps": trainer.total_steps,
+            "eta": trainer.eta_seconds(), "records": new, "done": trainer.done,
+            "stopped_early": bool(trainer.history.stopped_early)}
+
+
+def _dataset(order: Dict[str, Any], cache: Dict[str, Any]):
+    import json
+
+    from vdae_core.data import DataConfig, make_dataset
+    from vdae_core.foundation.errors import UserInputError
+
+    key = json.dumps(order["data_config"], sort_keys=True)
+    if key not in cache:
+        cache.clear()  # one dataset kept: the next training is most often on the same data
+        cache[key] = make_dataset(DataConfig.from_dict(order["data_config"]))
+    ds = cache[key]
+    if order.get("data_hash") and ds.content_hash != order["data_hash"]:
+        raise UserInputError("the data changed on disk since the training was queued (its file was replaced): "
+                             "start the training again")
+    return ds
+
+
+def _train(conn: Connection, order: Dict[str, Any], ppid: int, cache: Dict[str, Any]) -> None:
+    from vdae_core.data import DataConfig
+    from vdae_core.foundation.errors import TrainingDiverged, UserInputError
+    from vdae_core.pipeline.run_index import new_run_dir
+    from vdae_core.pipeline.runs import save_run
+    from vdae_core.pipeline.train import finish, start
+
+    try:
+        ds = _dataset(order, cache)
+        training = start(order["model_name"], DataConfig.from_dict(order["data_config"]), dict(order["overrides"]),
+                         int(order["seed"]), dataset=ds, report_every=5)
+        tr, sent, secs, paused = training.trainer, {}, 0.0, False
+        while not tr.done:
+            while conn.poll():
+                cmd = conn.recv()
+                if cmd == "discard":
+                    conn.send(("discarded",))
+                    return
+                paused = {"pause": True, "resume": False}.get(cmd, paused)
+                if cmd == "stop":
+                    tr.request_stop()
+                    paused = False
+            if os.getppid() != ppid:  # the server is gone: nobody will see this run, and it is journalled
+                os._exit(0)
+            if paused:
+                time.sleep(0.05)
+                continue
+            t0 = time.perf_counter()
+            tr.advance(max_steps=1_000_000, max_seconds=SLICE_S)
+            secs += time.perf_counter() - t0
+            conn.send(("progress", snapshot(tr, sent), secs))
+        run = finish(training, secs, owner=order.get("owner"), source="studio", preset=order.get("preset", ""))
+        if os.getppid() != ppid:
+            os._exit(0)
+        path = save_run(run, new_run_dir(order["root"], ds.name, order["model_name"], int(order["seed"])))
+        conn.send(("done", path, run.history.message, snapshot(tr, sent), secs))
+    except (TrainingDiverged, UserInputError) as e:
+        conn.send(("failed", str(e)))
+    except Exception as e:  # a bug or an out-of-memory: report it, keep the worker
+        traceback.print_exc()
+        conn.send(("failed", f"training failed ({type(e).__name__}: {str(e)[:300]})"))
+
+
+def main(fd: int, threads: int) -> None:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    conn = Connection(fd)
+    from vdae_core import api  # noqa: F401  (the models, registered; before the first order)
+
+    # torch.optim imports torch._dynamo on the first optimiser it builds (about 2 s): pay it while idle
+    torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+    ppid = os.getppid()
+    cache: Dict[str, Any] = {}
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if not isinstance(msg, tuple) or not msg:
+            continue  # a control that arrived after its training ended
+        if msg[0] == "train":
+            try:
+                _train(conn, msg[1], ppid, cache)
+            except (BrokenPipeError, EOFError, OSError):
+                return  # the server closed the socket mid-training
+        elif msg[0] == "ping":
+            conn.send(("pong",))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))
