@@ -1,7 +1,9 @@
 """Loss curves per training phase, and small bar charts of metrics."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+import functools
+import json
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,9 +14,20 @@ from vdae_core.viz.common import base_layout
 PALETTE = ("#2e86ab", "#e4572e", "#76b041", "#8e6c8a", "#f2a541", "#4f5d75", "#17becf")
 
 
+@functools.lru_cache(maxsize=32)
+def _panels_layout(titles: Tuple[str, ...]) -> str:
+    """The layout of ``make_subplots(1, len(titles))`` with those titles, as JSON (made once per set of titles:
+    make_subplots and plotly's validation cost about 0.1 s a call, too much for a chart redrawn every second)."""
+    return json.dumps(make_subplots(rows=1, cols=len(titles), subplot_titles=list(titles),
+                                    horizontal_spacing=0.07).layout.to_plotly_json())
+
+
 def loss_curves(records: Dict[str, List[Dict[str, float]]], phase_order: Optional[Sequence[str]] = None,
                 height: int = 340, log_y: bool = True, current_phase: Optional[str] = None) -> go.Figure:
     """One panel per training phase with a line per loss term (``loss`` thicker).
+
+    Built as plain data on a cached subplot layout and wrapped without plotly's validation: the Train page redraws
+    it for every watching session about once a second while a training runs (``benchmarks/load.py``).
 
     Parameters
     ----------
@@ -24,40 +37,41 @@ def loss_curves(records: Dict[str, List[Dict[str, float]]], phase_order: Optiona
     """
     phases = list(phase_order) if phase_order else list(records)
     phases = [p for p in phases if records.get(p) or p in (phase_order or [])] or ["training"]
-    fig = make_subplots(rows=1, cols=len(phases), subplot_titles=[
-        (f"{p} (running)" if p == current_phase else p) for p in phases], horizontal_spacing=0.07)
+    layout = json.loads(_panels_layout(tuple(f"{p} (running)" if p == current_phase else p for p in phases)))
+    data: List[dict] = []
     colour = 0  # one colour per (phase, term) line: the legend never shows two lines in the same colour
     for c, ph in enumerate(phases, start=1):
+        xa, ya = ("xaxis", "yaxis") if c == 1 else (f"xaxis{c}", f"yaxis{c}")
+        ref = {"xaxis": "x" if c == 1 else f"x{c}", "yaxis": "y" if c == 1 else f"y{c}"}
         rows = records.get(ph) or []
         if not rows:
-            fig.add_trace(go.Scatter(x=[0], y=[None], mode="markers", showlegend=False, hoverinfo="skip"), row=1, col=c)
-            fig.add_annotation(text="not started yet", showarrow=False, xref="x domain", yref="y domain", x=0.5, y=0.5,
-                               font={"color": "#888"}, row=1, col=c)
-            fig.update_xaxes(title_text="step", showticklabels=False, row=1, col=c)
-            fig.update_yaxes(showticklabels=False, row=1, col=c)
+            data.append({"type": "scatter", "x": [0], "y": [None], "mode": "markers", "showlegend": False,
+                         "hoverinfo": "skip", **ref})
+            layout["annotations"].append({"text": "not started yet", "showarrow": False, "xref": f"{ref['xaxis']} domain",
+                                          "yref": f"{ref['yaxis']} domain", "x": 0.5, "y": 0.5,
+                                          "font": {"color": "#888"}})
+            layout[xa].update(title={"text": "step"}, showticklabels=False)
+            layout[ya].update(showticklabels=False)
             continue
         steps = np.array([r["step"] for r in rows], dtype=np.float64)
         terms = [k for k in rows[0] if k not in ("step", "time")]
-        for i, term in enumerate(terms):
-            y = np.array([r.get(term, np.nan) for r in rows], dtype=np.float64)
-            fig.add_trace(go.Scatter(x=steps, y=y, mode="lines", name=f"{ph}: {term}",
-                                     line={"color": PALETTE[colour % len(PALETTE)], "width": 2.5 if term == "loss" else 1.3},
-                                     hovertemplate=f"{term}" + " %{y:.4g} at step %{x}<extra>" + ph + "</extra>"),
-                          row=1, col=c)
-            colour += 1
         vals = np.array([[r.get(t, np.nan) for t in terms] for r in rows], dtype=np.float64)
+        for i, term in enumerate(terms):
+            data.append({"type": "scatter", "x": steps, "y": vals[:, i].copy(), "mode": "lines", "name": f"{ph}: {term}",
+                         "line": {"color": PALETTE[colour % len(PALETTE)], "width": 2.5 if term == "loss" else 1.3},
+                         "hovertemplate": f"{term}" + " %{y:.4g} at step %{x}<extra>" + ph + "</extra>", **ref})
+            colour += 1
         finite = vals[np.isfinite(vals)]
         # log scale (ticks at whole decades) only where the panel spans more than a decade
         if log_y and finite.size and (finite > 0).all() and np.log10(finite.max() / finite.min()) > 1.0:
-            fig.update_yaxes(type="log", dtick=1, row=1, col=c)
-        fig.update_xaxes(title_text="step", row=1, col=c)
+            layout[ya].update(type="log", dtick=1)
+        layout[xa]["title"] = {"text": "step"}
         # Powers of ten, not SI prefixes: a loss of 1e-4 reads "10⁻⁴", never "100μ".
-        fig.update_yaxes(title_text="loss terms" if c == 1 else None, exponentformat="power", row=1, col=c)
-    base_layout(fig, "", height)
-    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left",
-                                               "yanchor": "top"},
-                      margin={"l": 10, "r": 10, "t": 60, "b": 10})  # the toolbar sits above the panel titles
-    return fig
+        layout[ya].update(exponentformat="power", **({"title": {"text": "loss terms"}} if c == 1 else {}))
+    layout.update(title={}, height=height, uirevision="keep", showlegend=True,
+                  legend={"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left", "yanchor": "top"},
+                  margin={"l": 10, "r": 10, "t": 60, "b": 10})  # the toolbar sits above the panel titles
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 def metric_bars(labels: Sequence[str], means: Sequence[float], lows: Sequence[float], highs: Sequence[float],
