@@ -45,6 +45,28 @@ def _proc_stats(pid: int):
     return rss, (int(fields[11]) + int(fields[12])) / ticks
 
 
+def _cpu_by_group(server: int) -> dict:
+    """Cumulative CPU seconds of every live process, by pid: (group, seconds); groups: the server, its children
+    (the training workers), the browsers (Chromium), other."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                raw = fh.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1: raw.rindex(")")]
+        f = raw.rsplit(")", 1)[1].split()
+        pid, ppid = int(d), int(f[1])
+        group = ("server" if pid == server else "workers" if ppid == server else
+                 "browsers" if "chrom" in comm else "other")
+        out[pid] = (group, (int(f[11]) + int(f[12])) / ticks)
+    return out
+
+
 class Sampler(threading.Thread):
     """Polls the health endpoint (answer time) and the server's RSS/CPU until stopped."""
 
@@ -54,6 +76,8 @@ class Sampler(threading.Thread):
         self.health, self.rss, self.stop_flag = [], [], threading.Event()
         self.cpu0 = _proc_stats(pid)[1]
         self.t0 = time.perf_counter()
+        self.first = _cpu_by_group(pid)
+        self.last = dict(self.first)
 
     def run(self) -> None:
         while not self.stop_flag.is_set():
@@ -68,13 +92,17 @@ class Sampler(threading.Thread):
                 self.rss.append(_proc_stats(self.pid)[0])
             except OSError:
                 pass
+            self.last.update(_cpu_by_group(self.pid))  # a process that ended keeps its last reading
             time.sleep(self.every)
 
     def summary(self) -> dict:
         wall = time.perf_counter() - self.t0
         cpu = _proc_stats(self.pid)[1] - self.cpu0
         h = sorted(self.health)
-        return {"health_max_s": h[-1], "health_p95_s": h[int(0.95 * (len(h) - 1))], "health_n": len(h),
+        groups: dict = {}
+        for p, (g, secs) in self.last.items():
+            groups[g] = groups.get(g, 0.0) + secs - (self.first[p][1] if p in self.first else 0.0)
+        return {"cpu_s_by_group": {g: round(v, 1) for g, v in sorted(groups.items())},"health_max_s": h[-1], "health_p95_s": h[int(0.95 * (len(h) - 1))], "health_n": len(h),
                 "rss_max_mib": max(self.rss), "rss_start_mib": self.rss[0], "server_cpu_s": cpu,
                 "server_cpu_share": cpu / wall}
 
@@ -174,7 +202,11 @@ def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0
                 "date": time.strftime("%Y-%m-%d")}
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a server that does not stop must not load the next measurement
+            proc.kill()
+            proc.wait()
         shutil.rmtree(runs, ignore_errors=True)
 
 

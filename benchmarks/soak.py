@@ -92,7 +92,11 @@ def soak(trainings: int, chromium: str, steps_scale: float, every_session: int) 
         folder = _check_folder(runs)
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a server that does not stop must not load the next measurement
+            proc.kill()
+            proc.wait()
         shutil.rmtree(runs, ignore_errors=True)
     warm, end = samples[min(WARM, len(samples)) - 1], samples[-1]
     return {"bench": "soak", "trainings": trainings, "steps_scale": steps_scale, "every_session": every_session,

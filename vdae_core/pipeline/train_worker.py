@@ -184,8 +184,15 @@ def _train(conn: Connection, order: Dict[str, Any], ppid: int, cache: Dict[str, 
         conn.send(("failed", f"training failed ({type(e).__name__}: {str(e)[:300]})"))
 
 
+NICE = 5  # trainings yield the CPU to the server's pages and health checks when the machine is short of cores
+
+
 def main(fd: int, threads: int) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        os.nice(NICE)
+    except (AttributeError, OSError):  # not on this platform, or not allowed: train at normal priority
+        pass
     import torch
 
     torch.set_num_threads(max(1, threads))

@@ -24,7 +24,8 @@ from vdae_core.pipeline.jobs import TrainingJob, cancel, set_paused, stop  # noq
 from vdae_core.ui import state
 
 JOB_KEY = "_job"  # mirror of this browser's job in session state (for tests and the pages' convenience)
-TICK_EVERY = 0.6  # seconds between redraws of the job panel while training or queued
+TICK_EVERY = 1.0  # seconds between redraws of the job's progress while training or queued
+CURVES_EVERY = 3.0  # seconds between redraws of its loss curves while training
 KEEP_FINISHED_S = 6 * 3600  # a finished job (its curves and message) is dropped from memory after this
 log = logging.getLogger("vdae_studio")
 _JOBS: Dict[str, "TrainingJob"] = {}  # owner id -> that browser's job
@@ -277,13 +278,17 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
                        help="Abandon this training; nothing is saved."):
             discard(job)
             st.rerun()
+
+
+def _draw_curves(job: TrainingJob) -> None:
     from vdae_core.viz.curves import loss_curves
 
+    live = job.live
     phases = [p.name for p in job.trainer.phases if p.steps > 0]
     records = live.records  # replaced whole after each slice: a consistent snapshot
     cur = live.progress.phase if live.progress is not None and not live.done else None
     fig = loss_curves(records, phases, current_phase=cur)
-    if job.active:  # redrawn every tick: no download button churning under the cursor
+    if job.active:  # redrawn while training: no download button churning under the cursor
         st.plotly_chart(fig, key="job.loss", width="stretch", config={"displaylogo": False})
     else:
         from vdae_core.ui.widgets import figure
@@ -292,8 +297,10 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
 
 
 def render(detailed: bool) -> None:
-    """Draw the job (if any) in a fragment that reruns itself every :data:`TICK_EVERY` seconds while the job waits
-    or trains (the training itself runs in its own thread), and reruns the page once when the run is saved."""
+    """Draw the job (if any): its progress in a fragment that reruns itself every :data:`TICK_EVERY` seconds while
+    the job waits or trains (the training itself runs in a worker process) and reruns the page once when the run
+    is saved; with ``detailed``, the loss curves below it in a second fragment redrawn every :data:`CURVES_EVERY`
+    seconds (redrawing a three-panel plotly chart is most of a watching browser's work: ``benchmarks/load.py``)."""
     job = get_job()
     if job is None:
         return
@@ -313,4 +320,12 @@ def render(detailed: bool) -> None:
         elif every is not None and not j.active:
             st.rerun()
 
+    @st.fragment(run_every=CURVES_EVERY if job.status == "running" else None)
+    def curves_panel() -> None:
+        j = get_job()
+        if j is not None and j.status not in ("queued", "cancelled"):
+            _draw_curves(j)
+
     job_panel()
+    if detailed:
+        curves_panel()
