@@ -150,3 +150,47 @@ def test_the_journal_marks_only_dead_processes_as_interrupted(tmp_path):
     assert job_journal.interrupted(root, "someone else") == [] and job_journal.interrupted(root, None) == []
     job_journal.remove(root, "dead")
     assert job_journal.interrupted(root, "b1") == []
+
+
+def test_train_page_shows_the_place_in_the_queue_cancel_and_a_full_queue(tmp_path, monkeypatch):
+    """Two browsers on a one-slot server: the second waits, sees its place and expected start, cancels; with no
+    waiting places a third is told the queue is full and nothing starts."""
+    from streamlit.testing.v1 import AppTest
+
+    app = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app.py")
+    monkeypatch.setenv("VDAE_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("VDAE_TRAIN_SLOTS", "1")
+    monkeypatch.setenv("VDAE_TRAIN_QUEUE", "1")
+    jobs.reset_queue()
+
+    def browser():
+        at = AppTest.from_file(app, default_timeout=60)
+        at.run()
+        at.switch_page("pages/train.py").run()
+        at.radio(key="train.preset").set_value("defaults").run()
+        for name, v in (("spectral_steps", 4), ("vae_steps", 100_000), ("hidden", 16), ("latent_dim", 3),
+                        ("converge_tol", 0.0)):
+            at.number_input(key=f"cfg.vdae.defaults.{name}").set_value(v)
+        return at
+
+    a = browser()
+    a.button[-1].click().run()  # the form's submit button
+    first = a.session_state["_job"]
+    _wait(lambda: first.status == "running")
+    b = browser()
+    b.button[-1].click().run()
+    assert not b.exception, [e.value for e in b.exception]
+    waiting = b.session_state["_job"]
+    assert waiting.status == "queued"
+    info = " ".join(i.value for i in b.info)
+    assert "place **1** in the queue (1 training at once on this server, 1 running now)" in info, info
+    c = browser()
+    c.button[-1].click().run()
+    assert any("training queue is full (1 training, 1 waiting" in e.value for e in c.error), [e.value for e in c.error]
+    assert "_job" not in c.session_state
+    b.button(key="job.cancel").click().run()
+    assert waiting.status == "cancelled" and any("Cancelled before it started" in i.value for i in b.info)
+    jobs.discard(first)
+    first.thread.join(timeout=10)
+    waiting.thread.join(timeout=10)
+    assert [f for f in os.listdir(tmp_path) if not f.startswith(".")] == [] and _records(tmp_path) == []

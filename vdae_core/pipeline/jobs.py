@@ -297,8 +297,7 @@ def _relay(job: TrainingJob) -> None:
                     clean = True
                     return
             elif not worker.alive():
-                _fail(job, f"the training process ended unexpectedly (exit code {worker.proc.returncode}); "
-                           "nothing was saved")
+                _fail(job, f"the training process ended unexpectedly ({worker.exit_text}); nothing was saved")
                 return
     except (EOFError, OSError) as e:
         _fail(job, f"lost contact with the training process ({type(e).__name__}); nothing was saved")

@@ -31,23 +31,85 @@ SLICE_S = 0.25  # seconds of training between two snapshots (pause/stop latency)
 _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-class Worker:
-    """One training process and the server's end of its socket."""
+def _python_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([_PKG_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return env
+
+
+#: Fork workers from a zygote (Linux): one process pays the imports (torch, the models: about 4-6 s of CPU on the
+#: 2-core machine) once, and each worker is a fork of it, ready in milliseconds. Elsewhere each worker is its own
+#: interpreter (fork after importing torch is not safe on macOS).
+USE_ZYGOTE = sys.platform.startswith("linux") and hasattr(socket, "send_fds")
+
+
+class Zygote:
+    """``python -m vdae_core.pipeline.train_worker --zygote FD THREADS``: imports, then forks a worker for each
+    socket end the server sends it (SCM_RIGHTS), and answers with the worker's pid."""
 
     def __init__(self, threads: int):
         ours, theirs = socket.socketpair()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([_PKG_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        self.proc = subprocess.Popen([sys.executable, "-m", "vdae_core.pipeline.train_worker", str(theirs.fileno()),
-                                      str(int(threads))], pass_fds=[theirs.fileno()], env=env,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([sys.executable, "-m", "vdae_core.pipeline.train_worker", "--zygote",
+                                      str(theirs.fileno()), str(int(threads))], pass_fds=[theirs.fileno()],
+                                     env=_python_env(), stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.sock, self.threads = ours, int(threads)
+        self._lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def fork(self, fd: int) -> int:
+        """A new worker serving the socket ``fd`` (duplicated into it); returns its pid."""
+        with self._lock:
+            socket.send_fds(self.sock, [b"w"], [fd])
+            answer = self.sock.recv(32)
+        if not answer:
+            raise OSError("the training zygote has ended")
+        return int(answer)
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Worker:
+    """One training process and the server's end of its socket: a fork of ``zygote``, or its own interpreter."""
+
+    def __init__(self, threads: int, zygote: Optional[Zygote] = None):
+        ours, theirs = socket.socketpair()
+        self.proc = self.pid = None
+        if zygote is not None:
+            self.pid = zygote.fork(theirs.fileno())
+        else:
+            self.proc = subprocess.Popen([sys.executable, "-m", "vdae_core.pipeline.train_worker",
+                                          str(theirs.fileno()), str(int(threads))], pass_fds=[theirs.fileno()],
+                                         env=_python_env(), stdin=subprocess.DEVNULL)
+            self.pid = self.proc.pid
         theirs.close()
         self.conn = Connection(ours.detach())
         self.threads = int(threads)
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        if self.proc is not None:
+            return self.proc.poll() is None
+        try:  # the zygote's child: reaped by the zygote, so a pid that is gone is a worker that ended
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+
+    @property
+    def exit_text(self) -> str:
+        code = self.proc.returncode if self.proc is not None else None
+        return f"exit code {code}" if code is not None else "it was killed or crashed"
 
     def close(self) -> None:
         """End the process (politely, then by force)."""
@@ -55,11 +117,21 @@ class Worker:
             self.conn.close()
         except OSError:
             pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            return
+        for _ in range(40):
+            if not self.alive():
+                return
+            time.sleep(0.05)
         try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            os.kill(self.pid, 9)
+        except OSError:
+            pass
 
 
 class WorkerPool:
@@ -75,6 +147,17 @@ class WorkerPool:
         self.threads = int(threads)
         self._idle: List[Worker] = []
         self._lock = threading.Lock()
+        self._zygote: Optional[Zygote] = None
+        self._zygote_lock = threading.Lock()
+
+    def _new(self) -> Worker:
+        if not USE_ZYGOTE:
+            return Worker(self.threads)
+        with self._zygote_lock:
+            if self._zygote is None or not self._zygote.alive():
+                self._zygote = Zygote(self.threads)
+            z = self._zygote
+        return Worker(self.threads, z)
 
     def acquire(self) -> Worker:
         """An idle live worker, or a new one."""
@@ -83,7 +166,7 @@ class WorkerPool:
                 w = self._idle.pop()
                 if w.alive():
                     return w
-        return Worker(self.threads)
+        return self._new()
 
     def release(self, worker: Worker) -> None:
         """Keep a worker that finished an order cleanly for the next one; close any other."""
@@ -98,7 +181,7 @@ class WorkerPool:
         with self._lock:
             missing = n - len([w for w in self._idle if w.alive()])
         for _ in range(max(0, missing)):
-            w = Worker(self.threads)
+            w = self._new()
             with self._lock:
                 self._idle.append(w)
 
@@ -107,6 +190,10 @@ class WorkerPool:
             idle, self._idle = self._idle, []
         for w in idle:
             w.close()
+        with self._zygote_lock:
+            if self._zygote is not None:
+                self._zygote.close()
+                self._zygote = None
 
 
 # -- the worker process -------------------------------------------------------------------------------
@@ -187,7 +274,8 @@ def _train(conn: Connection, order: Dict[str, Any], ppid: int, cache: Dict[str, 
 NICE = 5  # trainings yield the CPU to the server's pages and health checks when the machine is short of cores
 
 
-def main(fd: int, threads: int) -> None:
+def _prepare(threads: int) -> None:
+    """What every worker needs before its first order: lower priority, torch, the models, the optimiser's imports."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         os.nice(NICE)
@@ -195,12 +283,50 @@ def main(fd: int, threads: int) -> None:
         pass
     import torch
 
-    torch.set_num_threads(max(1, threads))
-    conn = Connection(fd)
-    from vdae_core import api  # noqa: F401  (the models, registered; before the first order)
+    from vdae_core import api  # noqa: F401  (the models, registered)
 
     # torch.optim imports torch._dynamo on the first optimiser it builds (about 2 s): pay it while idle
     torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+
+
+def zygote(fd: int, threads: int) -> None:
+    """Import once, then fork a worker (:func:`serve`) for every socket end the server sends."""
+    import signal
+
+    _prepare(threads)
+    sock = socket.socket(fileno=fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 16, 1)
+        except OSError:
+            return
+        if not msg or not fds:
+            return  # the server is gone
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                serve(fds[0], threads)
+            finally:
+                os._exit(0)
+        os.close(fds[0])
+        sock.sendall(str(pid).encode())
+
+
+def main(fd: int, threads: int) -> None:
+    """A worker in its own interpreter."""
+    _prepare(threads)
+    serve(fd, threads)
+
+
+def serve(fd: int, threads: int) -> None:
+    """Train the orders that arrive on socket ``fd`` until the server closes it or dies."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    conn = Connection(fd)
     ppid = os.getppid()
     cache: Dict[str, Any] = {}
     while True:
@@ -220,4 +346,7 @@ def main(fd: int, threads: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    if sys.argv[1] == "--zygote":
+        zygote(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main(int(sys.argv[1]), int(sys.argv[2]))
