@@ -60,11 +60,15 @@ def _cpu_by_group(server: int) -> dict:
             continue
         comm = raw[raw.index("(") + 1: raw.rindex(")")]
         f = raw.rsplit(")", 1)[1].split()
-        pid, ppid = int(d), int(f[1])
-        group = ("server" if pid == server else "workers" if ppid == server else
+        out[int(d)] = (comm, int(f[1]), (int(f[11]) + int(f[12])) / ticks)
+    groups = {}
+    for pid, (comm, ppid, secs) in out.items():
+        # the training zygote is the server's child, its workers the zygote's (or the server's) children
+        parents = {ppid, out.get(ppid, ("", 0, 0))[1]}
+        group = ("server" if pid == server else "workers" if server in parents else
                  "browsers" if "chrom" in comm else "other")
-        out[pid] = (group, (int(f[11]) + int(f[12])) / ticks)
-    return out
+        groups[pid] = (group, secs)
+    return groups
 
 
 class Sampler(threading.Thread):
@@ -125,13 +129,15 @@ def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, ou
     from playwright.sync_api import sync_playwright
 
     out["page_s"], out["errors"] = {}, []
+    ready = False
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.goto(url)
             page.wait_for_selector("text=Try it: torus + VDAE", timeout=180_000)
-            barrier.wait()
+            ready = True
+            barrier.wait(timeout=600)
             if browse_until is not None:
                 while not browse_until.is_set():
                     _visit_pages(page, out)
@@ -152,6 +158,11 @@ def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, ou
             browser.close()
     except Exception as e:  # a session that fails is a finding, not a crash of the benchmark
         out["failed"] = f"{type(e).__name__}: {str(e)[:200]}"
+        if not ready:  # the others wait for this one at the barrier: let them go
+            try:
+                barrier.wait(timeout=600)
+            except threading.BrokenBarrierError:
+                pass
 
 
 def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0, threads: int = 0) -> dict:
@@ -162,9 +173,10 @@ def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0
         env.pop(name, None)
         if v:
             env[name] = str(v)
+    log = open(os.path.join(tempfile.gettempdir(), f"load_server_{n}_{browse}_{int(pages)}.log"), "w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false"], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_server(url, tries=200)
@@ -186,6 +198,8 @@ def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0
             t.join()
         sampler.stop_flag.set()
         sampler.join()
+        if proc.poll() is not None:  # the server itself died: that is the finding
+            raise RuntimeError(f"the studio server exited with code {proc.returncode} during the load (log: {log.name})")
         runs_saved = len([d for d in os.listdir(runs) if os.path.isfile(os.path.join(runs, d, "run.json"))])
         times = [o["try_it_s"] for o in outs if "try_it_s" in o]
         browse_times = [t for o in browsers for ts in o["page_s"].values() for t in ts]
@@ -208,6 +222,7 @@ def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0
             proc.kill()
             proc.wait()
         shutil.rmtree(runs, ignore_errors=True)
+        log.close()
 
 
 def _queue_text(r: dict) -> str:

@@ -268,8 +268,9 @@ def _relay(job: TrainingJob) -> None:
     try:
         worker = p.acquire()
         worker.conn.send(("train", _order(job)))
-    except OSError as e:
-        _fail(job, f"the training process could not start ({e})")
+    except Exception as e:  # no worker: the job fails with a message instead of waiting for ever
+        log.error("no training process:\n%s", traceback.format_exc())
+        _fail(job, f"the training process could not start ({type(e).__name__}: {e})")
         return
     clean = False
     try:
@@ -301,6 +302,9 @@ def _relay(job: TrainingJob) -> None:
                 return
     except (EOFError, OSError) as e:
         _fail(job, f"lost contact with the training process ({type(e).__name__}); nothing was saved")
+    except Exception as e:  # a message it could not read: fail the job rather than leave it running for ever
+        log.error("relaying the training failed:\n%s", traceback.format_exc())
+        _fail(job, f"the training's progress could not be read ({type(e).__name__}: {str(e)[:200]})")
     finally:
         if clean:
             p.release(worker)
