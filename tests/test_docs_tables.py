@@ -30,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("BENCHMARKS.md", "map_audit", "bench_map_audit", "bench_map_audit_log.jsonl"),
     ("BENCHMARKS.md", "lessons", "bench_lessons", "bench_lessons_log.jsonl"),
     ("BENCHMARKS.md", "load", "load", "load_log.jsonl"),
+    ("BENCHMARKS.md", "soak", "soak", "soak_log.jsonl"),
 ])
 def test_doc_table_is_its_log(doc_name, marker, module, log):
     """``module`` names the renderer: ``name`` (its ``table``) or ``name.function``."""
