@@ -258,6 +258,27 @@ def table(log_path: str) -> str:
     return "\n".join(out)
 
 
+def prose(log_path: str) -> list:
+    """The phrases of BENCHMARKS' load section that quote the newest queue rows (a test finds each in the doc, with
+    line breaks read as spaces)."""
+    rows = [json.loads(line) for line in open(log_path)]
+    q = {}
+    for r in rows:  # newest row per (sessions, browsing, pages) with the queue
+        if r.get("queue") is not None:
+            q[(r["sessions"], r.get("browse", 0), r["pages"])] = r
+    one, four, eight, browse = q[(1, 0, False)], q[(4, 0, False)], q[(8, 0, False)], q[(4, 4, False)]
+    cpu = eight["cpu_s_by_group"]
+    return [f"the slowest in {four['try_it_max_s'] / one['try_it_max_s']:.1f}× one session alone",
+            f"answered within {four['health_max_s']:.2f} s throughout",
+            f"with 8, all {'eight' if eight['runs_saved'] == 8 else eight['runs_saved']} finished, "
+            f"{ {6: 'six'}.get(eight['queued'], eight['queued'])} were shown their place",
+            f"{eight['health_max_s']:.1f} s, is over 1 s",
+            f"the browsers used {cpu['browsers']:.0f} of the {sum(cpu.values()):.0f} CPU seconds, the server "
+            f"{cpu['server']:.0f} and the trainings {cpu['workers']:.0f}",
+            f"pages showed in {browse['browse_page_median_s']:.1f} s (median) but up to "
+            f"{browse['browse_page_max_s']:.0f} s, the browsers using {browse['cpu_s_by_group']['browsers']:.0f} CPU seconds"]
+
+
 def main() -> None:
     from bench_common import append_log
 

@@ -31,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("BENCHMARKS.md", "lessons", "bench_lessons", "bench_lessons_log.jsonl"),
     ("BENCHMARKS.md", "load", "load", "load_log.jsonl"),
     ("BENCHMARKS.md", "soak", "soak", "soak_log.jsonl"),
+    ("BENCHMARKS.md", "server_costs", "bench_server_costs", "bench_server_costs_log.jsonl"),
 ])
 def test_doc_table_is_its_log(doc_name, marker, module, log):
     """``module`` names the renderer: ``name`` (its ``table``) or ``name.function``."""
@@ -40,6 +41,16 @@ def test_doc_table_is_its_log(doc_name, marker, module, log):
     doc = open(os.path.join(ROOT, "docs", doc_name)).read()
     block = doc.split(f"<!-- {marker} table -->\n")[1].split(f"\n<!-- /{marker} table -->")[0]
     assert block == table(os.path.join(ROOT, "docs", log))
+
+
+def test_load_prose_quotes_its_log():
+    """The load section's sentences about the bars quote the newest rows of docs/load_log.jsonl."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import load
+
+    doc = " ".join(open(os.path.join(ROOT, "docs", "BENCHMARKS.md")).read().split())
+    for phrase in load.prose(os.path.join(ROOT, "docs", "load_log.jsonl")):
+        assert phrase in doc, phrase
 
 
 def test_every_lesson_meets_its_time_bars():

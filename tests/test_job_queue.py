@@ -74,9 +74,11 @@ def test_a_waiting_thread_starts_when_the_slot_frees():
 
 
 def _job(seed: int, steps: int = 5, root=None) -> jobs.TrainingJob:
+    """A tiny VDAE training; a long one (``steps`` large) never stops at convergence before the test ends it."""
     cfg = DataConfig(dataset="circle", n=150, seed=seed)
-    training = start("vdae", cfg, dict(TINY, vae_steps=steps), seed)
-    return jobs.TrainingJob("vdae", dict(TINY), cfg.to_dict(), seed, training.spec.dataset, training.trainer.model,
+    over = dict(TINY, vae_steps=steps, converge_tol=0.0)
+    training = start("vdae", cfg, over, seed)
+    return jobs.TrainingJob("vdae", over, cfg.to_dict(), seed, training.spec.dataset, training.trainer.model,
                             training.trainer, training, preset="test", browser="tester")
 
 

@@ -24,7 +24,7 @@ from vdae_core.pipeline import jobs
 from vdae_core.pipeline.train import start
 root, browser = sys.argv[1], sys.argv[2]
 cfg = DataConfig(dataset="circle", n=150, seed=0)
-over = dict(%(tiny)r, vae_steps=200_000)
+over = dict(%(tiny)r, vae_steps=200_000, converge_tol=0.0)
 tr = start("vdae", cfg, over, 0)
 job = jobs.TrainingJob("vdae", over, cfg.to_dict(), 0, tr.spec.dataset, tr.trainer.model, tr.trainer, tr,
                        preset="Quick", browser=browser)

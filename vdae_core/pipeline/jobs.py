@@ -307,7 +307,7 @@ def _relay(job: TrainingJob) -> None:
         _fail(job, f"the training's progress could not be read ({type(e).__name__}: {str(e)[:200]})")
     finally:
         if clean:
-            p.release(worker)
+            p.release(worker, keep=queue().settings.slots)
         else:
             worker.close()
 

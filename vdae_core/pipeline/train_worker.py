@@ -168,13 +168,14 @@ class WorkerPool:
                     return w
         return self._new()
 
-    def release(self, worker: Worker) -> None:
-        """Keep a worker that finished an order cleanly for the next one; close any other."""
+    def release(self, worker: Worker, keep: int = 2) -> None:
+        """Keep a worker that finished an order cleanly for the next one (at most ``keep`` idle); close any other."""
         if worker.alive():
             with self._lock:
-                self._idle.append(worker)
-        else:
-            worker.close()
+                if len(self._idle) < keep:
+                    self._idle.append(worker)
+                    return
+        worker.close()
 
     def warm(self, n: int) -> None:
         """Start workers until ``n`` are idle (in the calling thread)."""
@@ -283,7 +284,9 @@ def _prepare(threads: int) -> None:
         pass
     import torch
 
-    from vdae_core import api  # noqa: F401  (the models, registered)
+    import vdae_core.data  # noqa: F401  (the datasets, registered)
+    import vdae_core.models  # noqa: F401  (the models, registered)
+    import vdae_core.pipeline.train  # noqa: F401
 
     # torch.optim imports torch._dynamo on the first optimiser it builds (about 2 s): pay it while idle
     torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
