@@ -45,7 +45,7 @@ def home() -> None:
         job = jobs.get_job()
         busy = job is not None and job.active
         if st.button("Try it: torus + VDAE", type="primary", icon=":material/play_arrow:", disabled=busy,
-                     key="home.try", help="A training is already running in this session." if busy else None):
+                     key="home.try", help="A training of this session is already queued or running." if busy else None):
             from vdae_core.foundation.errors import UserInputError
 
             state.set_selection(upload_path=None, **jobs.DEMO_DATA, model=jobs.DEMO_MODEL, seed=0)

@@ -147,9 +147,12 @@ def test_train_form_with_pause_and_stop(env):
     assert job.model.config.hidden == 16 and job.trainer.total_steps == 100_304
     at.button(key="job.pause").click().run()
     assert at.session_state["_job"].status == "paused"
-    time.sleep(0.6)  # the worker process pauses after the slice it is in (a quarter second)
-    steps = job.live.steps_done
-    time.sleep(0.6)
+    # the worker pauses after the slice it is in (a quarter second): wait until the steps stand still
+    t0, steps = time.time(), -1
+    while job.live.steps_done != steps and time.time() - t0 < 30:
+        steps = job.live.steps_done
+        time.sleep(0.8)
+    time.sleep(0.8)
     at.run()
     assert job.live.steps_done == steps  # paused: no progress
     at.button(key="job.stop2").click().run()

@@ -31,9 +31,36 @@ job = jobs.TrainingJob("vdae", over, cfg.to_dict(), 0, tr.spec.dataset, tr.train
 jobs.submit(job, root=root)
 while job.live.steps_done < 50:
     time.sleep(0.02)
-print("TRAINING", flush=True)
+print("TRAINING", jobs.pool()._zygote.proc.pid if jobs.pool()._zygote else 0, flush=True)
 time.sleep(600)
 """ % {"tiny": TINY}
+
+
+def _live_pids() -> set:
+    """Pids of processes that run (zombies, already ended, left out)."""
+    out = set()
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        out.add(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def _children(pid: int) -> set:
+    out = set()
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.add(int(d))
+            except OSError:
+                pass
+    return out
 
 
 SIGNALS = {"ctrl-c": signal.SIGINT, "sigterm": signal.SIGTERM, "kill": signal.SIGKILL}
@@ -47,9 +74,12 @@ def test_a_training_killed_midway_is_interrupted_never_a_run(tmp_path):
         os.makedirs(tmp_path / name)
         procs[name] = subprocess.Popen([sys.executable, "-c", TRAIN_FOREVER, str(tmp_path / name), "browser-1"],
                                        cwd=ROOT, stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    helpers = set()  # the training zygotes and their workers: they must not outlive their server
     try:
         for name, p in procs.items():
-            assert p.stdout.readline().strip() == "TRAINING", name
+            word, zygote = p.stdout.readline().split()
+            assert word == "TRAINING", name
+            helpers |= {int(zygote)} | _children(int(zygote)) if int(zygote) else set()
             os.kill(p.pid, SIGNALS[name])
             p.wait(timeout=30)
     finally:
@@ -57,6 +87,10 @@ def test_a_training_killed_midway_is_interrupted_never_a_run(tmp_path):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+    t0 = time.time()
+    while helpers & _live_pids() and time.time() - t0 < 20:
+        time.sleep(0.2)
+    assert not helpers & _live_pids(), "training processes outlived their server"
     for name in SIGNALS:
         root = str(tmp_path / name)
         assert [f for f in os.listdir(root) if not f.startswith(".")] == [], name  # no run, nothing half-written

@@ -30,7 +30,7 @@ PARTIAL_GRACE_S = 60.0
 _PROCESS_START = time.time()
 
 
-def _proc_start_ticks(pid: int) -> Optional[int]:
+def proc_start_ticks(pid: int) -> Optional[int]:
     """The start time of process ``pid`` in clock ticks since boot (Linux /proc), or None when unreadable."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -39,12 +39,13 @@ def _proc_start_ticks(pid: int) -> Optional[int]:
         return None
 
 
-def _alive(pid: int, start_ticks: Optional[int]) -> bool:
-    """Whether the process that wrote a record still runs (the same process, not a later one with its pid)."""
-    if pid == os.getpid():
+def alive(pid: int, start_ticks: Optional[int]) -> bool:
+    """Whether the process that wrote a record still runs (the same process, not a later one with its pid: in a
+    container a restarted server may get the pid of the one before)."""
+    if pid == os.getpid() and (start_ticks is None or start_ticks == proc_start_ticks(pid)):
         return True
     if os.path.isdir("/proc"):
-        return start_ticks is not None and _proc_start_ticks(pid) == start_ticks
+        return start_ticks is not None and proc_start_ticks(pid) == start_ticks
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -70,7 +71,7 @@ def write(root: str, job_id: str, **fields: Any) -> None:
     rec: Dict[str, Any] = {}
     if os.path.isfile(path):
         rec = _read(path) or {}
-    rec.update(fields, id=job_id, pid=os.getpid(), proc_start=_proc_start_ticks(os.getpid()))
+    rec.update(fields, id=job_id, pid=os.getpid(), proc_start=proc_start_ticks(os.getpid()))
     write_json_atomic(path, rec, indent=1)
 
 
@@ -111,7 +112,7 @@ def interrupted(root: str, browser: Optional[str]) -> List[Dict[str, Any]]:
         rec = _read(os.path.join(d, name))
         if rec is None or rec.get("browser") != browser:
             continue
-        if not _alive(int(rec.get("pid", -1)), rec.get("proc_start")):
+        if not alive(int(rec.get("pid", -1)), rec.get("proc_start")):
             out.append(rec)
     return out
 

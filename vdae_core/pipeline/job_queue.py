@@ -56,14 +56,16 @@ class QueueSettings:
         UserInputError
             A setting that is not a whole number, slots below 1 or a negative queue length.
         """
-        cores = int(cores or os.cpu_count() or 1)
+        if not cores:  # the cores this process may run on (a container's or taskset's limit), not the machine's
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = int(cores)
         slots = _int_env(SLOTS_ENV, min(2, cores))
         limit = _int_env(LIMIT_ENV, DEFAULT_LIMIT)
         threads = _int_env(THREADS_ENV, max(1, cores // max(1, slots)))
         if slots < 1 or limit < 0 or threads < 1:
             raise UserInputError(f"{SLOTS_ENV} and {THREADS_ENV} must be at least 1 and {LIMIT_ENV} at least 0 (got "
                                  f"{slots}, {threads}, {limit})")
-        return cls(slots, limit, threads, isolate=os.environ.get(IN_PROCESS_ENV, "") not in ("1", "true", "yes"))
+        return cls(slots, limit, threads, isolate=os.environ.get(IN_PROCESS_ENV, "").strip().lower() not in ("1", "true", "yes"))
 
 
 def _int_env(name: str, default: int) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 import statistics
 import threading
 import time
@@ -116,9 +117,9 @@ class TrainingJob:
     progress: Any = None
     #: The uploading browser's owner id when the data is an upload (the saved run is private to it), else None.
     owner: Optional[str] = None
-    #: Held while the trainer advances. Streamlit may start the next script run (a page switch, a click)
-    #: before the previous one has stopped, so two runs of this session can overlap for a moment.
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+    #: Held while the job's state changes (and, in-process, while the trainer advances): Streamlit may start the
+    #: next script run before the previous one has stopped, and the job's thread sets final states. Re-entrant.
+    lock: threading.RLock = dataclasses.field(default_factory=threading.RLock, repr=False, compare=False)
     thread: Optional[threading.Thread] = dataclasses.field(default=None, repr=False, compare=False)
     finished: Optional[float] = None
     #: Seconds spent paused so far, and since when the job is paused (None: not paused).
@@ -173,25 +174,30 @@ def submit(job: TrainingJob, root: Optional[str] = None) -> int:
     if job.trainer is not None:
         job.live.update(snapshot(job.trainer, {}))
     place = q.submit(job, wait_text=lambda: _wait_text(q))
-    if root is not None:
-        job.root, job.job_id = root, job_journal.new_id()
-        try:
-            job_journal.write(root, job.job_id, browser=job.browser, status="queued", submitted=job.queued_at,
-                              **job.spec())
-        except OSError as e:  # a full or read-only disk: the training can still run, it just is not journalled
-            log.warning("could not journal the training: %s", e)
-            job.job_id = None
-    job.thread = threading.Thread(target=_work, args=(job,), name=f"vdae-train-{(job.browser or 'cli')[:8]}",
-                                  daemon=True)
-    job.thread.start()
+    try:
+        if root is not None:
+            job.root, job.job_id = root, job_journal.new_id()
+            try:
+                job_journal.write(root, job.job_id, browser=job.browser, status="queued", submitted=job.queued_at,
+                                  **job.spec())
+            except (OSError, TypeError, ValueError) as e:  # a full disk, settings that are not JSON: not journalled
+                log.warning("could not journal the training: %s", e)
+                job.job_id = None
+        job.thread = threading.Thread(target=_work, args=(job,), name=f"vdae-train-{(job.browser or 'cli')[:8]}",
+                                      daemon=True)
+        job.thread.start()
+    except BaseException:
+        q.release(job)  # its place must not stay taken by a job that has no thread
+        job.status = "failed"
+        raise
     return place
 
 
 def _wait_text(q: TrainingQueue) -> str:
     starts = expected_starts([_remaining(j) for j in q.running()], [estimate(j) for j in q.waiting()],
                              q.settings.slots)
-    last = starts[-1] if starts else None
-    return "" if last is None else f" (a place frees in about {last:.0f} s)"
+    first = starts[0] if starts else None  # a place frees when the first waiting training starts
+    return "" if first is None else f" (a place frees in about {first:.0f} s)"
 
 
 def _remaining(job: TrainingJob) -> Optional[float]:
@@ -237,20 +243,26 @@ def _work(job: TrainingJob) -> None:
         if not q.wait_turn(job):
             return  # cancelled while waiting
         with job.lock:
-            if job.status == "queued":
-                job.status, job.started = "running", time.time()
+            if job.status != "queued":
+                return  # discarded as it got its slot
+            job.status, job.started = "running", time.time()
         if job.job_id:
             _journal(job, status="running", started=job.started)
         if q.settings.isolate:
             _relay(job)
         else:
             _train_here(job, q.settings.threads)
+    except BaseException as e:  # a bug in this thread: the job fails with a message instead of staying "running"
+        log.error("training thread failed:\n%s", traceback.format_exc())
+        _end(job, "failed", message=f"training failed ({type(e).__name__}: {str(e)[:200]})")
     finally:
         q.release(job)
-        if job.status in ("done", "stopped"):
+        if job.status == "done":  # a stopped run's time would price the next one too low
             _DURATIONS.setdefault(job.cost_key, []).append(job.train_seconds)
             del _DURATIONS[job.cost_key][:-20]
-        if job.job_id and not job.active:
+        if job.active:
+            _end(job, "failed", message="training ended without a result")
+        if job.job_id:
             job_journal.remove(job.root, job.job_id)
 
 
@@ -259,7 +271,8 @@ def _order(job: TrainingJob) -> Dict[str, Any]:
 
     return {"model_name": job.model_name, "overrides": job.overrides, "data_config": job.data_config,
             "seed": job.seed, "owner": job.owner, "preset": job.preset, "root": job.root or runs_root(),
-            "data_hash": getattr(job.dataset, "content_hash", None)}
+            "data_hash": getattr(job.dataset, "content_hash", None), "server_pid": os.getpid(),
+            "server_start": job_journal.proc_start_ticks(os.getpid())}
 
 
 def _relay(job: TrainingJob) -> None:
@@ -285,9 +298,13 @@ def _relay(job: TrainingJob) -> None:
                     job.progress = job.live.progress
                 elif msg[0] == "done":
                     job.live.update(msg[3])
-                    job.train_seconds, job.run_path, job.message = msg[4], msg[1], msg[2]
-                    job.finished = time.time()
-                    job.status = "stopped" if job.live.stopped_early else "done"
+                    job.train_seconds = msg[4]
+                    with job.lock:
+                        if job.status == "discarded":  # discarded while the worker saved: the user asked for nothing
+                            shutil.rmtree(msg[1], ignore_errors=True)
+                        else:
+                            job.run_path = msg[1]
+                            _end(job, "stopped" if job.live.stopped_early else "done", message=msg[2])
                     clean = True
                     return
                 elif msg[0] == "failed":
@@ -312,8 +329,15 @@ def _relay(job: TrainingJob) -> None:
             worker.close()
 
 
+def _end(job: TrainingJob, status: str, message: str = "") -> None:
+    """Put ``job`` in a final state unless it is in one already (a discard or a cancel wins over a late result)."""
+    with job.lock:
+        if job.status in ("running", "paused", "queued"):
+            job.status, job.message, job.finished = status, message, time.time()
+
+
 def _fail(job: TrainingJob, message: str) -> None:
-    job.status, job.message, job.finished = "failed", message, time.time()
+    _end(job, "failed", message)
 
 
 def _train_here(job: TrainingJob, threads: int) -> None:
@@ -392,7 +416,7 @@ def finish(job: TrainingJob) -> None:
 def set_paused(job: TrainingJob, paused: bool) -> None:
     """Pause or resume a training; returns once the slice in progress (if any) has ended."""
     with job.lock:
-        if job.status in ("running", "paused"):
+        if job.status in ("running", "paused"):  # never a final state: a result that arrived first stands
             now = time.time()
             if paused and job.paused_since is None:
                 job.paused_since = now
@@ -409,6 +433,8 @@ def stop(job: TrainingJob) -> None:
     with job.lock:
         job.controls.append("stop")
         if job.status == "paused":
+            job.paused_total += time.time() - (job.paused_since or time.time())
+            job.paused_since = None
             job.status = "running"
 
 
@@ -417,5 +443,6 @@ def discard(job: TrainingJob) -> None:
     nothing is saved."""
     with job.lock:
         queue().cancel(job)
-        job.controls.append("discard")
-        job.status = "discarded"
+        if job.active:  # a saved run stays saved: Discard only abandons what has not ended
+            job.controls.append("discard")
+            job.status = "discarded"

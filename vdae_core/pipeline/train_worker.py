@@ -41,6 +41,7 @@ def _python_env() -> Dict[str, str]:
 #: Fork workers from a zygote (Linux): one process pays the imports (torch, the models: about 4-6 s of CPU on the
 #: 2-core machine) once, and each worker is a fork of it, ready in milliseconds. Elsewhere each worker is its own
 #: interpreter (fork after importing torch is not safe on macOS).
+FORK_TIMEOUT_S = 120.0  # the zygote's imports on a busy 2-core machine take seconds, never minutes
 USE_ZYGOTE = sys.platform.startswith("linux") and hasattr(socket, "send_fds")
 
 
@@ -63,6 +64,7 @@ class Zygote:
     def fork(self, fd: int) -> int:
         """A new worker serving the socket ``fd`` (duplicated into it); returns its pid."""
         with self._lock:
+            self.sock.settimeout(FORK_TIMEOUT_S)  # a zygote that hangs fails the training instead of holding its slot
             socket.send_fds(self.sock, [b"w"], [fd])
             answer = self.sock.recv(32)
         if not answer:
@@ -229,12 +231,16 @@ def _dataset(order: Dict[str, Any], cache: Dict[str, Any]):
     return ds
 
 
-def _train(conn: Connection, order: Dict[str, Any], ppid: int, cache: Dict[str, Any]) -> None:
+def _train(conn: Connection, order: Dict[str, Any], cache: Dict[str, Any]) -> None:
     from vdae_core.data import DataConfig
     from vdae_core.foundation.errors import TrainingDiverged, UserInputError
     from vdae_core.pipeline.run_index import new_run_dir
     from vdae_core.pipeline.runs import save_run
+    from vdae_core.pipeline.job_journal import alive
     from vdae_core.pipeline.train import finish, start
+
+    def server_alive() -> bool:  # the server, not the zygote: a worker outlives a zygote that died
+        return alive(int(order.get("server_pid", os.getppid())), order.get("server_start"))
 
     try:
         ds = _dataset(order, cache)
@@ -251,7 +257,7 @@ def _train(conn: Connection, order: Dict[str, Any], ppid: int, cache: Dict[str, 
                 if cmd == "stop":
                     tr.request_stop()
                     paused = False
-            if os.getppid() != ppid:  # the server is gone: nobody will see this run, and it is journalled
+            if not server_alive():  # the server is gone: nobody will see this run, and it is journalled
                 os._exit(0)
             if paused:
                 time.sleep(0.05)
@@ -261,7 +267,7 @@ def _train(conn: Connection, order: Dict[str, Any], ppid: int, cache: Dict[str, 
             secs += time.perf_counter() - t0
             conn.send(("progress", snapshot(tr, sent), secs))
         run = finish(training, secs, owner=order.get("owner"), source="studio", preset=order.get("preset", ""))
-        if os.getppid() != ppid:
+        if not server_alive():
             os._exit(0)
         path = save_run(run, new_run_dir(order["root"], ds.name, order["model_name"], int(order["seed"])))
         conn.send(("done", path, run.history.message, snapshot(tr, sent), secs))
@@ -306,6 +312,7 @@ def zygote(fd: int, threads: int) -> None:
             return
         if not msg or not fds:
             return  # the server is gone
+        assert threading.active_count() == 1, "the zygote forks with one thread only"
         pid = os.fork()
         if pid == 0:
             sock.close()
@@ -330,7 +337,6 @@ def serve(fd: int, threads: int) -> None:
 
     torch.set_num_threads(max(1, threads))
     conn = Connection(fd)
-    ppid = os.getppid()
     cache: Dict[str, Any] = {}
     while True:
         try:
@@ -341,11 +347,9 @@ def serve(fd: int, threads: int) -> None:
             continue  # a control that arrived after its training ended
         if msg[0] == "train":
             try:
-                _train(conn, msg[1], ppid, cache)
+                _train(conn, msg[1], cache)
             except (BrokenPipeError, EOFError, OSError):
                 return  # the server closed the socket mid-training
-        elif msg[0] == "ping":
-            conn.send(("pong",))
 
 
 if __name__ == "__main__":

@@ -320,7 +320,8 @@ def render(detailed: bool) -> None:
         elif every is not None and not j.active:
             st.rerun()
 
-    @st.fragment(run_every=CURVES_EVERY if job.status == "running" else None)
+    # while queued too: the curves appear once the job gets its slot, without a full rerun
+    @st.fragment(run_every=CURVES_EVERY if job.status in ("running", "queued") else None)
     def curves_panel() -> None:
         j = get_job()
         if j is not None and j.status not in ("queued", "cancelled"):
