@@ -123,7 +123,7 @@ def _visit_pages(page, out: dict) -> None:
 
 
 def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, out: dict,
-            browse_until: threading.Event = None) -> None:
+            browse_until: threading.Event = None, settle: float = 0.0) -> None:
     """One user: open Home, click Try it with the others, wait for the saved run, then (``pages``) every page.
     With ``browse_until``: a user who trains nothing and visits every page until the event is set."""
     from playwright.sync_api import sync_playwright
@@ -137,6 +137,7 @@ def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, ou
             page.goto(url)
             page.wait_for_selector("text=Try it: torus + VDAE", timeout=180_000)
             ready = True
+            time.sleep(settle)  # a server that has finished its warm-up (imports, the training workers)
             barrier.wait(timeout=600)
             if browse_until is not None:
                 while not browse_until.is_set():
@@ -165,7 +166,8 @@ def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, ou
                 pass
 
 
-def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0, threads: int = 0) -> dict:
+def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0, threads: int = 0,
+             settle: float = 0.0) -> dict:
     runs = tempfile.mkdtemp(prefix="bench_load_")
     port = free_port()
     env = dict(os.environ, VDAE_RUNS_DIR=runs)
@@ -186,8 +188,9 @@ def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0
         outs = [{} for _ in range(n)]
         browsers = [{} for _ in range(browse)]
         trained = threading.Event()
-        workers = [threading.Thread(target=session, args=(url, chromium, barrier, pages, o)) for o in outs]
-        lookers = [threading.Thread(target=session, args=(url, chromium, barrier, False, o, trained))
+        workers = [threading.Thread(target=session, args=(url, chromium, barrier, pages, o, None, settle))
+                   for o in outs]
+        lookers = [threading.Thread(target=session, args=(url, chromium, barrier, False, o, trained, settle))
                    for o in browsers]
         for t in workers + lookers:
             t.start()
@@ -204,7 +207,7 @@ def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0
         times = [o["try_it_s"] for o in outs if "try_it_s" in o]
         browse_times = [t for o in browsers for ts in o["page_s"].values() for t in ts]
         settings = {"slots": slots or "default", "threads": threads or "default"}
-        return {"bench": "load", "sessions": n, "pages": pages, "browse": browse, "queue": settings,
+        return {"bench": "load", "sessions": n, "pages": pages, "browse": browse, "queue": settings, "settle_s": settle,
                 "sessions_out": outs, "browsers_out": browsers, "runs_saved": runs_saved,
                 "try_it_max_s": max(times) if times else None,
                 "try_it_median_s": statistics.median(times) if times else None,
@@ -234,24 +237,25 @@ def _queue_text(r: dict) -> str:
 
 def table(log_path: str) -> str:
     rows = [json.loads(line) for line in open(log_path)]
-    alone = {}  # one session alone, per queue setting and pages: what "slowest ÷ one alone" divides by
+    alone = {}  # one session alone, per queue setting, pages and warm-up: what "slowest ÷ one alone" divides by
     for r in rows:
         if r["sessions"] == 1 and r["try_it_max_s"] and not r.get("browse"):
-            alone[(_queue_text(r), r["pages"])] = r["try_it_max_s"]
-    out = ["| queue (slots × threads) | sessions training | sessions browsing | then every page | runs saved | "
+            alone[(_queue_text(r), r["pages"], r.get("settle_s", 0))] = r["try_it_max_s"]
+    out = ["| queue (slots × threads) | server | sessions training | sessions browsing | then every page | runs saved | "
            "told their place | sessions failed / pages with an error | Try it → saved, median / slowest, s | "
            "slowest ÷ one alone | browsing: page median / max, s | health answer, p95 / max, s | "
            "server RSS, start → max, MiB | server CPU share |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        one = alone.get((_queue_text(r), r["pages"]))
+        one = alone.get((_queue_text(r), r["pages"], r.get("settle_s", 0)))
         ratio = f"{r['try_it_max_s'] / one:.1f}×" if one and r["try_it_max_s"] else "—"
         times = (f"{r['try_it_median_s']:.1f} / {r['try_it_max_s']:.1f}" if r["try_it_max_s"] is not None
                  else "— (none saw its run)")
         browse = (f"{r['browse_page_median_s']:.1f} / {r['browse_page_max_s']:.1f}"
                   if r.get("browse_page_median_s") is not None else "—")
         told = f"{r['queued']}" if "queued" in r else "—"
-        out.append(f"| {_queue_text(r)} | {r['sessions']} | {r.get('browse', 0)} | {'yes' if r['pages'] else 'no'} | "
+        server = f"warm ({r['settle_s']:.0f} s)" if r.get("settle_s") else "cold"
+        out.append(f"| {_queue_text(r)} | {server} | {r['sessions']} | {r.get('browse', 0)} | {'yes' if r['pages'] else 'no'} | "
                    f"{r['runs_saved']} of {r['sessions']} | {told} | {r['failed']} / {r.get('page_errors', 0)} | "
                    f"{times} | {ratio} | {browse} | {r['health_p95_s']:.2f} / {r['health_max_s']:.2f} | "
                    f"{r['rss_start_mib']:.0f} → {r['rss_max_mib']:.0f} | {r['server_cpu_share']:.2f} |")
@@ -264,10 +268,15 @@ def prose(log_path: str) -> list:
     rows = [json.loads(line) for line in open(log_path)]
     q = {}
     for r in rows:  # newest row per (sessions, browsing, pages) with the queue
-        if r.get("queue") is not None:
-            q[(r["sessions"], r.get("browse", 0), r["pages"])] = r
-    one, four, eight, browse = q[(1, 0, False)], q[(4, 0, False)], q[(8, 0, False)], q[(4, 4, False)]
+        if r.get("queue") is not None and r["queue"]["slots"] == "default":
+            q[(r["sessions"], r.get("browse", 0), r["pages"], r.get("settle_s", 0))] = r
+    one, four, eight, browse = (q[(n, b, False, 0)] for n, b in ((1, 0), (4, 0), (8, 0), (4, 4)))
     cpu = eight["cpu_s_by_group"]
+    warm1, warm4 = q[(1, 0, False, 20.0)], q[(4, 0, False, 20.0)]
+    ones = {}
+    for r in rows:  # the one-slot comparison (1 slot of 2 threads), cold
+        if r.get("queue") and r["queue"]["slots"] == 1 and not r.get("settle_s") and not r.get("browse"):
+            ones[r["sessions"]] = r
     return [f"the slowest in {four['try_it_max_s'] / one['try_it_max_s']:.1f}× one session alone",
             f"answered within {four['health_max_s']:.2f} s throughout",
             f"with 8, all {'eight' if eight['runs_saved'] == 8 else eight['runs_saved']} finished, "
@@ -276,7 +285,13 @@ def prose(log_path: str) -> list:
             f"the browsers used {cpu['browsers']:.0f} of the {sum(cpu.values()):.0f} CPU seconds, the server "
             f"{cpu['server']:.0f} and the trainings {cpu['workers']:.0f}",
             f"pages showed in {browse['browse_page_median_s']:.1f} s (median) but up to "
-            f"{browse['browse_page_max_s']:.0f} s, the browsers using {browse['cpu_s_by_group']['browsers']:.0f} CPU seconds"]
+            f"{browse['browse_page_max_s']:.0f} s, the browsers using {browse['cpu_s_by_group']['browsers']:.0f} CPU seconds",
+            f"one session alone took {warm1['try_it_max_s']:.1f} s and four took {warm4['try_it_max_s']:.1f} s at the "
+            f"slowest: {warm4['try_it_max_s'] / warm1['try_it_max_s']:.1f}×",
+            f"the health endpoint's worst answer was {warm4['health_max_s']:.2f} s",
+            f"one slot of two threads took {ones[1]['try_it_max_s']:.1f} s for one session and "
+            f"{ones[4]['try_it_max_s']:.1f} s for the slowest of four, against {one['try_it_max_s']:.1f} s and "
+            f"{four['try_it_max_s']:.1f} s with the defaults"]
 
 
 def main() -> None:
@@ -288,11 +303,13 @@ def main() -> None:
     ap.add_argument("--browse", type=int, default=0, help="sessions that only browse while the others train")
     ap.add_argument("--slots", type=int, default=0, help="the server's VDAE_TRAIN_SLOTS (0: its default)")
     ap.add_argument("--threads", type=int, default=0, help="the server's VDAE_TRAIN_THREADS (0: its default)")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds between the page showing and the click (0: a cold server; 20: after its warm-up)")
     ap.add_argument("--log", required=True)
     ap.add_argument("--chromium", default=os.environ.get("VDAE_CHROMIUM", "/usr/bin/chromium"))
     a = ap.parse_args()
     for n in (int(x) for x in a.sessions.split(",")):
-        row = one_load(n, a.chromium, a.pages, a.browse, a.slots, a.threads)
+        row = one_load(n, a.chromium, a.pages, a.browse, a.slots, a.threads, a.settle)
         append_log(a.log, row)
         print(json.dumps({k: v for k, v in row.items() if k not in ("sessions_out", "browsers_out")}), flush=True)
     print(table(a.log))

@@ -5,10 +5,9 @@ Trainings share the server's cores instead of fighting over them: at most ``slot
 new work (:class:`QueueFull`, with the expected wait) instead of accepting work it cannot do.
 
 Why these defaults (``benchmarks/load.py``, docs/BENCHMARKS.md): the studio's networks are small, so a training
-is bound by per-operation overhead rather than arithmetic. On the 2-core machine the demo trained in 1.8-2.0 s
-with one torch thread and 2.9 s with two; two trainings side by side at one thread each took 2.6 s for both, four
-at once 5.8 s for all four, but with four trainings in the server's process its health endpoint answered in up to
-1.46 s. Two slots of one thread each keep the cores busy without starving the server; set ``VDAE_TRAIN_SLOTS``,
+is bound by per-operation overhead rather than arithmetic, and one torch thread trains the demo about as fast as
+two; two trainings side by side (each in its own worker process, :mod:`.train_worker`) keep two cores busy, and
+the load benchmark's four- and eight-session rows were measured with these defaults. Set ``VDAE_TRAIN_SLOTS``,
 ``VDAE_TRAIN_QUEUE`` and ``VDAE_TRAIN_THREADS`` to change them.
 
 The queue knows nothing of Streamlit or of models: a job is any object; :mod:`vdae_core.pipeline.jobs` runs them.

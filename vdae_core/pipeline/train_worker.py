@@ -3,9 +3,9 @@
 Why (issue 34, measured on the 2-core machine, ``docs/BENCHMARKS.md``): the studio's networks are small, so a
 training is thousands of short torch operations, and torch releases Python's global interpreter lock around each
 one. Any other thread that runs Python (the server rendering a page, another training) takes the lock in between
-and keeps it for up to the interpreter's switch interval (5 ms). The demo's training took 1.9 s alone and 10.7 s
-beside one busy Python thread in the same process; four sessions' trainings in the server's process took minutes.
-A worker process has its own interpreter: the server only relays progress.
+and keeps it for up to the interpreter's switch interval (5 ms): beside one busy Python thread in the same process
+the demo's training is many times slower (``benchmarks/bench_server_costs.py``; its table is in
+docs/BENCHMARKS.md). A worker process has its own interpreter: the server only relays progress.
 
 A :class:`Worker` is ``python -m vdae_core.pipeline.train_worker FD THREADS``, talking over a socket pair with
 :mod:`multiprocessing.connection` messages (no ``multiprocessing`` start method, so nothing depends on how the
