@@ -38,6 +38,17 @@ def wait_for_server(url: str, tries: int = 120, pause: float = 0.5) -> None:
             time.sleep(pause)
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a studio server: SIGTERM, then SIGKILL after 30 s (a server that does not stop must not load the next
+    measurement)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def append_log(path, *rows: dict) -> None:
     """Append each row as one JSON line to ``path`` (nothing without a path)."""
     if path:

@@ -30,7 +30,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_common import free_port, machine_fields, wait_for_server  # noqa: E402
+from bench_common import free_port, machine_fields, stop_server, wait_for_server  # noqa: E402
 
 PAGES = ("Data", "Train", "Latent space", "Random walks", "Bi-Lipschitz", "Topology audit", "Compare")
 
@@ -218,12 +218,7 @@ def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0
                 "failed": sum("failed" in o for o in outs + browsers), **sampler.summary(), **machine_fields(),
                 "date": time.strftime("%Y-%m-%d")}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a server that does not stop must not load the next measurement
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         shutil.rmtree(runs, ignore_errors=True)
         log.close()
 

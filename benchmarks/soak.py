@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench_common import free_port, machine_fields, wait_for_server  # noqa: E402
+from bench_common import free_port, machine_fields, stop_server, wait_for_server  # noqa: E402
 
 PAGES = ("Data", "Latent space", "Random walks", "Bi-Lipschitz", "Topology audit", "Compare", "Train")
 SLACK = 4  # file handles or threads a server may open for good after the 20th training (caches, pools)
@@ -91,12 +91,7 @@ def soak(trainings: int, chromium: str, steps_scale: float, every_session: int) 
         time.sleep(2.0)  # let the last training's thread end
         folder = _check_folder(runs)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a server that does not stop must not load the next measurement
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         shutil.rmtree(runs, ignore_errors=True)
     warm, end = samples[min(WARM, len(samples)) - 1], samples[-1]
     return {"bench": "soak", "trainings": trainings, "steps_scale": steps_scale, "every_session": every_session,

@@ -187,6 +187,7 @@ def _run_line(page, title: str, run: str) -> str:
     return loc.inner_text()
 
 
+@pytest.mark.slow  # the default suite checks the same with AppTest (test_app_pages.py); this is the browser's view
 def test_a_second_run_of_the_same_selection_is_what_every_page_shows(server):
     """Issue 28 in the browser: train beta_vae on the circle (seed 0) twice with different latent sizes; the
     second finishes while another page is on screen (the sidebar's job panel picks it up). Every page then
@@ -247,6 +248,7 @@ def test_a_second_run_of_the_same_selection_is_what_every_page_shows(server):
             browser.close()
 
 
+@pytest.mark.slow  # the default suite runs the lessons with AppTest (test_lessons_page.py, test_lessons.py)
 def test_every_lesson_runs_and_every_answer_opens_in_chromium(server):
     """Issue 33: walk every lesson of the Lessons page at 1280×720 — run it, open its answer, check the figure
     drew and no error shows — then open one in the studio."""
