@@ -14,8 +14,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 torch.set_num_threads(2)
-# The studio's training queue sets torch's (process-wide) thread count for its trainings: keep the suite's 2, so a
-# test that trains in the app does not change the numbers of the tests after it.
+# The app's trainings use VDAE_TRAIN_THREADS torch threads (in worker processes; with VDAE_TRAIN_IN_PROCESS=1 torch's
+# process-wide count): keep the suite's 2, so an app training gives the library's numbers and changes no other test's.
 os.environ.setdefault("VDAE_TRAIN_THREADS", "2")
 
 
