@@ -114,7 +114,6 @@ class TrainingJob:
     run_path: Optional[str] = None
     started: float = dataclasses.field(default_factory=time.time)
     train_seconds: float = 0.0
-    progress: Any = None
     #: The uploading browser's owner id when the data is an upload (the saved run is private to it), else None.
     owner: Optional[str] = None
     #: Held while the job's state changes (and, in-process, while the trainer advances): Streamlit may start the
@@ -295,7 +294,6 @@ def _relay(job: TrainingJob) -> None:
                 if msg[0] == "progress":
                     job.live.update(msg[1])
                     job.train_seconds = msg[2]
-                    job.progress = job.live.progress
                 elif msg[0] == "done":
                     job.live.update(msg[3])
                     job.train_seconds = msg[4]
@@ -376,7 +374,7 @@ def tick(job: TrainingJob, budget: float = TICK_BUDGET) -> None:
             return
         t0 = time.perf_counter()
         try:
-            job.progress = job.trainer.advance(max_steps=1_000_000, max_seconds=budget)
+            job.trainer.advance(max_steps=1_000_000, max_seconds=budget)
         except (TrainingDiverged, UserInputError) as e:
             job.status, job.message, job.finished = "failed", str(e), time.time()
             return

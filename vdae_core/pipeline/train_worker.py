@@ -31,11 +31,14 @@ SLICE_S = 0.25  # seconds of training between two snapshots (pause/stop latency)
 _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _python_env() -> Dict[str, str]:
+def _spawn(sock: socket.socket, threads: int, *flags: str) -> subprocess.Popen:
+    """``python -m vdae_core.pipeline.train_worker [flags] FD THREADS`` with ``sock``'s descriptor passed to it (the
+    caller closes its copy)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([_PKG_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    return env
+    return subprocess.Popen([sys.executable, "-m", "vdae_core.pipeline.train_worker", *flags, str(sock.fileno()),
+                             str(int(threads))], pass_fds=[sock.fileno()], env=env, stdin=subprocess.DEVNULL)
 
 
 #: Fork workers from a zygote (Linux): one process pays the imports (torch, the models: about 4-6 s of CPU on the
@@ -51,9 +54,7 @@ class Zygote:
 
     def __init__(self, threads: int):
         ours, theirs = socket.socketpair()
-        self.proc = subprocess.Popen([sys.executable, "-m", "vdae_core.pipeline.train_worker", "--zygote",
-                                      str(theirs.fileno()), str(int(threads))], pass_fds=[theirs.fileno()],
-                                     env=_python_env(), stdin=subprocess.DEVNULL)
+        self.proc = _spawn(theirs, threads, "--zygote")
         theirs.close()
         self.sock, self.threads = ours, int(threads)
         self._lock = threading.Lock()
@@ -89,9 +90,7 @@ class Worker:
         if zygote is not None:
             self.pid = zygote.fork(theirs.fileno())
         else:
-            self.proc = subprocess.Popen([sys.executable, "-m", "vdae_core.pipeline.train_worker",
-                                          str(theirs.fileno()), str(int(threads))], pass_fds=[theirs.fileno()],
-                                         env=_python_env(), stdin=subprocess.DEVNULL)
+            self.proc = _spawn(theirs, threads)
             self.pid = self.proc.pid
         theirs.close()
         self.conn = Connection(ours.detach())
