@@ -5,7 +5,8 @@
 Three figures, in one process with the studio's imports loaded (as in a running server):
 
 * ``gc_full_s``: one full garbage collection (``gc.collect(2)``), what Streamlit's ``runner.postScriptGC`` ran
-  after every script run (the studio turns it off);
+  after every script run (the studio turns it off); ``gc_frozen_s``: the same after the warm-up's
+  :func:`~vdae_core.foundation.housekeeping.freeze_imports` (what the studio's 30-second collector pays);
 * ``loss_curves_s``: one loss-curve figure of the demo's size (three phases, 86 records), and
   ``make_subplots_s``, what building it through ``make_subplots`` and validated traces cost before;
 * ``train_alone_s`` / ``train_beside_python_s``: the demo's training (VDAE, torus, 2,000 points, the Quick preset,
@@ -124,6 +125,10 @@ def measure(repeats: int) -> dict:
         row["train_worker_s"] = min(times[1:])  # the first pays the worker's start
     finally:
         stop.set()
+    from vdae_core.foundation.housekeeping import freeze_imports
+
+    freeze_imports()  # last: nothing measured above ran with a frozen heap
+    row["gc_frozen_s"] = _median_time(lambda: gc.collect(2), repeats)
     from bench_common import machine_fields
 
     return {"bench": "server_costs", "repeats": repeats, **row, **machine_fields(), "date": time.strftime("%Y-%m-%d")}
@@ -131,10 +136,11 @@ def measure(repeats: int) -> dict:
 
 def table(log_path: str) -> str:
     rows = [json.loads(line) for line in open(log_path)]
-    out = ["| date | full GC, s | loss curves: now / before, ms | demo training: alone / beside a Python thread / "
+    out = ["| date | full GC: as imported / frozen after the warm-up, ms | loss curves: now / before, ms | demo training: alone / beside a Python thread / "
            "in a worker beside it, s (beside: extrapolated from 30 s) |", "|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['date']} | {r['gc_full_s']:.2f} | {1e3 * r['loss_curves_s']:.0f} / "
+        frozen = f"{1e3 * r['gc_frozen_s']:.1f}" if "gc_frozen_s" in r else "—"
+        out.append(f"| {r['date']} | {1e3 * r['gc_full_s']:.0f} / {frozen} | {1e3 * r['loss_curves_s']:.0f} / "
                    f"{1e3 * r['make_subplots_s']:.0f} | {r['train_alone_s']:.2f} / {r['train_beside_python_s']:.2f} / "
                    f"{r['train_worker_s']:.2f} |")
     return "\n".join(out)

@@ -10,8 +10,10 @@ session: the seconds from the click to "It is now the active run", the place in 
 ``--browse M`` adds M sessions that only visit every page, over and over, while the others train (their page
 times are reported apart). ``--slots S`` (and ``--threads T``) set the server's training queue
 (``VDAE_TRAIN_SLOTS``, ``VDAE_TRAIN_THREADS``; "unbounded" rows are from before the queue). Throughout: the health
-endpoint's answer time every 0.25 s, and the server process's RSS and CPU time from /proc. One JSON row per N goes
-to the log; ``table(log)`` renders it.
+endpoint's answer time every 0.25 s, and the server process's RSS and CPU time from /proc. ``--browser-nice K`` starts
+the Chromiums at nice K: on a 2-core machine the browsers are most of the load (``cpu_s_by_group``), and niced they
+take the cores only when the server and its trainings leave them, as browsers on the users' own machines would.
+One JSON row per N goes to the log; ``table(log)`` renders it.
 """
 from __future__ import annotations
 
@@ -122,6 +124,17 @@ def _visit_pages(page, out: dict) -> None:
             out["errors"].append(name)
 
 
+def niced(chromium: str, nice: int) -> str:
+    """A launcher that starts ``chromium`` at nice ``nice`` (its renderers inherit it); ``chromium`` when 0."""
+    if not nice:
+        return chromium
+    path = os.path.join(tempfile.mkdtemp(prefix="bench_chromium_"), "chromium")
+    with open(path, "w") as fh:
+        fh.write(f'#!/bin/sh\nexec nice -n {int(nice)} "{chromium}" "$@"\n')
+    os.chmod(path, 0o755)
+    return path
+
+
 def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, out: dict,
             browse_until: threading.Event = None, settle: float = 0.0) -> None:
     """One user: open Home, click Try it with the others, wait for the saved run, then (``pages``) every page.
@@ -167,7 +180,8 @@ def session(url: str, chromium: str, barrier: threading.Barrier, pages: bool, ou
 
 
 def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0, threads: int = 0,
-             settle: float = 0.0) -> dict:
+             settle: float = 0.0, browser_nice: int = 0) -> dict:
+    chromium = niced(chromium, browser_nice)
     runs = tempfile.mkdtemp(prefix="bench_load_")
     port = free_port()
     env = dict(os.environ, VDAE_RUNS_DIR=runs)
@@ -208,6 +222,7 @@ def one_load(n: int, chromium: str, pages: bool, browse: int = 0, slots: int = 0
         browse_times = [t for o in browsers for ts in o["page_s"].values() for t in ts]
         settings = {"slots": slots or "default", "threads": threads or "default"}
         return {"bench": "load", "sessions": n, "pages": pages, "browse": browse, "queue": settings, "settle_s": settle,
+                "browser_nice": browser_nice,
                 "sessions_out": outs, "browsers_out": browsers, "runs_saved": runs_saved,
                 "try_it_max_s": max(times) if times else None,
                 "try_it_median_s": statistics.median(times) if times else None,
@@ -235,21 +250,22 @@ def table(log_path: str) -> str:
     alone = {}  # one session alone, per queue setting, pages and warm-up: what "slowest ÷ one alone" divides by
     for r in rows:
         if r["sessions"] == 1 and r["try_it_max_s"] and not r.get("browse"):
-            alone[(_queue_text(r), r["pages"], r.get("settle_s", 0))] = r["try_it_max_s"]
+            alone[(_queue_text(r), r["pages"], r.get("settle_s", 0), r.get("browser_nice", 0))] = r["try_it_max_s"]
     out = ["| queue (slots × threads) | server | sessions training | sessions browsing | then every page | runs saved | "
            "told their place | sessions failed / pages with an error | Try it → saved, median / slowest, s | "
            "slowest ÷ one alone | browsing: page median / max, s | health answer, p95 / max, s | "
            "server RSS, start → max, MiB | server CPU share |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        one = alone.get((_queue_text(r), r["pages"], r.get("settle_s", 0)))
+        one = alone.get((_queue_text(r), r["pages"], r.get("settle_s", 0), r.get("browser_nice", 0)))
         ratio = f"{r['try_it_max_s'] / one:.1f}×" if one and r["try_it_max_s"] else "—"
         times = (f"{r['try_it_median_s']:.1f} / {r['try_it_max_s']:.1f}" if r["try_it_max_s"] is not None
                  else "— (none saw its run)")
         browse = (f"{r['browse_page_median_s']:.1f} / {r['browse_page_max_s']:.1f}"
                   if r.get("browse_page_median_s") is not None else "—")
         told = f"{r['queued']}" if "queued" in r else "—"
-        server = f"warm ({r['settle_s']:.0f} s)" if r.get("settle_s") else "cold"
+        server = (f"warm ({r['settle_s']:.0f} s)" if r.get("settle_s") else "cold") + (
+            f", browsers at nice {r['browser_nice']}" if r.get("browser_nice") else "")
         out.append(f"| {_queue_text(r)} | {server} | {r['sessions']} | {r.get('browse', 0)} | {'yes' if r['pages'] else 'no'} | "
                    f"{r['runs_saved']} of {r['sessions']} | {told} | {r['failed']} / {r.get('page_errors', 0)} | "
                    f"{times} | {ratio} | {browse} | {r['health_p95_s']:.2f} / {r['health_max_s']:.2f} | "
@@ -264,13 +280,14 @@ def prose(log_path: str) -> list:
     q = {}
     for r in rows:  # newest row per (sessions, browsing, pages) with the queue
         if r.get("queue") is not None and r["queue"]["slots"] == "default":
-            q[(r["sessions"], r.get("browse", 0), r["pages"], r.get("settle_s", 0))] = r
-    one, four, eight, browse = (q[(n, b, False, 0)] for n, b in ((1, 0), (4, 0), (8, 0), (4, 4)))
+            q[(r["sessions"], r.get("browse", 0), r["pages"], r.get("settle_s", 0), r.get("browser_nice", 0))] = r
+    one, four, eight, browse = (q[(n, b, False, 0, 0)] for n, b in ((1, 0), (4, 0), (8, 0), (4, 4)))
     cpu = eight["cpu_s_by_group"]
-    warm1, warm4 = q[(1, 0, False, 20.0)], q[(4, 0, False, 20.0)]
+    warm1, warm4 = q[(1, 0, False, 20.0, 0)], q[(4, 0, False, 20.0, 0)]
     ones = {}
     for r in rows:  # the one-slot comparison (1 slot of 2 threads), cold
-        if r.get("queue") and r["queue"]["slots"] == 1 and not r.get("settle_s") and not r.get("browse"):
+        if (r.get("queue") and r["queue"]["slots"] == 1 and not r.get("settle_s") and not r.get("browse")
+                and not r.get("browser_nice")):
             ones[r["sessions"]] = r
     return [f"the slowest in {four['try_it_max_s'] / one['try_it_max_s']:.1f}× one session alone",
             f"answered within {four['health_max_s']:.2f} s throughout",
@@ -300,11 +317,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="the server's VDAE_TRAIN_THREADS (0: its default)")
     ap.add_argument("--settle", type=float, default=0.0,
                     help="seconds between the page showing and the click (0: a cold server; 20: after its warm-up)")
+    ap.add_argument("--browser-nice", type=int, default=0,
+                    help="start the Chromiums at this nice value (0: as the server; 10: as if on other machines)")
     ap.add_argument("--log", required=True)
     ap.add_argument("--chromium", default=os.environ.get("VDAE_CHROMIUM", "/usr/bin/chromium"))
     a = ap.parse_args()
     for n in (int(x) for x in a.sessions.split(",")):
-        row = one_load(n, a.chromium, a.pages, a.browse, a.slots, a.threads, a.settle)
+        row = one_load(n, a.chromium, a.pages, a.browse, a.slots, a.threads, a.settle, a.browser_nice)
         append_log(a.log, row)
         print(json.dumps({k: v for k, v in row.items() if k not in ("sessions_out", "browsers_out")}), flush=True)
     print(table(a.log))

@@ -32,6 +32,10 @@ from bench_common import free_port, machine_fields, stop_server, wait_for_server
 PAGES = ("Data", "Latent space", "Random walks", "Bi-Lipschitz", "Topology audit", "Compare", "Train")
 SLACK = 4  # file handles or threads a server may open for good after the 20th training (caches, pools)
 WARM = 20  # the training after which the server counts as warmed up
+#: Seconds Streamlit keeps a closed browser's session for its reconnection (``server.disconnectedSessionTTL``; 120 by
+#: default, shortened here so that the two quiet samples below do not wait minutes: the TTL delays the freeing, it
+#: does not bound what is kept).
+SESSION_TTL = 20
 
 
 def _proc(pid: int) -> dict:
@@ -40,6 +44,35 @@ def _proc(pid: int) -> dict:
         status = dict(line.split(":", 1) for line in fh if ":" in line)
     return {"rss_mib": int(status["VmRSS"].split()[0]) / 1024, "threads": int(status["Threads"]),
             "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+
+
+def _caches(url: str) -> dict:
+    """What Streamlit's caches hold, from its metrics endpoint: ``st.cache_data`` bytes (pickled values, exact),
+    ``st.cache_resource`` entries (a count: their size is not measured without an object-graph walk), session
+    state and media files (bytes), and the sessions connected."""
+    import urllib.request
+
+    out = {"cache_data_mib": 0.0, "cache_resource_entries": 0, "session_state_mib": 0.0, "media_mib": 0.0,
+           "active_sessions": 0}
+    try:
+        text = urllib.request.urlopen(url + "/_stcore/metrics", timeout=30).read().decode()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        if line.startswith("active_sessions "):
+            out["active_sessions"] = int(float(line.split()[-1]))
+        if not line.startswith("cache_memory_bytes{"):
+            continue
+        value = float(line.rsplit(" ", 1)[1])
+        if 'cache_type="st_cache_data"' in line:
+            out["cache_data_mib"] += value / 2 ** 20
+        elif 'cache_type="st_cache_resource"' in line:
+            out["cache_resource_entries"] += int(value)
+        elif 'cache_type="st_session_state"' in line:
+            out["session_state_mib"] += value / 2 ** 20
+        elif "media_file" in line:
+            out["media_mib"] += value / 2 ** 20
+    return out
 
 
 def _check_folder(runs: str) -> dict:
@@ -56,17 +89,29 @@ def _check_folder(runs: str) -> dict:
             "journal": len(os.listdir(journal)) if os.path.isdir(journal) else 0}
 
 
-def soak(trainings: int, chromium: str, steps_scale: float, every_session: int) -> dict:
+def soak(trainings: int, chromium: str, steps_scale: float, every_session: int, env: dict = None,
+         settle: float = 5.0) -> dict:
     from playwright.sync_api import sync_playwright
 
     runs = tempfile.mkdtemp(prefix="bench_soak_")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"], cwd=ROOT,
-                            env=dict(os.environ, VDAE_RUNS_DIR=runs, VDAE_DEMO_STEPS_SCALE=str(steps_scale)),
+                             "--server.port", str(port), "--browser.gatherUsageStats", "false",
+                             "--server.disconnectedSessionTTL", str(SESSION_TTL)], cwd=ROOT,
+                            env=dict(os.environ, VDAE_RUNS_DIR=runs, VDAE_DEMO_STEPS_SCALE=str(steps_scale), **(env or {})),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    samples, errors, t0 = [], [], time.perf_counter()
+    samples, quiet, errors, t0 = [], [], [], time.perf_counter()
+
+    def quiet_sample(done: int, wait: float) -> None:
+        # every browser context closed: what the server keeps for good once its closed sessions are dropped (after
+        # the session TTL) and their garbage collected (the studio's collector runs every COLLECT_EVERY_S)
+        time.sleep(wait)
+        quiet.append(dict(_proc(proc.pid), **_caches(url), training=done, t=time.perf_counter() - t0, wait_s=wait))
+
+    from vdae_core.foundation.housekeeping import COLLECT_EVERY_S
+
+    long_wait = SESSION_TTL + 2 * COLLECT_EVERY_S + settle
     try:
         wait_for_server(url, tries=200)
         with sync_playwright() as p:
@@ -76,6 +121,7 @@ def soak(trainings: int, chromium: str, steps_scale: float, every_session: int) 
                 if i % every_session == 0:
                     if ctx is not None:
                         ctx.close()
+                        quiet_sample(i, long_wait if i == WARM else settle)
                     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                     page = ctx.new_page()
                 page.goto(url)
@@ -87,15 +133,19 @@ def soak(trainings: int, chromium: str, steps_scale: float, every_session: int) 
                 if page.locator('[data-testid="stException"]').count():
                     errors.append(f"{i}: {name}")
                 samples.append(dict(_proc(proc.pid), training=i + 1, t=time.perf_counter() - t0))
+            ctx.close()
+            quiet_sample(trainings, long_wait)
             browser.close()
-        time.sleep(2.0)  # let the last training's thread end
         folder = _check_folder(runs)
     finally:
         stop_server(proc)
         shutil.rmtree(runs, ignore_errors=True)
     warm, end = samples[min(WARM, len(samples)) - 1], samples[-1]
+    qwarm = next(q for q in quiet if q["training"] >= min(WARM, trainings) and q["wait_s"] > settle)
     return {"bench": "soak", "trainings": trainings, "steps_scale": steps_scale, "every_session": every_session,
-            "wall_s": time.perf_counter() - t0, "samples": samples, "page_errors": errors,
+            "env": env or {}, "settle_s": settle,
+            "wall_s": time.perf_counter() - t0, "samples": samples, "quiet": quiet, "page_errors": errors,
+            "quiet_warm": qwarm, "quiet_end": quiet[-1],
             "rss_warm_mib": warm["rss_mib"], "rss_end_mib": end["rss_mib"],
             "rss_max_mib": max(s["rss_mib"] for s in samples),
             "fds_warm": warm["fds"], "fds_end": end["fds"], "threads_warm": warm["threads"],
@@ -103,11 +153,21 @@ def soak(trainings: int, chromium: str, steps_scale: float, every_session: int) 
             **machine_fields(), "date": time.strftime("%Y-%m-%d")}
 
 
+def _ends(row: dict) -> tuple:
+    """(after the 20th training, at the end) as dicts of rss_mib / fds / threads: the quiet samples (every session
+    closed, dropped and collected) where the row has them, else (rows before them) samples taken mid-session."""
+    if "quiet_warm" in row:
+        return row["quiet_warm"], row["quiet_end"]
+    return ({"rss_mib": row["rss_warm_mib"], "fds": row["fds_warm"], "threads": row["threads_warm"]},
+            {"rss_mib": row["rss_end_mib"], "fds": row["fds_end"], "threads": row["threads_end"]})
+
+
 def bars(row: dict) -> dict:
     """Issue 34's soak bars, each True/False."""
-    return {"rss within 20% of the warm server": row["rss_end_mib"] <= 1.2 * row["rss_warm_mib"],
-            "no leaked file handles": row["fds_end"] <= row["fds_warm"] + SLACK,
-            "no leaked threads": row["threads_end"] <= row["threads_warm"] + SLACK,
+    warm, end = _ends(row)
+    return {"rss within 20% of the warm server": end["rss_mib"] <= 1.2 * warm["rss_mib"],
+            "no leaked file handles": end["fds"] <= warm["fds"] + SLACK,
+            "no leaked threads": end["threads"] <= warm["threads"] + SLACK,
             "runs folder = index": (row["runs_folders"] == row["runs_listed"] == row["runs_whole"] == row["trainings"]
                                     and row["runs_leftovers"] == 0 and row["runs_journal"] == 0),
             "no page errors": not row["page_errors"]}
@@ -115,15 +175,20 @@ def bars(row: dict) -> dict:
 
 def table(log_path: str) -> str:
     rows = [json.loads(line) for line in open(log_path)]
-    out = ["| trainings | steps scale | new session every | wall, min | RSS after 20 → end (max), MiB | "
-           "file handles after 20 → end | threads after 20 → end | run folders / listed / whole / leftovers / "
-           "journal | page errors | bars met |", "|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| trainings | steps scale | new session every | sampled | wall, min | RSS after 20 → end (max), MiB | "
+           "file handles after 20 → end | threads after 20 → end | cached data, MiB, after 20 → end | run folders / "
+           "listed / whole / leftovers / journal | page errors | bars met |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         b = bars(r)
+        warm, end = _ends(r)
         met = "all" if all(b.values()) else "not: " + ", ".join(k for k, v in b.items() if not v)
-        out.append(f"| {r['trainings']} | {r['steps_scale']:g} | {r['every_session']} | {r['wall_s'] / 60:.1f} | "
-                   f"{r['rss_warm_mib']:.0f} → {r['rss_end_mib']:.0f} ({r['rss_max_mib']:.0f}) | "
-                   f"{r['fds_warm']} → {r['fds_end']} | {r['threads_warm']} → {r['threads_end']} | "
+        sampled = (f"sessions closed, {warm.get('wait_s', 5):.0f} s later" if "quiet_warm" in r
+                   else "mid-session (before the collector)")
+        cached = (f"{warm['cache_data_mib']:.1f} → {end['cache_data_mib']:.1f}" if "quiet_warm" in r else "—")
+        out.append(f"| {r['trainings']} | {r['steps_scale']:g} | {r['every_session']} | {sampled} | "
+                   f"{r['wall_s'] / 60:.1f} | {warm['rss_mib']:.0f} → {end['rss_mib']:.0f} ({r['rss_max_mib']:.0f}) | "
+                   f"{warm['fds']} → {end['fds']} | {warm['threads']} → {end['threads']} | {cached} | "
                    f"{r['runs_folders']} / {r['runs_listed']} / {r['runs_whole']} / {r['runs_leftovers']} / "
                    f"{r['runs_journal']} | {len(r['page_errors'])} | {met} |")
     return "\n".join(out)
@@ -136,12 +201,18 @@ def main() -> None:
     ap.add_argument("--trainings", type=int, default=200)
     ap.add_argument("--steps-scale", type=float, default=0.05)
     ap.add_argument("--every-session", type=int, default=10)
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="an environment variable for the server (repeatable), e.g. MALLOC_ARENA_MAX=2")
+    ap.add_argument("--settle", type=float, default=5.0, help="seconds after closing a session before sampling")
     ap.add_argument("--log", required=True)
     ap.add_argument("--chromium", default=os.environ.get("VDAE_CHROMIUM", "/usr/bin/chromium"))
     a = ap.parse_args()
-    row = soak(a.trainings, a.chromium, a.steps_scale, a.every_session)
+    row = soak(a.trainings, a.chromium, a.steps_scale, a.every_session,
+               dict(kv.split("=", 1) for kv in a.env), a.settle)
     append_log(a.log, row)
-    print(json.dumps({k: v for k, v in row.items() if k != "samples"}), flush=True)
+    print(json.dumps({k: v for k, v in row.items() if k not in ("samples", "quiet")}), flush=True)
+    for q in row["quiet"]:
+        print(json.dumps(q))
     print(json.dumps(bars(row)))
     print(table(a.log))
 

@@ -44,7 +44,12 @@ presentation.explain(lesson.intro, "The idea")
 
 
 def _progress(bar):
-    return lambda frac, text: bar.progress(min(max(frac, 0.0), 1.0), text=text)
+    shown = [0.0]
+
+    def show(frac, text):  # frac None: a new text at the same fraction (a run waiting for a training slot)
+        shown[0] = shown[0] if frac is None else min(max(frac, 0.0), 1.0)
+        bar.progress(shown[0], text=text)
+    return show
 
 
 ready = is_ready(lesson, scale=scale)
@@ -60,7 +65,9 @@ if not ready and not ss.get(f"lessons.go.{pick}"):
 bar = None if ready else st.progress(0.0, text="Starting…")
 try:
     with st.spinner("Opening the lesson…" if ready else "Training and measuring…"):
-        res = run_lesson(lesson, scale=scale, progress=_progress(bar) if bar else None)
+        show = _progress(bar) if bar else None
+        res = run_lesson(lesson, scale=scale, progress=show,
+                         train=jobs.queued_trainer(show and (lambda text: show(None, text))))
 except UserInputError as e:
     ss.pop(f"lessons.go.{pick}", None)
     widgets.error_box(e, "the lesson")

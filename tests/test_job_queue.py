@@ -200,3 +200,124 @@ def test_train_page_shows_the_place_in_the_queue_cancel_and_a_full_queue(tmp_pat
     waiting.thread.join(timeout=60)
     assert not waiting.thread.is_alive()
     assert [f for f in os.listdir(tmp_path) if not f.startswith(".")] == [] and _records(tmp_path) == []
+
+
+def test_a_paused_job_gives_its_slot_away_and_takes_it_back_first():
+    q = TrainingQueue(QueueSettings(slots=1, limit=4, threads=1))
+    q.submit("a")
+    q.submit("b")
+    q.submit("c")
+    q.suspend("a")  # paused: b trains meanwhile
+    assert q.running() == ["b"] and q.waiting() == ["c"] and not q.holds("a")
+    assert not q.claim("a")  # resumed while b trains: a waits, ahead of c
+    assert q.waiting() == ["a", "c"] and q.position("a") == 1
+    q.release("b")
+    assert q.holds("a") and q.waiting() == ["c"]
+    q.suspend("a")
+    q.suspend("a")  # twice is once
+    assert q.running() == ["c"] and q.waiting() == []
+    q.release("c")
+    assert q.claim("a") and q.running() == ["a"]  # a free slot: back at once
+
+
+def test_pausing_lets_the_next_training_run_and_resume_waits_for_a_slot(tmp_path):
+    jobs.reset_queue(QueueSettings(slots=1, limit=3, threads=2))
+    first, second = _job(0, steps=100_000), _job(1, steps=100_000)
+    jobs.submit(first, root=str(tmp_path))
+    assert jobs.submit(second, root=str(tmp_path)) == 1
+    _wait(lambda: first.status == "running" and first.live.steps_done > 0)
+    jobs.set_paused(first, True)
+    _wait(lambda: second.status == "running" and second.live.steps_done > 0)  # the slot went to the waiting job
+    steps_paused = first.live.steps_done
+    jobs.set_paused(first, False)  # every slot is taken: first waits first in line, still paused
+    assert first.status == "paused" and first.resume_pending
+    assert jobs.expected_start(first)[0] == 1
+    time.sleep(1.0)
+    assert first.live.steps_done <= steps_paused + 50  # a slice in flight may land; no training beyond it
+    jobs.discard(second)
+    _wait(lambda: first.status == "running" and not first.resume_pending)  # the freed slot came back to it
+    _wait(lambda: first.live.steps_done > steps_paused + 50)
+    assert jobs.queue().running() == [first]
+    jobs.stop(first)
+    _wait(lambda: not first.active)
+    assert first.status == "stopped" and os.path.isdir(first.run_path), first.message
+    assert first.paused_total > 1.0  # the wait to resume counts as paused, not as training time
+    second.thread.join(timeout=60)
+    first.thread.join(timeout=60)
+    assert os.listdir(tmp_path / ".jobs") == []
+
+
+def test_a_worker_rereads_a_file_replaced_since_it_last_read_it(tmp_path):
+    import numpy as np
+
+    from vdae_core.data import make_dataset
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.pipeline import train_worker
+
+    path = tmp_path / "ring.csv"
+    t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+    np.savetxt(path, np.c_[np.cos(t), np.sin(t)], delimiter=",")
+    cfg = DataConfig(dataset=str(path), n=200).to_dict()
+    cache = {}
+    old = train_worker._dataset({"data_config": cfg, "data_hash": make_dataset(DataConfig.from_dict(cfg)).content_hash},
+                                cache)
+    np.savetxt(path, np.c_[2 * np.cos(t), 2 * np.sin(t)], delimiter=",")  # the user uploads a new file, same name
+    new_hash = make_dataset(DataConfig.from_dict(cfg)).content_hash
+    assert new_hash != old.content_hash
+    new = train_worker._dataset({"data_config": cfg, "data_hash": new_hash}, cache)  # read again, not refused
+    assert new.content_hash == new_hash and np.allclose(np.abs(new.X).max(), 2 * np.abs(old.X).max(), rtol=1e-3)
+    with pytest.raises(UserInputError, match="changed on disk since the training was queued"):
+        train_worker._dataset({"data_config": cfg, "data_hash": old.content_hash}, cache)
+
+
+def test_a_lesson_or_sweep_run_waits_for_a_slot_like_any_training(tmp_path):
+    """``train_queued`` (what the app's lessons and sweeps train with) takes a slot of the same queue: with the one
+    slot taken it waits, told its place; once the slot frees it trains in a worker and saves in its own folder."""
+    from vdae_core.pipeline.runs import load_run
+
+    jobs.reset_queue(QueueSettings(slots=1, limit=3, threads=2))
+    long = _job(0, steps=100_000)
+    jobs.submit(long, root=str(tmp_path))
+    told, out = [], {}
+    folder = str(tmp_path / "lesson-run")
+    cfg = DataConfig(dataset="circle", n=150, seed=1).to_dict()
+
+    def lesson():
+        out["run"] = jobs.train_queued("vdae", cfg, dict(TINY, converge_tol=0.0), 1, folder,
+                                       {"source": "lesson", "preset": "Lesson: test"},
+                                       on_wait=lambda place, start: told.append(place))
+    t = threading.Thread(target=lesson)
+    t.start()
+    _wait(lambda: 1 in told)  # waiting first in line behind the long training
+    assert not os.path.exists(folder)
+    jobs.discard(long)
+    t.join(timeout=120)
+    assert not t.is_alive() and out["run"].info["source"] == "lesson"
+    assert load_run(folder).info["preset"] == "Lesson: test"
+    # a sweep that is stopped while its next run waits leaves the queue: nothing trained, nothing saved
+    jobs.reset_queue(QueueSettings(slots=1, limit=3, threads=2))
+    long = _job(0, steps=100_000)
+    jobs.submit(long, root=str(tmp_path))
+    with pytest.raises(UserInputError, match="left the queue before it started"):
+        jobs.train_queued("vdae", cfg, dict(TINY), 1, str(tmp_path / "never"), give_up=lambda: True)
+    assert not os.path.exists(tmp_path / "never") and jobs.queue().waiting() == []
+    jobs.discard(long)
+    long.thread.join(timeout=60)
+
+
+def test_the_compare_pages_sweep_trains_through_the_queue(studio_env, monkeypatch):
+    from vdae_core.ui import sweeps
+
+    jobs.reset_queue(QueueSettings(slots=1, limit=3, threads=2))
+    long = _job(0, steps=100_000)
+    jobs.submit(long, root=str(studio_env))
+    import vdae_core.ui.identity as identity
+    monkeypatch.setattr(identity, "owner_id", lambda: "sweeper")
+    sw = sweeps.start(["circle"], ["beta_vae"], 1, True, 200, 10, None)
+    _wait(lambda: "waiting for a training slot (place 1" in sw.current)
+    assert sw.done == 0 and jobs.queue().position(jobs.queue().waiting()[0]) == 1
+    jobs.discard(long)
+    sw.thread.join(timeout=180)
+    assert sw.status == "done" and sw.done == 1, sw.message
+    from vdae_core.pipeline.runs import load_run
+    assert load_run(sw.paths[0]).info["source"] == "sweep"

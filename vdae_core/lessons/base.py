@@ -210,20 +210,20 @@ def _lock(path: str) -> threading.Lock:
         return _LOCKS.setdefault(path, threading.Lock())
 
 
-def _train_or_load(root: str, lesson: Lesson, spec: LessonRun, scale: float):
-    """The run of ``spec``: loaded when its folder exists, else trained by the studio's training path and saved
-    (atomically, :func:`~vdae_core.pipeline.runs.save_run`). Another process (the CLI beside the app) saving the
-    same run first is not an error: its run is read.
+def _train_or_load(root: str, lesson: Lesson, spec: LessonRun, scale: float, train=None):
+    """The run of ``spec``: loaded when its folder exists, else trained by ``train`` (a
+    :data:`~vdae_core.pipeline.train.TrainInto`; default :func:`~vdae_core.pipeline.train.train_into`, in this
+    process) and saved there atomically. Another process (the CLI beside the app) saving the same run meanwhile is
+    not an error: the folder holds one whole run either way.
 
     Raises
     ------
     UserInputError
         Data that is not built in, or a training or save that failed (the message names the run).
     """
-    from vdae_core.data import DataConfig
     from vdae_core.foundation.registry import DATASETS
-    from vdae_core.pipeline.runs import load_run, save_run
-    from vdae_core.pipeline.train import train_run
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.pipeline.train import train_into
 
     if spec.data.get("dataset") not in DATASETS:
         raise UserInputError(f"a lesson runs on built-in data only, not {spec.data.get('dataset')!r}")
@@ -232,19 +232,13 @@ def _train_or_load(root: str, lesson: Lesson, spec: LessonRun, scale: float):
         if os.path.isfile(os.path.join(path, "run.json")):
             return load_run(path), path
         try:
-            run = train_run(spec.model, DataConfig.from_dict(dict(spec.data)), spec.settings(scale), spec.seed)
+            (train or train_into)(spec.model, dict(spec.data), spec.settings(scale), spec.seed, path,
+                                  {"source": "lesson", "preset": f"Lesson: {lesson.title}"})
         except UserInputError:
             raise
         except Exception as e:  # a diverged or failed training: one line for the page, the traceback in the log
             log.error("lesson %s: training %s failed\n%s", lesson.key, spec.label, traceback.format_exc())
             raise UserInputError(f"training {spec.label} failed ({type(e).__name__}: {str(e)[:200]})") from None
-        run.info.update(source="lesson", preset=f"Lesson: {lesson.title}")
-        os.makedirs(root, exist_ok=True)
-        try:
-            save_run(run, path)
-        except UserInputError:
-            if not os.path.isfile(os.path.join(path, "run.json")):  # not a run saved meanwhile by another process
-                raise
         return load_run(path), path
 
 
@@ -286,7 +280,7 @@ def _write_cache(path: str, blob: Dict[str, Any]) -> None:
 
 
 def run_lesson(lesson: Lesson, root: Optional[str] = None, scale: float = 1.0,
-               progress: Optional[Progress] = None, use_cache: bool = True) -> LessonResult:
+               progress: Optional[Progress] = None, use_cache: bool = True, train=None) -> LessonResult:
     """Train (or load) the lesson's runs, measure and draw it; cached under ``root`` after the first call.
 
     Parameters
@@ -300,6 +294,9 @@ def run_lesson(lesson: Lesson, root: Optional[str] = None, scale: float = 1.0,
         Told before each run is trained and before the measurements.
     use_cache : bool
         False measures again from the runs (they are still reused).
+    train : TrainInto, optional
+        How a missing run is trained (:data:`~vdae_core.pipeline.train.TrainInto`): in this process by default; the
+        app passes its queue's (:func:`vdae_core.pipeline.jobs.train_queued`).
 
     Raises
     ------
@@ -326,7 +323,7 @@ def run_lesson(lesson: Lesson, root: Optional[str] = None, scale: float = 1.0,
         for i, spec in enumerate(lesson.runs):
             if progress:
                 progress(i / (len(lesson.runs) + 1), f"Training {spec.label} ({i + 1} of {len(lesson.runs)})…")
-            runs[spec.role], _ = _train_or_load(root, lesson, spec, scale)
+            runs[spec.role], _ = _train_or_load(root, lesson, spec, scale, train)
         if progress:
             progress(len(lesson.runs) / (len(lesson.runs) + 1), "Measuring…")
         try:

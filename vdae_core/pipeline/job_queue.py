@@ -174,6 +174,31 @@ class TrainingQueue:
                     return False
                 self._cond.wait(poll)
 
+    def holds(self, job: Any) -> bool:
+        """Whether ``job`` holds a slot now."""
+        with self._cond:
+            return job in self._running
+
+    def suspend(self, job: Any) -> None:
+        """A paused ``job`` gives its slot to the next waiting job (it keeps its process, not the cores)."""
+        with self._cond:
+            if job in self._running:
+                self._running.remove(job)
+                self._promote()
+
+    def claim(self, job: Any) -> bool:
+        """A suspended ``job`` asks for a slot back: True if it holds one now; else it waits first in line (it
+        was training before every waiting job started waiting)."""
+        with self._cond:
+            if job in self._running:
+                return True
+            if job not in self._waiting:
+                if len(self._running) < self.settings.slots:
+                    self._running.append(job)
+                    return True
+                self._waiting.insert(0, job)
+            return False
+
     def release(self, job: Any) -> None:
         """``job`` has ended (or was cancelled): free its place and start the next waiting jobs."""
         with self._cond:
@@ -181,9 +206,12 @@ class TrainingQueue:
                 self._running.remove(job)
             if job in self._waiting:
                 self._waiting.remove(job)
-            while self._waiting and len(self._running) < self.settings.slots:
-                self._running.append(self._waiting.pop(0))
-            self._cond.notify_all()
+            self._promote()
+
+    def _promote(self) -> None:
+        while self._waiting and len(self._running) < self.settings.slots:
+            self._running.append(self._waiting.pop(0))
+        self._cond.notify_all()
 
     def cancel(self, job: Any) -> bool:
         """Take a waiting ``job`` out of the queue; False if it is not waiting (it may have started)."""

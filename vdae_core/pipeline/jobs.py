@@ -124,6 +124,8 @@ class TrainingJob:
     #: Seconds spent paused so far, and since when the job is paused (None: not paused).
     paused_total: float = 0.0
     paused_since: Optional[float] = None
+    #: Resume was pressed but every slot is taken: the job resumes when it gets one back (it is first in line).
+    resume_pending: bool = False
     #: The Train page's preset the settings started from ("Quick", "Live", ...), kept in the run's info.
     preset: str = ""
     #: The browser that started it (its owner id; the journal shows an interrupted job to it alone).
@@ -135,6 +137,10 @@ class TrainingJob:
     live: Live = dataclasses.field(default_factory=Live, repr=False)
     #: Controls for the worker ("pause", "resume", "stop", "discard"), sent by the job's thread.
     controls: List[str] = dataclasses.field(default_factory=list, repr=False)
+    #: Where the run is saved (None: a new folder under the root, named by data, model and seed), and the run's
+    #: ``source`` in its info ("studio"; a lesson's or a sweep's run says so).
+    folder: Optional[str] = None
+    source: str = "studio"
 
     def wall_seconds(self, now: Optional[float] = None) -> float:
         """Wall time since training started, pauses left out: what the progress line's timer shows."""
@@ -193,7 +199,7 @@ def submit(job: TrainingJob, root: Optional[str] = None) -> int:
 
 
 def _wait_text(q: TrainingQueue) -> str:
-    starts = expected_starts([_remaining(j) for j in q.running()], [estimate(j) for j in q.waiting()],
+    starts = expected_starts([_remaining(j) for j in q.running()], [_cost(j) for j in q.waiting()],
                              q.settings.slots)
     first = starts[0] if starts else None  # a place frees when the first waiting training starts
     return "" if first is None else f" (a place frees in about {first:.0f} s)"
@@ -206,6 +212,14 @@ def _remaining(job: TrainingJob) -> Optional[float]:
     if job.status == "queued" or job.live.steps_done == 0:  # holds a slot, has not stepped yet
         return estimate(job)
     return None if job.live.eta is None else job.live.eta[0]
+
+
+def _cost(job: TrainingJob) -> Optional[float]:
+    """Seconds a waiting job will hold its slot: the time left of a paused one waiting to resume, else its
+    estimate."""
+    if job.live.steps_done and job.live.eta is not None:
+        return job.live.eta[0]
+    return estimate(job)
 
 
 def estimate(job: TrainingJob) -> Optional[float]:
@@ -221,7 +235,7 @@ def expected_start(job: TrainingJob) -> Tuple[Optional[int], Optional[float]]:
     if job not in waiting:
         return None, None
     i = waiting.index(job)
-    starts = expected_starts([_remaining(j) for j in q.running()], [estimate(j) for j in waiting[: i + 1]],
+    starts = expected_starts([_remaining(j) for j in q.running()], [_cost(j) for j in waiting[: i + 1]],
                              q.settings.slots)
     return i + 1, starts[i]
 
@@ -270,6 +284,7 @@ def _order(job: TrainingJob) -> Dict[str, Any]:
 
     return {"model_name": job.model_name, "overrides": job.overrides, "data_config": job.data_config,
             "seed": job.seed, "owner": job.owner, "preset": job.preset, "root": job.root or runs_root(),
+            "folder": job.folder, "source": job.source,
             "data_hash": getattr(job.dataset, "content_hash", None), "server_pid": os.getpid(),
             "server_start": job_journal.proc_start_ticks(os.getpid())}
 
@@ -287,6 +302,7 @@ def _relay(job: TrainingJob) -> None:
     clean = False
     try:
         while True:
+            _resume_when_slot(job)
             while job.controls:
                 worker.conn.send(job.controls.pop(0))
             if worker.conn.poll(0.05):
@@ -345,6 +361,7 @@ def _train_here(job: TrainingJob, threads: int) -> None:
     torch.set_num_threads(threads)  # process-wide: the server's own computations share it
     sent: Dict[str, int] = {}
     while job.status in ("running", "paused"):
+        _resume_when_slot(job)
         while job.controls:
             if job.controls.pop(0) == "stop":
                 job.trainer.request_stop()
@@ -396,10 +413,14 @@ def finish(job: TrainingJob) -> None:
     from vdae_core.pipeline.train import finish as finish_run
 
     try:
-        run = finish_run(job.training, job.train_seconds, owner=job.owner, source="studio", preset=job.preset)
-        root = job.root or runs_root()
-        os.makedirs(root, exist_ok=True)
-        path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))
+        run = finish_run(job.training, job.train_seconds, owner=job.owner, source=job.source, preset=job.preset)
+        if job.folder:
+            os.makedirs(os.path.dirname(os.path.abspath(job.folder)), exist_ok=True)
+            path = save_run(run, job.folder, overwrite=True)
+        else:
+            root = job.root or runs_root()
+            os.makedirs(root, exist_ok=True)
+            path = save_run(run, new_run_dir(root, job.dataset.name, job.model_name, job.seed))
     except Exception as e:
         log.error("saving the run failed:\n%s", traceback.format_exc())
         job.status, job.message = "failed", f"the run could not be saved ({type(e).__name__}: {str(e)[:200]})"
@@ -412,27 +433,56 @@ def finish(job: TrainingJob) -> None:
 
 
 def set_paused(job: TrainingJob, paused: bool) -> None:
-    """Pause or resume a training; returns once the slice in progress (if any) has ended."""
+    """Pause or resume a training. A paused training gives its slot to the next waiting one (its process waits,
+    using no core); resumed, it takes a slot back, or waits first in line until one frees
+    (:attr:`TrainingJob.resume_pending`)."""
+    q = queue()
     with job.lock:
-        if job.status in ("running", "paused"):  # never a final state: a result that arrived first stands
-            now = time.time()
-            if paused and job.paused_since is None:
-                job.paused_since = now
-            elif not paused and job.paused_since is not None:
-                job.paused_total += now - job.paused_since
-                job.paused_since = None
-            if job.status != ("paused" if paused else "running"):
-                job.controls.append("pause" if paused else "resume")
-            job.status = "paused" if paused else "running"
+        if job.status not in ("running", "paused"):  # never a final state: a result that arrived first stands
+            return
+        if paused:
+            job.resume_pending = False
+            if job.status == "running":
+                job.paused_since = time.time()
+                job.controls.append("pause")
+                job.status = "paused"
+            q.cancel(job)  # pressed Pause again while waiting to resume: it stays paused, out of the line
+            q.suspend(job)
+        elif job.status == "paused":
+            if q.claim(job):
+                _resumed(job)
+            else:
+                job.resume_pending = True
+
+
+def _resumed(job: TrainingJob) -> None:
+    """(job.lock held) ``job`` holds a slot again: account the pause, tell the worker, run."""
+    if job.paused_since is not None:
+        job.paused_total += time.time() - job.paused_since
+        job.paused_since = None
+    job.resume_pending = False
+    job.controls.append("resume")
+    job.status = "running"
+
+
+def _resume_when_slot(job: TrainingJob) -> None:
+    """The job's thread: resume a job waiting to resume once the queue has given it a slot."""
+    if job.resume_pending and queue().holds(job):
+        with job.lock:
+            if job.resume_pending and job.status == "paused":
+                _resumed(job)
 
 
 def stop(job: TrainingJob) -> None:
-    """Stop after the current step; the thread then ends the phases and saves what was learned."""
+    """Stop after the current step; the thread then ends the phases and saves what was learned (a paused job
+    finishes without taking a slot back: ending the phases is short)."""
     with job.lock:
         job.controls.append("stop")
         if job.status == "paused":
             job.paused_total += time.time() - (job.paused_since or time.time())
             job.paused_since = None
+            job.resume_pending = False
+            queue().cancel(job)  # out of the line to resume
             job.status = "running"
 
 
@@ -444,3 +494,50 @@ def discard(job: TrainingJob) -> None:
         if job.active:  # a saved run stays saved: Discard only abandons what has not ended
             job.controls.append("discard")
             job.status = "discarded"
+
+
+def train_queued(model_name: str, data_config: Dict[str, Any], overrides: Dict[str, Any], seed: int, folder: str,
+                 info: Optional[Dict[str, Any]] = None, browser: Optional[str] = None,
+                 on_wait: Optional[Any] = None, give_up: Optional[Any] = None, poll: float = 0.25):
+    """Train one run through the server's queue (a slot, a worker process: :func:`submit`) and save it as ``folder``;
+    returns the saved :class:`~vdae_core.pipeline.runs.Run`. The app's lessons and comparison sweeps train this way
+    (:data:`~vdae_core.pipeline.train.TrainInto`), so their trainings share the slots with the Train page's.
+
+    Parameters
+    ----------
+    info : dict, optional
+        ``source`` and ``preset`` of the run's info.
+    on_wait : callable(place, seconds or None), optional
+        Called while the job waits for a slot (its place and expected start).
+    give_up : callable() -> bool, optional
+        True: leave the queue if the job has not started (a stopped sweep); a started one finishes.
+
+    Raises
+    ------
+    UserInputError
+        Bad settings or data (raised before queueing), a full queue, a training or save that failed, or a job that
+        gave up before it started (nothing saved).
+    """
+    from vdae_core.data import DataConfig
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.pipeline.train import start
+
+    info = dict(info or {})
+    training = start(model_name, DataConfig.from_dict(dict(data_config)), dict(overrides), int(seed))
+    job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), training.spec.dataset,
+                      training.trainer.model, training.trainer, training, preset=info.get("preset", ""),
+                      browser=browser, folder=folder, source=info.get("source", "studio"))
+    submit(job)  # not journalled: a lesson or sweep trains its folder again when it is missing
+    while job.thread.is_alive():
+        if job.status == "queued":
+            if give_up is not None and give_up():
+                cancel(job)
+            elif on_wait is not None:
+                on_wait(*expected_start(job))
+        job.thread.join(poll)
+    if job.status == "cancelled":
+        raise UserInputError(f"{job.label}: left the queue before it started; nothing was trained")
+    if job.status not in ("done", "stopped") or not job.run_path:
+        raise UserInputError(f"{job.label}: {job.message or job.status}")
+    return load_run(job.run_path)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 
@@ -107,3 +108,22 @@ def train_run(model_name: str, data_config: DataConfig, model_overrides: Optiona
     t = time.perf_counter()
     training.trainer.run()
     return finish(training, time.perf_counter() - t)
+
+
+#: A function that trains one run and saves it in a given folder: ``(model_name, data_config, overrides, seed,
+#: folder, info) -> Run``, ``info`` added to the run's info (its source and preset). :func:`train_into` trains in this
+#: process; :func:`vdae_core.pipeline.jobs.train_queued` through the server's queue, in a worker process. Lessons
+#: and comparison sweeps take either: the app passes the queued one, the command line the direct one.
+TrainInto = Callable[[str, Dict[str, Any], Dict[str, Any], int, str, Dict[str, Any]], Run]
+
+
+def train_into(model_name: str, data_config: Dict[str, Any], overrides: Dict[str, Any], seed: int, folder: str,
+               info: Optional[Dict[str, Any]] = None) -> Run:
+    """Train a run in this process and save it as ``folder`` (replacing a run there, atomically); returns it."""
+    from vdae_core.pipeline.runs import save_run
+
+    run = train_run(model_name, DataConfig.from_dict(dict(data_config)), overrides, seed)
+    run.info.update(info or {})
+    os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
+    save_run(run, folder, overwrite=True)
+    return run

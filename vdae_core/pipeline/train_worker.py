@@ -220,11 +220,14 @@ def _dataset(order: Dict[str, Any], cache: Dict[str, Any]):
     from vdae_core.foundation.errors import UserInputError
 
     key = json.dumps(order["data_config"], sort_keys=True)
+    want = order.get("data_hash")
+    if key in cache and want and cache[key].content_hash != want:
+        del cache[key]  # the file was replaced since this process read it: the server's copy is the newer one
     if key not in cache:
         cache.clear()  # one dataset kept: the next training is most often on the same data
         cache[key] = make_dataset(DataConfig.from_dict(order["data_config"]))
     ds = cache[key]
-    if order.get("data_hash") and ds.content_hash != order["data_hash"]:
+    if want and ds.content_hash != want:
         raise UserInputError("the data changed on disk since the training was queued (its file was replaced): "
                              "start the training again")
     return ds
@@ -265,10 +268,15 @@ def _train(conn: Connection, order: Dict[str, Any], cache: Dict[str, Any]) -> No
             tr.advance(max_steps=1_000_000, max_seconds=SLICE_S)
             secs += time.perf_counter() - t0
             conn.send(("progress", snapshot(tr, sent), secs))
-        run = finish(training, secs, owner=order.get("owner"), source="studio", preset=order.get("preset", ""))
+        run = finish(training, secs, owner=order.get("owner"), source=order.get("source") or "studio",
+                     preset=order.get("preset", ""))
         if not server_alive():
             os._exit(0)
-        path = save_run(run, new_run_dir(order["root"], ds.name, order["model_name"], int(order["seed"])))
+        if order.get("folder"):  # a lesson's or a sweep's run: its own folder, replaced whole
+            os.makedirs(os.path.dirname(os.path.abspath(order["folder"])), exist_ok=True)
+            path = save_run(run, order["folder"], overwrite=True)
+        else:
+            path = save_run(run, new_run_dir(order["root"], ds.name, order["model_name"], int(order["seed"])))
         conn.send(("done", path, run.history.message, snapshot(tr, sent), secs))
     except (TrainingDiverged, UserInputError) as e:
         conn.send(("failed", str(e)))

@@ -90,22 +90,22 @@ def _write_json(path: str, obj: Any) -> None:
     write_json_atomic(path, obj, indent=1, default=float)
 
 
-def train_job(job: Job, cache: str) -> tuple:
-    """The trained run of ``job``: loaded from ``cache/<job.key>/`` when there, else trained (on the CPU) and saved
-    there. Returns ``(run, folder, train_seconds)`` (0 seconds when loaded)."""
+def train_job(job: Job, cache: str, train=None) -> tuple:
+    """The trained run of ``job``: loaded from ``cache/<job.key>/`` when there, else trained (on the CPU) by
+    ``train`` (a :data:`~vdae_core.pipeline.train.TrainInto`: in this process by default; the app's sweeps pass its
+    queue's) and saved there. Returns ``(run, folder, train_seconds)`` (0 seconds when loaded)."""
     from vdae_core.data import DataConfig
-    from vdae_core.pipeline.runs import is_run_folder, load_run, save_run
-    from vdae_core.pipeline.train import train_run
+    from vdae_core.pipeline.runs import is_run_folder, load_run
+    from vdae_core.pipeline.train import train_into
 
     folder = os.path.join(cache, job.key)
     if is_run_folder(folder):  # trained before (an interrupted sweep, or evaluated with other settings)
         return load_run(folder), folder, 0.0
     t0 = time.perf_counter()
-    run = train_run(job.model, DataConfig(dataset=job.dataset, n=job.n, seed=job.seed),
-                    {**job.overrides, "device": "cpu"}, seed=job.seed, device="cpu")
-    train_s = time.perf_counter() - t0
-    save_run(run, folder, overwrite=True)
-    return run, folder, train_s
+    run = (train or train_into)(job.model, DataConfig(dataset=job.dataset, n=job.n, seed=job.seed).to_dict(),
+                                {**job.overrides, "device": "cpu"}, job.seed, folder, {"source": "sweep"})
+    # here: data, model and training, as the grid's timings always were; queued: the training alone (no wait)
+    return run, folder, (time.perf_counter() - t0) if train is None else float(run.info.get("train_seconds", 0.0))
 
 
 def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:

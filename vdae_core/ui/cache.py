@@ -313,7 +313,8 @@ def device_line() -> str:
 @st.cache_resource(show_spinner=False)
 def warm_up() -> bool:
     """Import torch, the models and the figure modules in a background thread (once per server), so the
-    first visit to a heavy page does not pay for the imports."""
+    first visit to a heavy page does not pay for the imports; then freeze those objects out of the garbage
+    collector's walks and collect every 30 s (:mod:`vdae_core.foundation.housekeeping`)."""
     import threading
 
     def work() -> None:
@@ -331,6 +332,10 @@ def warm_up() -> bool:
             warm_workers()  # the training processes, so the first training does not wait for their imports
         except Exception:  # pragma: no cover - warming is best effort
             pass
+        from vdae_core.foundation.housekeeping import freeze_imports, start_collector
+
+        freeze_imports()  # a full collection now walks only what the sessions made: milliseconds, not 0.23 s
+        start_collector()  # and one runs every 30 s: a closed session's garbage does not wait for Python's thresholds
 
     threading.Thread(target=work, name="vdae-warm-up", daemon=True).start()
     return True

@@ -137,6 +137,26 @@ def start_job(model_name: str, overrides: Dict[str, Any], data_config: Dict[str,
     return job
 
 
+def queued_trainer(say=None):
+    """The app's way to train a lesson's runs (:data:`~vdae_core.pipeline.train.TrainInto`): through the server's
+    queue, in a worker process, as this browser; ``say(text)`` is told the place and expected start while a run
+    waits for a slot (called from the script's own thread, so it may draw)."""
+    from vdae_core.ui.identity import owner_id
+
+    browser = owner_id()
+
+    def waiting(place, start):
+        if say is not None and place is not None:
+            when = "" if start is None else f", expected to start in about {start:.0f} s"
+            say(f"Waiting for a training slot: place {place} in the queue{when}…")
+
+    def train(model_name, data_config, overrides, seed, folder, info):
+        return engine.train_queued(model_name, data_config, overrides, seed, folder, info, browser=browser,
+                                   on_wait=waiting)
+
+    return train
+
+
 def discard(job: TrainingJob) -> None:
     """Abandon the job (queued or training): nothing is saved, and this browser's job slot is free."""
     engine.discard(job)
@@ -266,7 +286,15 @@ def _draw(job: TrainingJob, detailed: bool) -> None:
             if c[0].button("Pause", key="job.pause", icon=":material/pause:"):
                 set_paused(job, True)
                 st.rerun()
-        elif c[0].button("Resume", key="job.resume", icon=":material/play_arrow:", type="primary"):
+        elif job.resume_pending:
+            place, start = engine.expected_start(job)
+            when = "" if start is None else f", expected in about {start:.0f} s"
+            st.info(f"Resumes when a training slot frees (first in line{when}); while paused it gave its slot to "
+                    "the next waiting training.", icon=":material/hourglass_top:")
+            c[0].button("Pause", key="job.repause", icon=":material/pause:", on_click=set_paused, args=(job, True),
+                        help="Stay paused: leave the line to resume.")
+        elif c[0].button("Resume", key="job.resume", icon=":material/play_arrow:", type="primary",
+                         help="Continue training; if every slot is taken meanwhile, it resumes when one frees."):
             set_paused(job, False)
             st.rerun()
         if c[1].button("Stop & save", key="job.stop" if running else "job.stop2", icon=":material/stop:",
@@ -304,7 +332,7 @@ def render(detailed: bool) -> None:
     job = get_job()
     if job is None:
         return
-    every = TICK_EVERY if job.status in ("running", "queued") else None
+    every = TICK_EVERY if job.status in ("running", "queued") or job.resume_pending else None
 
     @st.fragment(run_every=every)
     def job_panel() -> None:

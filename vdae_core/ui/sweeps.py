@@ -1,4 +1,5 @@
-"""Comparison sweeps started from the Compare page: a grid of runs trained in a background thread.
+"""Comparison sweeps started from the Compare page: a grid of runs, each trained through the server's training
+queue (a slot, a worker process: :func:`vdae_core.pipeline.jobs.train_queued`) and evaluated in a background thread.
 
 Like a training job (:mod:`.jobs`), a sweep belongs to the browser (owner id) that started it, survives a
 page switch or reload, and keeps every run it finished when stopped. Its runs are trained on built-in
@@ -68,7 +69,7 @@ def start(datasets: List[str], models: List[str], seeds: int, quick: bool, n_sam
     sw = Sweep(jobs, int(n_samples), int(k), None if eval_seed is None else int(eval_seed))
     with _LOCK:
         _SWEEPS[owner_id()] = sw
-    sw.thread = threading.Thread(target=_work, args=(sw, runs_root()), daemon=True, name="vdae-sweep")
+    sw.thread = threading.Thread(target=_work, args=(sw, runs_root(), owner_id()), daemon=True, name="vdae-sweep")
     sw.thread.start()
     return sw
 
@@ -79,17 +80,32 @@ def stop(sw: Sweep) -> None:
         sw.status = "stopping"
 
 
-def _work(sw: Sweep, root: str) -> None:
+def _work(sw: Sweep, root: str, owner: Optional[str] = None) -> None:
+    from vdae_core.foundation.errors import UserInputError
+    from vdae_core.pipeline import jobs as engines
     from vdae_core.study.evaluation_cache import evaluate_run_cached
     from vdae_core.study.sweep import torch_threads, train_job
+
+    def queued(*args):  # each run waits for a slot of the server's queue and trains in a worker process
+        def waiting(place, start):
+            if place is not None:
+                when = "" if start is None else f", expected to start in about {start:.0f} s"
+                sw.current = f"{label} — waiting for a training slot (place {place}{when})"
+        sw.current = label
+        return engines.train_queued(*args, browser=owner, on_wait=waiting, give_up=lambda: sw.status != "running")
 
     try:
         for job in sw.jobs:
             if sw.status != "running":
                 break
-            sw.current = f"{job.model} on {job.dataset}, seed {job.seed}"
-            with torch_threads(1):  # leave the other cores to the app's other sessions
-                run, folder, _ = train_job(job, root)
+            label = sw.current = f"{job.model} on {job.dataset}, seed {job.seed}"
+            try:
+                run, folder, _ = train_job(job, root, train=queued)
+            except UserInputError:
+                if sw.status != "running":  # stopped while its next run waited: nothing more to do
+                    break
+                raise
+            with torch_threads(1):  # the evaluation runs here: leave the other cores to the queue's trainings
                 evaluate_run_cached(folder, run, sw.n_samples, sw.k, job.seed if sw.eval_seed is None else sw.eval_seed)
             sw.paths.append(folder)
             sw.done += 1
