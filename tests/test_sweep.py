@@ -119,7 +119,7 @@ def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
 
     script = ("import sys\nfrom vdae_core.study.sweep import grid, run_grid\n"
               "jobs = grid(['circle'], ['wgan_gp'], 2, overrides=lambda m, d: {'steps': 200000}, n=lambda d: 200,"
-              " n_samples=100, reps=2)\nrun_grid(jobs, sys.argv[1], workers=2)\n")
+              " n_samples=100, reps=2)\nrun_grid(jobs, sys.argv[1], workers=2, batch_seeds=False)\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=root,
                               env={**os.environ, "PYTHONPATH": root})
@@ -156,3 +156,22 @@ def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
         time.sleep(0.5)
         alive = [p for p in pids if running(p)]
     assert not alive, f"workers {alive} outlived the killed sweep"
+
+
+def test_a_models_seeds_train_together_and_give_the_rows_of_one_by_one(tmp_path):
+    """The grid trains wgan_gp's two seeds as one unit (``seed_batch``), beta_vae's one by one; every seed's row
+    matches the one-by-one grid's to float rounding, and each seed is an ordinary run folder."""
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.study.sweep import seed_groups
+
+    jobs = tiny_jobs()
+    assert seed_groups(jobs) == [[0], [1], [2, 3]]  # beta_vae seeds alone, wgan_gp's together
+    assert seed_groups(jobs, batch_seeds=False) == [[0], [1], [2], [3]]
+    together = run_grid(jobs, str(tmp_path / "a"), workers=1)
+    alone = run_grid(jobs, str(tmp_path / "b"), workers=1, batch_seeds=False)
+    for t, a in zip(together, alone):
+        assert (t["model"], t["seed"]) == (a["model"], a["seed"])
+        for k in ("gw", "mmd2_h", "coverage", "memorisation", "bilip_median"):
+            assert t[k] == pytest.approx(a[k], rel=1e-3, abs=1e-6), (t["model"], t["seed"], k)
+    infos = [load_run(r["path"]).info for r in together]
+    assert [i.get("seed_batch") for i in infos] == [None, None, 2, 2]

@@ -173,6 +173,8 @@ CAPABILITIES: Dict[str, str] = {
     "has_prior": "makes its samples by decoding codes it draws on its latent space (prior_codes): a fixed prior, "
                  "a pushed-forward one, or a walk's stationary law",
     "has_sampler": "generates new points (sample); an encoder-only manifold learner does not",
+    "seed_batch": "trains several seeds at once as one stacked model (compare, stability: "
+                  "vdae_core/training/seed_batch.py)",
 }
 
 
@@ -199,6 +201,8 @@ class GenerativeModel(nn.Module):
     #: ``decode(prior_codes(n, g))`` for the same generator state).
     has_prior: ClassVar[bool] = False
     has_sampler: ClassVar[bool] = True
+    #: True when a phase of its training stacks K seeds into one step (``Phase.stack``).
+    seed_batch: ClassVar[bool] = False
     #: False for a model whose training draws no initial weights (a manifold learner's codes): its seed acts
     #: in training only.
     random_init: ClassVar[bool] = True
@@ -244,7 +248,8 @@ class GenerativeModel(nn.Module):
         what = {"has_encoder": "has no encoder", "has_decoder": "has no decoder",
                 "native_walk": "has no random walk of its own", "has_elbo": "has no ELBO",
                 "has_prior": "draws no latent codes of its own to decode",
-                "has_sampler": "generates no new points"}[capability]
+                "has_sampler": "generates no new points",
+                "seed_batch": "trains its seeds one after another (no phase of it stacks seeds)"}[capability]
         return f"{cls.title} {what}" + (f": {instead}" if instead else ".")
 
     @classmethod

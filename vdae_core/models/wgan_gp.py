@@ -37,6 +37,7 @@ from vdae_core.foundation.config import param
 from vdae_core.foundation.registry import MODELS
 from vdae_core.models.base import ModelConfig, StandardisedModel, randn
 from vdae_core.training.phases import Phase, adam
+from vdae_core.training.stacked import StackedMLP
 from vdae_core.models.networks import network, value_and_input_gradient
 
 
@@ -100,6 +101,63 @@ class WGANPhase(Phase):
         return {"loss": float(terms["loss"].detach()), "wasserstein": float(terms["wasserstein"].detach()),
                 "gp": float(terms["gp"].detach()), "gen_loss": float(gen_loss.detach())}
 
+    def stack(self, trainers):
+        """The K seeds' phase as one stacked step when generator and critic are MLPs (None: convolutional)."""
+        G = StackedMLP.of([t.model.generator for t in trainers])
+        D = StackedMLP.of([t.model.critic for t in trainers])
+        if G is None or D is None or D.layers[-1][1].shape[1] != 1:
+            return None
+        return _StackedWGAN(trainers, G, D)
+
+
+class _StackedWGAN:
+    """K seeds' WGAN-GP steps as one (issue 35): :class:`WGANPhase.step` with a leading seed dimension, each seed's
+    batches, noise and penalty mixing drawn from its own generator in the single-seed order."""
+
+    def __init__(self, trainers, generator: StackedMLP, critic: StackedMLP):
+        self.trainers, self.G, self.D = list(trainers), generator, critic
+        self.models = [t.model for t in self.trainers]
+        c = self.c = self.models[0].config
+        self.opt_d = adam(critic.parameters(), c.lr, betas=(c.beta1, 0.9))
+        self.opt_g = adam(generator.parameters(), c.lr, betas=(c.beta1, 0.9))
+        self.mean = torch.stack([m.x_scale.mean for m in self.models]).unsqueeze(1)  # (K, 1, m)
+        self.scale = torch.stack([m.x_scale.scale for m in self.models]).view(-1, 1, 1)  # (K, 1, 1)
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.stack([m.noise(n, t.data.generator) for m, t in zip(self.models, self.trainers)])
+
+    def step(self, i):
+        c = self.c
+        for _ in range(c.n_critic):
+            xs, us, eps = [], [], []
+            for m, t in zip(self.models, self.trainers):  # the order WGANPhase.step and critic_terms draw in
+                d = t.data
+                xs.append(d.X[d.batch_indices(c.batch_size).to(d.device)])
+                us.append(m.noise(len(xs[-1]), d.generator))
+                eps.append(torch.rand((len(xs[-1]), 1), generator=d.generator).to(d.device))
+            x = (torch.stack(xs) - self.mean) / self.scale
+            with torch.no_grad():
+                fake = self.G(torch.stack(us))
+            e = torch.stack(eps)
+            _, grad = self.D.value_and_input_gradient((e * x + (1 - e) * fake).detach())
+            w = self.D(x).mean((1, 2)) - self.D(fake).mean((1, 2))
+            gp = (grad.norm(dim=2) - 1).pow(2).mean(1)
+            loss = -w + c.gp_weight * gp  # (K,)
+            self.opt_d.zero_grad(set_to_none=True)
+            loss.sum().backward()  # the seeds share no weight: slice k of each gradient is seed k's
+            self.opt_d.step()
+        gen_loss = -self.D(self.G(self._noise(c.batch_size))).mean((1, 2))
+        self.opt_g.zero_grad(set_to_none=True)
+        gen_loss.sum().backward()
+        self.opt_g.step()
+        terms = {"loss": loss, "wasserstein": w, "gp": gp, "gen_loss": gen_loss}
+        values = {k: v.detach().cpu().tolist() for k, v in terms.items()}
+        return [{k: values[k][j] for k in terms} for j in range(len(self.models))]
+
+    def write_back(self):
+        self.G.write_back([m.generator for m in self.models])
+        self.D.write_back([m.critic for m in self.models])
+
 
 @MODELS.register("wgan_gp", help="WGAN-GP: generator and critic with a gradient penalty (baseline, no encoder).")
 class WGANGP(StandardisedModel):
@@ -111,6 +169,7 @@ class WGANGP(StandardisedModel):
     has_encoder = False
     has_prior = True
     has_decoder = True
+    seed_batch = True  # its phase stacks K seeds (WGANPhase.stack) on MLP networks
     training_notes = ("One phase, alternating: `n_critic` critic updates (Wasserstein estimate plus gradient "
                       "penalty λ(‖∇D‖ − 1)² on points between real and generated ones), then one generator update "
                       "(Gulrajani et al. 2017, Algorithm 1). The history's `wasserstein` is the critic's estimate of "

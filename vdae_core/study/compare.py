@@ -98,9 +98,10 @@ def comparison_overrides(model: str, dataset: str, steps_scale: float = 1.0) -> 
 def compare_rows(datasets: List[str], models: List[str], seeds: int, n_samples: int = 1000, steps_scale: float = 1.0,
                  n_points: int = 2000, reps: int = 5, cache: Optional[str] = None, workers: int = 1,
                  ray_address: Optional[str] = None, progress: Optional[Callable[[int, int, Dict], None]] = None,
-                 should_stop: Optional[Callable[[], bool]] = None) -> List[Dict]:
+                 should_stop: Optional[Callable[[], bool]] = None, batch_seeds: bool = True) -> List[Dict]:
     """Train and evaluate every model on every dataset for seeds 0..seeds-1 (through :mod:`vdae_core.study.sweep`:
-    cached in ``cache``, resumable, on ``workers`` processes or Ray); one row per run."""
+    cached in ``cache``, resumable, on ``workers`` processes or Ray; the seeds of a model that stacks them trained
+    together unless ``batch_seeds`` is False); one row per run."""
     import tempfile
 
     from vdae_core.study.sweep import grid, run_grid
@@ -110,8 +111,9 @@ def compare_rows(datasets: List[str], models: List[str], seeds: int, n_samples: 
     if cache is None:
         with tempfile.TemporaryDirectory(prefix="vdae-compare-") as tmp:
             return run_grid(jobs, tmp, workers=workers, ray_address=ray_address, progress=progress,
-                            should_stop=should_stop)
-    return run_grid(jobs, cache, workers=workers, ray_address=ray_address, progress=progress, should_stop=should_stop)
+                            should_stop=should_stop, batch_seeds=batch_seeds)
+    return run_grid(jobs, cache, workers=workers, ray_address=ray_address, progress=progress, should_stop=should_stop,
+                    batch_seeds=batch_seeds)
 
 
 def compare_table(datasets: List[str], models: List[str], seeds: int, n_samples: int = 1000,

@@ -105,7 +105,7 @@ def stability_of_runs(runs: List[Any], rows: List[Dict[str, Any]], points: np.nd
 
 def seed_stability(dataset: str, model: str, seeds: int = 5, n_points: int = 1000, k: int = 10,
                    cache: Optional[str] = None, workers: int = 1, steps_scale: float = 1.0, n_train: int = 2000,
-                   progress: Optional[Callable[[int, int, Dict], None]] = None) -> Stability:
+                   progress: Optional[Callable[[int, int, Dict], None]] = None, batch_seeds: bool = True) -> Stability:
     """Train (or reuse from ``cache``) ``model`` on ``dataset`` with seeds 0..seeds−1 and measure its stability."""
     from vdae_core.study.compare import compare_rows
     from vdae_core.data import DataConfig, make_dataset
@@ -114,7 +114,7 @@ def seed_stability(dataset: str, model: str, seeds: int = 5, n_points: int = 100
     if seeds < 2:
         raise UserInputError("seed stability needs at least 2 seeds")
     rows = compare_rows([dataset], [model], int(seeds), steps_scale=steps_scale, n_points=n_train, cache=cache,
-                        workers=workers, progress=progress)
+                        workers=workers, progress=progress, batch_seeds=batch_seeds)
     rows = sorted(rows, key=lambda r: r["seed"])
     runs = [load_run(r["path"]) for r in rows]
     P = make_dataset(DataConfig(dataset=dataset, n=int(n_points), seed=COMMON_SEED)).X

@@ -108,8 +108,11 @@ def train_job(job: Job, cache: str, train=None) -> tuple:
     return run, folder, (time.perf_counter() - t0) if train is None else float(run.info.get("train_seconds", 0.0))
 
 
-def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
+def run_job(job: Job, cache: str, threads: int = 1, train_s: Optional[float] = None) -> Dict[str, Any]:
     """Train (or load the cached run of) ``job``, evaluate it, cache and return its row.
+
+    ``train_s``: the job's share of its group's training time when its seed was just trained with others
+    (:func:`train_group`; the run is then read from its folder and the row reports this time).
 
     ``cache/<job.key>/`` is an ordinary run folder (the app lists it and opens it in every page) with the
     row written into it as ``row.json`` once evaluated. The row holds ``dataset``, ``model``, ``seed``,
@@ -124,7 +127,8 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
         with open(row_path) as fh:
             return {**json.load(fh), "cached": True}
     with torch_threads(threads):
-        run, folder, train_s = train_job(job, cache)
+        run, folder, trained_s = train_job(job, cache)
+        train_s = trained_s if train_s is None else train_s
         t1 = time.perf_counter()
         summary, _ = evaluate(run, n_samples=job.n_samples, k=10, seed=job.seed, reps=job.reps, with_gw_paper=True,
                               floor_dir=os.path.join(cache, FLOOR_FOLDER))
@@ -135,6 +139,54 @@ def run_job(job: Job, cache: str, threads: int = 1) -> Dict[str, Any]:
            **summary}
     _write_json(row_path, row)
     return {**row, "cached": False}
+
+
+def seed_groups(jobs: Sequence[Job], batch_seeds: bool = True) -> List[List[int]]:
+    """Indices of ``jobs`` in units of work: the seeds of one dataset, model, settings and size together where the
+    model trains seeds as one (``seed_batch``) and ``batch_seeds``, every other job alone; in the grid's order."""
+    from vdae_core.foundation.registry import MODELS
+
+    units: Dict[str, List[int]] = {}
+    for i, job in enumerate(jobs):
+        if batch_seeds and MODELS.get(job.model).seed_batch:
+            key = json.dumps([job.dataset, job.model, job.overrides, job.n, job.n_samples, job.reps], sort_keys=True,
+                             default=str)
+        else:
+            key = f"alone {i}"
+        units.setdefault(key, []).append(i)
+    return list(units.values())
+
+
+def train_group(jobs: Sequence[Job], cache: str, threads: int = 1) -> Dict[str, float]:
+    """Train the seeds of ``jobs`` (one dataset, model, settings and size) that have no run in ``cache`` together
+    (:func:`vdae_core.training.seed_batch.train_together`), each saved in its job's folder as an ordinary run whose
+    info says ``seed_batch`` (how many trained together; ``train_seconds`` is the group's). Returns
+    ``{job key: train seconds ÷ seeds}``; a seed that failed is left out (:func:`run_job` then trains it alone and
+    reports its error as it always did). The evaluations are separate jobs (:func:`run_job`), so that workers
+    share them."""
+    from vdae_core.data import DataConfig
+    from vdae_core.pipeline.runs import is_run_folder, save_run
+    from vdae_core.pipeline.train import finish, start
+    from vdae_core.training.seed_batch import train_together
+
+    todo = [j for j in jobs if not is_run_folder(os.path.join(cache, j.key))
+            and not os.path.isfile(os.path.join(cache, j.key, "row.json"))]
+    if len(todo) < 2:  # nothing to stack: run_job trains a lone seed as always
+        return {}
+    with torch_threads(threads):
+        t0 = time.perf_counter()
+        trainings = [start(j.model, DataConfig(dataset=j.dataset, n=j.n, seed=j.seed),
+                           {**j.overrides, "device": "cpu"}, j.seed, device="cpu") for j in todo]
+        failed = train_together([t.trainer for t in trainings])
+        secs = time.perf_counter() - t0  # data, models and training, as a lone job's train_s counts
+    out = {}
+    for job, training, why in zip(todo, trainings, failed):
+        if why is None:
+            run = finish(training, secs, seed_batch=len(todo))
+            os.makedirs(cache, exist_ok=True)
+            save_run(run, os.path.join(cache, job.key), overwrite=True)
+            out[job.key] = round(secs / len(todo), 2)
+    return out
 
 
 def _init_worker(threads: int) -> None:
@@ -162,7 +214,7 @@ def _die_with_parent() -> None:
 
 def run_grid(jobs: Sequence[Job], cache: str, workers: int = 1, ray_address: Optional[str] = None,
              threads: int = 1, progress: Optional[Callable[[int, int, Dict], None]] = None,
-             should_stop: Optional[Callable[[], bool]] = None) -> List[Dict[str, Any]]:
+             should_stop: Optional[Callable[[], bool]] = None, batch_seeds: bool = True) -> List[Dict[str, Any]]:
     """Run ``jobs`` and return their rows in the order of ``jobs`` (missing where stopped early).
 
     Parameters
@@ -174,40 +226,63 @@ def run_grid(jobs: Sequence[Job], cache: str, workers: int = 1, ray_address: Opt
         running cluster, else the cluster's address. Needs the optional ``ray`` package.
     threads : torch threads per job (the same everywhere, so every engine gives the same numbers).
     progress : called as ``progress(done, total, row)`` after every finished job (cached ones included).
-    should_stop : polled between jobs; when it returns True no new job starts (finished rows are kept).
+    should_stop : polled between units of work; when it returns True no new one starts (finished rows are kept).
+    batch_seeds : train the seeds of a model that stacks them (``seed_batch``) together, one unit of work per
+        dataset and model (:func:`seed_groups`); False: every seed alone (``--no-batch-seeds``).
     """
     os.makedirs(cache, exist_ok=True)
     total, rows = len(jobs), {}
+
+    units = seed_groups(jobs, batch_seeds)
 
     def done(i, row):
         rows[i] = row
         if progress:
             progress(len(rows), total, row)
 
+    # a unit of several seeds is trained first (train_group), then its seeds are evaluated as separate jobs
     if ray_address:
-        _run_ray(jobs, cache, ray_address, threads, done, should_stop)
+        _run_ray(jobs, units, cache, ray_address, threads, done, should_stop)
     elif workers <= 1:
-        for i, job in enumerate(jobs):
+        for unit in units:
             if should_stop and should_stop():
                 break
-            done(i, run_job(job, cache, threads))
+            shares = train_group([jobs[i] for i in unit], cache, threads) if len(unit) > 1 else {}
+            for i in unit:
+                done(i, run_job(jobs[i], cache, threads, shares.get(jobs[i].key)))
     else:
         import concurrent.futures as cf
         import multiprocessing as mp
 
         with cf.ProcessPoolExecutor(max_workers=int(workers), mp_context=mp.get_context("spawn"),
                                     initializer=_init_worker, initargs=(threads,)) as pool:
-            futures = {pool.submit(run_job, job, cache, threads): i for i, job in enumerate(jobs)}
-            for fut in cf.as_completed(futures):
-                done(futures[fut], fut.result())
-                if should_stop and should_stop():
+            futures = {}
+            for unit in units:
+                if len(unit) > 1:
+                    futures[pool.submit(train_group, [jobs[i] for i in unit], cache, threads)] = ("train", unit)
+                else:
+                    futures[pool.submit(run_job, jobs[unit[0]], cache, threads)] = ("row", unit[0])
+            stopping = False
+            while futures:
+                finished, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
+                for fut in finished:
+                    kind, what = futures.pop(fut)
+                    if fut.cancelled():
+                        continue
+                    if kind == "row":
+                        done(what, fut.result())
+                    elif not stopping:  # the group's seeds are trained: their evaluations go to every worker
+                        shares = fut.result()
+                        for i in what:
+                            futures[pool.submit(run_job, jobs[i], cache, threads, shares.get(jobs[i].key))] = ("row", i)
+                if not stopping and should_stop and should_stop():
+                    stopping = True
                     for f in futures:
                         f.cancel()
-                    break
     return [rows[i] for i in range(total) if i in rows]
 
 
-def _run_ray(jobs, cache, address, threads, done, should_stop) -> None:
+def _run_ray(jobs, units, cache, address, threads, done, should_stop) -> None:
     try:
         import ray
     except ImportError:
@@ -218,14 +293,26 @@ def _run_ray(jobs, cache, address, threads, done, should_stop) -> None:
         ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
     try:
-        remote = ray.remote(num_cpus=max(1, int(threads)))(run_job)
-        refs = {remote.remote(job, os.path.abspath(cache), threads): i for i, job in enumerate(jobs)}
-        pending = list(refs)
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            done(refs[ready[0]], ray.get(ready[0]))
+        cache = os.path.abspath(cache)
+        row_task = ray.remote(num_cpus=max(1, int(threads)))(run_job)
+        train_task = ray.remote(num_cpus=max(1, int(threads)))(train_group)
+        refs = {}
+        for unit in units:
+            if len(unit) > 1:
+                refs[train_task.remote([jobs[i] for i in unit], cache, threads)] = ("train", unit)
+            else:
+                refs[row_task.remote(jobs[unit[0]], cache, threads)] = ("row", unit[0])
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            kind, what = refs.pop(ready[0])
+            if kind == "row":
+                done(what, ray.get(ready[0]))
+            else:
+                shares = ray.get(ready[0])
+                for i in what:
+                    refs[row_task.remote(jobs[i], cache, threads, shares.get(jobs[i].key))] = ("row", i)
             if should_stop and should_stop():
-                for r in pending:
+                for r in refs:
                     ray.cancel(r)
                 break
     finally:

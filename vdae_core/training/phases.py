@@ -12,6 +12,7 @@ import torch
 
 if TYPE_CHECKING:  # the protocol's other side; models import this module, never the reverse
     from vdae_core.models.base import GenerativeModel
+    from vdae_core.training.seed_batch import StackedStep
 
 
 @dataclasses.dataclass
@@ -61,6 +62,11 @@ class Phase:
 
     def end(self, model: "GenerativeModel", data: TrainData) -> None:
         pass
+
+    def stack(self, trainers) -> Optional["StackedStep"]:
+        """This phase of K trainers (one seed each, started) as one stacked step
+        (:class:`~vdae_core.training.seed_batch.StackedStep`), or None: the seeds then run it one after another."""
+        return None
 
 
 def adam(params, lr: float, **kw) -> torch.optim.Adam:

@@ -157,6 +157,10 @@ class Trainer:
         return Progress(ph.name, i, len(self.phases), step, ph.steps, frac,
                         time.perf_counter() - (self._t0 or time.perf_counter()), losses or {})
 
+    def start_clock(self) -> None:
+        if self._t0 is None:
+            self._t0 = time.perf_counter()
+
     def advance(self, max_steps: int = 1, max_seconds: Optional[float] = None) -> Progress:
         """Run up to ``max_steps`` steps (or until ``max_seconds``), crossing phase boundaries.
 
@@ -165,8 +169,7 @@ class Trainer:
         TrainingDiverged
             A loss became NaN/inf; the last good weights are restored first.
         """
-        if self._t0 is None:
-            self._t0 = time.perf_counter()
+        self.start_clock()
         t_start = time.perf_counter()
         losses: Dict[str, float] = {}
         n = 0
@@ -174,11 +177,7 @@ class Trainer:
             if max_seconds is not None and n > 0 and time.perf_counter() - t_start > max_seconds:
                 break
             ph = self.phases[self._phase_i]
-            if not self._started:
-                self._phase_t0 = time.perf_counter()
-                ph.start(self.model, self.data)
-                self._started = True
-                self._snapshot()
+            self.begin_phase()
             if self._stop:
                 self.history.stopped_early = True
                 self.history.message = f"stopped by request in phase '{ph.name}' at step {self._step}"
@@ -188,23 +187,8 @@ class Trainer:
                 self._end_phase(ph)
                 continue
             self.model.train()
-            losses = ph.step(self.model, self.data, self._step)
-            if not all(math.isfinite(v) for v in losses.values()):
-                self._restore()
-                bad = ", ".join(k for k, v in losses.items() if not math.isfinite(v))
-                msg = (f"training diverged: {bad} became NaN/inf in phase '{ph.name}' at step {self._step}; "
-                       f"the last good weights were kept (try a smaller learning rate)")
-                self.history.message = msg
-                self.history.stopped_early = True
-                raise TrainingDiverged(msg)
-            self._step += 1
-            self.steps_done += 1
+            losses = self.accept_step(ph.step(self.model, self.data, self._step))
             n += 1
-            if self._step % self.report_every == 0 or self._step == ph.steps:
-                self.history.add(ph.name, self._step, time.perf_counter() - self._t0, losses)
-                self._report(losses)
-            if self._step % self.snapshot_every == 0:
-                self._snapshot()
         if not self.done and self._started and self._step >= self.phases[self._phase_i].steps:
             self._end_phase(self.phases[self._phase_i])
         self.model.eval()
@@ -215,6 +199,58 @@ class Trainer:
         while not self.done:
             self.advance(max_steps=1_000_000)
         return self.history
+
+    # -- one step at a time (advance, and the seed batch that steps K trainers together) -----------------
+    @property
+    def phase(self) -> Optional[Phase]:
+        """The phase in progress or next (None when done)."""
+        return None if self.done else self.phases[self._phase_i]
+
+    def begin_phase(self, snapshot: bool = True) -> None:
+        """Start the current phase if it has not started (its ``start``, the timer, a copy of the weights)."""
+        if not self._started:
+            self._phase_t0 = time.perf_counter()
+            self.phases[self._phase_i].start(self.model, self.data)
+            self._started = True
+            if snapshot:
+                self._snapshot()
+
+    def accept_step(self, losses: Dict[str, float], snapshot: bool = True) -> Dict[str, float]:
+        """Book one step of the current phase that returned ``losses``: the NaN guard, the counters, the history
+        every ``report_every`` steps, the callbacks, a copy of the weights every ``snapshot_every`` steps.
+
+        Raises
+        ------
+        TrainingDiverged
+            A loss is NaN/inf; the last good weights are restored first.
+        """
+        ph = self.phases[self._phase_i]
+        if not all(math.isfinite(v) for v in losses.values()):
+            self._restore()
+            bad = ", ".join(k for k, v in losses.items() if not math.isfinite(v))
+            msg = (f"training diverged: {bad} became NaN/inf in phase '{ph.name}' at step {self._step}; "
+                   f"the last good weights were kept (try a smaller learning rate)")
+            self.history.message = msg
+            self.history.stopped_early = True
+            raise TrainingDiverged(msg)
+        self._step += 1
+        self.steps_done += 1
+        if self._step % self.report_every == 0 or self._step == ph.steps:
+            self.history.add(ph.name, self._step, time.perf_counter() - self._t0, losses)
+            self._report(losses)
+        if snapshot and self._step % self.snapshot_every == 0:
+            self._snapshot()
+        return losses
+
+    def end_phase(self) -> None:
+        """End the current phase (its ``end``, its seconds and stop reason) and run any phases of 0 steps after it."""
+        self._end_phase(self.phases[self._phase_i])
+
+    def stop_now(self, message: str) -> None:
+        """End every remaining phase without steps (as a stop request does) and mark the history stopped early."""
+        self.history.stopped_early = True
+        self.history.message = message
+        self._finish_all_phases()
 
     # -- internals ------------------------------------------------------------------------------
     def _end_phase(self, ph: Phase) -> None:
