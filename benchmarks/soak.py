@@ -207,6 +207,9 @@ def main() -> None:
     ap.add_argument("--log", required=True)
     ap.add_argument("--chromium", default=os.environ.get("VDAE_CHROMIUM", "/usr/bin/chromium"))
     a = ap.parse_args()
+    if WARM % a.every_session or a.trainings <= WARM:
+        ap.error(f"--every-session must divide {WARM} and --trainings exceed it (the quiet samples are taken when a "
+                 "session closes, after the 20th training and at the end)")
     row = soak(a.trainings, a.chromium, a.steps_scale, a.every_session,
                dict(kv.split("=", 1) for kv in a.env), a.settle)
     append_log(a.log, row)
@@ -219,3 +222,16 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def prose(log_path: str) -> list:
+    """The phrases of BENCHMARKS' soak section that quote the log (a test finds each in the doc, line breaks read as
+    spaces): the first row's growth, and the newest row's quiet samples."""
+    rows = [json.loads(line) for line in open(log_path)]
+    first, last = rows[0], rows[-1]
+    w, e = _ends(last)
+    return [f"RSS grew by {100 * (first['rss_end_mib'] / first['rss_warm_mib'] - 1):.0f}% after the 20th training",
+            f"file handles {w['fds']} → {e['fds']} and threads {w['threads']} → {e['threads']}",
+            f"RSS within {100 * (e['rss_mib'] / w['rss_mib'] - 1):.0f}% of the 20th training's",
+            f"(`st.cache_data`, {w['cache_data_mib']:.1f} → {e['cache_data_mib']:.1f} MiB)",
+            f"({w['cache_resource_entries']} → {e['cache_resource_entries']} entries of `st.cache_resource`"]

@@ -32,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("BENCHMARKS.md", "load", "load", "load_log.jsonl"),
     ("BENCHMARKS.md", "soak", "soak", "soak_log.jsonl"),
     ("BENCHMARKS.md", "server_costs", "bench_server_costs", "bench_server_costs_log.jsonl"),
+    ("BENCHMARKS.md", "seed_batch", "bench_seed_batch", "bench_seed_batch_log.jsonl"),
 ])
 def test_doc_table_is_its_log(doc_name, marker, module, log):
     """``module`` names the renderer: ``name`` (its ``table``) or ``name.function``."""
@@ -43,13 +44,14 @@ def test_doc_table_is_its_log(doc_name, marker, module, log):
     assert block == table(os.path.join(ROOT, "docs", log))
 
 
-def test_load_prose_quotes_its_log():
-    """The load section's sentences about the bars quote the newest rows of docs/load_log.jsonl."""
+@pytest.mark.parametrize("module, log", [("load", "load_log.jsonl"), ("soak", "soak_log.jsonl")])
+def test_load_and_soak_prose_quotes_its_log(module, log):
+    """The load and soak sections' sentences about the bars quote their logs (docs/load_log.jsonl, soak_log.jsonl)."""
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    import load
+    prose = importlib.import_module(module).prose
 
     doc = " ".join(open(os.path.join(ROOT, "docs", "BENCHMARKS.md")).read().split())
-    for phrase in load.prose(os.path.join(ROOT, "docs", "load_log.jsonl")):
+    for phrase in prose(os.path.join(ROOT, "docs", log)):
         assert phrase in doc, phrase
 
 

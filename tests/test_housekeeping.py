@@ -44,6 +44,7 @@ def test_an_unclosed_event_loop_in_a_cycle_gives_its_handles_back_when_collected
         return len(os.listdir("/proc/self/fd"))
 
     gc.collect()
+    c = Collector(every=0.05)
     gc.disable()
     try:
         before = open_fds()
@@ -52,12 +53,11 @@ def test_an_unclosed_event_loop_in_a_cycle_gives_its_handles_back_when_collected
         holder.loop, loop._holder = loop, holder  # kept in a cycle, as a dropped session's objects are
         del loop, holder
         assert open_fds() >= before + 3
-        c = Collector(every=0.05)
         c.start()
         t0 = time.time()
         while open_fds() > before:
             assert time.time() - t0 < 5, "the loop's handles were not given back"
             time.sleep(0.01)
-        c.stop()
     finally:
+        c.stop()
         gc.enable()

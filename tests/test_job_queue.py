@@ -321,3 +321,48 @@ def test_the_compare_pages_sweep_trains_through_the_queue(studio_env, monkeypatc
     assert sw.status == "done" and sw.done == 1, sw.message
     from vdae_core.pipeline.runs import load_run
     assert load_run(sw.paths[0]).info["source"] == "sweep"
+
+
+def test_at_most_slots_paused_jobs_give_their_slots_away_and_resumers_keep_their_order():
+    q = TrainingQueue(QueueSettings(slots=1, limit=8, threads=1))
+    for j in ("a", "b", "c", "d"):
+        q.submit(j)
+    assert q.suspend("a") and q.running() == ["b"]
+    assert not q.suspend("b")  # one slot: one paused job may give its slot away (each keeps a process in memory)
+    assert q.running() == ["b"] and q.suspended() == ["a"]
+    q.release("b")  # c starts
+    assert q.suspend("c") is False  # the cap counts a, still paused
+    assert not q.claim("a") and q.waiting() == ["a", "d"]
+    q.release("c")
+    assert q.running() == ["a"] and q.suspended() == []
+    assert q.suspend("a") and q.running() == ["d"]
+
+
+def test_a_lesson_waits_out_a_full_queue_and_a_page_that_stops_waiting_leaves_no_orphan(tmp_path):
+    jobs.reset_queue(QueueSettings(slots=1, limit=0, threads=2))  # no room to wait in
+    long = _job(0, steps=100_000)
+    jobs.submit(long, root=str(tmp_path))
+    told = []
+
+    class PageGone(Exception):  # what Streamlit raises in the script thread when the user leaves the page
+        pass
+
+    def on_wait(place, start):
+        told.append(place)
+        if len(told) >= 2:
+            raise PageGone
+    cfg = DataConfig(dataset="circle", n=150, seed=1).to_dict()
+    with pytest.raises(PageGone):
+        jobs.train_queued("vdae", cfg, dict(TINY), 1, str(tmp_path / "lesson"), on_wait=on_wait, poll=0.05)
+    assert told[:2] == [0, 0]  # told the queue was full, not refused
+    jobs.reset_queue(QueueSettings(slots=1, limit=2, threads=2))
+    long2 = _job(0, steps=100_000)
+    jobs.submit(long2, root=str(tmp_path))
+    told.clear()
+    with pytest.raises(PageGone):
+        jobs.train_queued("vdae", cfg, dict(TINY), 1, str(tmp_path / "lesson"), on_wait=on_wait, poll=0.05)
+    assert told == [1, 1] and jobs.queue().waiting() == []  # it waited first in line; leaving took it out
+    for j in (long, long2):
+        jobs.discard(j)
+        j.thread.join(timeout=60)
+    assert not os.path.exists(tmp_path / "lesson")

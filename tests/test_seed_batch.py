@@ -10,7 +10,7 @@ from vdae_core.data import DataConfig
 from vdae_core.models.networks import mlp
 from vdae_core.pipeline.train import finish, start
 from vdae_core.training.seed_batch import train_together
-from vdae_core.training.stacked import StackedMLP
+from vdae_core.models.stacked import StackedMLP
 
 TINY = {"steps": 12, "hidden": 32, "batch_size": 64, "device": "cpu"}
 

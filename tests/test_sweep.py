@@ -119,7 +119,7 @@ def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
 
     script = ("import sys\nfrom vdae_core.study.sweep import grid, run_grid\n"
               "jobs = grid(['circle'], ['wgan_gp'], 2, overrides=lambda m, d: {'steps': 200000}, n=lambda d: 200,"
-              " n_samples=100, reps=2)\nrun_grid(jobs, sys.argv[1], workers=2, batch_seeds=False)\n")
+              " n_samples=100, reps=2)\nrun_grid(jobs, sys.argv[1], workers=2)\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=root,
                               env={**os.environ, "PYTHONPATH": root})
@@ -136,14 +136,16 @@ def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
                 out.append(int(pid))
         return out
 
-    deadline = time.time() + 90
-    while len(workers()) < 2 and time.time() < deadline:
-        time.sleep(0.5)
-    pids = workers()
-    assert len(pids) == 2, "the sweep did not start its two workers"
-    time.sleep(3)  # inside their jobs now
-    parent.send_signal(signal.SIGKILL)
-    parent.wait()
+    try:
+        deadline = time.time() + 90
+        while len(workers()) < 2 and time.time() < deadline:
+            time.sleep(0.5)
+        pids = workers()
+        assert len(pids) == 2, "the sweep did not start its two workers"
+        time.sleep(3)  # inside their jobs now
+    finally:  # a failed assertion must not leave the sweep training 200,000 steps beside the rest of the suite
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
     def running(pid):
         try:
             return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
@@ -159,19 +161,20 @@ def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
 
 
 def test_a_models_seeds_train_together_and_give_the_rows_of_one_by_one(tmp_path):
-    """The grid trains wgan_gp's two seeds as one unit (``seed_batch``), beta_vae's one by one; every seed's row
-    matches the one-by-one grid's to float rounding, and each seed is an ordinary run folder."""
+    """With ``batch_seeds`` the grid trains wgan_gp's two seeds as one unit (``seed_batch``), beta_vae's one by one;
+    on two workers the group trains, then its seeds are evaluated as separate jobs. Every seed's row matches the
+    one-by-one grid's to float rounding, and each seed is an ordinary run folder."""
     from vdae_core.pipeline.runs import load_run
     from vdae_core.study.sweep import seed_groups
 
-    jobs = tiny_jobs()
-    assert seed_groups(jobs) == [[0], [1], [2, 3]]  # beta_vae seeds alone, wgan_gp's together
-    assert seed_groups(jobs, batch_seeds=False) == [[0], [1], [2], [3]]
-    together = run_grid(jobs, str(tmp_path / "a"), workers=1)
-    alone = run_grid(jobs, str(tmp_path / "b"), workers=1, batch_seeds=False)
+    assert seed_groups(tiny_jobs(), batch_seeds=True) == [[0], [1], [2, 3]]  # beta_vae's seeds alone, wgan_gp's together
+    assert seed_groups(tiny_jobs(), batch_seeds=False) == [[0], [1], [2], [3]]
+    jobs = tiny_jobs(models=("wgan_gp",))
+    together = run_grid(jobs, str(tmp_path / "a"), workers=2, batch_seeds=True)
+    alone = run_grid(jobs, str(tmp_path / "b"), workers=1)
     for t, a in zip(together, alone):
         assert (t["model"], t["seed"]) == (a["model"], a["seed"])
         for k in ("gw", "mmd2_h", "coverage", "memorisation", "bilip_median"):
             assert t[k] == pytest.approx(a[k], rel=1e-3, abs=1e-6), (t["model"], t["seed"], k)
-    infos = [load_run(r["path"]).info for r in together]
-    assert [i.get("seed_batch") for i in infos] == [None, None, 2, 2]
+    assert [load_run(r["path"]).info.get("seed_batch") for r in together] == [2, 2]
+    assert [load_run(r["path"]).info.get("seed_batch") for r in alone] == [None, None]

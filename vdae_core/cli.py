@@ -530,7 +530,7 @@ def cmd_stability(a) -> None:
     workers = a.workers if a.workers is not None else (os.cpu_count() or 1)
     t0 = time.perf_counter()
     st = seed_stability(a.dataset, a.model, seeds=a.seeds, n_points=a.n, k=a.k, cache=os.path.join(out, "runs"),
-                        workers=workers, steps_scale=a.steps_scale, batch_seeds=not a.no_batch_seeds,
+                        workers=workers, steps_scale=a.steps_scale, batch_seeds=a.batch_seeds,
                         progress=lambda d, t, row: print(progress_bar(d, t, row), file=sys.stderr, flush=True))
     summary = {**st.summary(), "seconds": round(time.perf_counter() - t0, 1)}
     text = json.dumps(summary, indent=1, default=float).encode()
@@ -572,7 +572,7 @@ def cmd_compare(a) -> None:
     t0 = time.perf_counter()
     rows = compare_rows(a.datasets.split(","), models, seeds, n_samples=a.n, steps_scale=scale,
                         n_points=a.n_points, reps=a.reps, cache=cache, workers=workers, ray_address=a.ray,
-                        batch_seeds=not a.no_batch_seeds,
+                        batch_seeds=a.batch_seeds,
                         progress=lambda d, t, row: print(progress_bar(d, t, row), file=sys.stderr, flush=True))
     wall = time.perf_counter() - t0
     md = markdown_table(aggregate(rows), paper=PAPER_TABLE1)
@@ -753,8 +753,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=whole(2, 100, "--k"), default=10, help="neighbours (default 10)")
     s.add_argument("--workers", type=whole(1, 256, "--workers"), default=None, help="processes (default: cores)")
     s.add_argument("--steps-scale", type=STEPS_SCALE, default=1.0, help="multiply every training length")
-    s.add_argument("--no-batch-seeds", action="store_true", help="train every seed alone (default: the seeds of a "
-                   "model that stacks them, e.g. wgan_gp, train together as one stacked model)")
+    s.add_argument("--batch-seeds", action="store_true", help="train the seeds of a model that stacks them (wgan_gp) "
+                   "as one stacked model (off by default: slower than one by one on a CPU, docs/BENCHMARKS.md)")
     s.add_argument("--out", required=True, help="a folder: stability.json, per_point.npz, stability.html, runs/")
     s.add_argument("--overwrite", action="store_true", help="replace the results in --out")
     s.set_defaults(fn=cmd_stability)
@@ -776,8 +776,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="run on Ray: 'local' starts an instance here, 'auto' joins the running cluster, or an address")
     s.add_argument("--cache", default=None, help="folder of cached runs (default: <out>.runs); a rerun skips them")
-    s.add_argument("--no-batch-seeds", action="store_true", help="train every seed alone (default: the seeds of a "
-                   "model that stacks them, e.g. wgan_gp, train together as one unit of work)")
+    s.add_argument("--batch-seeds", action="store_true", help="train the seeds of a model that stacks them (wgan_gp) "
+                   "together, one unit of work per dataset and model (off by default: slower than one by one on a "
+                   "CPU, docs/BENCHMARKS.md)")
     s.add_argument("--out", required=True, help="the Markdown table; .csv and .json are written beside it")
     s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     s.set_defaults(fn=cmd_compare)

@@ -37,7 +37,7 @@ from vdae_core.foundation.config import param
 from vdae_core.foundation.registry import MODELS
 from vdae_core.models.base import ModelConfig, StandardisedModel, randn
 from vdae_core.training.phases import Phase, adam
-from vdae_core.training.stacked import StackedMLP
+from vdae_core.models.stacked import StackedMLP
 from vdae_core.models.networks import network, value_and_input_gradient
 
 
@@ -154,9 +154,9 @@ class _StackedWGAN:
         values = {k: v.detach().cpu().tolist() for k, v in terms.items()}
         return [{k: values[k][j] for k in terms} for j in range(len(self.models))]
 
-    def write_back(self):
-        self.G.write_back([m.generator for m in self.models])
-        self.D.write_back([m.critic for m in self.models])
+    def write_back(self, keep):
+        self.G.write_back([m.generator for m in self.models], keep)
+        self.D.write_back([m.critic for m in self.models], keep)
 
 
 @MODELS.register("wgan_gp", help="WGAN-GP: generator and critic with a gradient penalty (baseline, no encoder).")

@@ -129,6 +129,7 @@ class TrainingQueue:
         self._cond = threading.Condition()
         self._waiting: List[Any] = []
         self._running: List[Any] = []
+        self._suspended: List[Any] = []  # paused jobs that gave their slot away (their processes wait)
 
     # -- state ---------------------------------------------------------------------------------------
     def waiting(self) -> List[Any]:
@@ -179,24 +180,35 @@ class TrainingQueue:
         with self._cond:
             return job in self._running
 
-    def suspend(self, job: Any) -> None:
-        """A paused ``job`` gives its slot to the next waiting job (it keeps its process, not the cores)."""
+    def suspended(self) -> List[Any]:
         with self._cond:
-            if job in self._running:
+            return list(self._suspended)
+
+    def suspend(self, job: Any) -> bool:
+        """A paused ``job`` gives its slot to the next waiting job (it keeps its process, not the cores); at most
+        ``slots`` jobs do at once (each keeps a training process in memory). True if it gave its slot away."""
+        with self._cond:
+            if job in self._running and len(self._suspended) < self.settings.slots:
                 self._running.remove(job)
+                self._suspended.append(job)
                 self._promote()
+                return True
+            return False
 
     def claim(self, job: Any) -> bool:
-        """A suspended ``job`` asks for a slot back: True if it holds one now; else it waits first in line (it
-        was training before every waiting job started waiting)."""
+        """A suspended ``job`` asks for a slot back: True if it holds one now (or never gave it away); else it waits
+        in line ahead of every job that never started (after the suspended jobs that asked before it)."""
         with self._cond:
-            if job in self._running:
+            if job not in self._suspended:  # it kept its slot (or is not this queue's): nothing to take back
                 return True
-            if job not in self._waiting:
-                if len(self._running) < self.settings.slots:
-                    self._running.append(job)
-                    return True
-                self._waiting.insert(0, job)
+            if job in self._waiting:
+                return False
+            if len(self._running) < self.settings.slots:
+                self._suspended.remove(job)
+                self._running.append(job)
+                return True
+            ahead = sum(1 for j in self._waiting if j in self._suspended)  # earlier resumers stay ahead of it
+            self._waiting.insert(ahead, job)
             return False
 
     def release(self, job: Any) -> None:
@@ -206,11 +218,16 @@ class TrainingQueue:
                 self._running.remove(job)
             if job in self._waiting:
                 self._waiting.remove(job)
+            if job in self._suspended:
+                self._suspended.remove(job)
             self._promote()
 
     def _promote(self) -> None:
         while self._waiting and len(self._running) < self.settings.slots:
-            self._running.append(self._waiting.pop(0))
+            job = self._waiting.pop(0)
+            if job in self._suspended:
+                self._suspended.remove(job)
+            self._running.append(job)
         self._cond.notify_all()
 
     def cancel(self, job: Any) -> bool:

@@ -25,7 +25,7 @@ import traceback
 from typing import Any, Dict, List, Optional, Tuple
 
 from vdae_core.pipeline import job_journal
-from vdae_core.pipeline.job_queue import QueueSettings, TrainingQueue, expected_starts
+from vdae_core.pipeline.job_queue import QueueFull, QueueSettings, TrainingQueue, expected_starts
 from vdae_core.pipeline.train_worker import WorkerPool, snapshot
 
 TICK_BUDGET = 0.25  # seconds of training per slice of the background thread (pause/stop latency)
@@ -269,12 +269,12 @@ def _work(job: TrainingJob) -> None:
         log.error("training thread failed:\n%s", traceback.format_exc())
         _end(job, "failed", message=f"training failed ({type(e).__name__}: {str(e)[:200]})")
     finally:
+        if job.active:  # ended first: a Resume pressed now finds a final state and claims no slot
+            _end(job, "failed", message="training ended without a result")
         q.release(job)
         if job.status == "done":  # a stopped run's time would price the next one too low
             _DURATIONS.setdefault(job.cost_key, []).append(job.train_seconds)
             del _DURATIONS[job.cost_key][:-20]
-        if job.active:
-            _end(job, "failed", message="training ended without a result")
         if job.job_id:
             job_journal.remove(job.root, job.job_id)
 
@@ -508,15 +508,17 @@ def train_queued(model_name: str, data_config: Dict[str, Any], overrides: Dict[s
     info : dict, optional
         ``source`` and ``preset`` of the run's info.
     on_wait : callable(place, seconds or None), optional
-        Called while the job waits for a slot (its place and expected start).
+        Called while the job waits for a slot (its place and expected start; place 0 while the queue is full
+        and the job waits to enter it).
     give_up : callable() -> bool, optional
         True: leave the queue if the job has not started (a stopped sweep); a started one finishes.
 
     Raises
     ------
     UserInputError
-        Bad settings or data (raised before queueing), a full queue, a training or save that failed, or a job that
-        gave up before it started (nothing saved).
+        Bad settings or data (raised before queueing), a training or save that failed, or a job that gave up before
+        it started (nothing saved). A full queue is waited out (a lesson or a sweep is not refused like a click
+        on Train); an exception in ``on_wait`` (Streamlit stopping the script) takes a waiting job out of the queue.
     """
     from vdae_core.data import DataConfig
     from vdae_core.foundation.errors import UserInputError
@@ -528,14 +530,28 @@ def train_queued(model_name: str, data_config: Dict[str, Any], overrides: Dict[s
     job = TrainingJob(model_name, dict(overrides), dict(data_config), int(seed), training.spec.dataset,
                       training.trainer.model, training.trainer, training, preset=info.get("preset", ""),
                       browser=browser, folder=folder, source=info.get("source", "studio"))
-    submit(job)  # not journalled: a lesson or sweep trains its folder again when it is missing
-    while job.thread.is_alive():
-        if job.status == "queued":
-            if give_up is not None and give_up():
-                cancel(job)
-            elif on_wait is not None:
-                on_wait(*expected_start(job))
-        job.thread.join(poll)
+    try:
+        while True:
+            try:
+                submit(job)  # not journalled: a lesson or sweep trains its folder again when it is missing
+                break
+            except QueueFull:
+                if give_up is not None and give_up():
+                    raise UserInputError(f"{job.label}: left the queue before it started; nothing was trained") \
+                        from None
+                if on_wait is not None:
+                    on_wait(0, None)
+                time.sleep(max(poll, 1.0))
+        while job.thread.is_alive():
+            if job.status == "queued":
+                if give_up is not None and give_up():
+                    cancel(job)
+                elif on_wait is not None:
+                    on_wait(*expected_start(job))
+            job.thread.join(poll)
+    except BaseException:
+        cancel(job)  # a page that stopped waiting leaves no orphan in the queue (a started training still saves)
+        raise
     if job.status == "cancelled":
         raise UserInputError(f"{job.label}: left the queue before it started; nothing was trained")
     if job.status not in ("done", "stopped") or not job.run_path:

@@ -98,10 +98,10 @@ def comparison_overrides(model: str, dataset: str, steps_scale: float = 1.0) -> 
 def compare_rows(datasets: List[str], models: List[str], seeds: int, n_samples: int = 1000, steps_scale: float = 1.0,
                  n_points: int = 2000, reps: int = 5, cache: Optional[str] = None, workers: int = 1,
                  ray_address: Optional[str] = None, progress: Optional[Callable[[int, int, Dict], None]] = None,
-                 should_stop: Optional[Callable[[], bool]] = None, batch_seeds: bool = True) -> List[Dict]:
+                 should_stop: Optional[Callable[[], bool]] = None, batch_seeds: bool = False) -> List[Dict]:
     """Train and evaluate every model on every dataset for seeds 0..seeds-1 (through :mod:`vdae_core.study.sweep`:
-    cached in ``cache``, resumable, on ``workers`` processes or Ray; the seeds of a model that stacks them trained
-    together unless ``batch_seeds`` is False); one row per run."""
+    cached in ``cache``, resumable, on ``workers`` processes or Ray; with ``batch_seeds`` the seeds of a model that
+    stacks them trained together); one row per run."""
     import tempfile
 
     from vdae_core.study.sweep import grid, run_grid

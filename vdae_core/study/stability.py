@@ -105,7 +105,7 @@ def stability_of_runs(runs: List[Any], rows: List[Dict[str, Any]], points: np.nd
 
 def seed_stability(dataset: str, model: str, seeds: int = 5, n_points: int = 1000, k: int = 10,
                    cache: Optional[str] = None, workers: int = 1, steps_scale: float = 1.0, n_train: int = 2000,
-                   progress: Optional[Callable[[int, int, Dict], None]] = None, batch_seeds: bool = True) -> Stability:
+                   progress: Optional[Callable[[int, int, Dict], None]] = None, batch_seeds: bool = False) -> Stability:
     """Train (or reuse from ``cache``) ``model`` on ``dataset`` with seeds 0..seeds−1 and measure its stability."""
     from vdae_core.study.compare import compare_rows
     from vdae_core.data import DataConfig, make_dataset

@@ -141,7 +141,7 @@ def run_job(job: Job, cache: str, threads: int = 1, train_s: Optional[float] = N
     return {**row, "cached": False}
 
 
-def seed_groups(jobs: Sequence[Job], batch_seeds: bool = True) -> List[List[int]]:
+def seed_groups(jobs: Sequence[Job], batch_seeds: bool) -> List[List[int]]:
     """Indices of ``jobs`` in units of work: the seeds of one dataset, model, settings and size together where the
     model trains seeds as one (``seed_batch``) and ``batch_seeds``, every other job alone; in the grid's order."""
     from vdae_core.foundation.registry import MODELS
@@ -214,7 +214,7 @@ def _die_with_parent() -> None:
 
 def run_grid(jobs: Sequence[Job], cache: str, workers: int = 1, ray_address: Optional[str] = None,
              threads: int = 1, progress: Optional[Callable[[int, int, Dict], None]] = None,
-             should_stop: Optional[Callable[[], bool]] = None, batch_seeds: bool = True) -> List[Dict[str, Any]]:
+             should_stop: Optional[Callable[[], bool]] = None, batch_seeds: bool = False) -> List[Dict[str, Any]]:
     """Run ``jobs`` and return their rows in the order of ``jobs`` (missing where stopped early).
 
     Parameters
@@ -228,7 +228,9 @@ def run_grid(jobs: Sequence[Job], cache: str, workers: int = 1, ray_address: Opt
     progress : called as ``progress(done, total, row)`` after every finished job (cached ones included).
     should_stop : polled between units of work; when it returns True no new one starts (finished rows are kept).
     batch_seeds : train the seeds of a model that stacks them (``seed_batch``) together, one unit of work per
-        dataset and model (:func:`seed_groups`); False: every seed alone (``--no-batch-seeds``).
+        dataset and model (:func:`seed_groups`; ``--batch-seeds``). Off by default: the grid trains on the CPU,
+        where a stacked WGAN-GP step of 5 seeds took longer than 5 single-seed steps and one unit of work leaves
+        the other workers idle (``benchmarks/bench_seed_batch.py``, docs/BENCHMARKS.md).
     """
     os.makedirs(cache, exist_ok=True)
     total, rows = len(jobs), {}

@@ -2,7 +2,7 @@
 (its weights, data, random generator, history), their steps run together where a phase can stack them.
 
 A phase that can train K copies as one returns a :class:`StackedStep` from ``Phase.stack(trainers)`` (the WGAN-GP's
-phase does, on MLP networks: :class:`vdae_core.training.stacked.StackedMLP`); every other phase runs seed after seed
+phase does, on MLP networks: :class:`vdae_core.models.stacked.StackedMLP`); every other phase runs seed after seed
 through the trainers' own ``advance``, so any model trains here, and the models that stack declare it
 (``GenerativeModel.seed_batch``). Each seed draws its batches and noise from its own generator in the order its
 single-seed training would, so a stacked step does what the K single-seed steps do, to float rounding.
@@ -26,8 +26,9 @@ class StackedStep:
         """Step ``i`` of every seed; the loss terms of each, in the order of the trainers it was built from."""
         raise NotImplementedError
 
-    def write_back(self) -> None:
-        """Copy the trained weights into each seed's model."""
+    def write_back(self, keep: Sequence[bool]) -> None:
+        """Copy the trained weights into each seed's model where ``keep`` (a failed seed keeps the weights its
+        trainer restored)."""
         raise NotImplementedError
 
 
@@ -80,7 +81,7 @@ def train_together(trainers: Sequence[Trainer], should_stop: Optional[Callable[[
                         tr.accept_step(losses, snapshot=False)
                     except TrainingDiverged as e:
                         failed[k] = str(e)
-        stacked.write_back()
+        stacked.write_back([failed[k] is None for k in live])
         for k, tr in zip(live, group):
             if failed[k] is not None:
                 continue

@@ -146,7 +146,9 @@ def queued_trainer(say=None):
     browser = owner_id()
 
     def waiting(place, start):
-        if say is not None and place is not None:
+        if say is not None and place == 0:
+            say("The studio's training queue is full: waiting for room in it…")
+        elif say is not None and place is not None:
             when = "" if start is None else f", expected to start in about {start:.0f} s"
             say(f"Waiting for a training slot: place {place} in the queue{when}…")
 

@@ -88,7 +88,9 @@ def _work(sw: Sweep, root: str, owner: Optional[str] = None) -> None:
 
     def queued(*args):  # each run waits for a slot of the server's queue and trains in a worker process
         def waiting(place, start):
-            if place is not None:
+            if place == 0:
+                sw.current = f"{label} — the studio's training queue is full: waiting for room in it"
+            elif place is not None:
                 when = "" if start is None else f", expected to start in about {start:.0f} s"
                 sw.current = f"{label} — waiting for a training slot (place {place}{when})"
         sw.current = label

@@ -1,18 +1,19 @@
 """K copies of one small network trained as one: stacked weights and batched matrix products (issue 35).
 
-The networks of the point-cloud models are MLPs of a few hundred units on batches of 256: on a CPU a training
-step costs the per-operation overhead of some hundred small operations, not arithmetic. K seeds of one model
+The networks of the point-cloud models are MLPs of a few hundred units on batches of 256. K seeds of one model
 repeat the same operations; stacking each layer's weights of the K copies into one tensor (K, out, in) and
-running ``baddbmm`` on inputs (K, B, in) does the K seeds' work in one operation each.
+running ``baddbmm`` on inputs (K, B, in) does the K seeds' work in one operation each, which saves the
+per-operation overhead where that is what a step costs (a GPU).
 
 Each seed keeps its own numbers: the stacked tensors are new leaves whose slice k starts as copy k's weights,
 a loss that is the sum of the K seeds' losses has in slice k exactly seed k's gradient (the seeds share no
 weight), and Adam is elementwise, so one Adam over the stacked tensors is K Adams. A seed whose loss turns NaN
 fills only its own slices. :meth:`StackedMLP.write_back` copies the slices back into the K networks.
 
-Written here rather than with ``torch.func.stack_module_state`` and ``vmap``: on the 2-core CPU vmap's dispatch
-overhead ate the gain (``benchmarks/bench_seed_batch.py``), while these explicit products are the same
-operations the single-seed step runs, with a leading K.
+Written here rather than with ``torch.func.stack_module_state`` and ``vmap``: these explicit products are the
+operations the single-seed step runs, with a leading K, and were faster than vmap's in ``benchmarks/bench_seed_batch.py``.
+Neither beat K single-seed steps on the 2-core CPU (a WGAN-GP step there is bound by arithmetic on 256 × 500
+activations, not by per-operation overhead), so the sweeps stack seeds only when asked (``--batch-seeds``).
 """
 from __future__ import annotations
 
@@ -96,9 +97,11 @@ class StackedMLP:
         return a[..., 0], v
 
     @torch.no_grad()
-    def write_back(self, nets: Sequence[nn.Module]) -> None:
-        """Copy slice k of every stacked tensor into ``nets[k]``'s weights."""
+    def write_back(self, nets: Sequence[nn.Module], keep: Optional[Sequence[bool]] = None) -> None:
+        """Copy slice k of every stacked tensor into ``nets[k]``'s weights (only where ``keep[k]``, if given)."""
         for k, net in enumerate(nets):
+            if keep is not None and not keep[k]:
+                continue
             mods = _layers(net)
             for m, layer in zip(mods, self.layers):
                 if layer[0] == "linear":
