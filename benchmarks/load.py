@@ -247,17 +247,19 @@ def _queue_text(r: dict) -> str:
 
 def table(log_path: str) -> str:
     rows = [json.loads(line) for line in open(log_path)]
-    alone = {}  # one session alone, per queue setting, pages and warm-up: what "slowest ÷ one alone" divides by
-    for r in rows:
-        if r["sessions"] == 1 and r["try_it_max_s"] and not r.get("browse"):
-            alone[(_queue_text(r), r["pages"], r.get("settle_s", 0), r.get("browser_nice", 0))] = r["try_it_max_s"]
+    # one session alone, per queue setting, pages, warm-up and browser priority: what "slowest ÷ one alone" divides
+    # by — the newest such row logged before this one (the run measures 1 session, then N)
+    alone = {}
     out = ["| queue (slots × threads) | server | sessions training | sessions browsing | then every page | runs saved | "
            "told their place | sessions failed / pages with an error | Try it → saved, median / slowest, s | "
            "slowest ÷ one alone | browsing: page median / max, s | health answer, p95 / max, s | "
            "server RSS, start → max, MiB | server CPU share |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        one = alone.get((_queue_text(r), r["pages"], r.get("settle_s", 0), r.get("browser_nice", 0)))
+        key = (_queue_text(r), r["pages"], r.get("settle_s", 0), r.get("browser_nice", 0))
+        if r["sessions"] == 1 and r["try_it_max_s"] and not r.get("browse"):
+            alone[key] = r["try_it_max_s"]
+        one = alone.get(key)
         ratio = f"{r['try_it_max_s'] / one:.1f}×" if one and r["try_it_max_s"] else "—"
         times = (f"{r['try_it_median_s']:.1f} / {r['try_it_max_s']:.1f}" if r["try_it_max_s"] is not None
                  else "— (none saw its run)")
@@ -291,7 +293,7 @@ def prose(log_path: str) -> list:
             ones[r["sessions"]] = r
     return [f"the slowest in {four['try_it_max_s'] / one['try_it_max_s']:.1f}× one session alone",
             f"answered within {four['health_max_s']:.2f} s throughout",
-            f"with 8, all {'eight' if eight['runs_saved'] == 8 else eight['runs_saved']} finished, "
+            f"all {'eight' if eight['runs_saved'] == 8 else eight['runs_saved']} finished, "
             f"{ {6: 'six'}.get(eight['queued'], eight['queued'])} were shown their place",
             f"{eight['health_max_s']:.1f} s, is over 1 s",
             f"the browsers used {cpu['browsers']:.0f} of the {sum(cpu.values()):.0f} CPU seconds, the server "
