@@ -18,7 +18,10 @@ APP = os.path.join(ROOT, "app.py")
 TINY = dict(spectral_steps=5, vae_steps=5, hidden=16, depth=1, spectral_batch=128, batch_size=64, latent_dim=2)
 
 TRAIN_FOREVER = r"""
-import sys, time
+import signal, sys, time
+# Ctrl-C as in a terminal: a shell starts background commands with SIGINT ignored, and a suite run from one (nohup,
+# CI scripts) would hand that on to this server, which would then never see the test's Ctrl-C
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from vdae_core.data import DataConfig
 from vdae_core.pipeline import jobs
 from vdae_core.pipeline.train import start
