@@ -297,6 +297,7 @@ def test_every_lesson_runs_and_every_answer_opens_in_chromium(server):
             browser.close()
 
 
+@pytest.mark.slow  # 22 s; its switch and layout rules have AppTest twins in tests/test_presentation.py (default suite)
 def test_presentation_mode_puts_each_pages_main_figure_above_the_fold(server):
     """Issue 33 (item 5): with ``present=1`` at 1280×720, every page's first figure starts on the first screen
     (at least 150 px of it visible without scrolling), and the mode follows the user from page to page."""

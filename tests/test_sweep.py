@@ -54,6 +54,7 @@ def test_an_interrupted_sweep_keeps_its_finished_runs_and_resumes(tmp_path):
     assert [r["cached"] for r in rest] == [True, False] and same(first, rest[:1])
 
 
+@pytest.mark.slow  # 15 s to start a local Ray; the optional engine, beside the default paths tested here
 def test_ray_gives_the_rows_of_the_local_path(tmp_path):
     pytest.importorskip("ray")
     jobs = tiny_jobs(models=("beta_vae",))
