@@ -84,7 +84,7 @@ def _job(seed: int, steps: int = 5, root=None) -> jobs.TrainingJob:
 
 def _records(root) -> list:
     """The journal's records (a write in progress shows as a hidden temporary file beside them)."""
-    return [f for f in os.listdir(os.path.join(root, ".jobs")) if not f.startswith(".")]
+    return [f for f in os.listdir(os.path.join(root, ".jobs")) if f.endswith(".json") and not f.startswith(".")]
 
 
 def _wait(cond, timeout=60.0):
@@ -105,7 +105,13 @@ def test_jobs_train_one_slot_at_a_time_in_order_and_save(tmp_path):
     for before, after in zip(js, js[1:]):
         assert after.started >= before.finished - 1e-3
     assert sorted(os.listdir(tmp_path)) == [".jobs"] + sorted(os.path.basename(j.run_path) for j in js)
-    assert os.listdir(tmp_path / ".jobs") == []  # the journal forgets jobs that ended
+    assert _records(tmp_path) == []  # the journal forgets jobs that ended
+    # ... and keeps one line per ended job: submitted, then its slot, then its end, in the queue's order
+    ended = job_journal.ended(str(tmp_path))
+    assert [e["status"] for e in ended] == ["done"] * 3 and [e["train_s"] for e in ended] == [j.train_seconds for j in js]
+    assert all(e["submitted"] <= e["started"] <= e["ended"] for e in ended)
+    assert [e["started"] for e in ended] == sorted(e["started"] for e in ended)
+    assert not any("browser" in e or "owner" in e for e in ended)  # no owner id in a file every session's server shares
     # the finished durations now price a waiting job of the same kind
     assert jobs.estimate(_job(5)) == pytest.approx(sorted(j.train_seconds for j in js)[1])
 
@@ -124,7 +130,7 @@ def test_a_cancelled_job_never_trains_and_leaves_nothing(tmp_path):
     long.thread.join(timeout=60)
     assert not long.thread.is_alive()
     assert [f for f in os.listdir(tmp_path) if not f.startswith(".")] == []
-    assert os.listdir(tmp_path / ".jobs") == []
+    assert _records(tmp_path) == []
 
 
 def test_a_full_queue_refuses_and_journals_nothing(tmp_path):
@@ -139,7 +145,7 @@ def test_a_full_queue_refuses_and_journals_nothing(tmp_path):
         jobs.discard(j)
         j.thread.join(timeout=60)
         assert not j.thread.is_alive()
-    assert os.listdir(tmp_path / ".jobs") == []
+    assert _records(tmp_path) == []
 
 
 def test_the_journal_marks_only_dead_processes_as_interrupted(tmp_path):
@@ -244,7 +250,7 @@ def test_pausing_lets_the_next_training_run_and_resume_waits_for_a_slot(tmp_path
     assert first.paused_total > 1.0  # the wait to resume counts as paused, not as training time
     second.thread.join(timeout=60)
     first.thread.join(timeout=60)
-    assert os.listdir(tmp_path / ".jobs") == []
+    assert _records(tmp_path) == []
 
 
 def test_a_worker_rereads_a_file_replaced_since_it_last_read_it(tmp_path):

@@ -25,6 +25,9 @@ from typing import Any, Dict, List, Optional
 from vdae_core.foundation.files import write_json_atomic
 
 JOURNAL = ".jobs"
+#: One JSON line per job that ended, under the journal folder: when it was submitted, got its slot and ended (what a
+#: server operator, or ``benchmarks/load.py``, reads to tell the queue's wait from the training's time).
+ENDED = "ended.jsonl"
 #: A temporary save folder younger than this is left alone: another server on the same folder may be writing it.
 PARTIAL_GRACE_S = 60.0
 _PROCESS_START = time.time()
@@ -81,6 +84,32 @@ def remove(root: str, job_id: str) -> None:
         os.unlink(os.path.join(journal_dir(root), f"{job_id}.json"))
     except FileNotFoundError:
         pass
+
+
+def record_end(root: str, job_id: str, **fields: Any) -> None:
+    """Append a line for an ended job to ``<root>/.jobs/ended.jsonl`` (``fields``: JSON; no owner id is written).
+    A full disk loses the line, never the run."""
+    try:
+        os.makedirs(journal_dir(root), exist_ok=True)
+        with open(os.path.join(journal_dir(root), ENDED), "a") as fh:
+            fh.write(json.dumps(dict(fields, id=job_id)) + "\n")
+    except (OSError, TypeError, ValueError):
+        pass
+
+
+def ended(root: str) -> List[Dict[str, Any]]:
+    """The lines :func:`record_end` wrote, oldest first (unreadable lines skipped)."""
+    out = []
+    try:
+        with open(os.path.join(journal_dir(root), ENDED)) as fh:
+            for line in fh:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+    except OSError:
+        pass
+    return out
 
 
 def _read(path: str) -> Optional[Dict[str, Any]]:

@@ -277,6 +277,9 @@ def _work(job: TrainingJob) -> None:
             del _DURATIONS[job.cost_key][:-20]
         if job.job_id:
             job_journal.remove(job.root, job.job_id)
+            job_journal.record_end(job.root, job.job_id, status=job.status, model=job.model_name,
+                                   submitted=job.queued_at, started=job.started if job.status != "cancelled" else None,
+                                   ended=job.finished, train_s=job.train_seconds)
 
 
 def _order(job: TrainingJob) -> Dict[str, Any]:
