@@ -175,6 +175,8 @@ CAPABILITIES: Dict[str, str] = {
     "has_sampler": "generates new points (sample); an encoder-only manifold learner does not",
     "seed_batch": "trains several seeds at once as one stacked model (compare, stability: "
                   "vdae_core/training/seed_batch.py)",
+    "has_likelihood": "has a posterior, a prior and a decoder density: an importance-sampled log-likelihood "
+                      "(vdae_core/metrics/likelihood.py)",
 }
 
 
@@ -201,6 +203,8 @@ class GenerativeModel(nn.Module):
     #: ``decode(prior_codes(n, g))`` for the same generator state).
     has_prior: ClassVar[bool] = False
     has_sampler: ClassVar[bool] = True
+    #: True when ``log_weights`` gives log p(x|z), log p(z) and log q(z|x) (an importance-sampled log-likelihood).
+    has_likelihood: ClassVar[bool] = False
     #: True when a phase of its training stacks K seeds into one step (``Phase.stack``).
     seed_batch: ClassVar[bool] = False
     #: False for a model whose training draws no initial weights (a manifold learner's codes): its seed acts
@@ -249,7 +253,9 @@ class GenerativeModel(nn.Module):
                 "native_walk": "has no random walk of its own", "has_elbo": "has no ELBO",
                 "has_prior": "draws no latent codes of its own to decode",
                 "has_sampler": "generates no new points",
-                "seed_batch": "trains its seeds one after another (no phase of it stacks seeds)"}[capability]
+                "seed_batch": "trains its seeds one after another (no phase of it stacks seeds)",
+                "has_likelihood": "has no tractable density of its data (no posterior, prior and decoder density to "
+                                  "importance-sample)"}[capability]
         return f"{cls.title} {what}" + (f": {instead}" if instead else ".")
 
     @classmethod

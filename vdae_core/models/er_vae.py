@@ -402,6 +402,10 @@ class ERVAE(GaussianVAE):
         """z = g(u) for one reparameterised draw u ~ q(u | x) per point: (B, *M.shape)."""
         return self.embed(super()._sample_posterior(q, generator))
 
+    def _code_of(self, u: torch.Tensor) -> torch.Tensor:
+        """g(u): the likelihood's densities stay on R^k, its codes on M (Appendix 5.3)."""
+        return self.embed(u)
+
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.embed(super()._encode(x))
 

@@ -26,6 +26,7 @@ which draws of the seed initialise which weights, so a model's weights for a see
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import torch
@@ -151,6 +152,55 @@ class LatentVAE(StandardisedModel):
     def _decoder_mean(self, z: torch.Tensor) -> torch.Tensor:
         """The decoder mean f(z) in standardised units: codes (B, *latent_space.shape) -> (B, m)."""
         return self.decoder(z.flatten(1))
+
+    # -- likelihood (models with has_likelihood) ----------------------------------------------------------
+    def _likelihood_draw(self, q: Tuple[torch.Tensor, ...], generator: torch.Generator) -> Tuple[torch.Tensor, torch.Tensor]:
+        """One draw per point of the variable the densities are written in, and the code decoded from it:
+        ``(w, z)``, by default both the posterior draw. A model whose posterior lives on a pre-image (the
+        ER-VAE's R^k) returns the pre-image point and its code."""
+        z = self._sample_posterior(q, generator)
+        return z, z
+
+    def _log_posterior(self, q: Tuple[torch.Tensor, ...], w: torch.Tensor) -> torch.Tensor:
+        """log q(w | x), (B,), for the parameters ``q`` and draws ``w`` of :meth:`_likelihood_draw`."""
+        raise NotImplementedError
+
+    def _log_prior(self, w: torch.Tensor) -> torch.Tensor:
+        """log p(w), (B,), with respect to the measure of :meth:`_log_posterior`."""
+        raise NotImplementedError
+
+    def log_decoder_density(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) in data units with every constant: the decoder N(f(z), σ² I) on x̂ = (x − mean)/s with
+        σ² = ``recon_var`` (the loss drops −(m/2) log 2πσ²), plus the standardisation's Jacobian −m log s.
+
+        Parameters
+        ----------
+        z : Tensor (B, *latent_space.shape)
+        x : Tensor (B, m) in data units
+
+        Returns
+        -------
+        Tensor (B,)
+        """
+        var = self.config.recon_var
+        m = self.data_dim
+        sq = (self._decoder_mean(z).flatten(1) - self.x_scale(x).flatten(1)).pow(2).sum(1)
+        return -0.5 * sq / var - 0.5 * m * math.log(2 * math.pi * var) - m * torch.log(self.x_scale.scale)
+
+    def log_weights(self, x: torch.Tensor, samples: int, generator: torch.Generator
+                    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """log p(x | z_l), log p(z_l) and log q(z_l | x) for ``samples`` draws z_l ~ q(z | x) per point, each
+        (samples, B): the terms of the importance-sampled log-likelihood (Burda et al. 2016, Eq. 8;
+        :func:`vdae_core.metrics.likelihood.importance_sampled_log_likelihood`)."""
+        if not self.has_likelihood:
+            raise NotImplementedError(self.lacks("has_likelihood"))
+        B = x.shape[0]
+        q = self.posterior(x)
+        rep = tuple(t.repeat(samples, *([1] * (t.dim() - 1))) for t in q)  # draw l of point b at row l·B + b
+        w, z = self._likelihood_draw(rep, generator)
+        xs = x.repeat(samples, *([1] * (x.dim() - 1)))
+        recon = self.log_decoder_density(z, xs)
+        return recon.view(samples, B), self._log_prior(w).view(samples, B), self._log_posterior(rep, w).view(samples, B)
 
     # -- inference ------------------------------------------------------------------------------
     def _encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -45,7 +45,7 @@ from vdae_core.foundation.config import override, param
 from vdae_core.foundation.errors import UserInputError
 from vdae_core.foundation.registry import MODELS
 from vdae_core.models.latent_vae import LatentVAE, LatentVAEConfig
-from vdae_core.models.vmf import VonMisesFisher
+from vdae_core.models.vmf import VonMisesFisher, _log_sphere_volume
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +147,16 @@ class SVAE(LatentVAE):
     def _kl(self, q) -> torch.Tensor:
         """Batch mean of KL(vMF(μ, κ) ‖ U(S^d)), exact; it depends on κ only (Davidson et al. 2018, §3)."""
         return VonMisesFisher(*q, validate_args=False).kl_to_uniform().mean()
+
+    has_likelihood = True
+
+    def _log_posterior(self, q, z: torch.Tensor) -> torch.Tensor:
+        """log vMF(z; μ, κ) w.r.t. the surface measure of S^d, (B,)."""
+        return VonMisesFisher(*q, validate_args=False).log_prob(z)
+
+    def _log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """log of the uniform density on S^d, −log Vol(S^d), (B,)."""
+        return torch.full(z.shape[:1], -_log_sphere_volume(z.shape[1]), dtype=z.dtype, device=z.device)
 
     def _history_terms(self, q) -> Dict[str, torch.Tensor]:
         """``kappa``: the batch mean of κ."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Tuple
 
 import torch
@@ -63,6 +64,26 @@ class GaussianVAE(LatentVAE):
 
     def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return randn((n, self.gaussian_dim), generator, self.device)
+
+    # the likelihood's densities live on R^k, the Gaussian's space (a subclass maps u to its code: _code_of)
+    has_likelihood = True
+
+    def _code_of(self, u: torch.Tensor) -> torch.Tensor:
+        """The code decoded from a Gaussian latent ``u`` (B, k): ``u`` itself here."""
+        return u
+
+    def _likelihood_draw(self, q, generator: torch.Generator):
+        u = gaussian_sample(*q, generator)
+        return u, self._code_of(u)
+
+    def _log_posterior(self, q, u: torch.Tensor) -> torch.Tensor:
+        """log N(u; μ, diag σ²), (B,)."""
+        mu, logvar = q
+        return -0.5 * ((u - mu).pow(2) / logvar.exp() + logvar + math.log(2 * math.pi)).sum(1)
+
+    def _log_prior(self, u: torch.Tensor) -> torch.Tensor:
+        """log N(u; 0, I), (B,)."""
+        return -0.5 * (u.pow(2) + math.log(2 * math.pi)).sum(1)
 
 
 @MODELS.register("beta_vae", help="β-VAE with a Gaussian N(0, I) prior (baseline).")
