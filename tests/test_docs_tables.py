@@ -33,6 +33,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("BENCHMARKS.md", "soak", "soak", "soak_log.jsonl"),
     ("BENCHMARKS.md", "server_costs", "bench_server_costs", "bench_server_costs_log.jsonl"),
     ("BENCHMARKS.md", "seed_batch", "bench_seed_batch", "bench_seed_batch_log.jsonl"),
+    ("RESULTS.md", "er_table1", "er_table1", "er_table1_log.jsonl"),
+    ("RESULTS.md", "er_table1_summary", "er_table1.summary", "er_table1_log.jsonl"),
 ])
 def test_doc_table_is_its_log(doc_name, marker, module, log):
     """``module`` names the renderer: ``name`` (its ``table``) or ``name.function``."""
@@ -66,3 +68,18 @@ def test_every_lesson_meets_its_time_bars():
     rows = newest_rows(os.path.join(ROOT, "docs", "bench_lessons_log.jsonl"), key=("lesson", "busy"))
     assert {(L.key, busy) for L in lessons() for busy in (False, True)} <= set(rows)
     assert all(r["first"]["total_s"] <= 30 and r["cached"]["lesson_s"] <= 2 for r in rows.values())
+
+
+def test_er_table1_claims_hold_in_its_log():
+    """RESULTS' ER Table 1 paragraph, checked against docs/er_table1_log.jsonl: at σ² = 0.01 the rows are within a
+    few nats; at 1e-4 every manifold latent beats the 1-D VAE, the 2-D VAE beats the 1-D manifold latents, and the
+    studio's ER-VAE (k = 2) is the best row."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    er = importlib.import_module("er_table1")
+    log = os.path.join(ROOT, "docs", "er_table1_log.jsonl")
+    coarse, fine = er.mean_elbo(log, 0.01), er.mean_elbo(log, 0.0001)
+    assert max(coarse.values()) - min(coarse.values()) < 3.0
+    vae1, vae2 = fine["VAE, dim Z = 1"], fine["VAE, dim Z = 2"]
+    manifold = [v for k, v in fine.items() if k.startswith("Manifold-latent")]
+    assert len(manifold) == 2 and all(vae1 < v < vae2 for v in manifold)
+    assert max(fine, key=fine.get).startswith("(studio)")

@@ -1,5 +1,5 @@
 """Data sources. Importing this package registers every built-in dataset."""
-from vdae_core.data import image_manifolds, images, manifolds, meshes  # noqa: F401  (registration side effects)
+from vdae_core.data import image_manifolds, images, manifolds, meshes, random_net  # noqa: F401  (registration)
 from vdae_core.data.base import DataConfig, Dataset, Mesh, check_points
 from vdae_core.data.files import make_dataset, read_codes, read_points
 

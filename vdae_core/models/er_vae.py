@@ -53,6 +53,8 @@ Departures from the paper, stated once here:
 - Gaussian posterior and prior in the pre-image (the paper's toy experiment used a Beta posterior and a
   uniform prior on [0, 1]^n; its §2.1 allows any pair, e.g. "fully-factorized Gauss", Appendix 5.2),
   and a Gaussian decoder with fixed variance, as our β-VAE; β weights the KL (β = 1 is the ELBO).
+- ``embedding = "exact"`` replaces the learned g by a fixed map that carries N(0, I_k) to M's uniform law
+  exactly (:func:`exact_sphere_embedding`, spheres only): the paper's f_proj row of its Table 1.
 - The group-action encoder of §3 is not implemented.
 - On RP^d the two representatives ±z of a point differ in ambient coordinates, so the MMD there reads
   the Veronese coordinates z zᵀ (the same for ±z).
@@ -131,6 +133,11 @@ class ERVAEConfig(LatentVAEConfig):
                                      min=1, max=16)
     pre_dim: int = param(0, help="Dimension k of the Euclidean pre-image u; 0: dim M + 1 (4 on the flat torus); "
                                  "dim M is the paper's choice.", min=0, max=64, zero="auto")
+    embedding: str = param("learned", help="The map g from R^k onto M: 'learned' (an MLP trained by MMD, the "
+                                           "paper's learned f) or 'exact', a fixed map that carries N(0, I_k) to "
+                                           "M's uniform law exactly (S^d only: u/|u| with k = d + 1; on S¹ with "
+                                           "k = 1 the angle 2πΦ(u), the paper's f_proj for a Gaussian latent).",
+                           choices=("learned", "exact"))
     embed_steps: int = param(1000, help="Gradient steps of the embedding phase (MMD to M's uniform law).",
                              min=1, max=200_000)
     embed_batch: int = param(256, help="Samples of g(u) and of the uniform law per embedding step.", min=16,
@@ -165,6 +172,11 @@ class ERVAEConfig(LatentVAEConfig):
         if self.pre_dim and self.pre_dim < self.manifold_dim:
             raise UserInputError(f"pre_dim={self.pre_dim} is below dim M = {self.manifold_dim}: g(R^k) could not "
                                  f"cover M")
+        if self.embedding == "exact" and not (
+                self.latent_manifold == "sphere"
+                and self.pre_image_dim in ((self.latent_manifold_dim + 1,) + ((1,) if self.latent_manifold_dim == 1 else ()))):
+            raise UserInputError("embedding='exact' is defined on a sphere S^d with pre_dim = d + 1 (u/|u|), or on "
+                                 "the circle with pre_dim = 1 (the angle 2πΦ(u)); use embedding='learned' here")
         ambient = manifold_dims(self.latent_manifold, self.latent_manifold_dim)[1]
         if self.latent_dim not in (0, ambient):
             raise UserInputError(f"the ER-VAE's latent space is set by latent_manifold (its points have {ambient} "
@@ -199,6 +211,29 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, bandwidths) -> torch.Tensor:
     nk = len(bandwidths)  # each kernel is 1 on the diagonal
     return ((kxx.sum() - nk * n) / (n * (n - 1)) + (kyy.sum() - nk * n2) / (n2 * (n2 - 1))
             - 2.0 * kxy.mean())
+
+
+def exact_sphere_embedding(u: torch.Tensor, ambient: int) -> torch.Tensor:
+    """A fixed map R^k -> S^d ⊂ R^{d+1} that carries N(0, I_k) to the uniform law of S^d exactly.
+
+    k = d + 1: u/|u| (the direction of a standard Gaussian is uniform). k = 1 onto S¹: the angle 2πΦ(u), Φ the
+    normal CDF (Φ(u) is uniform on [0, 1]): the ER paper's f_proj(z) = (cos 2πz, sin 2πz) of §4, read on a
+    Gaussian latent instead of its uniform one, whose two tails meet at one point of the circle.
+
+    Parameters
+    ----------
+    u : Tensor (n, k)
+    ambient : int
+        d + 1.
+
+    Returns
+    -------
+    Tensor (n, d + 1)
+    """
+    if u.shape[1] == 1 and ambient == 2:
+        a = 2 * torch.pi * 0.5 * (1 + torch.erf(u[:, 0] / 2 ** 0.5))
+        return torch.stack([torch.cos(a), torch.sin(a)], 1)
+    return u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 class EmbeddingPhase(OptimiserPhase):
@@ -293,6 +328,8 @@ class ERVAE(GaussianVAE):
         return 0
 
     def phases(self) -> List[Phase]:
+        if self.config.embedding == "exact":  # nothing to learn: g is fixed
+            return [self.vae_phase()]
         return [EmbeddingPhase(self), self.vae_phase()]
 
     def vae_phase(self) -> VAEPhase:
@@ -315,6 +352,8 @@ class ERVAE(GaussianVAE):
         -------
         Tensor (n, *M.shape), points of M.
         """
+        if self.config.embedding == "exact":
+            return exact_sphere_embedding(u, self.latent_space.shape[-1])
         return self.latent_space.projection(self.embedding(u).reshape(-1, *self.latent_space.shape))
 
     def features(self, z: torch.Tensor) -> torch.Tensor:
