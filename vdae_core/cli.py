@@ -398,6 +398,31 @@ def cmd_likelihood(a) -> None:
     print(f"wrote {out}")
 
 
+def _seed_and_out_args(s) -> None:
+    """--seed, --out and --overwrite of a command that writes one JSON report."""
+    s.add_argument("--seed", type=SEED, default=0)
+    s.add_argument("--out", required=True)
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
+
+def cmd_fd(a) -> None:
+    from vdae_core.pipeline.runs import load_run
+    from vdae_core.study.image_fd import image_fd
+
+    out = _out_path(a, ".json")
+    run = load_run(a.run)
+    t0 = time.perf_counter()
+    rep = image_fd(run, n=a.n, reps=a.reps, seed=a.seed)
+    rep["seconds"] = round(time.perf_counter() - t0, 2)
+    text = json.dumps(_jsonable(rep), indent=1, allow_nan=False).encode()
+    _write_atomic(out, lambda fh: fh.write(text))
+    print(f"FD {rep['fd']:.3f} (floor {rep['floor_mean']:.3f} ± {rep['floor_sd']:.3f}: training images against the "
+          f"same {rep['n']} held-out images, {rep['reps']} draws)")
+    print(f"in {rep['features']}; its quality on held-out images: "
+          + ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in rep["feature_quality"].items()))
+    print(f"wrote {out}")
+
+
 def cmd_topology(a) -> None:
     out = _out_path(a, ".json")
     t0 = time.perf_counter()
@@ -734,10 +759,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=whole(1, 100_000, "--samples"), default=100,
                    help="importance samples per point (default 100, the ΔVAE paper's)")
     s.add_argument("--n", type=whole(2, 100_000, "--n"), default=1000, help="points on each side (default 1000)")
-    s.add_argument("--seed", type=SEED, default=0)
-    s.add_argument("--out", required=True)
-    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _seed_and_out_args(s)
     s.set_defaults(fn=cmd_likelihood)
+
+    s = sub.add_parser("fd", help="sample quality of a run on images: the Fréchet distance between its samples and "
+                       "its held-out images in the features of a network the studio trains on the run's training "
+                       "split (a classifier where the images have labels, else an autoencoder; not an Inception FID), "
+                       "with the floor of real training images (JSON)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--n", type=whole(10, 100_000, "--n"), default=None,
+                   help="images a side (default: the held-out split, at most 2,000)")
+    s.add_argument("--reps", type=whole(2, 100, "--reps"), default=3, help="training draws behind the floor (default 3)")
+    _seed_and_out_args(s)
+    s.set_defaults(fn=cmd_fd)
 
     s = sub.add_parser("topology", help="persistent homology (ripser) of a run's data, latent codes and samples: "
                        "diagrams, Betti numbers at a stated threshold, bottleneck/Wasserstein distances data–samples "
