@@ -34,6 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("BENCHMARKS.md", "server_costs", "bench_server_costs", "bench_server_costs_log.jsonl"),
     ("BENCHMARKS.md", "seed_batch", "bench_seed_batch", "bench_seed_batch_log.jsonl"),
     ("RESULTS.md", "er_table1", "er_table1", "er_table1_log.jsonl"),
+    ("RESULTS.md", "image_fd", "image_fd", "image_fd_log.jsonl"),
     ("RESULTS.md", "er_table1_summary", "er_table1.summary", "er_table1_log.jsonl"),
 ])
 def test_doc_table_is_its_log(doc_name, marker, module, log):
@@ -83,3 +84,19 @@ def test_er_table1_claims_hold_in_its_log():
     manifold = [v for k, v in fine.items() if k.startswith("Manifold-latent")]
     assert len(manifold) == 2 and all(vae1 < v < vae2 for v in manifold)
     assert max(fine, key=fine.get).startswith("(studio)")
+
+
+def test_image_fd_claims_hold_in_its_log():
+    """RESULTS' image FD paragraph, checked against docs/image_fd_log.jsonl: the two-stage VAE is closer than the
+    one-stage β-VAE on both datasets (on MNIST by at least 2×), WGAN-GP closer still on MNIST, and every MNIST model
+    above its floor."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    fd = importlib.import_module("image_fd")
+    log = os.path.join(ROOT, "docs", "image_fd_log.jsonl")
+    for ds in ("mnist", "frey_faces"):
+        m = fd.mean_fd(log, ds)
+        assert m["two_stage_vae"] < m["beta_vae"]
+    m = fd.mean_fd(log, "mnist")
+    assert 2 * m["two_stage_vae"] < m["beta_vae"] and m["wgan_gp"] < m["two_stage_vae"]
+    floors = [r["floor_mean"] for rows in fd.grouped(log).values() for r in rows if r["dataset"] == "mnist"]
+    assert min(m.values()) > 5 * max(floors)
