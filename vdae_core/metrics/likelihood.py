@@ -31,6 +31,10 @@ def log_mean_exp(w: torch.Tensor, dim: int = 0) -> torch.Tensor:
     return torch.logsumexp(w, dim=dim) - math.log(w.shape[dim])
 
 
+#: Rows (draws × points) decoded at once: bounds the memory of one pass whatever L is.
+ROWS_PER_PASS = 32_768
+
+
 @torch.no_grad()
 def importance_sampled_log_likelihood(model, X: np.ndarray, samples: int = PAPER_SAMPLES,
                                       generator: Optional[torch.Generator] = None,
@@ -48,7 +52,8 @@ def importance_sampled_log_likelihood(model, X: np.ndarray, samples: int = PAPER
     generator : torch.Generator, optional
         CPU generator of the draws (seed 0 if omitted).
     batch_points : int
-        Points per pass (memory: L × batch_points decoder outputs).
+        Points per pass at most; the L draws of a pass are taken in chunks of at most :data:`ROWS_PER_PASS` rows
+        and combined by a running log-sum-exp, so memory does not grow with L.
 
     Returns
     -------
@@ -70,15 +75,25 @@ def importance_sampled_log_likelihood(model, X: np.ndarray, samples: int = PAPER
     was_training = model.training
     model.eval()
     out = {k: [] for k in ("log_likelihood", "elbo", "recon", "kl")}
+    B = max(1, min(int(batch_points), ROWS_PER_PASS))
+    chunk = max(1, ROWS_PER_PASS // B)  # draws per pass: chunk × B rows at most
     try:
-        for i in range(0, len(X), batch_points):
-            x = torch.as_tensor(X[i:i + batch_points], dtype=torch.float32, device=model.device)
-            recon, prior, post = model.log_weights(x, samples, g)  # each (L, B)
-            w = recon + prior - post
-            out["log_likelihood"].append(log_mean_exp(w.double(), 0))
-            out["elbo"].append(w.double().mean(0))
-            out["recon"].append(recon.double().mean(0))
-            out["kl"].append((post - prior).double().mean(0))
+        for i in range(0, len(X), B):
+            x = torch.as_tensor(X[i:i + B], dtype=torch.float32, device=model.device)
+            lse = torch.full((len(x),), -math.inf, dtype=torch.float64)
+            sums = {k: torch.zeros(len(x), dtype=torch.float64) for k in ("w", "recon", "kl")}
+            for start in range(0, int(samples), chunk):
+                L = min(chunk, int(samples) - start)
+                recon, prior, post = (t.double().cpu() for t in model.log_weights(x, L, g))  # each (L, B)
+                w = recon + prior - post
+                lse = torch.logaddexp(lse, torch.logsumexp(w, 0))
+                sums["w"] += w.sum(0)
+                sums["recon"] += recon.sum(0)
+                sums["kl"] += (post - prior).sum(0)
+            out["log_likelihood"].append(lse - math.log(samples))
+            out["elbo"].append(sums["w"] / samples)
+            out["recon"].append(sums["recon"] / samples)
+            out["kl"].append(sums["kl"] / samples)
     finally:
         model.train(was_training)
-    return {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
+    return {k: torch.cat(v).numpy() for k, v in out.items()}

@@ -288,12 +288,15 @@ class ERVAE(GaussianVAE):
     name = "er_vae"
     title = "ER-VAE"
     config_class = ERVAEConfig
+    has_likelihood = True
     training_notes = ("Two phases. **Embedding**: a small network g maps a Gaussian u ∈ R^k onto the latent "
                       "manifold M and is trained alone, with an MMD loss, until g(u) for u ~ N(0, I) is spread "
                       "uniformly over M; it is then frozen. **VAE**: the encoder gives q(u|x) = N(μ(x), σ²(x)), "
                       "a reparameterised sample is mapped by g onto M and decoded, and the loss is the "
                       "reconstruction error plus β·KL(q ‖ N(0, I)), computed in R^k (the embedding-"
-                      "reparameterisation trick). Samples decode g(u) with u ~ N(0, I).")
+                      "reparameterisation trick). Samples decode g(u) with u ~ N(0, I). With embedding = "
+                      "exact, g is a fixed map that spreads N(0, I) uniformly over a sphere, and only the VAE "
+                      "phase trains.")
 
     def __init__(self, config: ERVAEConfig, data_shape, latent_dim: int = 0):
         super().__init__(config, data_shape, latent_dim)

@@ -65,8 +65,8 @@ class GaussianVAE(LatentVAE):
     def _prior_codes(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return randn((n, self.gaussian_dim), generator, self.device)
 
-    # the likelihood's densities live on R^k, the Gaussian's space (a subclass maps u to its code: _code_of)
-    has_likelihood = True
+    # the likelihood's densities live on R^k, the Gaussian's space (a subclass maps u to its code: _code_of); a
+    # concrete class whose prior and posterior are these declares has_likelihood itself
 
     def _code_of(self, u: torch.Tensor) -> torch.Tensor:
         """The code decoded from a Gaussian latent ``u`` (B, k): ``u`` itself here."""
@@ -96,5 +96,6 @@ class BetaVAE(GaussianVAE):
     name = "beta_vae"
     title = "β-VAE"
     config_class = BetaVAEConfig
+    has_likelihood = True
     training_notes = ("One phase: the encoder gives q(z|x) = N(μ(x), diag σ²(x)); a reparameterised sample is decoded "
                       "and the loss is the reconstruction error plus β·KL(q ‖ N(0, I)).")

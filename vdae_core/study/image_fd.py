@@ -3,7 +3,7 @@ the studio trains itself on the run's training split, beside the floor of two re
 
 The Fréchet inception distance (Heusel et al. 2017) needs Inception weights, which the studio cannot download at
 run time. Here the features are the 64-unit penultimate layer of a small convolutional network (two stride-2
-convolutions of 16 and 32 channels, 4 × 4 average pooling, a 64-unit ReLU layer) trained on the run's own
+convolutions of 16 and 32 channels, 4 × 4 average pooling, a 64-unit ReLU layer) trained on half of the run's own
 training points: a **classifier** of the dataset's labels where it has them (MNIST digits, COIL-20 objects), else
 an **autoencoder** whose 64-unit code is the feature (Frey faces have no labels). It is trained once per training
 split and seed and kept for the process, so every model of a comparison on that split is judged in one feature
@@ -11,10 +11,11 @@ space. Its quality is reported beside the number (held-out accuracy, or reconstr
 called "FD in the studio's <classifier|autoencoder> features", never FID: values compare within one dataset and
 feature network only.
 
-The distance is :func:`vdae_core.metrics.frechet.frechet_distance` between ``n`` generated images and ``n`` held-out
-images (the run's held-out split, never trained on); its floor is the same distance between ``n`` training images
-and the same held-out images, ``reps`` times with different training draws (mean and sd): a model whose samples were
-as good as real images would score it.
+The feature network learns from one random half of the run's training points; the other half is kept for the
+floor, so that the floor's real images are as new to the features as the held-out ones. The distance is
+:func:`vdae_core.metrics.frechet.frechet_distance` between ``n`` generated images and ``n`` held-out images (the
+run's held-out split, never trained on); its floor is the same distance between ``n`` images of the floor's half
+and the same held-out images, ``reps`` times with different draws (mean and sd): new real images score it.
 """
 from __future__ import annotations
 
@@ -62,9 +63,10 @@ class FeatureNet(nn.Module):
 
 
 def _train(X: np.ndarray, y: Optional[np.ndarray], shape, seed: int, Xh: np.ndarray, yh: Optional[np.ndarray]) -> FeatureNet:
+    from vdae_core.models.base import seeded_init
+
     classes = int(y.max()) + 1 if y is not None else 0
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
+    with seeded_init(seed):  # the global RNG under the models' lock: a server thread's draws cannot interleave
         net = FeatureNet(shape, classes)
     g = torch.Generator().manual_seed(int(seed))
     opt = torch.optim.Adam(net.parameters(), lr=LR)
@@ -89,13 +91,24 @@ def _train(X: np.ndarray, y: Optional[np.ndarray], shape, seed: int, Xh: np.ndar
     return net
 
 
+def halves(n: int, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Indices of the training points the feature network learns from and of those the floor draws from (two
+    random halves of ``n``): the floor's real images must be as new to the features as the held-out ones."""
+    perm = np.random.default_rng([int(seed), 0xFEA7]).permutation(n)
+    return np.sort(perm[: n // 2]), np.sort(perm[n // 2:])
+
+
+def _check_images(ds) -> None:
+    if len(tuple(ds.data_shape)) != 3:
+        raise UserInputError(f"a Fréchet distance in image features needs images; '{ds.name}' has points of "
+                             f"shape {tuple(ds.data_shape)}")
+
+
 def feature_net(train, heldout, seed: int = 0) -> FeatureNet:
-    """The feature network of a training split ``train`` (a Dataset of images), trained once per process and
-    split; its quality measured on ``heldout``."""
+    """The feature network of the images ``train`` (a Dataset), trained once per process on them; its quality
+    measured on ``heldout``."""
+    _check_images(train)
     shape = tuple(train.data_shape)
-    if len(shape) != 3:
-        raise UserInputError(f"a Fréchet distance in image features needs images; '{train.name}' has points of "
-                             f"shape {shape}")
     labels = train.labels if train.labels is not None and len(np.unique(train.labels)) > 1 else None
     key = (hashlib.sha256(np.ascontiguousarray(train.X).tobytes()).hexdigest()[:16], labels is not None, int(seed),
            STEPS, FEATURES)
@@ -115,7 +128,8 @@ def image_fd(run, n: Optional[int] = None, reps: int = 3, seed: int = 0) -> Dict
     run : Run
         A trained run on an image set, with a held-out split and a sampler.
     n : int, optional
-        Images a side (default: the held-out split's size, at most 2,000).
+        Images a side (default 2,000), at most the held-out split's size and 3/4 of the floor's half of the
+        training points.
     reps : int
         Training draws behind the floor.
     seed : int
@@ -126,23 +140,25 @@ def image_fd(run, n: Optional[int] = None, reps: int = 3, seed: int = 0) -> Dict
     dict
         ``fd``, ``floor_mean``, ``floor_sd``, ``n``, ``features`` (what they are), ``feature_quality``.
     """
+    _check_images(run.dataset)
     if run.heldout is None:
         raise UserInputError("this run has no held-out images to judge its samples against")
     if not run.model.has_sampler:
         raise UserInputError(run.model.lacks("has_sampler"))
-    H = run.heldout.X
-    n = int(min(n or len(H), len(H), 2000, run.dataset.n))
     if reps < 2:
         raise UserInputError(f"reps must be at least 2 (a floor needs a spread), got {reps}")
+    learn, real = halves(run.dataset.n, seed)
+    H = run.heldout.X
+    n = int(min(n or 2000, len(H), len(real) * 3 // 4))  # the floor's draws must differ: at most 3/4 of its half
     rng = np.random.default_rng([int(seed), 0xFD])
     H = H[rng.choice(len(H), n, replace=False)]
-    net = feature_net(run.dataset, run.heldout, seed)
+    net = feature_net(run.dataset.subset(learn), run.heldout, seed)
     FH = net.features(H)
     G = np.asarray(run.model.sample(n, torch.Generator().manual_seed(int(seed))), dtype=np.float64)
     if not np.isfinite(G).all():
         raise UserInputError("the model's samples contain NaN or inf")
     value = frechet_distance(net.features(G), FH)
-    floors = [frechet_distance(net.features(run.dataset.X[rng.choice(run.dataset.n, n, replace=False)]), FH)
+    floors = [frechet_distance(net.features(run.dataset.X[rng.choice(real, n, replace=False)]), FH)
               for _ in range(int(reps))]
     return {"fd": value, "floor_mean": float(np.mean(floors)), "floor_sd": float(np.std(floors, ddof=1)), "n": n,
             "reps": int(reps), "features": f"the studio's {net.kind} features ({FEATURES} units), trained on this "

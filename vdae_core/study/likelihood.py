@@ -49,8 +49,9 @@ def held_out_likelihood(run, samples: int = PAPER_SAMPLES, n: int = 1000, seed: 
 
     pool = ReferencePool(run.dataset, run.data_config, getattr(run, "heldout", None), seed=seed)
     H = pool.reference(int(n)).X
-    H = H[: int(n)]
     rng = np.random.default_rng([int(seed), 0x11])
+    if len(H) > int(n):  # a held-out split keeps the file's order (objects, video frames): draw, never the first n
+        H = H[rng.choice(len(H), int(n), replace=False)]
     T = run.dataset.X[rng.choice(run.dataset.n, size=min(len(H), run.dataset.n), replace=False)]
     held = importance_sampled_log_likelihood(run.model, H, samples, torch.Generator().manual_seed(int(seed)))
     train = importance_sampled_log_likelihood(run.model, T, samples, torch.Generator().manual_seed(int(seed) + 1))
