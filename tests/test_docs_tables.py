@@ -35,6 +35,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("BENCHMARKS.md", "seed_batch", "bench_seed_batch", "bench_seed_batch_log.jsonl"),
     ("RESULTS.md", "er_table1", "er_table1", "er_table1_log.jsonl"),
     ("RESULTS.md", "image_fd", "image_fd", "image_fd_log.jsonl"),
+    ("RESULTS.md", "table1_images_rows", "table1_summary.rows", "results/table1_images.json"),
+    ("RESULTS.md", "table1_images_summary", "table1_summary", "results/table1_images.json"),
     ("RESULTS.md", "er_table1_summary", "er_table1.summary", "er_table1_log.jsonl"),
 ])
 def test_doc_table_is_its_log(doc_name, marker, module, log):
@@ -100,3 +102,29 @@ def test_image_fd_claims_hold_in_its_log():
     assert 2 * m["two_stage_vae"] < m["beta_vae"] and m["wgan_gp"] < m["two_stage_vae"]
     floors = [r["floor_mean"] for rows in fd.grouped(log).values() for r in rows if r["dataset"] == "mnist"]
     assert min(m.values()) > 5 * max(floors)
+
+
+def test_table1_images_claims_hold_in_its_rows():
+    """RESULTS' paragraph under the image columns of Table 1, checked against docs/results/table1_images.json."""
+    import json
+    from collections import defaultdict
+
+    import numpy as np
+
+    from vdae_core.study.compare import PAPER_TABLE1
+
+    rows = json.load(open(os.path.join(ROOT, "docs", "results", "table1_images.json")))["rows"]
+    by = defaultdict(list)
+    for r in rows:
+        by[r["dataset"], r["model"]].append(r)
+    mean = lambda d, m, k: float(np.mean([r[k] for r in by[d, m]]))  # noqa: E731
+    models = ["wgan_gp", "beta_vae", "svae", "vdae"]
+    order = lambda d, k: sorted(models, key=lambda m: mean(d, m, k))  # noqa: E731
+    paper = lambda d: sorted(models, key=lambda m: PAPER_TABLE1[d][m]["gw"])  # noqa: E731
+    assert order("frey_faces", "gw_paper") == paper("frey_faces") and paper("frey_faces")[0] == "vdae"
+    assert order("coil20", "gw")[0] == order("coil20", "gw_paper")[0] == paper("coil20")[0] == "vdae"
+    assert order("mnist", "gw_paper") != paper("mnist") and order("mnist", "gw")[0] == "wgan_gp"
+    assert order("mnist", "gw_paper")[0] == "vdae" and order("mnist", "gw")[-1] == order("mnist", "gw_paper")[-1] == "beta_vae"
+    assert all(r["betti1"] >= 1 for d in ("frey_faces", "mnist", "coil20") for r in by[d, "svae"])
+    flagged = {d: sum(bool(r["memorisation_flagged"]) for r in by[d, "vdae"]) for d in ("frey_faces", "coil20")}
+    assert flagged == {"frey_faces": 2, "coil20": 1}
