@@ -66,7 +66,7 @@ def grouped(log_path: str) -> dict:
 
 def table(log_path: str) -> str:
     g = grouped(log_path)
-    out = ["| dataset | model | FD to held-out images, mean ± sd over seeds | floor (training images) | ÷ floor | "
+    out = ["| dataset | model | FD to held-out images, mean ± sd over seeds | floor (training images the features never saw) | ÷ floor | "
            "features (quality on held-out) | paper: FID on MNIST | seeds | n a side |",
            "|---|---|---|---|---|---|---|---|---|"]
     for (ds, model), rows in sorted(g.items(), key=lambda kv: (kv[0][0], _ms([r["fd"] for r in kv[1]])[0])):
