@@ -75,6 +75,8 @@ def server(tmp_path_factory):
         proc.kill()
 
 
+@pytest.mark.slow  # 60 s; the default suite trains and draws the walks with AppTest (test_app_pages.py) and keeps a
+# browser test (test_reload_reattaches_and_another_browser_sees_nothing)
 def test_train_then_random_walks_in_chromium(server):
     exe = _chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
