@@ -54,7 +54,7 @@ Departures from the paper, stated once here:
   uniform prior on [0, 1]^n; its §2.1 allows any pair, e.g. "fully-factorized Gauss", Appendix 5.2),
   and a Gaussian decoder with fixed variance, as our β-VAE; β weights the KL (β = 1 is the ELBO).
 - ``embedding = "exact"`` replaces the learned g by a fixed map that carries N(0, I_k) to M's uniform law
-  exactly (:func:`exact_sphere_embedding`, spheres only): the paper's f_proj row of its Table 1.
+  exactly (the latent manifold's ``from_gaussian``; spheres have one): the paper's f_proj row of its Table 1.
 - The group-action encoder of §3 is not implemented.
 - On RP^d the two representatives ±z of a point differ in ambient coordinates, so the MMD there reads
   the Veronese coordinates z zᵀ (the same for ±z).
@@ -134,8 +134,8 @@ class ERVAEConfig(LatentVAEConfig):
     pre_dim: int = param(0, help="Dimension k of the Euclidean pre-image u; 0: dim M + 1 (4 on the flat torus); "
                                  "dim M is the paper's choice.", min=0, max=64, zero="auto")
     embedding: str = param("learned", help="The map g from R^k onto M: 'learned' (an MLP trained by MMD, the "
-                                           "paper's learned f) or 'exact', a fixed map that carries N(0, I_k) to "
-                                           "M's uniform law exactly (S^d only: u/|u| with k = d + 1; on S¹ with "
+                                           "paper's learned f) or 'exact', M's own fixed map that carries N(0, I_k) "
+                                           "to its uniform law exactly (spheres: u/|u| with k = d + 1; on S¹ with "
                                            "k = 1 the angle 2πΦ(u), the paper's f_proj for a Gaussian latent).",
                            choices=("learned", "exact"))
     embed_steps: int = param(1000, help="Gradient steps of the embedding phase (MMD to M's uniform law).",
@@ -172,11 +172,15 @@ class ERVAEConfig(LatentVAEConfig):
         if self.pre_dim and self.pre_dim < self.manifold_dim:
             raise UserInputError(f"pre_dim={self.pre_dim} is below dim M = {self.manifold_dim}: g(R^k) could not "
                                  f"cover M")
-        if self.embedding == "exact" and not (
-                self.latent_manifold == "sphere"
-                and self.pre_image_dim in ((self.latent_manifold_dim + 1,) + ((1,) if self.latent_manifold_dim == 1 else ()))):
-            raise UserInputError("embedding='exact' is defined on a sphere S^d with pre_dim = d + 1 (u/|u|), or on "
-                                 "the circle with pre_dim = 1 (the angle 2πΦ(u)); use embedding='learned' here")
+        if self.embedding == "exact":
+            from vdae_core.geometry.manifolds import build_manifold
+
+            dims = build_manifold(self.latent_manifold, self.latent_manifold_dim).gaussian_pushforward_dims()
+            if self.pre_image_dim not in dims:
+                raise UserInputError(f"embedding='exact' needs a latent manifold with an exact map from N(0, I_k) to "
+                                     f"its uniform law (a sphere S^d: k = d + 1, or 1 on the circle); here k = "
+                                     f"{self.pre_image_dim} and the map takes k in {dims or 'none'}: use "
+                                     f"embedding='learned'")
         ambient = manifold_dims(self.latent_manifold, self.latent_manifold_dim)[1]
         if self.latent_dim not in (0, ambient):
             raise UserInputError(f"the ER-VAE's latent space is set by latent_manifold (its points have {ambient} "
@@ -211,29 +215,6 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, bandwidths) -> torch.Tensor:
     nk = len(bandwidths)  # each kernel is 1 on the diagonal
     return ((kxx.sum() - nk * n) / (n * (n - 1)) + (kyy.sum() - nk * n2) / (n2 * (n2 - 1))
             - 2.0 * kxy.mean())
-
-
-def exact_sphere_embedding(u: torch.Tensor, ambient: int) -> torch.Tensor:
-    """A fixed map R^k -> S^d ⊂ R^{d+1} that carries N(0, I_k) to the uniform law of S^d exactly.
-
-    k = d + 1: u/|u| (the direction of a standard Gaussian is uniform). k = 1 onto S¹: the angle 2πΦ(u), Φ the
-    normal CDF (Φ(u) is uniform on [0, 1]): the ER paper's f_proj(z) = (cos 2πz, sin 2πz) of §4, read on a
-    Gaussian latent instead of its uniform one, whose two tails meet at one point of the circle.
-
-    Parameters
-    ----------
-    u : Tensor (n, k)
-    ambient : int
-        d + 1.
-
-    Returns
-    -------
-    Tensor (n, d + 1)
-    """
-    if u.shape[1] == 1 and ambient == 2:
-        a = 2 * torch.pi * 0.5 * (1 + torch.erf(u[:, 0] / 2 ** 0.5))
-        return torch.stack([torch.cos(a), torch.sin(a)], 1)
-    return u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 class EmbeddingPhase(OptimiserPhase):
@@ -356,7 +337,7 @@ class ERVAE(GaussianVAE):
         Tensor (n, *M.shape), points of M.
         """
         if self.config.embedding == "exact":
-            return exact_sphere_embedding(u, self.latent_space.shape[-1])
+            return self.latent_space.from_gaussian(u)
         return self.latent_space.projection(self.embedding(u).reshape(-1, *self.latent_space.shape))
 
     def features(self, z: torch.Tensor) -> torch.Tensor:

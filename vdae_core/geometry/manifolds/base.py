@@ -323,6 +323,16 @@ class Manifold(abc.ABC):
             m = min(n - 1, 2 * m)
         return dist, idx
 
+    def gaussian_pushforward_dims(self) -> Tuple[int, ...]:
+        """The dimensions k for which :meth:`from_gaussian` is defined: a fixed map R^k -> this space carrying
+        N(0, I_k) to its uniform law exactly (none by default)."""
+        return ()
+
+    def from_gaussian(self, u: torch.Tensor) -> torch.Tensor:
+        """Points of this space, uniform when ``u`` (n, k) is standard normal and k is in
+        :meth:`gaussian_pushforward_dims`."""
+        raise UserInputError(f"{self.label} has no exact map from a Gaussian to its uniform law")
+
     @abc.abstractmethod
     def log_volume(self) -> float:
         """log of the Riemannian volume of the induced metric (closed form)."""

@@ -65,6 +65,33 @@ class Sphere(Manifold):
     def params(self) -> Dict[str, Any]:
         return {"dim": self.dim}
 
+    def gaussian_pushforward_dims(self) -> Tuple[int, ...]:
+        """d + 1 (u/|u|), and 1 on the circle (the angle 2πΦ(u))."""
+        return (self.dim + 1,) + ((1,) if self.dim == 1 else ())
+
+    def from_gaussian(self, u: torch.Tensor) -> torch.Tensor:
+        """A fixed map R^k -> S^d ⊂ R^{d+1} that carries N(0, I_k) to the uniform law exactly.
+
+        k = d + 1: u/|u| (the direction of a standard Gaussian is uniform). k = 1 onto S¹: the angle 2πΦ(u), Φ the
+        normal CDF (Φ(u) is uniform on [0, 1]): the ER paper's f_proj(z) = (cos 2πz, sin 2πz) of §4, read on a
+        Gaussian latent instead of its uniform one, whose two tails meet at one point of the circle.
+
+        Parameters
+        ----------
+        u : Tensor (n, k), k in :meth:`gaussian_pushforward_dims`
+
+        Returns
+        -------
+        Tensor (n, d + 1)
+        """
+        k = u.shape[1]
+        if k not in self.gaussian_pushforward_dims():
+            raise UserInputError(f"the exact map onto {self.label} takes k in {self.gaussian_pushforward_dims()}, got {k}")
+        if k == 1:
+            a = 2 * torch.pi * 0.5 * (1 + torch.erf(u[:, 0] / 2 ** 0.5))
+            return torch.stack([torch.cos(a), torch.sin(a)], 1)
+        return u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
     @property
     def label(self) -> str:
         return "S" + superscript(self.dim)
