@@ -166,3 +166,11 @@ def stop_busy(proc) -> None:
     if proc is not None:
         proc.kill()
         proc.wait()
+
+
+def mean_sd(values) -> tuple:
+    """(mean, sample sd) of ``values``; the sd is nan for a single value (no spread to report)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), (float(v.std(ddof=1)) if len(v) > 1 else float("nan"))

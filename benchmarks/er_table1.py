@@ -34,6 +34,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench_common import mean_sd  # noqa: E402
+
 NETWORK = {"hidden": 500, "depth": 1, "activation": "relu", "beta": 1.0}
 #: (row label, model, settings, the paper's ELBO mean and sd; None: a row not in the paper)
 ROWS = [
@@ -68,13 +70,6 @@ def measure(label: str, model: str, settings: dict, seed: int, recon_var: float 
             "recon_var": run.model.config.recon_var, **machine_fields()}
 
 
-def _mean_sd(values):
-    import numpy as np
-
-    v = np.asarray(values, dtype=float)
-    return float(v.mean()), (float(v.std(ddof=1)) if len(v) > 1 else float("nan"))
-
-
 def table(log_path: str) -> str:
     rows = [json.loads(line) for line in open(log_path)]
     by = defaultdict(dict)
@@ -92,9 +87,9 @@ def table(log_path: str) -> str:
                 why = "not built: the ER-VAE has no group-action encoder" if model is None else "not run"
                 out.append(f"| {label} | {p} | {var:g} | {why} | — | — | — | — |")
                 continue
-            e, ll, tr = (_mean_sd([r[s][k] for r in got]) for s, k in
+            e, ll, tr = (mean_sd([r[s][k] for r in got]) for s, k in
                          (("held_out", "elbo"), ("held_out", "log_likelihood"), ("training", "elbo")))
-            secs = _mean_sd([r["train_s"] for r in got])[0]
+            secs = mean_sd([r["train_s"] for r in got])[0]
             out.append(f"| {label} | {p} | {var:g} | {e[0]:.1f} ± {e[1]:.1f} | {ll[0]:.1f} ± {ll[1]:.1f} | {tr[0]:.1f} ± {tr[1]:.1f} | "
                        f"{', '.join(str(r['seed']) for r in sorted(got, key=lambda r: r['seed']))} | {secs:.0f} |")
     return "\n".join(out)

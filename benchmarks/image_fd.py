@@ -23,6 +23,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench_common import mean_sd  # noqa: E402
+
 MODELS = ["two_stage_vae", "beta_vae", "wgan_gp"]
 N_POINTS = {"mnist": 4000, "frey_faces": 1965}
 #: The two-stage VAE paper's Table 1, MNIST (FID, mean ± sd): the paper's label for each of our models.
@@ -48,13 +50,6 @@ def measure(dataset: str, model: str, seed: int) -> dict:
             "train_s": round(train_s, 1), "fd_s": round(time.perf_counter() - t1, 1), **machine_fields()}
 
 
-def _ms(v):
-    import numpy as np
-
-    v = np.asarray(v, dtype=float)
-    return float(v.mean()), (float(v.std(ddof=1)) if len(v) > 1 else float("nan"))
-
-
 def grouped(log_path: str) -> dict:
     """{(dataset, model): [newest row per seed]}."""
     by = defaultdict(dict)
@@ -69,8 +64,8 @@ def table(log_path: str) -> str:
     out = ["| dataset | model | FD to held-out images, mean ± sd over seeds | floor (training images the features never saw) | ÷ floor | "
            "features (quality on held-out) | paper: FID on MNIST | seeds | n a side |",
            "|---|---|---|---|---|---|---|---|---|"]
-    for (ds, model), rows in sorted(g.items(), key=lambda kv: (kv[0][0], _ms([r["fd"] for r in kv[1]])[0])):
-        fd, floor = _ms([r["fd"] for r in rows]), _ms([r["floor_mean"] for r in rows])
+    for (ds, model), rows in sorted(g.items(), key=lambda kv: (kv[0][0], mean_sd([r["fd"] for r in kv[1]])[0])):
+        fd, floor = mean_sd([r["fd"] for r in rows]), mean_sd([r["floor_mean"] for r in rows])
         q = rows[0]["feature_quality"]
         quality = (f"classifier, accuracy {q['held_out_accuracy']:.2f}" if "held_out_accuracy" in q
                    else f"autoencoder, MSE {q['held_out_mse']:.4f}")
@@ -83,7 +78,7 @@ def table(log_path: str) -> str:
 
 def mean_fd(log_path: str, dataset: str) -> dict:
     """{model: mean FD over seeds} on ``dataset``."""
-    return {m: _ms([r["fd"] for r in rows])[0] for (d, m), rows in grouped(log_path).items() if d == dataset}
+    return {m: mean_sd([r["fd"] for r in rows])[0] for (d, m), rows in grouped(log_path).items() if d == dataset}
 
 
 def main() -> None:
