@@ -19,7 +19,6 @@ and the same held-out images, ``reps`` times with different draws (mean and sd):
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import Any, Dict, Optional, Tuple
 
@@ -110,7 +109,7 @@ def feature_net(train, heldout, seed: int = 0) -> FeatureNet:
     _check_images(train)
     shape = tuple(train.data_shape)
     labels = train.labels if train.labels is not None and len(np.unique(train.labels)) > 1 else None
-    key = (hashlib.sha256(np.ascontiguousarray(train.X).tobytes()).hexdigest()[:16], labels is not None, int(seed),
+    key = (train.content_hash, labels is not None, int(seed),
            STEPS, FEATURES)
     with _LOCK:
         net = _NETS.get(key)
