@@ -706,9 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=whole(0, 100_000, "--steps"), default=20, help="steps (default 20)")
     s.add_argument("--start", type=whole(0, 10**9, "--start"), default=None,
                    help="start every walker at training point I (default: random training points)")
-    s.add_argument("--seed", type=SEED, default=0)
-    s.add_argument("--out", required=True)
-    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _seed_and_out_args(s)
     s.set_defaults(fn=cmd_sample)
 
     for name, fn, what in (("encode", cmd_encode, "points (.npy/.csv/.npz), or for a run on images a folder/.zip of "
@@ -807,9 +805,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seeded random subset above this many training points (default 2000)")
     s.add_argument("--n-prior", type=whole(50, 100_000, "--n-prior"), default=2000,
                    help="prior codes drawn for the hole map, and training codes it compares them with (default 2000)")
-    s.add_argument("--seed", type=SEED, default=0)
-    s.add_argument("--out", required=True)
-    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _seed_and_out_args(s)
     s.set_defaults(fn=cmd_audit)
 
     s = sub.add_parser("stability", help="train one model on one dataset with several seeds (cached, parallel) and "
